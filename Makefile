@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: MIT
+# appkg: `make` builds libappkg and the tools into build/; `make demo` and `make check` first
+# install any missing Debian packages (.ci/install-deps), then build and run.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+VERSION := 0.1.0
+SOVERSION := 0
+
+PKGS := libarchive libzstd jansson libsodium
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# `=`, not `:=`: pkg-config runs only when a rule needs it, after the dependencies are in.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
+FUSE_LIBS = $(shell pkg-config --libs fuse3)
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS)
+
+LIB_SRC := $(wildcard format/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_PIC := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+TOOLS := appkg appkg-pack appkg-unpack
+BINS := $(TOOLS:%=$(BUILD)/bin/%)
+STATIC := $(BUILD)/lib/libappkg.a
+SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_TOOLS := $(BUILD)/tests/mkvector
+
+.PHONY: all deps demo check test asan valgrind bench install uninstall clean format check-format
+
+all: $(STATIC) $(SHARED) $(BINS) $(BUILD)/appkg.pc
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/appkg/*.h format/*.h common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(wildcard include/appkg/*.h format/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_PIC)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libappkg.so.$(SOVERSION) -Wl,--version-script=format/libappkg.map $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	ln -sf libappkg.so.$(VERSION) $(BUILD)/lib/libappkg.so.$(SOVERSION)
+	ln -sf libappkg.so.$(SOVERSION) $(BUILD)/lib/libappkg.so
+
+$(BUILD)/bin/appkg-%: %/main.c $(COMMON_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
+
+$(BUILD)/bin/appkg: common/front/main.c $(COMMON_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
+
+$(BUILD)/appkg.pc: appkg.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
+
+$(BUILD)/tests/mkvector: tests/tools/mkvector.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
+
+deps:
+	@.ci/install-deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@examples/demo.sh $(BUILD)/bin
+
+test: all $(UNIT_BIN) $(TEST_TOOLS)
+	@tests/run.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
+	@APPKG_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD)/bin
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/appkg
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libappkg.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libappkg.so.$(SOVERSION)
+	ln -sf libappkg.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libappkg.so
+	install -m 644 include/appkg/*.h $(DESTDIR)$(PREFIX)/include/appkg/
+	install -m 644 $(BUILD)/appkg.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libappkg.*
+	rm -rf $(DESTDIR)$(PREFIX)/include/appkg $(DESTDIR)$(PREFIX)/lib/pkgconfig/appkg.pc
+
+clean:
+	rm -rf build build-asan
+
+format:
+	clang-format -i $(LIB_SRC) format/*.h include/appkg/*.h common/*.[ch] */main.c common/front/main.c tests/unit/*.[ch]
+
+check-format:
+	clang-format --dry-run -Werror $(LIB_SRC) format/*.h include/appkg/*.h

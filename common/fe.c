@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared tool helpers: messages, exit codes, passwords (see fe.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "appkg/appkg.h"
+#include "fe.h"
+
+#define PASSWORD_MAX 1024
+
+const char *fe_prog = "appkg";
+
+void fe_init(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	fe_prog = slash ? slash + 1 : argv0;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", fe_prog);
+		exit(APPKG_EXIT_ENVIRONMENT);
+	}
+}
+
+int fe_report(const char *subject, int code, const char *message)
+{
+	if (!message || !*message)
+		message = appkg_error_name(code);
+	fprintf(stderr, "%s: '%s': %s\n", fe_prog, subject, message);
+	return appkg_error_class(code);
+}
+
+void fe_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", fe_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", fe_prog);
+	exit(APPKG_EXIT_USAGE);
+}
+
+void fe_version(void)
+{
+	printf("%s (appkg) %s, format %d.%d\n", fe_prog, APPKG_VERSION, APPKG_FORMAT_MAJOR,
+	       APPKG_FORMAT_MINOR);
+	exit(0);
+}
+
+void fe_secret_free(char *p, size_t len)
+{
+	(void)len;
+	if (p)
+		sodium_free(p);
+}
+
+static int read_fd_secret(int fd, size_t max, char **data, size_t *len)
+{
+	char *p = sodium_malloc(max + 1);
+	size_t n = 0;
+	ssize_t r;
+
+	if (!p)
+		return APPKG_ERR_NO_MEMORY;
+	while (n <= max && (r = read(fd, p + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			sodium_free(p);
+			return APPKG_ERR_IO;
+		}
+		n += (size_t)r;
+	}
+	if (n > max) {
+		sodium_free(p);
+		return APPKG_ERR_LIMIT_MEMBER_SIZE;
+	}
+	p[n] = '\0';
+	*data = p;
+	*len = n;
+	return 0;
+}
+
+int fe_read_secret(const char *path, size_t max, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : APPKG_ERR_IO;
+	rc = read_fd_secret(fd, max, data, len);
+	close(fd);
+	return rc;
+}
+
+int fe_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	char *s;
+	int rc = fe_read_secret(path, max, &s, len);
+
+	if (rc)
+		return rc;
+	*data = malloc(*len + 1);
+	if (*data)
+		memcpy(*data, s, *len + 1);
+	sodium_free(s);
+	return *data ? 0 : APPKG_ERR_NO_MEMORY;
+}
+
+static size_t first_line(char *s, size_t n)
+{
+	char *nl = memchr(s, '\n', n);
+
+	if (nl)
+		n = (size_t)(nl - s);
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	sodium_memzero(s + n, strlen(s + n));
+	return n;
+}
+
+static int prompt(char **pw, size_t *len)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return 1;
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return 1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	dprintf(fd, "Password: ");
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	*pw = sodium_malloc(PASSWORD_MAX + 1);
+	rc = *pw ? 0 : APPKG_ERR_NO_MEMORY;
+	if (*pw) { /* canonical mode: one read is one line */
+		ssize_t r = read(fd, *pw, PASSWORD_MAX);
+		*len = r > 0 ? (size_t)r : 0;
+		(*pw)[*len] = '\0';
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	close(fd);
+	return rc;
+}
+
+int fe_password(const char *file, int allow_prompt, char **pw, size_t *len)
+{
+	const char *env = getenv("APPKG_PASSWORD");
+	int rc;
+
+	if (file) {
+		rc = strcmp(file, "-") ? fe_read_secret(file, PASSWORD_MAX, pw, len)
+				       : read_fd_secret(0, PASSWORD_MAX, pw, len);
+		if (rc) {
+			fprintf(stderr, "%s: '%s': cannot read the password file\n", fe_prog, file);
+			return rc == APPKG_ERR_NOT_FOUND ? APPKG_ERR_IO : rc;
+		}
+	} else if (env) {
+		*len = strlen(env);
+		*pw = sodium_malloc(*len + 1);
+		if (!*pw)
+			return APPKG_ERR_NO_MEMORY;
+		memcpy(*pw, env, *len + 1);
+	} else if (!allow_prompt || (rc = prompt(pw, len)) != 0) {
+		return 1;
+	}
+	*len = first_line(*pw, *len);
+	if (*len == 0) {
+		fe_secret_free(*pw, 0);
+		fprintf(stderr, "%s: empty password\n", fe_prog);
+		return APPKG_ERR_NO_PASSWORD;
+	}
+	return 0;
+}
+
+long fe_parse_int(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	return v;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers the appkg tools share and the library must not have: the program name, error and
+ * usage messages with the common exit codes, password input, and small file helpers. Linked
+ * into the tools only (like libarchive's libarchive_fe).
+ */
+#ifndef APPKG_FE_H
+#define APPKG_FE_H
+
+#include <stddef.h>
+
+extern const char *fe_prog;
+
+void fe_init(const char *argv0);
+
+/* "prog: 'subject': message" on stderr; returns the exit status for code. */
+int fe_report(const char *subject, int code, const char *message);
+
+/* "prog: message" and a hint to --help on stderr, then exit 2. */
+__attribute__((noreturn, format(printf, 1, 2))) void fe_usage_error(const char *fmt, ...);
+
+/* Print the version line ("appkg-pack (appkg) 0.1.0") and exit 0. */
+__attribute__((noreturn)) void fe_version(void);
+
+/* A password from --password-file (first line), else APPKG_PASSWORD, else a no-echo prompt
+ * when allow_prompt and a terminal is there. Returns 0 with *pw in guarded memory (release with
+ * fe_secret_free), 1 when no password is available, or an APPKG_ERR_* code (message printed). */
+int fe_password(const char *file, int allow_prompt, char **pw, size_t *len);
+
+/* Read a whole small file into guarded memory (for secrets.json). 0, or an APPKG_ERR_* code. */
+int fe_read_secret(const char *path, size_t max, char **data, size_t *len);
+
+/* Read a whole file into malloc'd memory. 0, or an APPKG_ERR_* code. */
+int fe_read_file(const char *path, size_t max, char **data, size_t *len);
+
+void fe_secret_free(char *p, size_t len);
+
+/* Parse a decimal integer in [min, max]; -1 if not. */
+long fe_parse_int(const char *s, long min, long max);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appkg: the front command. `appkg CMD ARGS...` runs the program appkg-CMD (git style), looked
+ * up first beside this program, then on PATH.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "appkg/appkg.h"
+#include "fe.h"
+
+static const char *const commands[][2] = {
+	{"pack", "pack a directory into a package"},
+	{"unpack", "unpack a package into a directory"},
+	{"verify", "check a package before import"},
+	{"mount", "mount a package read-write with FUSE"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: appkg COMMAND [ARG]...\n"
+		     "       appkg --help | --version\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i][0], commands[i][1]);
+	fprintf(out, "\n'appkg COMMAND --help' shows the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	char self[PATH_MAX], prog[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	fe_init(argv[0]);
+	if (argc < 2)
+		fe_usage_error("missing command");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		fe_version();
+	if (argv[1][0] == '-' || strchr(argv[1], '/'))
+		fe_usage_error("'%s' is not a command", argv[1]);
+	snprintf(prog, sizeof(prog), "appkg-%s", argv[1]);
+	argv[1] = prog;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			char beside[PATH_MAX + 64];
+			snprintf(beside, sizeof(beside), "%.*s/%s", (int)(slash - self), self, prog);
+			execv(beside, argv + 1);
+		}
+	}
+	execvp(prog, argv + 1);
+	fprintf(stderr, "appkg: '%s' is not an appkg command (no %s found)\n", prog + 6, prog);
+	return APPKG_EXIT_USAGE;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Container layer (spec section "Container"): zstd data frames ending on tar-entry
+ * boundaries, a member index in a skippable frame, and a seek table in zstd's seekable format
+ * at the very end. Everything read here is bounded by format/limits.h before it is allocated.
+ */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader windowSize */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "internal.h"
+
+#define FOOTER_BYTES 9u
+#define SKIP_HEADER 8u
+#define INDEX_ENTRY_FIXED 50u
+
+void container_free(struct container *c)
+{
+	free(c->frames);
+	free(c->entries);
+	free(c->names);
+	memset(c, 0, sizeof(*c));
+}
+
+static int read_seek_table(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
+			   uint64_t *table_start, struct appkg_err *e)
+{
+	unsigned char foot[FOOTER_BYTES], head[SKIP_HEADER], *tab = NULL;
+	uint64_t size, doff = 0, off = 0;
+	uint32_t n;
+
+	if (file_size < FOOTER_BYTES + SKIP_HEADER)
+		return appkg_fail(e, APPKG_ERR_NOT_APPKG, "too short to be an appkg package");
+	if (rd(ctx, foot, FOOTER_BYTES, file_size - FOOTER_BYTES, e))
+		return e->code;
+	if (get_le32(foot + 5) != SEEK_TABLE_MAGIC)
+		return appkg_fail(e, APPKG_ERR_NOT_APPKG, "no seek table at the end: not an appkg package");
+	n = get_le32(foot);
+	if (foot[4] != 0)
+		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table descriptor %u not supported", foot[4]);
+	if (n < 2 || n > APPKG_MAX_FRAMES)
+		return appkg_fail(e, n < 2 ? APPKG_ERR_SEEK_TABLE : APPKG_ERR_LIMIT_FRAMES,
+				  "seek table lists %u frames", n);
+	size = SKIP_HEADER + (uint64_t)n * 8 + FOOTER_BYTES;
+	if (size > file_size)
+		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table larger than the file");
+	*table_start = file_size - size;
+	if (rd(ctx, head, SKIP_HEADER, *table_start, e))
+		return e->code;
+	if (get_le32(head) != SKIPPABLE_SEEK || get_le32(head + 4) != size - SKIP_HEADER)
+		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table frame header mismatch");
+	tab = malloc((size_t)n * 8);
+	c->frames = calloc(n, sizeof(*c->frames));
+	if (!tab || !c->frames) {
+		free(tab);
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	if (rd(ctx, tab, (size_t)n * 8, *table_start + SKIP_HEADER, e)) {
+		free(tab);
+		return e->code;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct frame_info *f = &c->frames[i];
+		f->csize = get_le32(tab + 8 * i);
+		f->dsize = get_le32(tab + 8 * i + 4);
+		f->offset = off;
+		f->doffset = doff;
+		off += f->csize;
+		doff += f->dsize;
+		if (f->csize == 0 || f->dsize == 0 || f->dsize > APPKG_MAX_FRAME_SIZE) {
+			free(tab);
+			return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame %u: size %u/%u out of range", i,
+					  f->csize, f->dsize);
+		}
+	}
+	free(tab);
+	c->nframes = n;
+	c->data_end = off;
+	if (off > *table_start)
+		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table frames overrun the file");
+	if (doff > APPKG_MAX_TOTAL_SIZE || doff > APPKG_MAX_EXPANSION * file_size + APPKG_EXPANSION_SLACK)
+		return appkg_fail(e, APPKG_ERR_EXPANSION, "frames expand to %llu bytes from %llu",
+				  (unsigned long long)doff, (unsigned long long)file_size);
+	return 0;
+}
+
+/* Entry order: paths strictly ascending; frames contiguous from 0; offsets ascending. */
+static int check_entry_order(const struct container *c, uint32_t i, struct appkg_err *e)
+{
+	const struct index_entry *x = &c->entries[i], *p = i ? &c->entries[i - 1] : NULL;
+	size_t n;
+	int cmp;
+
+	if (x->frame >= c->nframes - 1 || x->offset >= c->frames[x->frame].dsize)
+		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index points outside the frames", x->path);
+	if (!p)
+		return (x->frame || x->offset || strcmp(x->path, MANIFEST_PATH))
+			       ? appkg_fail(e, APPKG_ERR_TAR_ORDER, "first member is not manifest.json")
+			       : 0;
+	n = p->path_len < x->path_len ? p->path_len : x->path_len;
+	cmp = memcmp(p->path, x->path, n);
+	if (cmp == 0 && p->path_len == x->path_len)
+		return appkg_fail(e, APPKG_ERR_TAR_DUPLICATE, "%s: duplicate member", x->path);
+	if (cmp > 0 || (cmp == 0 && p->path_len > x->path_len))
+		return appkg_fail(e, APPKG_ERR_TAR_ORDER, "%s: members not in sorted order", x->path);
+	if (x->frame != p->frame && x->frame != p->frame + 1)
+		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index skips a frame", x->path);
+	if (x->frame == p->frame && x->offset <= p->offset)
+		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index offsets not ascending", x->path);
+	return 0;
+}
+
+static int parse_index(struct container *c, const unsigned char *p, size_t len, struct appkg_err *e)
+{
+	size_t pos = 12, names = 0;
+	uint32_t n;
+
+	if (len < 12 || memcmp(p, INDEX_MAGIC, 8) != 0)
+		return appkg_fail(e, APPKG_ERR_INDEX, "member index magic missing");
+	n = get_le32(p + 8);
+	if (n == 0 || n > APPKG_MAX_MEMBERS)
+		return appkg_fail(e, n ? APPKG_ERR_LIMIT_MEMBERS : APPKG_ERR_INDEX,
+				  "member index lists %u members", n);
+	if ((uint64_t)n * INDEX_ENTRY_FIXED > len - 12)
+		return appkg_fail(e, APPKG_ERR_INDEX, "member index shorter than its count");
+	c->entries = calloc(n, sizeof(*c->entries));
+	c->names = malloc(len); /* names plus NULs fit in the payload size */
+	if (!c->entries || !c->names)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		struct index_entry *x = &c->entries[i];
+		if (len - pos < INDEX_ENTRY_FIXED)
+			return appkg_fail(e, APPKG_ERR_INDEX, "member index truncated");
+		x->frame = get_le32(p + pos);
+		x->offset = get_le32(p + pos + 4);
+		x->size = get_le64(p + pos + 8);
+		memcpy(x->digest, p + pos + 16, APPKG_DIGEST_BYTES);
+		x->path_len = get_le16(p + pos + 48);
+		pos += INDEX_ENTRY_FIXED;
+		if (x->path_len > len - pos)
+			return appkg_fail(e, APPKG_ERR_INDEX, "member index truncated");
+		x->path = c->names + names;
+		memcpy(x->path, p + pos, x->path_len);
+		x->path[x->path_len] = '\0';
+		names += x->path_len + 1;
+		pos += x->path_len;
+		c->nentries = i + 1;
+		x->kind = member_path_check(x->path, x->path_len, e);
+		if (x->kind < 0 || check_entry_order(c, i, e))
+			return e->code;
+	}
+	if (pos != len)
+		return appkg_fail(e, APPKG_ERR_INDEX, "member index has %zu extra bytes", len - pos);
+	if (c->entries[n - 1].frame != c->nframes - 2)
+		return appkg_fail(e, APPKG_ERR_INDEX, "frames without members before the end marker");
+	return 0;
+}
+
+int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
+		   struct appkg_err *e)
+{
+	unsigned char head[SKIP_HEADER], *payload;
+	uint64_t table_start = 0, len;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (read_seek_table(c, rd, ctx, file_size, &table_start, e))
+		return e->code;
+	if (table_start - c->data_end < SKIP_HEADER)
+		return appkg_fail(e, APPKG_ERR_INDEX, "no member index before the seek table");
+	if (rd(ctx, head, SKIP_HEADER, c->data_end, e))
+		return e->code;
+	len = get_le32(head + 4);
+	if (get_le32(head) != SKIPPABLE_INDEX)
+		return appkg_fail(e, APPKG_ERR_INDEX, "no member index after the last data frame");
+	if (c->data_end + SKIP_HEADER + len != table_start)
+		return appkg_fail(e, APPKG_ERR_TRAILING_DATA,
+				  "bytes between the member index and the seek table");
+	payload = malloc(len ? len : 1);
+	if (!payload)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	rc = rd(ctx, payload, len, c->data_end + SKIP_HEADER, e);
+	if (!rc)
+		rc = parse_index(c, payload, len, e);
+	free(payload);
+	return rc;
+}
+
+int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
+		 uint32_t dsize, struct appkg_err *e)
+{
+	ZSTD_frameHeader zfh;
+	size_t r;
+
+	if (ZSTD_getFrameHeader(&zfh, src, csize) != 0 || zfh.frameType != ZSTD_frame)
+		return appkg_fail(e, APPKG_ERR_FRAME, "not a zstd data frame");
+	if (zfh.windowSize > (1ull << APPKG_MAX_WINDOW_LOG))
+		return appkg_fail(e, APPKG_ERR_FRAME_WINDOW, "zstd window of %llu bytes over the limit",
+				  (unsigned long long)zfh.windowSize);
+	if (!zfh.checksumFlag || zfh.frameContentSize != dsize)
+		return appkg_fail(e, APPKG_ERR_FRAME_SIZE,
+				  "frame content size or checksum flag differs from the seek table");
+	if (ZSTD_findFrameCompressedSize(src, csize) != csize)
+		return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame length differs from the seek table");
+	out->len = 0;
+	if (buf_reserve(out, dsize))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	r = ZSTD_decompressDCtx(dctx, out->data, dsize, src, csize);
+	if (ZSTD_isError(r))
+		return appkg_fail(e, ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
+					     ? APPKG_ERR_FRAME_CHECKSUM : APPKG_ERR_FRAME,
+				  "zstd: %s", ZSTD_getErrorName(r));
+	if (r != dsize)
+		return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame decodes to %zu bytes, not %u", r, dsize);
+	out->len = dsize;
+	return 0;
+}
+
+int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
+		 struct appkg_err *e)
+{
+	size_t bound = ZSTD_compressBound(len), r;
+
+	out->len = 0;
+	if (buf_reserve(out, bound))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	r = ZSTD_compress2(cctx, out->data, bound, src, len);
+	if (ZSTD_isError(r))
+		return appkg_fail(e, APPKG_ERR_FRAME, "zstd: %s", ZSTD_getErrorName(r));
+	out->len = r;
+	return 0;
+}
+
+int index_encode(struct buf *out, const struct index_entry *entries, uint32_t n)
+{
+	unsigned char h[SKIP_HEADER + 12], fixed[INDEX_ENTRY_FIXED];
+	size_t start = out->len;
+
+	memcpy(h + SKIP_HEADER, INDEX_MAGIC, 8);
+	put_le32(h + SKIP_HEADER + 8, n);
+	if (buf_append(out, h, sizeof(h)))
+		return APPKG_ERR_NO_MEMORY;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct index_entry *x = &entries[i];
+		put_le32(fixed, x->frame);
+		put_le32(fixed + 4, x->offset);
+		put_le64(fixed + 8, x->size);
+		memcpy(fixed + 16, x->digest, APPKG_DIGEST_BYTES);
+		put_le16(fixed + 48, (uint16_t)x->path_len);
+		if (buf_append(out, fixed, sizeof(fixed)) || buf_append(out, x->path, x->path_len))
+			return APPKG_ERR_NO_MEMORY;
+	}
+	put_le32(out->data + start, SKIPPABLE_INDEX);
+	put_le32(out->data + start + 4, (uint32_t)(out->len - start - SKIP_HEADER));
+	return 0;
+}
+
+int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t n)
+{
+	unsigned char b[SKIP_HEADER];
+
+	put_le32(b, SKIPPABLE_SEEK);
+	put_le32(b + 4, n * 8 + FOOTER_BYTES);
+	if (buf_append(out, b, SKIP_HEADER))
+		return APPKG_ERR_NO_MEMORY;
+	for (uint32_t i = 0; i < n; i++) {
+		put_le32(b, frames[i].csize);
+		put_le32(b + 4, frames[i].dsize);
+		if (buf_append(out, b, 8))
+			return APPKG_ERR_NO_MEMORY;
+	}
+	put_le32(b, n);
+	b[4] = 0;
+	if (buf_append(out, b, 5))
+		return APPKG_ERR_NO_MEMORY;
+	put_le32(b, SEEK_TABLE_MAGIC);
+	return buf_append(out, b, 4) ? APPKG_ERR_NO_MEMORY : 0;
+}

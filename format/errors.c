@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Error codes: their exit class, their short names, and the per-handle message. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+int appkg_fail(struct appkg_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->code != 0)
+		return e->code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int appkg_errno_code(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return APPKG_ERR_NO_SPACE;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return APPKG_ERR_PERMISSION;
+	case ENOMEM:
+		return APPKG_ERR_NO_MEMORY;
+	case EEXIST:
+	case ENOTEMPTY:
+		return APPKG_ERR_EXISTS;
+	case ENOENT:
+		return APPKG_ERR_NOT_FOUND;
+	default:
+		return APPKG_ERR_IO;
+	}
+}
+
+int appkg_error_class(int code)
+{
+	if (code >= 0)
+		return APPKG_EXIT_OK;
+	if (code == APPKG_ERR_AUTH || code == APPKG_ERR_SIGNATURE || code == APPKG_ERR_NO_PASSWORD)
+		return APPKG_EXIT_AUTH;
+	if (code > -100)
+		return APPKG_EXIT_USAGE;
+	if (code > -200)
+		return APPKG_EXIT_ENVIRONMENT;
+	return APPKG_EXIT_REJECTED;
+}
+
+static const struct {
+	int code;
+	const char *name;
+} names[] = {
+	{APPKG_ERR_INVALID_ARGUMENT, "invalid argument"},
+	{APPKG_ERR_STATE, "call not allowed in this state"},
+	{APPKG_ERR_NOT_FOUND, "not found"},
+	{APPKG_ERR_IO, "input/output error"},
+	{APPKG_ERR_NO_SPACE, "no space left on device"},
+	{APPKG_ERR_PERMISSION, "permission denied"},
+	{APPKG_ERR_NO_MEMORY, "out of memory"},
+	{APPKG_ERR_EXISTS, "destination exists"},
+	{APPKG_ERR_SOURCE, "unusable source file"},
+	{APPKG_ERR_NOT_APPKG, "not an appkg package"},
+	{APPKG_ERR_TRUNCATED, "truncated package"},
+	{APPKG_ERR_SEEK_TABLE, "bad seek table"},
+	{APPKG_ERR_FRAME, "bad zstd frame"},
+	{APPKG_ERR_FRAME_CHECKSUM, "zstd checksum mismatch"},
+	{APPKG_ERR_FRAME_WINDOW, "zstd window too large"},
+	{APPKG_ERR_FRAME_SIZE, "bad frame size"},
+	{APPKG_ERR_TRAILING_DATA, "trailing data"},
+	{APPKG_ERR_INDEX, "bad member index"},
+	{APPKG_ERR_EXPANSION, "decompressed size out of proportion"},
+	{APPKG_ERR_TAR_HEADER, "non-canonical tar header"},
+	{APPKG_ERR_TAR_CHECKSUM, "tar header checksum mismatch"},
+	{APPKG_ERR_TAR_TYPE, "member is not a regular file"},
+	{APPKG_ERR_TAR_PAX, "unexpected pax record"},
+	{APPKG_ERR_TAR_LAYOUT, "bad tar layout"},
+	{APPKG_ERR_TAR_DUPLICATE, "duplicate member"},
+	{APPKG_ERR_TAR_ORDER, "members out of order"},
+	{APPKG_ERR_TAR_MEMBER, "member not allowed"},
+	{APPKG_ERR_NAME_UTF8, "name is not UTF-8"},
+	{APPKG_ERR_NAME_NFC, "name is not NFC"},
+	{APPKG_ERR_NAME_CHAR, "name has a forbidden character"},
+	{APPKG_ERR_NAME_LENGTH, "bad name length"},
+	{APPKG_ERR_NAME_COLLISION, "names collide ignoring case"},
+	{APPKG_ERR_MANIFEST_JSON, "manifest is not a JSON object"},
+	{APPKG_ERR_MANIFEST_SCHEMA, "manifest schema violation"},
+	{APPKG_ERR_NEWER_MAJOR, "written by a newer appkg"},
+	{APPKG_ERR_MEMBER_UNLISTED, "member not in manifest"},
+	{APPKG_ERR_MEMBER_MISSING, "manifest entry without member"},
+	{APPKG_ERR_SIZE_MISMATCH, "size mismatch"},
+	{APPKG_ERR_DIGEST_MISMATCH, "digest mismatch"},
+	{APPKG_ERR_IMPORT_MODE, "bad import mode"},
+	{APPKG_ERR_DEPENDENCY, "dangling dependency"},
+	{APPKG_ERR_DIGEST_ALGORITHM, "unsupported digest algorithm"},
+	{APPKG_ERR_JSON_SYNTAX, "invalid JSON"},
+	{APPKG_ERR_JSON_NOT_OBJECT, "JSON is not an object"},
+	{APPKG_ERR_JSON_DEPTH, "JSON nested too deep"},
+	{APPKG_ERR_JSON_DUPLICATE, "duplicate JSON key"},
+	{APPKG_ERR_RESOURCE_SIZE, "resource too large"},
+	{APPKG_ERR_SECRETS_FORMAT, "bad secrets blob"},
+	{APPKG_ERR_KDF_PARAMS, "KDF parameters out of range"},
+	{APPKG_ERR_AUTH, "authentication failed"},
+	{APPKG_ERR_SECRETS_JSON, "secrets.json is not an object of strings"},
+	{APPKG_ERR_SECRETS_BINDING, "secrets belong to another package"},
+	{APPKG_ERR_NO_PASSWORD, "password required"},
+	{APPKG_ERR_SIGNATURE, "bad signature"},
+	{APPKG_ERR_LIMIT_MEMBERS, "too many members"},
+	{APPKG_ERR_LIMIT_MEMBER_SIZE, "member too large"},
+	{APPKG_ERR_LIMIT_TOTAL, "package too large"},
+	{APPKG_ERR_LIMIT_FRAMES, "too many frames"},
+};
+
+const char *appkg_error_name(int code)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].code == code)
+			return names[i].name;
+	return code == 0 ? "ok" : "unknown error";
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Declarations shared by the files of libappkg; nothing here is public. Each concern has its
+ * own file: errors.c (codes, messages), buf.c (byte buffers, little-endian, hex), names.c
+ * (member-name rules), tar.c (canonical tar entries), container.c (zstd frames, seek table,
+ * member index), json.c (strict JSON), manifest.c, secrets.c, io.c (file writes), reader.c,
+ * writer.c.
+ */
+#ifndef APPKG_INTERNAL_H
+#define APPKG_INTERNAL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "appkg/appkg.h"
+#include "limits.h"
+
+#define APPKG_MSG_MAX 512
+
+/* ---- errors.c ---- */
+struct appkg_err {
+	int code;
+	char msg[APPKG_MSG_MAX];
+};
+/* Record code and a formatted message on e (first error wins); returns code. */
+int appkg_fail(struct appkg_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Map errno to an APPKG_ERR_* environment code. */
+int appkg_errno_code(int err);
+
+/* ---- buf.c ---- */
+struct buf {
+	unsigned char *data;
+	size_t len, cap;
+};
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append_zeros(struct buf *b, size_t n);
+void buf_free(struct buf *b);
+void put_le16(unsigned char *p, uint16_t v);
+void put_le32(unsigned char *p, uint32_t v);
+void put_le64(unsigned char *p, uint64_t v);
+uint16_t get_le16(const unsigned char *p);
+uint32_t get_le32(const unsigned char *p);
+uint64_t get_le64(const unsigned char *p);
+void hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 */
+int hex_decode(unsigned char *out, size_t n, const char *in);  /* 0 if exactly 2n hex digits */
+void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n);
+
+/* ---- names.c ---- */
+enum member_kind { MEMBER_MANIFEST, MEMBER_SIGNATURE, MEMBER_RESOURCE, MEMBER_SECRETS };
+#define MANIFEST_PATH "manifest.json"
+#define SIGNATURE_PATH "manifest.json.minisig"
+#define SECRETS_PATH "secrets.enc"
+/* Classify a member path and check its rules; returns the kind (>= 0) or an error code. */
+int member_path_check(const char *path, size_t len, struct appkg_err *e);
+/* Case-folded NFC key of a path for collision checks; malloc'd or NULL. */
+char *name_fold_key(const char *path, size_t len, size_t *key_len);
+/* Check that no two of n sorted, distinct paths collide after folding. */
+int names_check_collisions(const char *const *paths, size_t n, struct appkg_err *e);
+/* Split "resources/<type>/<name>.json" into its components (pointers into path). */
+void resource_path_split(const char *path, const char **type, size_t *type_len,
+			 const char **name, size_t *name_len);
+/* Build "resources/<type>/<name>.json"; malloc'd. Components must already be checked. */
+char *resource_path_make(const char *type, const char *name);
+
+/* ---- tar.c ---- */
+#define TAR_BLOCK 512u
+/* Append the canonical entry headers (pax if needed, then ustar) for a member. */
+int tar_put_header(struct buf *b, const char *path, uint64_t size, uint64_t mtime);
+/* Append data padding after size bytes of data. */
+int tar_put_padding(struct buf *b, uint64_t size);
+/* Bytes the whole entry takes: headers + data + padding. */
+uint64_t tar_entry_bytes(const char *path, uint64_t size);
+/* Parse one canonical entry at p (avail bytes). On success fills path (NUL-terminated copy in
+ * path_buf, APPKG_MAX_PATH_BYTES + 1), data offset and size, and the entry's total length. */
+struct tar_entry {
+	char path[APPKG_MAX_PATH_BYTES + 1];
+	size_t path_len;
+	size_t data_off;
+	uint64_t size;
+	uint64_t total;
+};
+int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, struct appkg_err *e);
+/* 0 if p holds exactly the 1024-byte end-of-archive marker. */
+int tar_check_end(const unsigned char *p, size_t len, struct appkg_err *e);
+#define TAR_END_BYTES 1024u
+
+/* ---- container.c ---- */
+#define SEEK_TABLE_MAGIC 0x8F92EAB1u
+#define SKIPPABLE_SEEK 0x184D2A5Eu
+#define SKIPPABLE_INDEX 0x184D2A5Au
+#define INDEX_MAGIC "APKGIDX1"
+struct frame_info {
+	uint64_t offset; /* file offset of the compressed frame */
+	uint32_t csize, dsize;
+	uint64_t doffset; /* offset of its first byte in the tar stream */
+};
+struct index_entry {
+	char *path; /* NUL-terminated, owned by the index's name pool */
+	uint32_t path_len, frame, offset;
+	int kind; /* enum member_kind */
+	uint64_t size;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+};
+/* Parse the seek table and member index from the end of a package of file_size bytes; pread
+ * is a callback reading from the package. */
+typedef int (*pread_fn)(void *ctx, void *buf, size_t len, uint64_t off, struct appkg_err *e);
+struct container {
+	struct frame_info *frames;
+	uint32_t nframes;
+	struct index_entry *entries;
+	uint32_t nentries;
+	char *names; /* pool */
+	uint64_t data_end;
+};
+int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
+		   struct appkg_err *e);
+void container_free(struct container *c);
+/* Decompress frame i into out (resized to its dsize), checking window, size and checksum. */
+int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
+		 uint32_t dsize, struct appkg_err *e);
+/* Compress src into out as one frame with content size and checksum. */
+int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
+		 struct appkg_err *e);
+/* Serialise the index and the seek table. */
+int index_encode(struct buf *out, const struct index_entry *entries, uint32_t n);
+int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t n);
+
+/* ---- json.c ---- */
+/* Parse JSON bytes strictly (UTF-8, no duplicate keys, depth limit, one value). On failure the
+ * message names what and where ("line 3 column 7: ..."). */
+json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, const char *subject);
+/* Check that data is one JSON object within the limits. */
+int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject);
+/* Canonical text: keys sorted, 2-space indent, UTF-8, trailing newline; malloc'd. */
+char *json_canonical(const json_t *v, size_t *len);
+
+/* ---- manifest.c ---- */
+struct manifest_resource {
+	const char *path; /* borrowed from the json */
+	uint64_t size;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+};
+/* Validate a package manifest (schema, version, sorted resources) and return the parsed
+ * document with a view of its resources. */
+struct manifest {
+	json_t *root;
+	struct manifest_resource *res;
+	size_t nres;
+	int has_secrets;
+	uint64_t secrets_size;
+	unsigned char secrets_digest[APPKG_DIGEST_BYTES];
+};
+int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e);
+void manifest_free(struct manifest *m);
+/* Build the manifest a writer stores, from the user manifest and the members. */
+struct writer_member {
+	char *path;
+	char *type, *name; /* file-name form */
+	uint64_t size;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	char *fs_path;      /* source file, or NULL */
+	unsigned char *mem; /* in-memory data, or NULL */
+};
+json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
+		       const void *secrets_blob, size_t blob_len, const char *package_id,
+		       struct appkg_err *e);
+
+/* ---- secrets.c ---- */
+struct secrets_header {
+	uint64_t opslimit, memlimit;
+	unsigned char salt[16];
+	char package_id[129];
+	size_t header_len;
+};
+int secrets_parse_header(const void *blob, size_t len, struct secrets_header *h, struct appkg_err *e);
+int secrets_encrypt(struct buf *out, const char *plain, size_t len, const char *password,
+		    size_t pwlen, enum appkg_kdf_level level, const struct secrets_header *prev,
+		    const char *package_id, struct appkg_err *e);
+int secrets_decrypt(const void *blob, size_t len, const char *password, size_t pwlen,
+		    char **plain, size_t *plain_len, struct appkg_err *e);
+int secrets_check_json(const char *data, size_t len, struct appkg_err *e);
+
+/* ---- io.c ---- */
+int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e);
+int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e);
+/* Create a temporary file beside path (same directory); returns fd, fills tmp_path. */
+int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e);
+/* fsync fd, close, rename tmp over path, fsync the directory. */
+int io_commit(int fd, const char *tmp_path, const char *path, struct appkg_err *e);
+/* Copy a non-seekable fd into an unlinked temporary file; returns the new fd. */
+int io_spool(int fd, struct appkg_err *e);
+int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
+
+#endif

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * manifest.json (spec section "Manifest"): validation of a stored manifest, and the build of a
+ * new one from the manifest a user wrote plus the members being packed. Unknown fields, at the
+ * top and in resource entries, are kept as they are.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const modes[] = {"create", "update", "overwrite", "merge", "skip"};
+
+static int schema(struct appkg_err *e, const char *what, const char *problem)
+{
+	return appkg_fail(e, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: %s: %s", what, problem);
+}
+
+static int optional_string(json_t *obj, const char *key, struct appkg_err *e)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return v && !json_is_string(v) ? schema(e, key, "must be a string") : 0;
+}
+
+static int check_version(json_t *root, struct appkg_err *e)
+{
+	const char *v = json_string_value(json_object_get(root, "format_version"));
+	unsigned major, minor;
+	int end = 0;
+
+	if (!v || sscanf(v, "%u.%u%n", &major, &minor, &end) != 2 || v[end] != '\0' || major == 0)
+		return schema(e, "format_version", "must be a string \"MAJOR.MINOR\"");
+	if (major > APPKG_FORMAT_MAJOR)
+		return appkg_fail(e, APPKG_ERR_NEWER_MAJOR,
+				  "manifest.json: written by a newer appkg (format %s); this appkg "
+				  "reads format %d.x", v, APPKG_FORMAT_MAJOR);
+	return 0;
+}
+
+static int check_mode(json_t *entry, const char *where, struct appkg_err *e)
+{
+	const char *mode = json_string_value(json_object_get(entry, "mode"));
+
+	for (size_t i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(mode, modes[i]))
+			return 0;
+	return appkg_fail(e, APPKG_ERR_IMPORT_MODE, "manifest.json: %s: mode must be one of create, "
+			  "update, overwrite, merge, skip", where);
+}
+
+static int get_digest(json_t *obj, unsigned char *out, const char *where, struct appkg_err *e)
+{
+	const char *hex = json_string_value(json_object_get(obj, "digest"));
+
+	if (!hex || hex_decode(out, APPKG_DIGEST_BYTES, hex))
+		return schema(e, where, "digest must be 64 lowercase hex digits");
+	return 0;
+}
+
+static int get_size(json_t *obj, uint64_t *out, const char *where, struct appkg_err *e)
+{
+	json_t *v = json_object_get(obj, "size");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return schema(e, where, "size must be a non-negative integer");
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* The path a resource entry must have, from its type and logical name; malloc'd or NULL. */
+static char *entry_path(json_t *entry)
+{
+	const char *type = json_string_value(json_object_get(entry, "type"));
+	const char *name = json_string_value(json_object_get(entry, "name"));
+	char *enc, *path;
+
+	if (!type || !name || !(enc = appkg_name_encode(name)))
+		return NULL;
+	path = appkg_name_check(type, APPKG_MAX_TYPE_BYTES) ? NULL : resource_path_make(type, enc);
+	free(enc);
+	return path;
+}
+
+static int check_entry(json_t *entry, struct manifest_resource *r, const char *where,
+		       struct appkg_err *e)
+{
+	char *want;
+	int bad;
+
+	if (!json_is_object(entry))
+		return schema(e, where, "must be an object");
+	r->path = json_string_value(json_object_get(entry, "path"));
+	if (!r->path)
+		return schema(e, where, "path must be a string");
+	if (member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
+		return e->code ? e->code : schema(e, where, "path is not a resource path");
+	want = entry_path(entry);
+	bad = !want || strcmp(want, r->path) != 0;
+	free(want);
+	if (bad)
+		return schema(e, r->path, "type and name do not match the path");
+	if (optional_string(entry, "id", e) || check_mode(entry, r->path, e) ||
+	    get_size(entry, &r->size, r->path, e) || get_digest(entry, r->digest, r->path, e))
+		return e->code;
+	if (!json_is_array(json_object_get(entry, "depends_on")))
+		return schema(e, r->path, "depends_on must be an array");
+	return 0;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_resource *)a)->path,
+		      ((const struct manifest_resource *)b)->path);
+}
+
+/* "type/encoded-name" -> index of the resource, or -1. */
+static int dependency_resolves(const struct manifest *m, const char *dep)
+{
+	struct manifest_resource key;
+	char *path = malloc(strlen(dep) + 16);
+	void *hit;
+
+	if (!path)
+		return 0;
+	snprintf(path, strlen(dep) + 16, "resources/%s.json", dep);
+	key.path = path;
+	hit = bsearch(&key, m->res, m->nres, sizeof(key), path_cmp);
+	free(path);
+	return hit != NULL;
+}
+
+static int check_dependencies(struct manifest *m, json_t *resources, struct appkg_err *e)
+{
+	size_t i, j;
+	json_t *entry, *dep;
+
+	json_array_foreach(resources, i, entry) {
+		json_t *deps = json_object_get(entry, "depends_on");
+		if (json_array_size(deps) > APPKG_MAX_DEPENDS)
+			return schema(e, m->res[i].path, "too many depends_on entries");
+		json_array_foreach(deps, j, dep) {
+			if (!json_is_string(dep))
+				return schema(e, m->res[i].path, "depends_on entries must be strings");
+			if (!dependency_resolves(m, json_string_value(dep)))
+				return appkg_fail(e, APPKG_ERR_DEPENDENCY, "manifest.json: %s: depends_on "
+						  "\"%s\" names no resource in the package",
+						  m->res[i].path, json_string_value(dep));
+		}
+	}
+	return 0;
+}
+
+static int check_resources(struct manifest *m, struct appkg_err *e)
+{
+	json_t *resources = json_object_get(m->root, "resources"), *entry;
+	size_t i;
+	char where[32];
+
+	if (!json_is_array(resources))
+		return schema(e, "resources", "must be an array");
+	if (json_array_size(resources) > APPKG_MAX_MEMBERS)
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
+	m->res = calloc(json_array_size(resources) + 1, sizeof(*m->res));
+	if (!m->res)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	json_array_foreach(resources, i, entry) {
+		snprintf(where, sizeof(where), "resources[%zu]", i);
+		if (check_entry(entry, &m->res[i], where, e))
+			return e->code;
+		if (i > 0 && strcmp(m->res[i - 1].path, m->res[i].path) >= 0)
+			return schema(e, m->res[i].path, "resources must be sorted by path, no duplicates");
+		m->nres = i + 1;
+	}
+	return check_dependencies(m, resources, e);
+}
+
+static int check_secrets(struct manifest *m, struct appkg_err *e)
+{
+	json_t *s = json_object_get(m->root, "secrets");
+	const char *id = json_string_value(json_object_get(m->root, "package_id"));
+
+	if (!s)
+		return 0;
+	if (!json_is_object(s) || strcmp(json_string_value(json_object_get(s, "path")) ?: "",
+					 SECRETS_PATH) != 0)
+		return schema(e, "secrets", "must be an object with path \"secrets.enc\"");
+	if (!id || !*id || strlen(id) > 128)
+		return schema(e, "package_id", "required (1 to 128 characters) when there are secrets");
+	m->has_secrets = 1;
+	return get_size(s, &m->secrets_size, "secrets", e) ||
+	       get_digest(s, m->secrets_digest, "secrets", e);
+}
+
+int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
+{
+	const char *name;
+
+	memset(m, 0, sizeof(*m));
+	m->root = json_parse_strict(data, len, e, MANIFEST_PATH);
+	if (!m->root) {
+		if (e->code != APPKG_ERR_JSON_DEPTH)
+			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the parser's message */
+		return e->code;
+	}
+	if (!json_is_object(m->root))
+		return appkg_fail(e, APPKG_ERR_MANIFEST_JSON, "manifest.json: not a JSON object");
+	if (strcmp(json_string_value(json_object_get(m->root, "format")) ?: "", "appkg") != 0)
+		return schema(e, "format", "must be \"appkg\"");
+	if (check_version(m->root, e))
+		return e->code;
+	if (strcmp(json_string_value(json_object_get(m->root, "digest_algorithm")) ?: "",
+		   "blake2b-256") != 0)
+		return appkg_fail(e, APPKG_ERR_DIGEST_ALGORITHM,
+				  "manifest.json: digest_algorithm must be \"blake2b-256\"");
+	name = json_string_value(json_object_get(m->root, "name"));
+	if (!name || !*name)
+		return schema(e, "name", "must be a non-empty string");
+	if (optional_string(m->root, "description", e) || optional_string(m->root, "version", e) ||
+	    optional_string(m->root, "created_by", e) || optional_string(m->root, "package_id", e))
+		return e->code;
+	return check_resources(m, e) || check_secrets(m, e) ? e->code : 0;
+}
+
+void manifest_free(struct manifest *m)
+{
+	json_decref(m->root);
+	free(m->res);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- building the manifest a writer stores ---- */
+
+static int set_new(json_t *obj, const char *key, json_t *v, struct appkg_err *e)
+{
+	if (!v || json_object_set_new(obj, key, v))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
+static int set_digest(json_t *obj, const unsigned char *digest, struct appkg_err *e)
+{
+	char hex[2 * APPKG_DIGEST_BYTES + 1];
+
+	hex_encode(hex, digest, APPKG_DIGEST_BYTES);
+	return set_new(obj, "digest", json_string(hex), e);
+}
+
+/* Map path -> the user's entry for it, so per-resource attributes survive a re-pack. */
+static json_t *user_entries(json_t *user, struct appkg_err *e)
+{
+	json_t *map = json_object(), *entry, *res = json_object_get(user, "resources");
+	size_t i;
+
+	if (!map) {
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	json_array_foreach(res, i, entry) {
+		const char *path = json_string_value(json_object_get(entry, "path"));
+		if (path && json_is_object(entry))
+			json_object_set(map, path, entry);
+	}
+	return map;
+}
+
+static json_t *build_entry(json_t *old, const struct writer_member *m, struct appkg_err *e)
+{
+	json_t *entry = old ? json_deep_copy(old) : json_object();
+	char *logical = appkg_name_decode(m->name);
+
+	if (!entry || !logical ||
+	    set_new(entry, "type", json_string(m->type), e) ||
+	    set_new(entry, "name", json_string(logical), e) ||
+	    set_new(entry, "path", json_string(m->path), e) ||
+	    set_new(entry, "size", json_integer((json_int_t)m->size), e) ||
+	    set_digest(entry, m->digest, e) ||
+	    (!json_object_get(entry, "mode") && set_new(entry, "mode", json_string("create"), e)) ||
+	    (!json_object_get(entry, "depends_on") && set_new(entry, "depends_on", json_array(), e))) {
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		json_decref(entry);
+		entry = NULL;
+	}
+	free(logical);
+	return entry;
+}
+
+static int build_resources(json_t *root, const struct writer_member *m, size_t n,
+			   struct appkg_err *e)
+{
+	json_t *map = user_entries(root, e), *arr = json_array();
+	int rc = 0;
+
+	if (!map || !arr) {
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *entry = build_entry(json_object_get(map, m[i].path), &m[i], e);
+		rc = entry ? json_array_append_new(arr, entry) : e->code;
+	}
+	if (!rc)
+		rc = set_new(root, "resources", json_incref(arr), e);
+out:
+	json_decref(map);
+	json_decref(arr);
+	return rc;
+}
+
+static int build_secrets(json_t *root, const void *blob, size_t blob_len, const char *package_id,
+			 struct appkg_err *e)
+{
+	json_t *s;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	const char *user_id = json_string_value(json_object_get(root, "package_id"));
+
+	if (!blob) {
+		json_object_del(root, "secrets");
+		return 0;
+	}
+	if (user_id && strcmp(user_id, package_id) != 0)
+		return appkg_fail(e, APPKG_ERR_SECRETS_BINDING, "secrets.enc belongs to package_id "
+				  "\"%s\" but manifest.json says \"%s\"", package_id, user_id);
+	s = json_object();
+	digest_bytes(digest, blob, blob_len);
+	if (set_new(root, "secrets", s, e) || set_new(s, "path", json_string(SECRETS_PATH), e) ||
+	    set_new(s, "size", json_integer((json_int_t)blob_len), e) || set_digest(s, digest, e))
+		return e->code;
+	return set_new(root, "package_id", json_string(package_id), e);
+}
+
+json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
+		       const void *secrets_blob, size_t blob_len, const char *package_id,
+		       struct appkg_err *e)
+{
+	json_t *root = json_deep_copy(user);
+	const char *name = json_string_value(json_object_get(user, "name"));
+
+	if (!root) {
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	if (!name || !*name)
+		schema(e, "name", "must be a non-empty string");
+	else if (json_object_get(user, "format_version"))
+		check_version(user, e);
+	if (!e->code && !json_object_get(root, "created_by"))
+		set_new(root, "created_by", json_string("appkg " APPKG_VERSION), e);
+	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
+	    set_new(root, "format_version", json_sprintf("%d.%d", APPKG_FORMAT_MAJOR,
+							  APPKG_FORMAT_MINOR), e) ||
+	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
+	    build_resources(root, m, n, e) || build_secrets(root, secrets_blob, blob_len, package_id, e)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}

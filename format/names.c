@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Member-name rules (spec section "Names"). A <type> or <name> component is stored in
+ * file-name form: NFC UTF-8 where every character a file name cannot safely hold is written as
+ * %XX escapes of its UTF-8 bytes. The mapping is one-to-one: a component is valid only if it is
+ * exactly the encoding of its decoding. Unicode data comes from libunistring.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicase.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+#include "internal.h"
+
+/* Characters escaped anywhere in a component. */
+static int must_escape(ucs4_t c)
+{
+	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+		return 1;
+	if (c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069))
+		return 1; /* bidi controls: names must read as they sort */
+	return c < 0x80 && strchr("%/\\:*?\"<>|", (int)c) != NULL;
+}
+
+static int append_escaped(struct buf *b, const uint8_t *p, int n)
+{
+	static const char digits[] = "0123456789ABCDEF";
+
+	for (int i = 0; i < n; i++) {
+		char esc[3] = {'%', digits[p[i] >> 4], digits[p[i] & 15]};
+		if (buf_append(b, esc, 3))
+			return -1;
+	}
+	return 0;
+}
+
+char *appkg_name_encode(const char *logical)
+{
+	size_t len = strlen(logical);
+	const uint8_t *s = (const uint8_t *)logical;
+	struct buf b = {0};
+	size_t i = 0;
+
+	if (len == 0 || u8_check(s, len) != NULL)
+		return NULL;
+	while (i < len) {
+		ucs4_t c;
+		int n = u8_mbtouc(&c, s + i, len - i);
+		int last = i + n == len;
+		int esc = must_escape(c) || (i == 0 && c == '.') || (last && (c == '.' || c == ' '));
+		if (esc ? append_escaped(&b, s + i, n) : buf_append(&b, s + i, n))
+			goto fail;
+		i += n;
+	}
+	if (buf_append(&b, "", 1))
+		goto fail;
+	return (char *)b.data;
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *appkg_name_decode(const char *component)
+{
+	size_t len = strlen(component), o = 0;
+	char *out = malloc(len + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (component[i] != '%') {
+			out[o++] = component[i];
+			continue;
+		}
+		int hi = i + 2 < len ? hex_digit(component[i + 1]) : -1;
+		int lo = hi >= 0 ? hex_digit(component[i + 2]) : -1;
+		if (lo < 0 || (hi == 0 && lo == 0)) { /* malformed escape, or NUL */
+			free(out);
+			return NULL;
+		}
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int appkg_name_check(const char *component, size_t max_bytes)
+{
+	size_t len = strlen(component), nfc_len = 0;
+	const uint8_t *s = (const uint8_t *)component;
+	uint8_t *nfc;
+	char *logical, *again;
+	int rc = 0;
+
+	if (len == 0 || len > max_bytes)
+		return APPKG_ERR_NAME_LENGTH;
+	if (u8_check(s, len) != NULL)
+		return APPKG_ERR_NAME_UTF8;
+	if (!strcmp(component, ".") || !strcmp(component, ".."))
+		return APPKG_ERR_NAME_CHAR;
+	nfc = u8_normalize(UNINORM_NFC, s, len, NULL, &nfc_len);
+	if (!nfc)
+		return APPKG_ERR_NO_MEMORY;
+	if (nfc_len != len || memcmp(nfc, s, len) != 0)
+		rc = APPKG_ERR_NAME_NFC;
+	free(nfc);
+	if (rc)
+		return rc;
+	logical = appkg_name_decode(component);
+	again = logical ? appkg_name_encode(logical) : NULL;
+	if (!again || strcmp(again, component) != 0)
+		rc = APPKG_ERR_NAME_CHAR;
+	free(logical);
+	free(again);
+	return rc;
+}
+
+static int fail_name(struct appkg_err *e, int rc, const char *path, size_t len)
+{
+	return appkg_fail(e, rc, "%.*s: %s", (int)len, path, appkg_error_name(rc));
+}
+
+/* Check one component of a resource path, given as a slice. */
+static int component_check(const char *p, size_t n, size_t max, const char *path, size_t len,
+			   struct appkg_err *e)
+{
+	char tmp[APPKG_MAX_PATH_BYTES + 1];
+	int rc;
+
+	if (n == 0 || n > max)
+		return fail_name(e, APPKG_ERR_NAME_LENGTH, path, len);
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	rc = appkg_name_check(tmp, max);
+	return rc ? fail_name(e, rc, path, len) : 0;
+}
+
+int member_path_check(const char *path, size_t len, struct appkg_err *e)
+{
+	static const char prefix[] = "resources/", suffix[] = ".json";
+	const size_t plen = sizeof(prefix) - 1, slen = sizeof(suffix) - 1;
+	const char *type, *name, *slash;
+
+	if (len == 0 || len > APPKG_MAX_PATH_BYTES || memchr(path, '\0', len))
+		return fail_name(e, APPKG_ERR_NAME_LENGTH, path, len);
+	if (len == strlen(MANIFEST_PATH) && !memcmp(path, MANIFEST_PATH, len))
+		return MEMBER_MANIFEST;
+	if (len == strlen(SIGNATURE_PATH) && !memcmp(path, SIGNATURE_PATH, len))
+		return MEMBER_SIGNATURE;
+	if (len == strlen(SECRETS_PATH) && !memcmp(path, SECRETS_PATH, len))
+		return MEMBER_SECRETS;
+	if (len <= plen + slen + 2 || memcmp(path, prefix, plen) != 0 ||
+	    memcmp(path + len - slen, suffix, slen) != 0)
+		return appkg_fail(e, APPKG_ERR_TAR_MEMBER, "%.*s: member not allowed by the layout",
+				  (int)len, path);
+	type = path + plen;
+	slash = memchr(type, '/', (size_t)(path + len - type));
+	if (!slash)
+		return appkg_fail(e, APPKG_ERR_TAR_MEMBER, "%.*s: member not allowed by the layout",
+				  (int)len, path);
+	name = slash + 1;
+	if (memchr(name, '/', (size_t)(path + len - name)))
+		return appkg_fail(e, APPKG_ERR_TAR_MEMBER, "%.*s: member not allowed by the layout",
+				  (int)len, path);
+	if (component_check(type, (size_t)(slash - type), APPKG_MAX_TYPE_BYTES, path, len, e) ||
+	    component_check(name, (size_t)(path + len - slen - name), APPKG_MAX_NAME_BYTES, path,
+			    len, e))
+		return e->code;
+	return MEMBER_RESOURCE;
+}
+
+void resource_path_split(const char *path, const char **type, size_t *type_len,
+			 const char **name, size_t *name_len)
+{
+	const char *t = path + strlen("resources/");
+	const char *slash = strchr(t, '/');
+
+	*type = t;
+	*type_len = (size_t)(slash - t);
+	*name = slash + 1;
+	*name_len = strlen(slash + 1) - strlen(".json");
+}
+
+char *resource_path_make(const char *type, const char *name)
+{
+	size_t n = strlen("resources/") + strlen(type) + 1 + strlen(name) + strlen(".json") + 1;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "resources/%s/%s.json", type, name);
+	return p;
+}
+
+char *name_fold_key(const char *path, size_t len, size_t *key_len)
+{
+	return (char *)u8_casefold((const uint8_t *)path, len, NULL, UNINORM_NFC, NULL, key_len);
+}
+
+struct fold {
+	char *key;
+	size_t len, index;
+};
+
+static int fold_cmp(const void *a, const void *b)
+{
+	const struct fold *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+int names_check_collisions(const char *const *paths, size_t n, struct appkg_err *e)
+{
+	struct fold *f = calloc(n ? n : 1, sizeof(*f));
+	size_t i;
+	int rc = 0;
+
+	if (!f)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (i = 0; i < n; i++) {
+		f[i].key = name_fold_key(paths[i], strlen(paths[i]), &f[i].len);
+		f[i].index = i;
+		if (!f[i].key) {
+			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+			goto out;
+		}
+	}
+	qsort(f, n, sizeof(*f), fold_cmp);
+	for (i = 1; i < n && !rc; i++)
+		if (fold_cmp(&f[i - 1], &f[i]) == 0)
+			rc = appkg_fail(e, APPKG_ERR_NAME_COLLISION, "%s: collides with %s ignoring case",
+					paths[f[i].index], paths[f[i - 1].index]);
+out:
+	for (i = 0; i < n; i++)
+		free(f[i].key);
+	free(f);
+	return rc;
+}

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Package reader. Opening reads only the seek table, the member index and frame 0 (the
+ * manifest), and checks them against each other; members are then read one frame at a time,
+ * either in order (appkg_reader_next, which also checks that the entries tile the frames and
+ * that the archive ends properly) or at random through the index (appkg_reader_read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "internal.h"
+
+struct appkg_reader {
+	struct appkg_err err;
+	int fd, own_fd;
+	const unsigned char *mem;
+	uint64_t size;
+	int opened;
+	struct container c;
+	ZSTD_DCtx *dctx;
+	struct buf frame, compressed, manifest_bytes;
+	int64_t frame_no; /* frame held in `frame`, or -1 */
+	struct manifest m;
+	uint32_t next;     /* sequential: next index entry */
+	uint64_t next_pos; /* sequential: position in the current frame */
+};
+
+appkg_reader *appkg_reader_new(void)
+{
+	appkg_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->frame_no = -1;
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void appkg_reader_free(appkg_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd)
+		close(r->fd);
+	container_free(&r->c);
+	ZSTD_freeDCtx(r->dctx);
+	buf_free(&r->frame);
+	buf_free(&r->compressed);
+	buf_free(&r->manifest_bytes);
+	manifest_free(&r->m);
+	free(r);
+}
+
+const char *appkg_reader_error(const appkg_reader *r)
+{
+	return r->err.code ? r->err.msg : "";
+}
+
+static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct appkg_err *e)
+{
+	appkg_reader *r = ctx;
+
+	if (off > r->size || len > r->size - off)
+		return appkg_fail(e, APPKG_ERR_TRUNCATED, "package ends early");
+	if (r->mem) {
+		memcpy(buf, r->mem + off, len);
+		return 0;
+	}
+	return io_pread_all(r->fd, buf, len, off, e);
+}
+
+static int load_frame(appkg_reader *r, uint32_t f)
+{
+	const struct frame_info *fi = &r->c.frames[f];
+	const unsigned char *src;
+	int rc;
+
+	if (r->frame_no == f)
+		return 0;
+	r->frame_no = -1;
+	if (r->mem) {
+		src = r->mem + fi->offset;
+	} else {
+		r->compressed.len = 0;
+		if (buf_reserve(&r->compressed, fi->csize))
+			return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		if (source_read(r, r->compressed.data, fi->csize, fi->offset, &r->err))
+			return r->err.code;
+		src = r->compressed.data;
+	}
+	rc = frame_decode(r->dctx, src, fi->csize, &r->frame, fi->dsize, &r->err);
+	if (rc)
+		return appkg_fail(&r->err, rc, "frame %u: %s", f, r->err.msg);
+	r->frame_no = f;
+	return 0;
+}
+
+static uint64_t kind_limit(int kind)
+{
+	switch (kind) {
+	case MEMBER_MANIFEST: return APPKG_MAX_MANIFEST_SIZE;
+	case MEMBER_SIGNATURE: return APPKG_MAX_SIGNATURE_SIZE;
+	case MEMBER_SECRETS: return APPKG_MAX_SECRETS_BLOB;
+	default: return APPKG_MAX_RESOURCE_SIZE;
+	}
+}
+
+/* Parse the entry at the index position and check it against the index entry. */
+static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
+		    struct tar_entry *t)
+{
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	struct appkg_err *e = &r->err;
+
+	if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, t, e))
+		return e->code;
+	if (t->path_len != x->path_len || memcmp(t->path, x->path, x->path_len) != 0)
+		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index names %s at this position", t->path,
+				  x->path);
+	if (t->size != x->size)
+		return appkg_fail(e, APPKG_ERR_SIZE_MISMATCH, "%s: size %llu, index says %llu", x->path,
+				  (unsigned long long)t->size, (unsigned long long)x->size);
+	digest_bytes(digest, r->frame.data + pos + t->data_off, t->size);
+	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
+		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	return 0;
+}
+
+static int find_entry(const appkg_reader *r, const char *path, size_t len)
+{
+	size_t lo = 0, hi = r->c.nentries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct index_entry *x = &r->c.entries[mid];
+		int c = memcmp(x->path, path, x->path_len < len ? x->path_len : len);
+		if (c == 0)
+			c = x->path_len < len ? -1 : x->path_len > len;
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *len)
+{
+	const struct index_entry *x = &r->c.entries[i];
+	struct tar_entry t;
+
+	if (load_frame(r, x->frame) || entry_at(r, x, x->offset, &t))
+		return r->err.code;
+	*data = r->frame.data + x->offset + t.data_off;
+	*len = (size_t)t.size;
+	return 0;
+}
+
+/* Every index member against the manifest, in one merge walk over the two sorted lists. */
+static int check_listing(appkg_reader *r)
+{
+	struct appkg_err *e = &r->err;
+	const struct manifest *m = &r->m;
+	size_t j = 0, secrets = 0;
+
+	for (uint32_t i = 0; i < r->c.nentries; i++) {
+		const struct index_entry *x = &r->c.entries[i];
+		if (x->size > kind_limit(x->kind))
+			return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
+					  x->path, (unsigned long long)x->size);
+		if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) && x->frame == 0)
+			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 may hold only the manifest "
+					  "and its signature", x->path);
+		if (x->kind == MEMBER_SECRETS) {
+			secrets = 1;
+			if (!m->has_secrets)
+				return appkg_fail(e, APPKG_ERR_MEMBER_UNLISTED, "secrets.enc: not in the manifest");
+			if (m->secrets_size != x->size || memcmp(m->secrets_digest, x->digest, 32))
+				return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "secrets.enc: size or digest "
+						  "differs from the manifest");
+		}
+		if (x->kind != MEMBER_RESOURCE)
+			continue;
+		if (j < m->nres && strcmp(m->res[j].path, x->path) < 0)
+			return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "%s: listed in the manifest but "
+					  "not in the package", m->res[j].path);
+		if (j >= m->nres || strcmp(m->res[j].path, x->path) != 0)
+			return appkg_fail(e, APPKG_ERR_MEMBER_UNLISTED, "%s: not in the manifest", x->path);
+		if (m->res[j].size != x->size)
+			return appkg_fail(e, APPKG_ERR_SIZE_MISMATCH, "%s: size differs from the manifest",
+					  x->path);
+		if (memcmp(m->res[j].digest, x->digest, APPKG_DIGEST_BYTES) != 0)
+			return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+		j++;
+	}
+	if (j < m->nres)
+		return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "%s: listed in the manifest but not in "
+				  "the package", m->res[j].path);
+	if (m->has_secrets && !secrets)
+		return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "secrets.enc: listed in the manifest but "
+				  "not in the package");
+	return 0;
+}
+
+static int check_names(appkg_reader *r)
+{
+	const char **paths = malloc((r->c.nentries + 1) * sizeof(*paths));
+	int rc;
+
+	if (!paths)
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (uint32_t i = 0; i < r->c.nentries; i++)
+		paths[i] = r->c.entries[i].path;
+	rc = names_check_collisions(paths, r->c.nentries, &r->err);
+	free(paths);
+	return rc;
+}
+
+static int open_common(appkg_reader *r)
+{
+	const void *data;
+	size_t len;
+
+	if (r->opened)
+		return appkg_fail(&r->err, APPKG_ERR_STATE, "reader already open");
+	r->opened = 1;
+	if (container_open(&r->c, source_read, r, r->size, &r->err) || check_names(r) ||
+	    read_entry(r, 0, &data, &len))
+		return r->err.code;
+	if (buf_append(&r->manifest_bytes, data, len) || buf_append_zeros(&r->manifest_bytes, 1))
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	r->manifest_bytes.len = len;
+	if (manifest_load(&r->m, r->manifest_bytes.data, len, &r->err) || check_listing(r))
+		return r->err.code;
+	return 0;
+}
+
+int appkg_reader_open_memory(appkg_reader *r, const void *buf, size_t len)
+{
+	r->mem = buf;
+	r->size = len;
+	return open_common(r);
+}
+
+int appkg_reader_open_fd(appkg_reader *r, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return appkg_fail(&r->err, APPKG_ERR_IO, "cannot stat the package");
+	if (!S_ISREG(st.st_mode)) {
+		int spooled = io_spool(fd, &r->err);
+		if (spooled < 0)
+			return spooled;
+		r->own_fd = 1;
+		fd = spooled;
+		if (fstat(fd, &st) != 0)
+			return appkg_fail(&r->err, APPKG_ERR_IO, "cannot stat the package");
+	}
+	r->fd = fd;
+	r->size = (uint64_t)st.st_size;
+	return open_common(r);
+}
+
+int appkg_reader_open_path(appkg_reader *r, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot open: %s", strerror(errno));
+	rc = appkg_reader_open_fd(r, fd);
+	if (r->fd == fd)
+		r->own_fd = 1;
+	else
+		close(fd); /* failed early, or spooled into a file of its own */
+	return rc;
+}
+
+static int ready(appkg_reader *r)
+{
+	if (r->err.code)
+		return r->err.code;
+	return r->opened ? 0 : appkg_fail(&r->err, APPKG_ERR_STATE, "reader not open");
+}
+
+int appkg_reader_manifest(appkg_reader *r, const char **json, size_t *len)
+{
+	if (ready(r))
+		return r->err.code;
+	*json = (const char *)r->manifest_bytes.data;
+	*len = r->manifest_bytes.len;
+	return 0;
+}
+
+const char *appkg_reader_meta(appkg_reader *r, const char *field)
+{
+	return ready(r) ? NULL : json_string_value(json_object_get(r->m.root, field));
+}
+
+size_t appkg_reader_member_count(const appkg_reader *r)
+{
+	return r->opened && !r->err.code ? r->c.nentries : 0;
+}
+
+static void fill_member(const struct index_entry *x, struct appkg_member *out)
+{
+	out->path = x->path;
+	out->size = x->size;
+	out->digest = x->digest;
+	out->frame = x->frame;
+	out->offset = x->offset;
+}
+
+int appkg_reader_member(appkg_reader *r, size_t i, struct appkg_member *out)
+{
+	if (ready(r))
+		return r->err.code;
+	if (i >= r->c.nentries)
+		return APPKG_ERR_NOT_FOUND;
+	fill_member(&r->c.entries[i], out);
+	return 0;
+}
+
+/* After the last member: the previous frame was used up and the last frame is the end marker. */
+static int finish_sequence(appkg_reader *r)
+{
+	uint32_t last = r->c.nframes - 1;
+
+	if (load_frame(r, last) || tar_check_end(r->frame.data, r->frame.len, &r->err))
+		return r->err.code;
+	r->next++;
+	return 0;
+}
+
+int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **data)
+{
+	const struct index_entry *x;
+	struct tar_entry t;
+
+	if (ready(r) || r->next > r->c.nentries)
+		return r->err.code;
+	if (r->next == r->c.nentries) {
+		if (r->next_pos != r->frame.len)
+			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last "
+					  "member", r->c.entries[r->next - 1].frame);
+		return finish_sequence(r);
+	}
+	x = &r->c.entries[r->next];
+	if (r->frame_no != x->frame) {
+		if (r->next > 0 && r->next_pos != r->frame.len)
+			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last "
+					  "member", x->frame - 1);
+		if (load_frame(r, x->frame))
+			return r->err.code;
+		r->next_pos = 0;
+	}
+	if (x->offset != r->next_pos)
+		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
+				  x->path, x->frame);
+	if (entry_at(r, x, r->next_pos, &t))
+		return r->err.code;
+	*data = r->frame.data + r->next_pos + t.data_off;
+	r->next_pos += t.total;
+	r->next++;
+	fill_member(x, out);
+	return 1;
+}
+
+int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len)
+{
+	int i;
+
+	if (ready(r))
+		return r->err.code;
+	i = find_entry(r, path, strlen(path));
+	if (i < 0)
+		return APPKG_ERR_NOT_FOUND;
+	r->next = 0; /* random access moves the frame; restart any sequence */
+	return read_entry(r, (uint32_t)i, data, len);
+}
+
+int appkg_reader_read_resource(appkg_reader *r, const char *type, const char *name,
+			       const void **data, size_t *len)
+{
+	char *path = resource_path_make(type, name);
+	int rc;
+
+	if (!path)
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	rc = appkg_reader_read(r, path, data, len);
+	free(path);
+	return rc;
+}
+
+int appkg_reader_has_secrets(appkg_reader *r)
+{
+	return ready(r) ? 0 : r->m.has_secrets;
+}
+
+int appkg_reader_secrets(appkg_reader *r, const char *password, size_t password_len,
+			 char **plain, size_t *len)
+{
+	struct secrets_header h;
+	const void *blob;
+	size_t blob_len;
+	const char *id;
+	int rc;
+
+	if ((rc = appkg_reader_read(r, SECRETS_PATH, &blob, &blob_len)))
+		return rc == APPKG_ERR_NOT_FOUND
+			       ? appkg_fail(&r->err, rc, "package has no secrets") : rc;
+	if (secrets_parse_header(blob, blob_len, &h, &r->err))
+		return r->err.code;
+	id = json_string_value(json_object_get(r->m.root, "package_id"));
+	if (!id || strcmp(id, h.package_id) != 0)
+		return appkg_fail(&r->err, APPKG_ERR_SECRETS_BINDING, "secrets.enc: bound to package_id "
+				  "\"%s\", not this package's", h.package_id);
+	if (secrets_decrypt(blob, blob_len, password, password_len, plain, len, &r->err))
+		return r->err.code;
+	if (secrets_check_json(*plain, *len, &r->err)) {
+		appkg_secure_free(*plain, *len);
+		*plain = NULL;
+		return r->err.code;
+	}
+	return 0;
+}

@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Package writer. Resources are validated and digested when added; finish builds the
+ * manifest (which must come first and holds every digest), then streams the members again in
+ * sorted order into frames of whole tar entries, and ends with the end-of-archive frame, the
+ * member index and the seek table. Memory holds one frame per thread plus the index, never the
+ * payload. Frames are compressed independently, so threads change speed, not bytes.
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "internal.h"
+
+#define MAX_THREADS 64
+
+struct slot {
+	ZSTD_CCtx *cctx;
+	struct buf in, out;
+	struct appkg_err err;
+};
+
+struct appkg_writer {
+	struct appkg_err err;
+	int level, threads, finished;
+	uint64_t mtime;
+	json_t *user;
+	struct writer_member *members;
+	size_t n, cap;
+	struct buf secrets;
+	int has_secrets;
+	char package_id[129];
+	/* output state during finish */
+	int fd;
+	struct slot *slots;
+	int used;
+	struct frame_info *frames;
+	uint32_t nframes, frames_cap;
+	struct index_entry *index;
+	uint32_t nindex;
+	struct buf cur;
+};
+
+static uint64_t default_mtime(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	v = strtoull(s, &end, 10);
+	return *end || v >= (1ull << 33) ? 0 : v;
+}
+
+appkg_writer *appkg_writer_new(void)
+{
+	appkg_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->level = 3;
+	w->threads = 1;
+	w->mtime = default_mtime();
+	w->fd = -1;
+	return w;
+}
+
+static void free_member(struct writer_member *m)
+{
+	free(m->path);
+	free(m->type);
+	free(m->name);
+	free(m->fs_path);
+	free(m->mem);
+}
+
+void appkg_writer_free(appkg_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		free_member(&w->members[i]);
+	free(w->members);
+	json_decref(w->user);
+	buf_free(&w->secrets);
+	free(w->frames);
+	free(w->index);
+	buf_free(&w->cur);
+	free(w);
+}
+
+const char *appkg_writer_error(const appkg_writer *w)
+{
+	return w->err.msg;
+}
+
+/* A rejected resource is not added, but the handle stays usable so that a caller can report
+ * every bad input in one run: keep the message, clear the code. */
+static int soft(appkg_writer *w, int code)
+{
+	if (code != APPKG_ERR_NO_MEMORY)
+		w->err.code = 0;
+	return code;
+}
+
+static int writable(appkg_writer *w)
+{
+	if (w->err.code)
+		return w->err.code;
+	return w->finished ? appkg_fail(&w->err, APPKG_ERR_STATE, "writer already finished") : 0;
+}
+
+int appkg_writer_set_level(appkg_writer *w, int level)
+{
+	if (writable(w))
+		return w->err.code;
+	if (level < 1 || level > 19)
+		return APPKG_ERR_INVALID_ARGUMENT;
+	w->level = level;
+	return 0;
+}
+
+int appkg_writer_set_threads(appkg_writer *w, int threads)
+{
+	if (writable(w))
+		return w->err.code;
+	if (threads < 1 || threads > MAX_THREADS)
+		return APPKG_ERR_INVALID_ARGUMENT;
+	w->threads = threads;
+	return 0;
+}
+
+int appkg_writer_set_mtime(appkg_writer *w, uint64_t mtime)
+{
+	if (writable(w))
+		return w->err.code;
+	if (mtime >= (1ull << 33)) /* 11 octal digits */
+		return APPKG_ERR_INVALID_ARGUMENT;
+	w->mtime = mtime;
+	return 0;
+}
+
+int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len)
+{
+	json_t *v;
+
+	if (writable(w))
+		return w->err.code;
+	if (len > APPKG_MAX_MANIFEST_SIZE)
+		return appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
+	v = json_parse_strict(json, len, &w->err, MANIFEST_PATH);
+	if (!v)
+		return w->err.code;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return appkg_fail(&w->err, APPKG_ERR_MANIFEST_JSON, "manifest.json: not a JSON object");
+	}
+	json_decref(w->user);
+	w->user = v;
+	return 0;
+}
+
+/* Check the names, make room, and fill the path of a new member. */
+static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name)
+{
+	struct writer_member *m;
+	char *path;
+	int rc;
+
+	if (writable(w))
+		return NULL;
+	path = resource_path_make(type, name);
+	if (!path) {
+		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	if ((rc = member_path_check(path, strlen(path), &w->err)) != MEMBER_RESOURCE) {
+		/* e.g. "resources/x/y.json" is fine, "secrets.enc" given as a type is not */
+		if (rc >= 0)
+			appkg_fail(&w->err, APPKG_ERR_TAR_MEMBER, "%s: not a resource path", path);
+		free(path);
+		return NULL;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+		void *p = w->n >= APPKG_MAX_MEMBERS ? NULL : realloc(w->members, cap * sizeof(*m));
+		if (!p) {
+			appkg_fail(&w->err, w->n >= APPKG_MAX_MEMBERS ? APPKG_ERR_LIMIT_MEMBERS
+								       : APPKG_ERR_NO_MEMORY,
+				   "%s: too many members", path);
+			free(path);
+			return NULL;
+		}
+		w->members = p;
+		w->cap = cap;
+	}
+	m = &w->members[w->n];
+	memset(m, 0, sizeof(*m));
+	m->path = path;
+	m->type = strdup(type);
+	m->name = strdup(name);
+	if (!m->type || !m->name) {
+		free_member(m);
+		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	return m;
+}
+
+/* Validate a resource's bytes and record its size and digest. */
+static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
+		 const char *subject)
+{
+	if (json_check_resource(data, len, &w->err, subject))
+		return w->err.code;
+	m->size = len;
+	digest_bytes(m->digest, data, len);
+	w->n++;
+	return 0;
+}
+
+int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
+{
+	struct writer_member *m = new_member(w, type, name);
+	struct buf b = {0};
+	int rc;
+
+	if (!m)
+		return soft(w, w->err.code);
+	m->fs_path = strdup(fs_path);
+	if (!m->fs_path)
+		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else if (!io_read_file(fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
+		admit(w, m, b.data, b.len, m->path);
+	if (w->err.code && m == &w->members[w->n])
+		free_member(m);
+	rc = w->err.code;
+	buf_free(&b);
+	return soft(w, rc);
+}
+
+int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
+			      const void *data, size_t len)
+{
+	struct writer_member *m = new_member(w, type, name);
+
+	if (!m)
+		return soft(w, w->err.code);
+	m->mem = malloc(len ? len : 1);
+	if (!m->mem) {
+		free_member(m);
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	memcpy(m->mem, data, len);
+	if (admit(w, m, data, len, m->path))
+		free_member(m);
+	return soft(w, w->err.code);
+}
+
+/* The package_id new secrets are bound to: the manifest's, the previous blob's, or random. */
+static void choose_package_id(appkg_writer *w, const struct secrets_header *prev)
+{
+	const char *id = json_string_value(json_object_get(w->user, "package_id"));
+	unsigned char rnd[16];
+
+	if (id) {
+		snprintf(w->package_id, sizeof(w->package_id), "%s", id);
+	} else if (prev) {
+		snprintf(w->package_id, sizeof(w->package_id), "%s", prev->package_id);
+	} else {
+		randombytes_buf(rnd, sizeof(rnd));
+		hex_encode(w->package_id, rnd, sizeof(rnd));
+	}
+}
+
+int appkg_writer_set_secrets(appkg_writer *w, const char *json, size_t len, const char *password,
+			     size_t password_len, enum appkg_kdf_level level, const void *previous,
+			     size_t previous_len)
+{
+	struct secrets_header prev;
+
+	if (writable(w))
+		return w->err.code;
+	if (!w->user)
+		return appkg_fail(&w->err, APPKG_ERR_STATE, "set the manifest before the secrets");
+	if (secrets_check_json(json, len, &w->err))
+		return w->err.code;
+	if (previous && secrets_parse_header(previous, previous_len, &prev, &w->err))
+		return w->err.code;
+	choose_package_id(w, previous ? &prev : NULL);
+	if (secrets_encrypt(&w->secrets, json, len, password, password_len, level,
+			    previous ? &prev : NULL, w->package_id, &w->err))
+		return w->err.code;
+	w->has_secrets = 1;
+	return 0;
+}
+
+int appkg_writer_set_secrets_blob(appkg_writer *w, const void *blob, size_t len)
+{
+	struct secrets_header h;
+
+	if (writable(w))
+		return w->err.code;
+	if (secrets_parse_header(blob, len, &h, &w->err))
+		return w->err.code;
+	w->secrets.len = 0;
+	if (buf_append(&w->secrets, blob, len))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	snprintf(w->package_id, sizeof(w->package_id), "%s", h.package_id);
+	w->has_secrets = 1;
+	return 0;
+}
+
+/* ---- finish: frames, compression, index ---- */
+
+static int slots_init(appkg_writer *w)
+{
+	w->slots = calloc((size_t)w->threads, sizeof(*w->slots));
+	if (!w->slots)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (int i = 0; i < w->threads; i++) {
+		ZSTD_CCtx *c = ZSTD_createCCtx();
+		w->slots[i].cctx = c;
+		if (!c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, w->level)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, APPKG_MAX_WINDOW_LOG)))
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
+	}
+	return 0;
+}
+
+static void slots_free(appkg_writer *w)
+{
+	for (int i = 0; w->slots && i < w->threads; i++) {
+		ZSTD_freeCCtx(w->slots[i].cctx);
+		buf_free(&w->slots[i].in);
+		buf_free(&w->slots[i].out);
+	}
+	free(w->slots);
+	w->slots = NULL;
+}
+
+static void *compress_slot(void *arg)
+{
+	struct slot *s = arg;
+
+	frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
+	return NULL;
+}
+
+/* Compress the queued frames (in parallel when there are threads) and write them in order. */
+static int flush_slots(appkg_writer *w)
+{
+	pthread_t tid[MAX_THREADS];
+	int started[MAX_THREADS] = {0};
+
+	for (int i = 1; i < w->used; i++)
+		started[i] = pthread_create(&tid[i], NULL, compress_slot, &w->slots[i]) == 0;
+	for (int i = 0; i < w->used; i++)
+		if (i == 0 || !started[i])
+			compress_slot(&w->slots[i]);
+	for (int i = 1; i < w->used; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	for (int i = 0; i < w->used; i++) {
+		struct slot *s = &w->slots[i];
+		struct frame_info *f = &w->frames[w->nframes - w->used + i];
+		if (s->err.code)
+			return appkg_fail(&w->err, s->err.code, "%s", s->err.msg);
+		if (s->out.len > UINT32_MAX)
+			return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
+		f->csize = (uint32_t)s->out.len;
+		if (io_write_all(w->fd, s->out.data, s->out.len, "output", &w->err))
+			return w->err.code;
+	}
+	w->used = 0;
+	return 0;
+}
+
+/* End the current frame: queue it for compression. */
+static int cut_frame(appkg_writer *w)
+{
+	struct slot *s;
+	struct buf tmp;
+
+	if (w->cur.len == 0)
+		return 0;
+	if (w->nframes == w->frames_cap) {
+		uint32_t cap = w->frames_cap ? 2 * w->frames_cap : 64;
+		void *p = realloc(w->frames, cap * sizeof(*w->frames));
+		if (!p)
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		w->frames = p;
+		w->frames_cap = cap;
+	}
+	w->frames[w->nframes++] = (struct frame_info){.dsize = (uint32_t)w->cur.len};
+	s = &w->slots[w->used++];
+	tmp = s->in;
+	s->in = w->cur;
+	w->cur = tmp;
+	w->cur.len = 0;
+	return w->used == w->threads ? flush_slots(w) : 0;
+}
+
+/* Append one member entry to the current frame, starting a new frame when it would pass the
+ * target size (spec: "Frame grouping"). */
+static int put_member(appkg_writer *w, const char *path, const void *data, uint64_t size,
+		      const unsigned char *digest)
+{
+	uint64_t bytes = tar_entry_bytes(path, size);
+	struct index_entry *x = &w->index[w->nindex++];
+
+	if (w->cur.len > 0 && w->cur.len + bytes > APPKG_FRAME_TARGET && cut_frame(w))
+		return w->err.code;
+	x->path = (char *)path;
+	x->path_len = (uint32_t)strlen(path);
+	x->frame = w->nframes;
+	x->offset = (uint32_t)w->cur.len;
+	x->size = size;
+	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
+	if (tar_put_header(&w->cur, path, size, w->mtime) || buf_append(&w->cur, data, size) ||
+	    tar_put_padding(&w->cur, size))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
+/* Read a resource again and make sure it is what was validated. */
+static int put_resource(appkg_writer *w, const struct writer_member *m)
+{
+	struct buf b = {0};
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	int rc;
+
+	if (m->mem)
+		return put_member(w, m->path, m->mem, m->size, m->digest);
+	if (io_read_file(m->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
+		return w->err.code;
+	digest_bytes(digest, b.data, b.len);
+	if (b.len != m->size || memcmp(digest, m->digest, sizeof(digest)) != 0)
+		rc = appkg_fail(&w->err, APPKG_ERR_SOURCE, "%s: changed while packing", m->fs_path);
+	else
+		rc = put_member(w, m->path, b.data, b.len, digest);
+	buf_free(&b);
+	return rc;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct writer_member *)a)->path, ((const struct writer_member *)b)->path);
+}
+
+static int sort_members(appkg_writer *w)
+{
+	const char **paths;
+	int rc;
+
+	qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	for (size_t i = 1; i < w->n; i++)
+		if (!strcmp(w->members[i - 1].path, w->members[i].path))
+			return appkg_fail(&w->err, APPKG_ERR_TAR_DUPLICATE, "%s: added twice",
+					  w->members[i].path);
+	paths = malloc((w->n + 1) * sizeof(*paths));
+	if (!paths)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; i < w->n; i++)
+		paths[i] = w->members[i].path;
+	rc = names_check_collisions(paths, w->n, &w->err);
+	free(paths);
+	return rc;
+}
+
+/* The canonical manifest text, checked by the same code readers use. */
+static char *make_manifest(appkg_writer *w, size_t *len)
+{
+	json_t *root;
+	char *text = NULL;
+	struct manifest check;
+
+	root = manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
+			      w->secrets.len, w->package_id, &w->err);
+	if (!root)
+		return NULL;
+	text = json_canonical(root, len);
+	json_decref(root);
+	if (!text) {
+		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	if (*len > APPKG_MAX_MANIFEST_SIZE)
+		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
+	else
+		manifest_load(&check, text, *len, &w->err);
+	manifest_free(&check);
+	if (w->err.code) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int write_members(appkg_writer *w, const char *manifest, size_t len)
+{
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	struct buf tail = {0};
+	int rc;
+
+	digest_bytes(digest, manifest, len);
+	if (put_member(w, MANIFEST_PATH, manifest, len, digest) || cut_frame(w))
+		return w->err.code;
+	for (size_t i = 0; i < w->n; i++)
+		if (put_resource(w, &w->members[i]))
+			return w->err.code;
+	if (w->has_secrets) {
+		digest_bytes(digest, w->secrets.data, w->secrets.len);
+		if (put_member(w, SECRETS_PATH, w->secrets.data, w->secrets.len, digest))
+			return w->err.code;
+	}
+	if (cut_frame(w) || buf_append_zeros(&w->cur, TAR_END_BYTES) || cut_frame(w) ||
+	    flush_slots(w))
+		return w->err.code ? w->err.code : appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	rc = index_encode(&tail, w->index, w->nindex) ||
+	     seek_table_encode(&tail, w->frames, w->nframes);
+	if (rc)
+		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else
+		rc = io_write_all(w->fd, tail.data, tail.len, "output", &w->err);
+	buf_free(&tail);
+	return rc;
+}
+
+int appkg_writer_finish_fd(appkg_writer *w, int fd)
+{
+	char *manifest;
+	size_t len;
+	int rc;
+
+	if (writable(w))
+		return w->err.code;
+	w->finished = 1;
+	if (!w->user)
+		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
+	if (sort_members(w) || !(manifest = make_manifest(w, &len)))
+		return w->err.code;
+	w->fd = fd;
+	w->index = calloc(w->n + 3, sizeof(*w->index));
+	if (!w->index || slots_init(w))
+		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else
+		rc = write_members(w, manifest, len);
+	slots_free(w);
+	free(manifest);
+	return rc;
+}
+
+int appkg_writer_finish_path(appkg_writer *w, const char *path)
+{
+	char *tmp = NULL;
+	int fd, rc;
+
+	if (writable(w))
+		return w->err.code;
+	fd = io_temp_beside(path, &tmp, &w->err);
+	if (fd < 0)
+		return fd;
+	rc = appkg_writer_finish_fd(w, fd);
+	if (!rc)
+		rc = io_commit(fd, tmp, path, &w->err);
+	else
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
