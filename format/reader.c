@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -99,8 +100,12 @@ static int load_frame(appkg_reader *r, uint32_t f)
 		src = r->compressed.data;
 	}
 	rc = frame_decode(r->dctx, src, fi->csize, &r->frame, fi->dsize, &r->err);
-	if (rc)
-		return appkg_fail(&r->err, rc, "frame %u: %s", f, r->err.msg);
+	if (rc) {
+		char why[APPKG_MSG_MAX];
+		memcpy(why, r->err.msg, sizeof(why));
+		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %s", f, why);
+		return rc;
+	}
 	r->frame_no = f;
 	return 0;
 }

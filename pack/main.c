@@ -136,7 +136,7 @@ static int expect_type(struct pack *p, const char *path, const char *rel, mode_t
 		 S_ISLNK(st.st_mode) ? "symbolic link" : S_ISDIR(st.st_mode) ? "directory"
 							 : S_ISREG(st.st_mode) ? "regular file" : "special file",
 		 type == S_IFDIR ? "directory" : "regular file");
-	problem(p, APPKG_ERR_SOURCE, msg);
+	problem(p, APPKG_ERR_TAR_TYPE, msg);
 	return -1;
 }
 

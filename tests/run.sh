@@ -1,0 +1,40 @@
+#!/bin/sh
+# Runs every test: the C unit programs in BUILD/tests/test_* and the shell tests in
+# tests/cli/test_*.sh. Each prints "PASS: name", "FAIL: name" or "SKIP: name" lines; a program
+# that dies without reporting counts as one failure. Ends with "N passed, N failed, N skipped".
+# APPKG_TEST_WRAPPER (e.g. valgrind) runs the C programs under a wrapper.
+BUILD=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+export APPKG_BIN="$top/$BUILD/bin" APPKG_TOP="$top" APPKG_BUILD="$top/$BUILD"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+pass=0 fail=0 skip=0
+
+run_one() {
+	name=$1
+	shift
+	out=$("$@" 2>"$log")
+	status=$?
+	printf '%s\n' "$out"
+	p=$(printf '%s\n' "$out" | grep -c '^PASS: ')
+	f=$(printf '%s\n' "$out" | grep -c '^FAIL: ')
+	s=$(printf '%s\n' "$out" | grep -c '^SKIP: ')
+	if [ "$f" -gt 0 ] || [ "$status" -ne 0 ]; then
+		sed 's/^/    /' "$log"
+	fi
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $name (exit status $status)"
+		f=1
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+for t in "$top/$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_one "$(basename "$t")" sh -c 'cd "$APPKG_TOP" && exec $APPKG_TEST_WRAPPER "$0"' "$t"
+done
+for t in "$top"/tests/cli/test_*.sh; do
+	run_one "$(basename "$t")" sh "$t"
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

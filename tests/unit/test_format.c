@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of libappkg: names, canonical tar, JSON limits, secrets, writer and reader. */
+#include <sodium.h>
+#include <unistd.h>
+
+#include "../../format/internal.h"
+#include "harness.h"
+
+/* Finish a writer into memory. */
+static unsigned char *finish_to_memory(appkg_writer *w, size_t *len)
+{
+	FILE *f = tmpfile();
+	unsigned char *p;
+	long n;
+
+	if (!f || appkg_writer_finish_fd(w, fileno(f)) != 0) {
+		harness_msg = appkg_writer_error(w);
+		return NULL;
+	}
+	n = lseek(fileno(f), 0, SEEK_END);
+	p = malloc((size_t)n);
+	if (p && pread(fileno(f), p, (size_t)n, 0) != n) {
+		free(p);
+		p = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+static appkg_writer *sample_writer(int n_resources)
+{
+	appkg_writer *w = appkg_writer_new();
+	char name[32], body[64];
+
+	appkg_writer_set_manifest(w, "{\"name\": \"sample\"}", 18);
+	for (int i = 0; i < n_resources; i++) {
+		snprintf(name, sizeof(name), "item %03d", i);
+		snprintf(body, sizeof(body), "{\"n\": %d, \"pad\": \"%040d\"}\n", i, i);
+		appkg_writer_add_resource(w, i % 2 ? "pages" : "queries", name, body, strlen(body));
+	}
+	return w;
+}
+
+TEST(test_name_encode_decode)
+{
+	static const char *const cases[][2] = {
+		{"Sales & Ops Q3", "Sales & Ops Q3"}, {"get/users", "get%2Fusers"},
+		{".hidden", "%2Ehidden"},             {"a:b", "a%3Ab"},
+		{"100%", "100%25"},                   {"end. ", "end.%20"},
+		{"Straße", "Straße"},                 {"x\x7fy", "x%7Fy"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *enc = appkg_name_encode(cases[i][0]), *dec;
+		CHECK(enc != NULL);
+		harness_msg = cases[i][0];
+		CHECK(strcmp(enc, cases[i][1]) == 0);
+		CHECK_EQ(appkg_name_check(enc, APPKG_MAX_NAME_BYTES), 0);
+		dec = appkg_name_decode(enc);
+		CHECK(dec && strcmp(dec, cases[i][0]) == 0);
+		free(enc);
+		free(dec);
+	}
+}
+
+TEST(test_name_rules_reject)
+{
+	CHECK_EQ(appkg_name_check("", 200), APPKG_ERR_NAME_LENGTH);
+	CHECK_EQ(appkg_name_check("..", 200), APPKG_ERR_NAME_CHAR);
+	CHECK_EQ(appkg_name_check(".x", 200), APPKG_ERR_NAME_CHAR);
+	CHECK_EQ(appkg_name_check("a/b", 200), APPKG_ERR_NAME_CHAR);
+	CHECK_EQ(appkg_name_check("a\\b", 200), APPKG_ERR_NAME_CHAR);
+	CHECK_EQ(appkg_name_check("a%2fb", 200), APPKG_ERR_NAME_CHAR);   /* lowercase hex */
+	CHECK_EQ(appkg_name_check("a%41", 200), APPKG_ERR_NAME_CHAR);    /* needless escape */
+	CHECK_EQ(appkg_name_check("a%00", 200), APPKG_ERR_NAME_CHAR);    /* NUL */
+	CHECK_EQ(appkg_name_check("a\nb", 200), APPKG_ERR_NAME_CHAR);    /* control */
+	CHECK_EQ(appkg_name_check("a\xe2\x80\xae" "b", 200), APPKG_ERR_NAME_CHAR); /* bidi override */
+	CHECK_EQ(appkg_name_check("Cafe\xcc\x81", 200), APPKG_ERR_NAME_NFC);
+	CHECK_EQ(appkg_name_check("\xff", 200), APPKG_ERR_NAME_UTF8);
+	CHECK_EQ(appkg_name_check("abcdef", 5), APPKG_ERR_NAME_LENGTH);
+}
+
+TEST(test_name_collisions)
+{
+	struct appkg_err e = {0};
+	const char *ok[] = {"resources/a/x.json", "resources/a/y.json"};
+	const char *ascii[] = {"resources/a/Home.json", "resources/a/home.json"};
+	const char *fold[] = {"resources/a/STRASSE.json", "resources/a/straße.json"};
+
+	CHECK_EQ(names_check_collisions(ok, 2, &e), 0);
+	CHECK_EQ(names_check_collisions(ascii, 2, &e), APPKG_ERR_NAME_COLLISION);
+	e.code = 0;
+	CHECK_EQ(names_check_collisions(fold, 2, &e), APPKG_ERR_NAME_COLLISION);
+}
+
+TEST(test_tar_round_trip_and_pax)
+{
+	const char *paths[] = {"resources/pages/home.json", "resources/pages/Kundenübersicht.json",
+			       "resources/queries/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json"};
+	for (int i = 0; i < 3; i++) {
+		struct buf b = {0};
+		struct tar_entry t;
+		struct appkg_err e = {0};
+		CHECK_EQ(tar_put_header(&b, paths[i], 5, 0), 0);
+		buf_append(&b, "{}\n\n\n", 5);
+		tar_put_padding(&b, 5);
+		CHECK_EQ(b.len, tar_entry_bytes(paths[i], 5));
+		CHECK_EQ(b.len, i == 0 ? 1024 : 2048); /* pax header for unicode and long names */
+		CHECK_EQ(tar_parse_entry(b.data, b.len, &t, &e), 0);
+		CHECK(strcmp(t.path, paths[i]) == 0);
+		CHECK_EQ(t.size, 5);
+		CHECK_EQ(t.total, b.len);
+		buf_free(&b);
+	}
+}
+
+TEST(test_tar_rejects_non_canonical)
+{
+	struct buf b = {0};
+	struct tar_entry t;
+	struct appkg_err e = {0};
+
+	tar_put_header(&b, "resources/pages/home.json", 0, 0);
+	b.data[156] = '2'; /* symlink: checksum now wrong */
+	CHECK_EQ(tar_parse_entry(b.data, b.len, &t, &e), APPKG_ERR_TAR_CHECKSUM);
+	b.len = 0;
+	tar_put_header(&b, "resources/pages/home.json", 0, 0);
+	b.data[103] = '4'; /* mode 0000644 -> 0004644 (setuid), checksum fixed below */
+	b.data[103] = '0' + 4;
+	{
+		unsigned sum = 0;
+		memset(b.data + 148, ' ', 8);
+		for (int i = 0; i < 512; i++)
+			sum += b.data[i];
+		snprintf((char *)b.data + 148, 8, "%06o", sum);
+		b.data[155] = ' ';
+	}
+	e.code = 0;
+	CHECK_EQ(tar_parse_entry(b.data, b.len, &t, &e), APPKG_ERR_TAR_HEADER);
+	buf_free(&b);
+}
+
+TEST(test_json_limits)
+{
+	struct appkg_err e = {0};
+	size_t depth = 100000;
+	char *deep = malloc(2 * depth);
+
+	memset(deep, '[', depth);
+	memset(deep + depth, ']', depth);
+	CHECK_EQ(json_check_resource(deep, 2 * depth, &e, "deep"), APPKG_ERR_JSON_DEPTH);
+	free(deep);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":1,\"a\":2}", 13, &e, "dup"), APPKG_ERR_JSON_DUPLICATE);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("[1]", 3, &e, "arr"), APPKG_ERR_JSON_NOT_OBJECT);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":\n}", 7, &e, "bad"), APPKG_ERR_JSON_SYNTAX);
+	CHECK(strstr(e.msg, "line 2") != NULL);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":\"\xff\"}", 8, &e, "utf8"), APPKG_ERR_JSON_SYNTAX);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\": [1, {\"b\": null}]}", 23, &e, "ok"), 0);
+}
+
+TEST(test_secrets_round_trip_and_determinism)
+{
+	struct appkg_err e = {0};
+	struct buf a = {0}, b = {0};
+	struct secrets_header h;
+	const char *plain = "{\"DB_PASSWORD\": \"hunter2\"}";
+	char *out = NULL;
+	size_t out_len = 0;
+
+	CHECK_EQ(secrets_encrypt(&a, plain, strlen(plain), "pw", 2, APPKG_KDF_INTERACTIVE, NULL,
+				 "pkg-1", &e), 0);
+	CHECK_EQ(secrets_parse_header(a.data, a.len, &h, &e), 0);
+	CHECK(strcmp(h.package_id, "pkg-1") == 0);
+	CHECK(memmem(a.data, a.len, "hunter2", 7) == NULL);
+	/* same salt, password and plaintext: the same bytes */
+	CHECK_EQ(secrets_encrypt(&b, plain, strlen(plain), "pw", 2, APPKG_KDF_KEEP, &h, "pkg-1", &e), 0);
+	CHECK_EQ(a.len, b.len);
+	CHECK(memcmp(a.data, b.data, a.len) == 0);
+	CHECK_EQ(secrets_decrypt(a.data, a.len, "pw", 2, &out, &out_len, &e), 0);
+	CHECK(out_len == strlen(plain) && memcmp(out, plain, out_len) == 0);
+	appkg_secure_free(out, out_len);
+	CHECK_EQ(secrets_decrypt(a.data, a.len, "wrong", 5, &out, &out_len, &e), APPKG_ERR_AUTH);
+	e.code = 0;
+	a.data[a.len - 1] ^= 1; /* tampered ciphertext */
+	CHECK_EQ(secrets_decrypt(a.data, a.len, "pw", 2, &out, &out_len, &e), APPKG_ERR_AUTH);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+TEST(test_secrets_kdf_bounds_checked_first)
+{
+	struct appkg_err e = {0};
+	struct buf a = {0};
+	char *out;
+	size_t out_len;
+
+	CHECK_EQ(secrets_encrypt(&a, "{}", 2, "pw", 2, APPKG_KDF_INTERACTIVE, NULL, "p", &e), 0);
+	put_le64(a.data + 12, 1ull << 40); /* opslimit: hours of Argon2id */
+	CHECK_EQ(secrets_decrypt(a.data, a.len, "pw", 2, &out, &out_len, &e), APPKG_ERR_KDF_PARAMS);
+	e.code = 0;
+	put_le64(a.data + 12, 2);
+	put_le64(a.data + 20, 1024); /* memlimit below INTERACTIVE */
+	CHECK_EQ(secrets_decrypt(a.data, a.len, "pw", 2, &out, &out_len, &e), APPKG_ERR_KDF_PARAMS);
+	buf_free(&a);
+}
+
+TEST(test_writer_reader_round_trip)
+{
+	appkg_writer *w = sample_writer(300);
+	appkg_reader *r = appkg_reader_new();
+	size_t len, n = 0, rlen;
+	unsigned char *pkg = finish_to_memory(w, &len);
+	struct appkg_member m;
+	const void *data;
+
+	CHECK(pkg != NULL);
+	harness_msg = appkg_reader_error(r);
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	CHECK(strcmp(appkg_reader_meta(r, "name"), "sample") == 0);
+	CHECK_EQ(appkg_reader_member_count(r), 301);
+	while (appkg_reader_next(r, &m, &data) == 1)
+		n++;
+	CHECK_EQ(n, 301);
+	CHECK(strcmp(appkg_reader_error(r), "") == 0);
+	CHECK_EQ(appkg_reader_read_resource(r, "pages", "item 001", &data, &rlen), 0);
+	CHECK(rlen > 10 && memcmp(data, "{\"n\": 1,", 8) == 0);
+	CHECK_EQ(appkg_reader_read_resource(r, "pages", "nope", &data, &rlen), APPKG_ERR_NOT_FOUND);
+	appkg_reader_free(r);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
+TEST(test_writer_deterministic_across_threads)
+{
+	appkg_writer *a = sample_writer(500), *b = sample_writer(500);
+	size_t la, lb;
+	unsigned char *pa, *pb;
+
+	appkg_writer_set_threads(b, 4);
+	pa = finish_to_memory(a, &la);
+	pb = finish_to_memory(b, &lb);
+	CHECK(pa && pb);
+	CHECK_EQ(la, lb);
+	CHECK(memcmp(pa, pb, la) == 0);
+	appkg_writer_free(a);
+	appkg_writer_free(b);
+	free(pa);
+	free(pb);
+}
+
+static int memory_read(void *ctx, void *buf, size_t len, uint64_t off, struct appkg_err *e)
+{
+	memcpy(buf, (const unsigned char *)ctx + off, len);
+	(void)e;
+	return 0;
+}
+
+TEST(test_random_access_reads_one_frame)
+{
+	appkg_writer *w = sample_writer(2000);
+	appkg_reader *r = appkg_reader_new(), *seq = appkg_reader_new();
+	size_t len, rlen;
+	unsigned char *pkg = finish_to_memory(w, &len);
+	struct appkg_member m;
+	struct container c;
+	struct appkg_err e = {0};
+	const void *data;
+
+	CHECK(pkg != NULL);
+	CHECK_EQ(container_open(&c, memory_read, pkg, len, &e), 0);
+	CHECK(c.nframes > 10);
+	/* damage frame 1; member 1500 lives in a later frame and must still read */
+	pkg[c.frames[1].offset + c.frames[1].csize / 2] ^= 0x55;
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	CHECK_EQ(appkg_reader_member(r, 1500, &m), 0);
+	CHECK(m.frame > 1);
+	CHECK_EQ(appkg_reader_read(r, m.path, &data, &rlen), 0);
+	CHECK_EQ(rlen, m.size);
+	/* a full sequential read does reach frame 1 and fails there */
+	CHECK_EQ(appkg_reader_open_memory(seq, pkg, len), 0);
+	while (appkg_reader_next(seq, &m, &data) == 1)
+		;
+	harness_msg = appkg_reader_error(seq);
+	CHECK(strstr(appkg_reader_error(seq), "frame 1") != NULL);
+	container_free(&c);
+	appkg_reader_free(r);
+	appkg_reader_free(seq);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
+TEST(test_unknown_fields_kept_newer_minor_opens)
+{
+	appkg_writer *w = appkg_writer_new();
+	appkg_reader *r = appkg_reader_new();
+	const char *man = "{\"name\": \"x\", \"format_version\": \"1.7\", \"x-future\": {\"k\": [1, 2]},"
+			  " \"resources\": [{\"path\": \"resources/pages/a.json\", \"mode\": \"merge\","
+			  " \"x-entry\": true, \"depends_on\": [\"pages/b\"]}]}";
+	const char *json;
+	size_t len, mlen;
+	unsigned char *pkg;
+
+	CHECK_EQ(appkg_writer_set_manifest(w, man, strlen(man)), 0);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "a", "{}", 2), 0);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "b", "{}", 2), 0);
+	pkg = finish_to_memory(w, &len);
+	CHECK(pkg != NULL);
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	CHECK_EQ(appkg_reader_manifest(r, &json, &mlen), 0);
+	CHECK(strstr(json, "\"x-future\"") && strstr(json, "\"x-entry\": true"));
+	CHECK(strstr(json, "\"mode\": \"merge\""));
+	appkg_reader_free(r);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
+TEST(test_writer_rejects_bad_input)
+{
+	appkg_writer *w = appkg_writer_new();
+	const char *dangling = "{\"name\": \"x\", \"resources\": [{\"path\": \"resources/pages/a.json\","
+			       " \"depends_on\": [\"queries/none\"]}]}";
+	const char *newer = "{\"name\": \"x\", \"format_version\": \"2.0\"}";
+	size_t len;
+
+	CHECK_EQ(appkg_writer_set_manifest(w, "{\"name\": \"x\"}", 13), 0);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "a", "[]", 2), APPKG_ERR_JSON_NOT_OBJECT);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "a/b", "{}", 2), APPKG_ERR_TAR_MEMBER);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "Cafe\xcc\x81", "{}", 2), APPKG_ERR_NAME_NFC);
+	CHECK_EQ(appkg_writer_add_resource(w, "pages", "a", "{}", 2), 0); /* still usable */
+	CHECK_EQ(appkg_writer_set_manifest(w, dangling, strlen(dangling)), 0);
+	CHECK(finish_to_memory(w, &len) == NULL);
+	CHECK(strstr(appkg_writer_error(w), "queries/none") != NULL);
+	appkg_writer_free(w);
+	w = appkg_writer_new();
+	CHECK_EQ(appkg_writer_set_manifest(w, newer, strlen(newer)), 0);
+	CHECK(finish_to_memory(w, &len) == NULL);
+	CHECK(strstr(appkg_writer_error(w), "newer appkg") != NULL);
+	appkg_writer_free(w);
+}
+
+TEST(test_reader_secrets_and_binding)
+{
+	appkg_writer *w = appkg_writer_new();
+	appkg_reader *r = appkg_reader_new();
+	const char *sec = "{\"API_KEY\": \"s3cr3t-value\"}";
+	size_t len, plen;
+	unsigned char *pkg;
+	char *plain;
+
+	appkg_writer_set_manifest(w, "{\"name\": \"x\"}", 13);
+	CHECK_EQ(appkg_writer_set_secrets(w, sec, strlen(sec), "pw", 2, APPKG_KDF_INTERACTIVE, NULL, 0), 0);
+	pkg = finish_to_memory(w, &len);
+	CHECK(pkg != NULL);
+	CHECK(memmem(pkg, len, "s3cr3t", 6) == NULL);
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	CHECK_EQ(appkg_reader_has_secrets(r), 1);
+	CHECK_EQ(appkg_reader_secrets(r, "pw", 2, &plain, &plen), 0);
+	CHECK(plen == strlen(sec) && memcmp(plain, sec, plen) == 0);
+	appkg_secure_free(plain, plen);
+	CHECK_EQ(appkg_reader_secrets(r, "nope", 4, &plain, &plen), APPKG_ERR_AUTH);
+	appkg_reader_free(r);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	RUN(test_name_encode_decode);
+	RUN(test_name_rules_reject);
+	RUN(test_name_collisions);
+	RUN(test_tar_round_trip_and_pax);
+	RUN(test_tar_rejects_non_canonical);
+	RUN(test_json_limits);
+	RUN(test_secrets_round_trip_and_determinism);
+	RUN(test_secrets_kdf_bounds_checked_first);
+	RUN(test_writer_reader_round_trip);
+	RUN(test_writer_deterministic_across_threads);
+	RUN(test_random_access_reads_one_frame);
+	RUN(test_unknown_fields_kept_newer_minor_opens);
+	RUN(test_writer_rejects_bad_input);
+	RUN(test_reader_secrets_and_binding);
+	return harness_total_failed != 0;
+}
