@@ -103,7 +103,7 @@ static int load_frame(appkg_reader *r, uint32_t f)
 	if (rc) {
 		char why[APPKG_MSG_MAX];
 		memcpy(why, r->err.msg, sizeof(why));
-		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %s", f, why);
+		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %.480s", f, why);
 		return rc;
 	}
 	r->frame_no = f;

@@ -149,6 +149,7 @@ class Namer:
     def __init__(self, rng, style, rtype):
         self.rng, self.style, self.rtype = rng, style, rtype
         self.seen = set()
+        self.counter = 2
 
     def _plain(self):
         r = self.rng
@@ -194,12 +195,12 @@ class Namer:
         return self._plain().replace("-", " ").replace("_", " ").title()
 
     def next(self):
-        r = self.rng
         for attempt in range(200):
             raw = self._unicode() if self.style == "unicode" else self._plain()
-            if attempt >= 4:  # keep the flavour, make it unique with a suffix
+            if attempt >= 4:  # keep the flavour, make it unique with a numbered suffix
                 sep = " " if self.style == "unicode" else "-"
-                raw = "%s%s%d" % (raw, sep, r.randint(2, 10 * (attempt + 10)))
+                raw = "%s%s%d" % (raw, sep, self.counter)
+                self.counter += 1
             name = clean_name(raw)
             if not name_ok(name):
                 continue
@@ -260,15 +261,13 @@ class Corpus:
 
     # ---- pages: a widget tree
 
-    def widget(self, depth):
+    def widget(self):
+        """One leaf widget: a table or chart bound to a query, a form or button that runs
+        one, or a piece of static content."""
         r = self.rng
         kind = r.random()
         wid = "%s_%s" % (r.choice(["w", "panel", "box", "cell"]), ident(r))
-        if depth < 5 and kind < 0.25:
-            return {"id": wid, "widget": r.choice(["column", "row", "card", "tab"]),
-                    "label": label_for(r, self.args.names),
-                    "children": [self.widget(depth + 1) for _ in range(r.randint(1, 3))]}
-        if kind < 0.45:
+        if kind < 0.3:
             query = self.ref_query()
             cols = r.sample(SQL_COLUMNS, r.randint(3, 7))
             return {"id": wid, "widget": "table", "data": self.qexpr(query),
@@ -278,23 +277,23 @@ class Corpus:
                                  "sortable": r.random() < 0.5} for c in cols],
                     "on_row_click": {"action": "set_variable", "name": "selected_id",
                                      "value": "{{ row.id }}"}}
-        if kind < 0.6:
+        if kind < 0.45:
             query = self.ref_query()
             fields = [{"id": "f_" + c, "widget": r.choice(FIELD_WIDGETS),
                        "label": c.replace("_", " ").capitalize(), "required": r.random() < 0.3}
-                      for c in r.sample(SQL_COLUMNS, r.randint(2, 6))]
+                      for c in r.sample(SQL_COLUMNS, r.randint(2, 5))]
             return {"id": wid, "widget": "form", "fields": fields,
                     "submit": {"id": "btn_" + ident(r), "widget": "button",
                                "label": r.choice(["Save", "Submit", "Apply", "Speichern"]),
                                "on_click": {"action": "run_query", "query": query,
                                             "inputs": {f["id"][2:]: "{{ form.%s }}" % f["id"]
                                                        for f in fields}}}}
-        if kind < 0.72:
+        if kind < 0.62:
             return {"id": wid, "widget": "button", "label": label_for(r, self.args.names),
                     "style": r.choice(["primary", "secondary", "danger", "link"]),
                     "on_click": [{"action": "run_query", "query": self.ref_query()},
                                  {"action": "notify", "text": "Done", "tone": "success"}]}
-        if kind < 0.8:
+        if kind < 0.72:
             return {"id": wid, "widget": "chart", "chart": r.choice(["line", "bar", "pie"]),
                     "data": self.qexpr(self.ref_query()), "x": r.choice(SQL_COLUMNS),
                     "y": r.choice(["amount_cents", "quantity", "count"])}
@@ -305,14 +304,26 @@ class Corpus:
 
     def page(self, name, target):
         r = self.rng
+        root = {"id": "layout", "widget": "column", "gap": r.choice([8, 12, 16]), "children": []}
         doc = {"title": name, "route": "/" + ident(r, 8),
                "access": r.sample(["admins", "agents", "finance", "support", "viewers"],
                                   r.randint(1, 3)),
                "on_load": [{"action": "run_query", "query": self.ref_query()}],
-               "root": {"id": "layout", "widget": "column", "gap": r.choice([8, 12, 16]),
-                        "children": []}}
-        kids = doc["root"]["children"]
-        self.grow(doc, target, lambda: kids.append(self.widget(1)))
+               "root": root}
+        containers = [(root, 0)]  # (widget, depth) that can take children
+
+        def more():
+            parent, depth = r.choice(containers)
+            if depth < 8 and r.random() < 0.25:  # open a new section, nesting the tree
+                box = {"id": "%s_%s" % (r.choice(["section", "tab", "card"]), ident(r)),
+                       "widget": r.choice(["column", "row", "card", "tab"]),
+                       "label": label_for(r, self.args.names), "children": []}
+                parent["children"].append(box)
+                containers.append((box, depth + 1))
+                parent = box
+            parent["children"].append(self.widget())
+
+        self.grow(doc, target, more)
         return doc
 
     # ---- queries: SQL or REST against a datasource
@@ -458,16 +469,22 @@ class Corpus:
     # ---- sizing
 
     def grow(self, doc, target, more):
-        """Call more() until the serialised doc reaches about target bytes."""
-        size = len(dumps(doc).encode("utf-8"))
+        """Call more() until the serialised doc is about target bytes. After a few single
+        calls have measured the average growth per call, pieces are added in batches while the
+        target is far (re-measuring after each batch), and one at a time near it; the loop
+        stops on whichever side of the target is closer, so sizes average out near the mean."""
+        start = size = len(dumps(doc).encode("utf-8"))
+        calls = 0
         while size < target:
-            # Add in batches sized from the last measurement, then measure again.
-            before = size
-            more()
-            size = len(dumps(doc).encode("utf-8"))
-            step = max(size - before, 1)
-            for _ in range(max(0, int((target - size) / step * 0.8))):
+            step = (size - start) / calls if calls else 0.0
+            if step and size + step / 2 >= target:
+                break
+            batch = 1
+            if calls >= 8 and target - size > 8 * step:
+                batch = int((target - size) / step / 3)
+            for _ in range(batch):
                 more()
+            calls += batch
             size = len(dumps(doc).encode("utf-8"))
 
     def target_size(self):
@@ -518,8 +535,7 @@ class Corpus:
         makers = {"pages": self.page, "queries": self.query, "datasources": self.datasource,
                   "flows": self.flow, "environments": self.environment,
                   "variables": self.variable}
-        # Datasources and variables first: the others refer to them (order only matters for
-        # what gets written, the names already exist).
+        # Every name exists before any content is made, so references can point anywhere.
         for t in TYPES:
             if not self.names[t]:
                 continue

@@ -1,0 +1,52 @@
+# Shared helpers for the CLI tests: a fresh temp directory per test file, `t NAME CMD...`
+# to run one check, and `expect` helpers that compare exit status, stdout and stderr.
+set -u
+B=${APPKG_BIN:?run through tests/run.sh}
+TOP=${APPKG_TOP:?}
+W=$(mktemp -d)
+trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+export APPKG_PASSWORD_UNSET=1
+unset APPKG_PASSWORD
+
+# t NAME CMD [ARGS...]: CMD is a shell function that returns non-zero on failure and may print why.
+t() {
+	name=$1
+	shift
+	if ( "$@" ) >"$W/.out" 2>&1; then
+		echo "PASS: $name"
+	else
+		echo "FAIL: $name"
+		sed 's/^/    /' "$W/.out" >&2
+	fi
+}
+
+# run CMD...: runs it, keeping status in $rc, stdout in $W/stdout and stderr in $W/stderr.
+run() {
+	"$@" >"$W/stdout" 2>"$W/stderr"
+	rc=$?
+}
+
+fail() {
+	echo "$*"
+	echo "--- stderr:"
+	cat "$W/stderr" 2>/dev/null
+	return 1
+}
+
+expect_rc() {
+	[ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"
+}
+
+expect_stderr() {
+	grep -q -- "$1" "$W/stderr" || fail "stderr lacks '$1'"
+}
+
+# One line on stderr, starting with the program name.
+expect_one_line() {
+	[ "$(wc -l <"$W/stderr")" -eq 1 ] && grep -q "^$1: " "$W/stderr" || fail "expected one '$1: ' line"
+}
+
+# A small realistic corpus made by the project's own generator.
+corpus() { # corpus DIR N NAMES [--no-secrets]
+	python3 "$TOP/tests/tools/gen-corpus.py" --resources "$2" --names "$3" --seed 7 --out "$1" ${4:-} 2>/dev/null
+}

@@ -1,0 +1,45 @@
+# Hostile and golden packages through the command-line tools.
+. "$(dirname "$0")/lib.sh"
+V="$TOP/tests/vectors"
+
+# Every invalid vector: unpack exits with the expected status and one line, writes nothing
+# anywhere (not at DEST, not beside it, not at the paths the vector aims at), and leaves the
+# package unchanged.
+unpack_rejects() { # unpack_rejects CASE
+	dir="$V/invalid/$1"
+	want=$(sed -n 's/.*exit=\([0-9]\).*/\1/p' "$dir/expected")
+	pw=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' "$dir/expected")
+	sum=$(b2sum "$dir/package.appkg")
+	mkdir -p "$W/$1" && cd "$W/$1" || return 1
+	if [ -n "$pw" ]; then
+		run timeout 10 env APPKG_PASSWORD="$pw" "$B/appkg-unpack" "$dir/package.appkg" -C out
+	else
+		run timeout 10 "$B/appkg-unpack" "$dir/package.appkg" -C out
+	fi
+	expect_rc "$want" && expect_one_line appkg-unpack || return 1
+	[ -z "$(ls -A "$W/$1")" ] || fail "left behind: $(ls -A "$W/$1")" || return 1
+	[ ! -e /tmp/appkg-escape.json ] && [ ! -e "$W/escape.json" ] || fail "wrote outside DEST" || return 1
+	[ "$(b2sum "$dir/package.appkg")" = "$sum" ] || fail "input changed"
+}
+
+for d in "$V"/invalid/*/; do
+	c=$(basename "$d")
+	t "unpack_rejects_$c" unpack_rejects "$c"
+done
+
+# The golden packages open, match their source, and re-pack to the same bytes.
+golden() { # golden NAME
+	out="$W/golden-$1"
+	run "$B/appkg-unpack" --password-file "$V/valid/PASSWORD" "$V/valid/$1.appkg" -C "$out" && expect_rc 0 || return 1
+	diff -r "$V/valid/src/resources" "$out/resources" || return 1
+	if [ -f "$out/secrets.enc" ]; then
+		cmp "$V/valid/src/secrets.json" "$out/secrets.json" || return 1
+	fi
+	grep -q '"x-vendor-extension"' "$out/manifest.json" || fail "unknown field lost" || return 1
+	run env SOURCE_DATE_EPOCH=1767225600 "$B/appkg-pack" --password-file "$V/valid/PASSWORD" "$out" -o "$out.appkg" &&
+		expect_rc 0 || return 1
+	cmp "$V/valid/$1.appkg" "$out.appkg" || fail "re-pack of the golden package differs"
+}
+
+t golden_v1.0_plain golden v1.0-plain
+t golden_v1.0_secrets golden v1.0-secrets
