@@ -570,7 +570,8 @@ def main(argv=None):
     p.add_argument("--resources", type=int, default=100, metavar="N",
                    help="number of resources (default 100)")
     p.add_argument("--avg-size", type=int, default=2048, metavar="BYTES",
-                   help="average resource file size in bytes (default 2048)")
+                   help="average resource file size in bytes (default 2048); every type "
+                        "has a floor of a few hundred bytes, so very small values overshoot")
     p.add_argument("--seed", default="1", metavar="S",
                    help="random seed; same seed, same output (default 1)")
     p.add_argument("--names", choices=("plain", "unicode"), default="plain",
