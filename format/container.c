@@ -80,7 +80,10 @@ static int read_seek_table(struct container *c, pread_fn rd, void *ctx, uint64_t
 	c->data_end = off;
 	if (off > *table_start)
 		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table frames overrun the file");
-	if (doff > APPKG_MAX_TOTAL_SIZE || doff > APPKG_MAX_EXPANSION * file_size + APPKG_EXPANSION_SLACK)
+	if (doff > APPKG_MAX_TOTAL_SIZE)
+		return appkg_fail(e, APPKG_ERR_LIMIT_TOTAL, "frames expand to %llu bytes, over the limit",
+				  (unsigned long long)doff);
+	if (doff > APPKG_MAX_EXPANSION * file_size + APPKG_EXPANSION_SLACK)
 		return appkg_fail(e, APPKG_ERR_EXPANSION, "frames expand to %llu bytes from %llu",
 				  (unsigned long long)doff, (unsigned long long)file_size);
 	return 0;

@@ -133,7 +133,7 @@ int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t
 /* Parse JSON bytes strictly (UTF-8, no duplicate keys, depth limit, one value). On failure the
  * message names what and where ("line 3 column 7: ..."). */
 json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, const char *subject);
-/* Check that data is one JSON object within the limits. */
+/* Check that data is one JSON object within the limits, without building it (jsoncheck.c). */
 int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject);
 /* Canonical text: keys sorted, 2-space indent, UTF-8, trailing newline; malloc'd. */
 char *json_canonical(const json_t *v, size_t *len);

@@ -62,24 +62,6 @@ json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, con
 	return v;
 }
 
-int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject)
-{
-	json_t *v;
-
-	if (len > APPKG_MAX_RESOURCE_SIZE)
-		return appkg_fail(e, APPKG_ERR_RESOURCE_SIZE, "%s: %zu bytes, over the %u-byte limit",
-				  subject, len, APPKG_MAX_RESOURCE_SIZE);
-	v = json_parse_strict(data, len, e, subject);
-	if (!v)
-		return e->code;
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return appkg_fail(e, APPKG_ERR_JSON_NOT_OBJECT, "%s: JSON value is not an object", subject);
-	}
-	json_decref(v);
-	return 0;
-}
-
 char *json_canonical(const json_t *v, size_t *len)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS), *t;

@@ -24,13 +24,30 @@ static int optional_string(json_t *obj, const char *key, struct appkg_err *e)
 	return v && !json_is_string(v) ? schema(e, key, "must be a string") : 0;
 }
 
+/* A decimal without sign or leading zeros, up to 6 digits; advances *s. -1 if none. */
+static long version_part(const char **s)
+{
+	long v = 0;
+	const char *p = *s;
+
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+		return -1;
+	while (*p >= '0' && *p <= '9' && p - *s < 6)
+		v = v * 10 + (*p++ - '0');
+	*s = p;
+	return v;
+}
+
 static int check_version(json_t *root, struct appkg_err *e)
 {
-	const char *v = json_string_value(json_object_get(root, "format_version"));
-	unsigned major, minor;
-	int end = 0;
+	const char *v = json_string_value(json_object_get(root, "format_version")), *p = v;
+	long major = p ? version_part(&p) : -1, minor = -1;
 
-	if (!v || sscanf(v, "%u.%u%n", &major, &minor, &end) != 2 || v[end] != '\0' || major == 0)
+	if (major > 0 && *p == '.') {
+		p++;
+		minor = version_part(&p);
+	}
+	if (minor < 0 || *p != '\0')
 		return schema(e, "format_version", "must be a string \"MAJOR.MINOR\"");
 	if (major > APPKG_FORMAT_MAJOR)
 		return appkg_fail(e, APPKG_ERR_NEWER_MAJOR,
@@ -186,8 +203,10 @@ static int check_secrets(struct manifest *m, struct appkg_err *e)
 	if (!json_is_object(s) || strcmp(json_string_value(json_object_get(s, "path")) ?: "",
 					 SECRETS_PATH) != 0)
 		return schema(e, "secrets", "must be an object with path \"secrets.enc\"");
-	if (!id || !*id || strlen(id) > 128)
-		return schema(e, "package_id", "required (1 to 128 characters) when there are secrets");
+	if (!id || !*id || strlen(id) > 128 || strspn(id, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKL"
+						     "MNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != strlen(id))
+		return schema(e, "package_id", "required when there are secrets: 1 to 128 printable "
+			      "ASCII characters, no spaces");
 	m->has_secrets = 1;
 	return get_size(s, &m->secrets_size, "secrets", e) ||
 	       get_digest(s, m->secrets_digest, "secrets", e);

@@ -28,7 +28,8 @@ struct appkg_reader {
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	struct manifest m;
 	uint32_t next;     /* sequential: next index entry */
-	uint64_t next_pos; /* sequential: position in the current frame */
+	int64_t seq_frame; /* sequential: frame of the previous member, or -1 */
+	uint64_t next_pos; /* sequential: position in that frame */
 };
 
 appkg_reader *appkg_reader_new(void)
@@ -39,6 +40,7 @@ appkg_reader *appkg_reader_new(void)
 		return NULL;
 	r->fd = -1;
 	r->frame_no = -1;
+	r->seq_frame = -1;
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx) {
 		free(r);
@@ -138,6 +140,8 @@ static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 	digest_bytes(digest, r->frame.data + pos + t->data_off, t->size);
 	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
 		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	if (x->kind == MEMBER_RESOURCE)
+		return json_check_resource(r->frame.data + pos + t->data_off, t->size, e, x->path);
 	return 0;
 }
 
@@ -185,9 +189,9 @@ static int check_listing(appkg_reader *r)
 		if (x->size > kind_limit(x->kind))
 			return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
 					  x->path, (unsigned long long)x->size);
-		if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) && x->frame == 0)
-			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 may hold only the manifest "
-					  "and its signature", x->path);
+		if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) == (x->frame == 0))
+			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
+					  "signature, and only them", x->path);
 		if (x->kind == MEMBER_SECRETS) {
 			secrets = 1;
 			if (!m->has_secrets)
@@ -356,21 +360,19 @@ int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **da
 
 	if (ready(r) || r->next > r->c.nentries)
 		return r->err.code;
-	if (r->next == r->c.nentries) {
-		if (r->next_pos != r->frame.len)
-			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last "
-					  "member", r->c.entries[r->next - 1].frame);
+	x = r->next < r->c.nentries ? &r->c.entries[r->next] : NULL;
+	if (r->seq_frame >= 0 && (!x || x->frame != r->seq_frame) &&
+	    r->next_pos != r->c.frames[r->seq_frame].dsize)
+		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member",
+				  (unsigned)r->seq_frame);
+	if (!x)
 		return finish_sequence(r);
-	}
-	x = &r->c.entries[r->next];
-	if (r->frame_no != x->frame) {
-		if (r->next > 0 && r->next_pos != r->frame.len)
-			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last "
-					  "member", x->frame - 1);
-		if (load_frame(r, x->frame))
-			return r->err.code;
+	if (r->seq_frame != x->frame) {
+		r->seq_frame = x->frame;
 		r->next_pos = 0;
 	}
+	if (load_frame(r, x->frame))
+		return r->err.code;
 	if (x->offset != r->next_pos)
 		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
 				  x->path, x->frame);
@@ -392,7 +394,6 @@ int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size
 	i = find_entry(r, path, strlen(path));
 	if (i < 0)
 		return APPKG_ERR_NOT_FOUND;
-	r->next = 0; /* random access moves the frame; restart any sequence */
 	return read_entry(r, (uint32_t)i, data, len);
 }
 

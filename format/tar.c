@@ -216,6 +216,8 @@ int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, s
 		if (parse_pax(p + TAR_BLOCK, size, t, e))
 			return e->code;
 		off = TAR_BLOCK + pad512(size);
+		if (off > avail || !is_zero(p + TAR_BLOCK + size, pad512(size) - size))
+			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: bad pax padding", t->path);
 		if (off + TAR_BLOCK > avail)
 			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: header cut at a frame end", t->path);
 	}

@@ -186,13 +186,17 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 		free(path);
 		return NULL;
 	}
+	if (w->n + 3 > APPKG_MAX_MEMBERS) { /* manifest, signature and secrets count too */
+		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBERS, "%s: more than %u members", path,
+			   APPKG_MAX_MEMBERS);
+		free(path);
+		return NULL;
+	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 256;
-		void *p = w->n >= APPKG_MAX_MEMBERS ? NULL : realloc(w->members, cap * sizeof(*m));
+		void *p = realloc(w->members, cap * sizeof(*m));
 		if (!p) {
-			appkg_fail(&w->err, w->n >= APPKG_MAX_MEMBERS ? APPKG_ERR_LIMIT_MEMBERS
-								       : APPKG_ERR_NO_MEMORY,
-				   "%s: too many members", path);
+			appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 			free(path);
 			return NULL;
 		}

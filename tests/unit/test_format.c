@@ -145,12 +145,24 @@ TEST(test_json_limits)
 {
 	struct appkg_err e = {0};
 	size_t depth = 100000;
-	char *deep = malloc(2 * depth);
+	char *deep = malloc(2 * depth + 6);
 
-	memset(deep, '[', depth);
-	memset(deep + depth, ']', depth);
-	CHECK_EQ(json_check_resource(deep, 2 * depth, &e, "deep"), APPKG_ERR_JSON_DEPTH);
+	memcpy(deep, "{\"a\":", 5);
+	memset(deep + 5, '[', depth);
+	memset(deep + 5 + depth, ']', depth);
+	deep[5 + 2 * depth] = '}';
+	CHECK_EQ(json_check_resource(deep, 2 * depth + 6, &e, "deep"), APPKG_ERR_JSON_DEPTH);
 	free(deep);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":1,\"\\u0061\":2}", 18, &e, "escaped dup"),
+		 APPKG_ERR_JSON_DUPLICATE);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":1} x", 10, &e, "trailing"), APPKG_ERR_JSON_SYNTAX);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":01}", 8, &e, "leading zero"), APPKG_ERR_JSON_SYNTAX);
+	e.code = 0;
+	CHECK_EQ(json_check_resource("{\"a\":\"\\ud800\"}", 14, &e, "lone surrogate"),
+		 APPKG_ERR_JSON_SYNTAX);
 	e.code = 0;
 	CHECK_EQ(json_check_resource("{\"a\":1,\"a\":2}", 13, &e, "dup"), APPKG_ERR_JSON_DUPLICATE);
 	e.code = 0;
@@ -369,6 +381,49 @@ TEST(test_reader_secrets_and_binding)
 	free(pkg);
 }
 
+TEST(test_sequence_survives_random_reads)
+{
+	appkg_writer *w = sample_writer(400);
+	appkg_reader *r = appkg_reader_new();
+	size_t len, rlen, n = 0;
+	unsigned char *pkg = finish_to_memory(w, &len);
+	struct appkg_member m;
+	const void *data;
+
+	CHECK(pkg != NULL);
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	harness_msg = appkg_reader_error(r);
+	for (;;) {
+		int rc = appkg_reader_next(r, &m, &data);
+		CHECK(rc >= 0);
+		if (rc == 0)
+			break;
+		if (++n % 50 == 0) /* a random read elsewhere must not disturb the sequence */
+			CHECK_EQ(appkg_reader_read(r, "manifest.json", &data, &rlen), 0);
+	}
+	CHECK_EQ(n, 401);
+	appkg_reader_free(r);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
+TEST(test_format_version_strict)
+{
+	static const char *const bad[] = {" 1.0", "+1.0", "01.0", "1.-1", "1", "1.0.0", "0.9", "1.00"};
+	char man[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		appkg_writer *w = appkg_writer_new();
+		size_t len;
+		snprintf(man, sizeof(man), "{\"name\": \"x\", \"format_version\": \"%s\"}", bad[i]);
+		harness_msg = bad[i];
+		CHECK_EQ(appkg_writer_set_manifest(w, man, strlen(man)), 0);
+		CHECK(finish_to_memory(w, &len) == NULL);
+		CHECK(strstr(appkg_writer_error(w), "format_version") != NULL);
+		appkg_writer_free(w);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -387,5 +442,7 @@ int main(void)
 	RUN(test_unknown_fields_kept_newer_minor_opens);
 	RUN(test_writer_rejects_bad_input);
 	RUN(test_reader_secrets_and_binding);
+	RUN(test_sequence_survives_random_reads);
+	RUN(test_format_version_strict);
 	return harness_total_failed != 0;
 }

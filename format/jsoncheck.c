@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Validation of resource documents without building them (spec section "JSON documents"):
+ * RFC 8259 grammar, UTF-8, nesting at most APPKG_MAX_JSON_DEPTH, no duplicate keys, and an
+ * object at the top. Pack and verify read every resource, so this runs over the whole payload;
+ * it allocates only the keys of the objects currently open, never a tree (Jansson is kept for
+ * the manifest, which is edited as a tree).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct key {
+	size_t off, len; /* in the input, or in the arena when escaped */
+	int in_arena;
+};
+
+struct scan {
+	const unsigned char *p;
+	size_t n, i;
+	int depth;
+	struct key *keys;
+	size_t nkeys, cap;
+	struct buf arena; /* decoded keys that had escapes */
+	const char *why;
+};
+
+static int err(struct scan *s, const char *why)
+{
+	if (!s->why)
+		s->why = why;
+	return -1;
+}
+
+static void skip_ws(struct scan *s)
+{
+	while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\n' || s->p[s->i] == '\t' ||
+			       s->p[s->i] == '\r'))
+		s->i++;
+}
+
+/* Length of the UTF-8 sequence at p (1..4), or 0 if invalid (overlong, surrogate, > U+10FFFF). */
+static int utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static int hex4(const unsigned char *p, unsigned *v)
+{
+	*v = 0;
+	for (int k = 0; k < 4; k++) {
+		unsigned c = p[k];
+		unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			   : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+		if (d > 15)
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* \uXXXX (and its low surrogate); appends the UTF-8 bytes to out when out is not NULL. */
+static int unicode_escape(struct scan *s, struct buf *out)
+{
+	unsigned u, lo;
+	unsigned char b[4];
+	int n;
+
+	if (s->n - s->i < 6 || hex4(s->p + s->i + 2, &u))
+		return err(s, "invalid \\u escape");
+	s->i += 6;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return err(s, "lone low surrogate in \\u escape");
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (s->n - s->i < 6 || s->p[s->i] != '\\' || s->p[s->i + 1] != 'u' ||
+		    hex4(s->p + s->i + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
+			return err(s, "high surrogate without its low half in \\u escape");
+		s->i += 6;
+		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	if (u == 0)
+		return err(s, "\\u0000 is not allowed");
+	if (!out)
+		return 0;
+	if (u < 0x80) { b[0] = (unsigned char)u; n = 1; }
+	else if (u < 0x800) { b[0] = 0xc0 | u >> 6; b[1] = 0x80 | (u & 63); n = 2; }
+	else if (u < 0x10000) { b[0] = 0xe0 | u >> 12; b[1] = 0x80 | (u >> 6 & 63); b[2] = 0x80 | (u & 63); n = 3; }
+	else { b[0] = 0xf0 | u >> 18; b[1] = 0x80 | (u >> 12 & 63); b[2] = 0x80 | (u >> 6 & 63); b[3] = 0x80 | (u & 63); n = 4; }
+	return buf_append(out, b, (size_t)n) ? err(s, "out of memory") : 0;
+}
+
+/* A string at s->i (the opening quote). With out, its decoded bytes are appended there. */
+static int string(struct scan *s, struct buf *out)
+{
+	s->i++;
+	while (s->i < s->n) {
+		unsigned char c = s->p[s->i];
+		if (c == '"') {
+			s->i++;
+			return 0;
+		}
+		if (c < 0x20)
+			return err(s, "control character in string");
+		if (c == '\\') {
+			unsigned char x = s->i + 1 < s->n ? s->p[s->i + 1] : 0;
+			static const char simple[] = "\"\\/bfnrt", decoded[] = "\"\\/\b\f\n\r\t";
+			const char *k = x ? strchr(simple, x) : NULL;
+			if (x == 'u') {
+				if (unicode_escape(s, out))
+					return -1;
+				continue;
+			}
+			if (!k)
+				return err(s, "invalid escape");
+			if (out && buf_append(out, decoded + (k - simple), 1))
+				return err(s, "out of memory");
+			s->i += 2;
+			continue;
+		}
+		int len = utf8_len(s->p + s->i, s->n - s->i);
+		if (!len)
+			return err(s, "invalid UTF-8");
+		if (out && buf_append(out, s->p + s->i, (size_t)len))
+			return err(s, "out of memory");
+		s->i += (size_t)len;
+	}
+	return err(s, "unterminated string");
+}
+
+static int digits(struct scan *s)
+{
+	size_t start = s->i;
+
+	while (s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9')
+		s->i++;
+	return s->i > start ? 0 : err(s, "invalid number");
+}
+
+static int number(struct scan *s)
+{
+	if (s->p[s->i] == '-')
+		s->i++;
+	if (s->i < s->n && s->p[s->i] == '0')
+		s->i++;
+	else if (digits(s))
+		return -1;
+	if (s->i < s->n && s->p[s->i] == '.') {
+		s->i++;
+		if (digits(s))
+			return -1;
+	}
+	if (s->i < s->n && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
+		s->i++;
+		if (s->i < s->n && (s->p[s->i] == '+' || s->p[s->i] == '-'))
+			s->i++;
+		if (digits(s))
+			return -1;
+	}
+	return 0;
+}
+
+static int literal(struct scan *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (s->n - s->i < n || memcmp(s->p + s->i, word, n) != 0)
+		return err(s, "invalid token");
+	s->i += n;
+	return 0;
+}
+
+static const unsigned char *key_bytes(const struct scan *s, const struct key *k)
+{
+	return k->in_arena ? s->arena.data + k->off : s->p + k->off;
+}
+
+static const struct scan *sort_scan; /* qsort has no context argument */
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(key_bytes(sort_scan, x), key_bytes(sort_scan, y), x->len);
+}
+
+/* Keys [first, nkeys) belong to the object being closed: any two equal? */
+static int check_duplicates(struct scan *s, size_t first)
+{
+	size_t k = s->nkeys - first;
+	struct key *keys = s->keys + first;
+
+	if (k < 2)
+		return 0;
+	if (k <= 8) {
+		for (size_t a = 0; a < k; a++)
+			for (size_t b = a + 1; b < k; b++)
+				if (keys[a].len == keys[b].len &&
+				    !memcmp(key_bytes(s, &keys[a]), key_bytes(s, &keys[b]), keys[a].len))
+					return err(s, "duplicate object key");
+		return 0;
+	}
+	sort_scan = s;
+	qsort(keys, k, sizeof(*keys), key_cmp);
+	for (size_t a = 1; a < k; a++)
+		if (key_cmp(&keys[a - 1], &keys[a]) == 0)
+			return err(s, "duplicate object key");
+	return 0;
+}
+
+static int push_key(struct scan *s)
+{
+	size_t start = s->i + 1, arena_start = s->arena.len;
+	struct key *k;
+	int escaped = memchr(s->p + start, '\\', s->n - start) != NULL;
+
+	if (s->nkeys == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		void *p = realloc(s->keys, cap * sizeof(*s->keys));
+		if (!p)
+			return err(s, "out of memory");
+		s->keys = p;
+		s->cap = cap;
+	}
+	if (string(s, escaped ? &s->arena : NULL))
+		return -1;
+	k = &s->keys[s->nkeys++];
+	/* a key without a backslash is its own bytes; else its decoded copy */
+	escaped = memchr(s->p + start, '\\', s->i - 1 - start) != NULL;
+	k->in_arena = escaped;
+	k->off = escaped ? arena_start : start;
+	k->len = escaped ? s->arena.len - arena_start : s->i - 1 - start;
+	if (!escaped)
+		s->arena.len = arena_start;
+	return 0;
+}
+
+static int value(struct scan *s);
+
+static int object(struct scan *s)
+{
+	size_t first = s->nkeys;
+
+	s->i++;
+	skip_ws(s);
+	if (s->i < s->n && s->p[s->i] == '}') {
+		s->i++;
+		return 0;
+	}
+	for (;;) {
+		if (s->i >= s->n || s->p[s->i] != '"')
+			return err(s, "expected a string key");
+		if (push_key(s))
+			return -1;
+		skip_ws(s);
+		if (s->i >= s->n || s->p[s->i] != ':')
+			return err(s, "expected ':'");
+		s->i++;
+		if (value(s))
+			return -1;
+		skip_ws(s);
+		if (s->i < s->n && s->p[s->i] == ',') {
+			s->i++;
+			skip_ws(s);
+			continue;
+		}
+		if (s->i < s->n && s->p[s->i] == '}') {
+			s->i++;
+			break;
+		}
+		return err(s, "expected ',' or '}'");
+	}
+	if (check_duplicates(s, first))
+		return -1;
+	s->nkeys = first;
+	return 0;
+}
+
+static int array(struct scan *s)
+{
+	s->i++;
+	skip_ws(s);
+	if (s->i < s->n && s->p[s->i] == ']') {
+		s->i++;
+		return 0;
+	}
+	for (;;) {
+		if (value(s))
+			return -1;
+		skip_ws(s);
+		if (s->i < s->n && s->p[s->i] == ',') {
+			s->i++;
+			continue;
+		}
+		if (s->i < s->n && s->p[s->i] == ']') {
+			s->i++;
+			return 0;
+		}
+		return err(s, "expected ',' or ']'");
+	}
+}
+
+static int value(struct scan *s)
+{
+	int rc;
+
+	skip_ws(s);
+	if (s->i >= s->n)
+		return err(s, "unexpected end of input");
+	switch (s->p[s->i]) {
+	case '{':
+	case '[':
+		if (++s->depth > APPKG_MAX_JSON_DEPTH)
+			return err(s, "nested too deep");
+		rc = s->p[s->i] == '{' ? object(s) : array(s);
+		s->depth--;
+		return rc;
+	case '"': return string(s, NULL);
+	case 't': return literal(s, "true");
+	case 'f': return literal(s, "false");
+	case 'n': return literal(s, "null");
+	default:
+		if (s->p[s->i] == '-' || (s->p[s->i] >= '0' && s->p[s->i] <= '9'))
+			return number(s);
+		return err(s, "invalid token");
+	}
+}
+
+static int error_code(const char *why)
+{
+	if (!strcmp(why, "nested too deep"))
+		return APPKG_ERR_JSON_DEPTH;
+	if (!strcmp(why, "duplicate object key"))
+		return APPKG_ERR_JSON_DUPLICATE;
+	if (!strcmp(why, "not an object"))
+		return APPKG_ERR_JSON_NOT_OBJECT;
+	return APPKG_ERR_JSON_SYNTAX;
+}
+
+int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject)
+{
+	struct scan s = {.p = data, .n = len};
+	size_t line = 1, col = 0;
+
+	if (len > APPKG_MAX_RESOURCE_SIZE)
+		return appkg_fail(e, APPKG_ERR_RESOURCE_SIZE, "%s: %zu bytes, over the %u-byte limit",
+				  subject, len, APPKG_MAX_RESOURCE_SIZE);
+	skip_ws(&s);
+	if (s.i >= s.n || s.p[s.i] != '{')
+		err(&s, s.i < s.n && (s.p[s.i] == '[' || s.p[s.i] == '"') ? "not an object"
+									  : "expected a JSON object");
+	else if (!value(&s)) {
+		skip_ws(&s);
+		if (s.i != s.n)
+			err(&s, "extra data after the object");
+	}
+	free(s.keys);
+	buf_free(&s.arena);
+	if (!s.why)
+		return 0;
+	for (size_t k = 0; k < s.i && k < s.n; k++, col++)
+		if (s.p[k] == '\n')
+			line++, col = 0;
+	return appkg_fail(e, error_code(s.why), "%s: line %zu column %zu: %s", subject, line, col + 1,
+			  s.why);
+}
