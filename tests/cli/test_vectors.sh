@@ -43,3 +43,18 @@ golden() { # golden NAME
 
 t golden_v1.0_plain golden v1.0-plain
 t golden_v1.0_secrets golden v1.0-secrets
+
+# The spec lists the digest of every committed vector: a silent regeneration shows here.
+spec_digests_match() {
+	n=0
+	for f in "$V"/valid/*.appkg "$V"/invalid/*/package.appkg; do
+		rel=${f#"$V"/}
+		key=$(echo "$rel" | sed 's|/package.appkg$|/|')
+		want=$(grep -F "| \`$key\` |" "$TOP/spec/appkg-format.md" | sed 's/.*| `\([0-9a-f]\{64\}\)` |$/\1/')
+		have=$(b2sum -l 256 "$f" | cut -d' ' -f1)
+		[ -n "$want" ] && [ "$want" = "$have" ] || fail "$rel: digest $have, spec lists '${want}'" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge 20 ]
+}
+t spec_lists_every_vector_digest spec_digests_match
