@@ -109,7 +109,7 @@ install: all
 	ln -sf libappkg.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libappkg.so.$(SOVERSION)
 	ln -sf libappkg.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libappkg.so
 	install -m 644 include/appkg/*.h $(DESTDIR)$(PREFIX)/include/appkg/
-	install -m 644 $(BUILD)/appkg.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' appkg.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/appkg.pc
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libappkg.*

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,25 +64,33 @@ void fe_secret_free(char *p, size_t len)
 		sodium_free(p);
 }
 
-static int read_fd_secret(int fd, size_t max, char **data, size_t *len)
+/* Read fd to its end into a buffer from alloc() sized by fstat (or max for a pipe). */
+static int read_fd(int fd, size_t max, void *(*alloc)(size_t), void (*release)(void *),
+		   char **data, size_t *len)
 {
-	char *p = sodium_malloc(max + 1);
-	size_t n = 0;
+	struct stat st;
+	size_t cap = max, n = 0;
+	char *p;
 	ssize_t r;
 
-	if (!p)
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > max)
+			return APPKG_ERR_LIMIT_MEMBER_SIZE;
+		cap = (size_t)st.st_size;
+	}
+	if (!(p = alloc(cap + 1)))
 		return APPKG_ERR_NO_MEMORY;
-	while (n <= max && (r = read(fd, p + n, max + 1 - n)) != 0) {
+	while (n < cap && (r = read(fd, p + n, cap - n)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			sodium_free(p);
+			release(p);
 			return APPKG_ERR_IO;
 		}
 		n += (size_t)r;
 	}
-	if (n > max) {
-		sodium_free(p);
+	if (n == cap && cap == max && read(fd, &(char){0}, 1) > 0) {
+		release(p);
 		return APPKG_ERR_LIMIT_MEMBER_SIZE;
 	}
 	p[n] = '\0';
@@ -90,29 +99,26 @@ static int read_fd_secret(int fd, size_t max, char **data, size_t *len)
 	return 0;
 }
 
-int fe_read_secret(const char *path, size_t max, char **data, size_t *len)
+static int read_path(const char *path, size_t max, void *(*alloc)(size_t),
+		     void (*release)(void *), char **data, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : APPKG_ERR_IO;
-	rc = read_fd_secret(fd, max, data, len);
+	rc = read_fd(fd, max, alloc, release, data, len);
 	close(fd);
 	return rc;
 }
 
+int fe_read_secret(const char *path, size_t max, char **data, size_t *len)
+{
+	return read_path(path, max, sodium_malloc, sodium_free, data, len);
+}
+
 int fe_read_file(const char *path, size_t max, char **data, size_t *len)
 {
-	char *s;
-	int rc = fe_read_secret(path, max, &s, len);
-
-	if (rc)
-		return rc;
-	*data = malloc(*len + 1);
-	if (*data)
-		memcpy(*data, s, *len + 1);
-	sodium_free(s);
-	return *data ? 0 : APPKG_ERR_NO_MEMORY;
+	return read_path(path, max, malloc, free, data, len);
 }
 
 static size_t first_line(char *s, size_t n)
@@ -162,7 +168,7 @@ int fe_password(const char *file, int allow_prompt, char **pw, size_t *len)
 
 	if (file) {
 		rc = strcmp(file, "-") ? fe_read_secret(file, PASSWORD_MAX, pw, len)
-				       : read_fd_secret(0, PASSWORD_MAX, pw, len);
+				       : read_fd(0, PASSWORD_MAX, sodium_malloc, sodium_free, pw, len);
 		if (rc) {
 			fprintf(stderr, "%s: '%s': cannot read the password file\n", fe_prog, file);
 			return rc == APPKG_ERR_NOT_FOUND ? APPKG_ERR_IO : rc;
