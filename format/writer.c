@@ -463,7 +463,8 @@ static int sort_members(appkg_writer *w)
 	const char **paths;
 	int rc;
 
-	qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	if (w->n > 1)
+		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
 	for (size_t i = 1; i < w->n; i++)
 		if (!strcmp(w->members[i - 1].path, w->members[i].path))
 			return appkg_fail(&w->err, APPKG_ERR_TAR_DUPLICATE, "%s: added twice",
