@@ -27,6 +27,9 @@ struct appkg_reader {
 	struct buf frame, compressed, manifest_bytes;
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	struct manifest m;
+	appkg_problem_fn on_problem; /* report-and-continue mode (appkg-verify) */
+	void *problem_ctx;
+	int seq_bad;       /* sequential: the current frame did not decode; skip its members */
 	uint32_t next;     /* sequential: next index entry */
 	int64_t seq_frame; /* sequential: frame of the previous member, or -1 */
 	uint64_t next_pos; /* sequential: position in that frame */
@@ -67,6 +70,24 @@ void appkg_reader_free(appkg_reader *r)
 const char *appkg_reader_error(const appkg_reader *r)
 {
 	return r->err.code ? r->err.msg : "";
+}
+
+void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void *ctx)
+{
+	r->on_problem = fn;
+	r->problem_ctx = ctx;
+}
+
+/* After a failure recorded on r->err: with a problem handler, report it and carry on (return
+ * 0); without, the failure is final (return its code). */
+static int problem(appkg_reader *r)
+{
+	if (!r->on_problem || r->err.code == APPKG_ERR_NO_MEMORY)
+		return r->err.code;
+	r->on_problem(r->problem_ctx, r->err.code, r->err.msg);
+	r->err.code = 0;
+	r->err.msg[0] = '\0';
+	return 0;
 }
 
 static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct appkg_err *e)
@@ -122,26 +143,47 @@ static uint64_t kind_limit(int kind)
 	}
 }
 
+/* Without a password: the blob's format, KDF bounds and binding to this package. */
+static int check_secrets_header(appkg_reader *r, const void *blob, size_t len)
+{
+	struct secrets_header h;
+	const char *id = json_string_value(json_object_get(r->m.root, "package_id"));
+
+	if (secrets_parse_header(blob, len, &h, &r->err))
+		return r->err.code;
+	if (!id || strcmp(id, h.package_id) != 0)
+		return appkg_fail(&r->err, APPKG_ERR_SECRETS_BINDING, "secrets.enc: bound to package_id "
+				  "\"%s\", not this package's", h.package_id);
+	return 0;
+}
+
 /* Parse the entry at the index position and check it against the index entry. */
 static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 		    struct tar_entry *t)
 {
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	struct appkg_err *e = &r->err;
+	const unsigned char *data;
 
-	if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, t, e))
+	t->total = 0; /* stays 0 when the headers do not parse: the entry's length is unknown */
+	if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, t, e)) {
+		t->total = 0;
 		return e->code;
+	}
+	data = r->frame.data + pos + t->data_off;
 	if (t->path_len != x->path_len || memcmp(t->path, x->path, x->path_len) != 0)
 		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index names %s at this position", t->path,
 				  x->path);
 	if (t->size != x->size)
 		return appkg_fail(e, APPKG_ERR_SIZE_MISMATCH, "%s: size %llu, index says %llu", x->path,
 				  (unsigned long long)t->size, (unsigned long long)x->size);
-	digest_bytes(digest, r->frame.data + pos + t->data_off, t->size);
+	digest_bytes(digest, data, t->size);
 	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
 		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
 	if (x->kind == MEMBER_RESOURCE)
-		return json_check_resource(r->frame.data + pos + t->data_off, t->size, e, x->path);
+		return json_check_resource(data, t->size, e, x->path);
+	if (x->kind == MEMBER_SECRETS)
+		return check_secrets_header(r, data, t->size);
 	return 0;
 }
 
@@ -177,49 +219,74 @@ static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *le
 	return 0;
 }
 
+/* Resources in the index but not the manifest, or the reverse, with a problem each. */
+static int listing_gap(appkg_reader *r, const char *path, int unlisted)
+{
+	if (unlisted)
+		appkg_fail(&r->err, APPKG_ERR_MEMBER_UNLISTED, "%s: not in the manifest", path);
+	else
+		appkg_fail(&r->err, APPKG_ERR_MEMBER_MISSING, "%s: listed in the manifest but not in "
+			   "the package", path);
+	return problem(r);
+}
+
+static int compare_entry(appkg_reader *r, const struct index_entry *x, uint64_t size,
+			 const unsigned char *digest)
+{
+	if (size != x->size)
+		appkg_fail(&r->err, APPKG_ERR_SIZE_MISMATCH, "%s: size differs from the manifest", x->path);
+	else if (memcmp(digest, x->digest, APPKG_DIGEST_BYTES) != 0)
+		appkg_fail(&r->err, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	return r->err.code ? problem(r) : 0;
+}
+
+/* Limits and frame 0 for one index entry: failures here are final. */
+static int check_placement(appkg_reader *r, const struct index_entry *x)
+{
+	if (x->size > kind_limit(x->kind))
+		return appkg_fail(&r->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
+				  x->path, (unsigned long long)x->size);
+	if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) == (x->frame == 0))
+		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
+				  "signature, and only them", x->path);
+	return 0;
+}
+
 /* Every index member against the manifest, in one merge walk over the two sorted lists. */
 static int check_listing(appkg_reader *r)
 {
-	struct appkg_err *e = &r->err;
 	const struct manifest *m = &r->m;
-	size_t j = 0, secrets = 0;
+	size_t j = 0;
+	int secrets = 0;
 
 	for (uint32_t i = 0; i < r->c.nentries; i++) {
 		const struct index_entry *x = &r->c.entries[i];
-		if (x->size > kind_limit(x->kind))
-			return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
-					  x->path, (unsigned long long)x->size);
-		if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) == (x->frame == 0))
-			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
-					  "signature, and only them", x->path);
+		if (check_placement(r, x))
+			return r->err.code;
 		if (x->kind == MEMBER_SECRETS) {
 			secrets = 1;
-			if (!m->has_secrets)
-				return appkg_fail(e, APPKG_ERR_MEMBER_UNLISTED, "secrets.enc: not in the manifest");
-			if (m->secrets_size != x->size || memcmp(m->secrets_digest, x->digest, 32))
-				return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "secrets.enc: size or digest "
-						  "differs from the manifest");
+			if (!m->has_secrets ? listing_gap(r, x->path, 1)
+					    : compare_entry(r, x, m->secrets_size, m->secrets_digest))
+				return r->err.code;
 		}
 		if (x->kind != MEMBER_RESOURCE)
 			continue;
-		if (j < m->nres && strcmp(m->res[j].path, x->path) < 0)
-			return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "%s: listed in the manifest but "
-					  "not in the package", m->res[j].path);
-		if (j >= m->nres || strcmp(m->res[j].path, x->path) != 0)
-			return appkg_fail(e, APPKG_ERR_MEMBER_UNLISTED, "%s: not in the manifest", x->path);
-		if (m->res[j].size != x->size)
-			return appkg_fail(e, APPKG_ERR_SIZE_MISMATCH, "%s: size differs from the manifest",
-					  x->path);
-		if (memcmp(m->res[j].digest, x->digest, APPKG_DIGEST_BYTES) != 0)
-			return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
-		j++;
+		while (j < m->nres && strcmp(m->res[j].path, x->path) < 0)
+			if (listing_gap(r, m->res[j++].path, 0))
+				return r->err.code;
+		if (j < m->nres && strcmp(m->res[j].path, x->path) == 0) {
+			if (compare_entry(r, x, m->res[j].size, m->res[j].digest))
+				return r->err.code;
+			j++;
+		} else if (listing_gap(r, x->path, 1)) {
+			return r->err.code;
+		}
 	}
-	if (j < m->nres)
-		return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "%s: listed in the manifest but not in "
-				  "the package", m->res[j].path);
-	if (m->has_secrets && !secrets)
-		return appkg_fail(e, APPKG_ERR_MEMBER_MISSING, "secrets.enc: listed in the manifest but "
-				  "not in the package");
+	while (j < m->nres)
+		if (listing_gap(r, m->res[j++].path, 0))
+			return r->err.code;
+	if (m->has_secrets && !secrets && listing_gap(r, SECRETS_PATH, 0))
+		return r->err.code;
 	return 0;
 }
 
@@ -342,47 +409,80 @@ int appkg_reader_member(appkg_reader *r, size_t i, struct appkg_member *out)
 	return 0;
 }
 
-/* After the last member: the previous frame was used up and the last frame is the end marker. */
+/* After the last member: the last frame is the end-of-archive marker. */
 static int finish_sequence(appkg_reader *r)
 {
 	uint32_t last = r->c.nframes - 1;
 
+	r->next++;
 	if (load_frame(r, last) || tar_check_end(r->frame.data, r->frame.len, &r->err))
+		return problem(r);
+	return 0;
+}
+
+/* Moving to another frame: the one before must have been used up exactly. */
+static int enter_frame(appkg_reader *r, const struct index_entry *x)
+{
+	if (r->seq_frame >= 0 && !r->seq_bad && (!x || x->frame != r->seq_frame) &&
+	    r->next_pos != r->c.frames[r->seq_frame].dsize) {
+		appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member",
+			   (unsigned)r->seq_frame);
+		if (problem(r))
+			return r->err.code;
+	}
+	if (!x || r->seq_frame == x->frame)
+		return 0;
+	r->seq_frame = x->frame;
+	r->next_pos = 0;
+	r->seq_bad = load_frame(r, x->frame) != 0;
+	return r->seq_bad ? problem(r) : 0;
+}
+
+/* One member in sequence: 1 and the member, 0 when it was skipped after a reported problem. */
+static int next_member(appkg_reader *r, const struct index_entry *x, struct appkg_member *out,
+		       const void **data)
+{
+	struct tar_entry t;
+
+	if (enter_frame(r, x))
 		return r->err.code;
 	r->next++;
-	return 0;
+	if (r->seq_bad)
+		return 0;
+	if (load_frame(r, x->frame)) /* a random read in between may have replaced it */
+		return r->err.code;
+	if (x->offset != r->next_pos) {
+		appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u", x->path,
+			   x->frame);
+		if (problem(r))
+			return r->err.code;
+		r->next_pos = x->offset; /* resynchronise on the index */
+	}
+	if (entry_at(r, x, r->next_pos, &t)) {
+		r->seq_bad = t.total == 0; /* headers unreadable: the rest of the frame is lost */
+		r->next_pos += t.total;
+		return problem(r);
+	}
+	*data = r->frame.data + r->next_pos + t.data_off;
+	r->next_pos += t.total;
+	fill_member(x, out);
+	return 1;
 }
 
 int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **data)
 {
-	const struct index_entry *x;
-	struct tar_entry t;
+	int rc;
 
-	if (ready(r) || r->next > r->c.nentries)
+	if (ready(r))
 		return r->err.code;
-	x = r->next < r->c.nentries ? &r->c.entries[r->next] : NULL;
-	if (r->seq_frame >= 0 && (!x || x->frame != r->seq_frame) &&
-	    r->next_pos != r->c.frames[r->seq_frame].dsize)
-		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member",
-				  (unsigned)r->seq_frame);
-	if (!x)
-		return finish_sequence(r);
-	if (r->seq_frame != x->frame) {
-		r->seq_frame = x->frame;
-		r->next_pos = 0;
+	while (r->next < r->c.nentries) {
+		rc = next_member(r, &r->c.entries[r->next], out, data);
+		if (rc != 0)
+			return rc;
 	}
-	if (load_frame(r, x->frame))
-		return r->err.code;
-	if (x->offset != r->next_pos)
-		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
-				  x->path, x->frame);
-	if (entry_at(r, x, r->next_pos, &t))
-		return r->err.code;
-	*data = r->frame.data + r->next_pos + t.data_off;
-	r->next_pos += t.total;
-	r->next++;
-	fill_member(x, out);
-	return 1;
+	if (r->next > r->c.nentries)
+		return 0;
+	return enter_frame(r, NULL) ? r->err.code : finish_sequence(r);
 }
 
 int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len)

@@ -112,6 +112,15 @@ int appkg_reader_has_secrets(appkg_reader *r);
 int appkg_reader_secrets(appkg_reader *r, const char *password, size_t password_len,
                          char **plain, size_t *len);
 
+/* Report-and-continue mode, for verifiers: fn is called with each problem's code and message,
+ * and reading goes on. A member with a problem (size, digest, JSON, secrets header, its tar
+ * header) is skipped by appkg_reader_next; a frame that does not decode skips its members;
+ * listing mismatches between the index and the manifest are each reported. Problems with the
+ * seek table, the index, the manifest itself or a limit still end reading. Set it before
+ * opening. */
+typedef void (*appkg_problem_fn)(void *ctx, int code, const char *message);
+void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void *ctx);
+
 /* Free the handle and everything it returned that was borrowed. */
 void appkg_reader_free(appkg_reader *r);
 
