@@ -163,7 +163,13 @@ static int prompt(char **pw, size_t *len)
 
 int fe_password(const char *file, int allow_prompt, char **pw, size_t *len)
 {
-	const char *env = getenv("APPKG_PASSWORD");
+	return fe_password_env(file, "APPKG_PASSWORD", allow_prompt, pw, len);
+}
+
+int fe_password_env(const char *file, const char *env_name, int allow_prompt, char **pw,
+		    size_t *len)
+{
+	const char *env = getenv(env_name);
 	int rc;
 
 	if (file) {

@@ -27,6 +27,9 @@ __attribute__((noreturn)) void fe_version(void);
  * fe_secret_free), 1 when no password is available, or an APPKG_ERR_* code (message printed). */
 int fe_password(const char *file, int allow_prompt, char **pw, size_t *len);
 
+/* The same, reading the environment variable env instead of APPKG_PASSWORD. */
+int fe_password_env(const char *file, const char *env, int allow_prompt, char **pw, size_t *len);
+
 /* Read a whole small file into guarded memory (for secrets.json). 0, or an APPKG_ERR_* code. */
 int fe_read_secret(const char *path, size_t max, char **data, size_t *len);
 

@@ -15,6 +15,9 @@
 #include <zstd.h>
 
 #include "internal.h"
+#include "signature.h"
+
+#define MAX_TRUSTED_KEYS 16
 
 struct appkg_reader {
 	struct appkg_err err;
@@ -27,6 +30,8 @@ struct appkg_reader {
 	struct buf frame, compressed, manifest_bytes;
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	struct manifest m;
+	struct appkg_key *keys[MAX_TRUSTED_KEYS];
+	size_t nkeys;
 	appkg_problem_fn on_problem; /* report-and-continue mode (appkg-verify) */
 	void *problem_ctx;
 	int seq_bad;       /* sequential: the current frame did not decode; skip its members */
@@ -64,6 +69,8 @@ void appkg_reader_free(appkg_reader *r)
 	buf_free(&r->compressed);
 	buf_free(&r->manifest_bytes);
 	manifest_free(&r->m);
+	for (size_t i = 0; i < r->nkeys; i++)
+		sig_key_free(r->keys[i]);
 	free(r);
 }
 
@@ -540,5 +547,37 @@ int appkg_reader_secrets(appkg_reader *r, const char *password, size_t password_
 		*plain = NULL;
 		return r->err.code;
 	}
+	return 0;
+}
+
+int appkg_reader_add_trusted_key(appkg_reader *r, const char *pubkey_path)
+{
+	if (r->err.code)
+		return r->err.code;
+	if (r->nkeys == MAX_TRUSTED_KEYS)
+		return appkg_fail(&r->err, APPKG_ERR_INVALID_ARGUMENT, "more than %d trusted keys",
+				  MAX_TRUSTED_KEYS);
+	if (sig_load_public(&r->keys[r->nkeys], pubkey_path, &r->err))
+		return r->err.code;
+	r->nkeys++;
+	return 0;
+}
+
+int appkg_reader_check_signature(appkg_reader *r, char *key_id, char *trusted)
+{
+	const void *sig;
+	size_t len, which = 0;
+	int rc;
+
+	key_id[0] = trusted[0] = '\0';
+	if ((rc = appkg_reader_read(r, SIGNATURE_PATH, &sig, &len)))
+		return rc;
+	if (r->nkeys == 0)
+		return appkg_fail(&r->err, APPKG_ERR_SIGNATURE, "manifest.json.minisig: signed, but no "
+				  "trusted public key to check it with");
+	if (sig_verify(sig, len, r->manifest_bytes.data, r->manifest_bytes.len, r->keys, r->nkeys,
+		       &which, trusted, &r->err))
+		return r->err.code;
+	sig_key_id_hex(r->keys[which], key_id);
 	return 0;
 }

@@ -15,6 +15,9 @@
 
 #define SIG_KEYID_BYTES 8
 
+/* Longest trusted comment signed or accepted: what sig_verify's 256-byte buffer holds. */
+#define SIG_TRUSTED_MAX 255
+
 struct appkg_key {
 	unsigned char id[SIG_KEYID_BYTES];          /* minisign key number */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -26,6 +29,12 @@ struct appkg_key {
  * scrypt as minisign does. */
 int sig_keygen(const char *pub_path, const char *sec_path, const char *password, size_t pwlen,
 	       struct appkg_err *e);
+
+/* sig_keygen with the given scrypt limits instead of minisign's SENSITIVE ones (1 GiB, a few
+ * seconds); for tests, which would otherwise spend most of their time in the KDF. */
+int sig_keygen_limits(const char *pub_path, const char *sec_path, const char *password,
+		      size_t pwlen, unsigned long long opslimit, size_t memlimit,
+		      struct appkg_err *e);
 
 /* Load a minisign public key file, or a secret key file (decrypting it with password when it
  * is encrypted; password may be NULL for an unencrypted key). *out is calloc'd; free it with

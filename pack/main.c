@@ -19,7 +19,7 @@
 #include "fe.h"
 
 struct options {
-	const char *dir, *output, *password_file;
+	const char *dir, *output, *password_file, *sign_key, *key_password_file;
 	int level, threads;
 	enum appkg_kdf_level kdf;
 };
@@ -41,6 +41,11 @@ __attribute__((noreturn)) static void usage(void)
 	       "                           (default for new secrets) or sensitive; by default a\n"
 	       "                           re-pack keeps the parameters of DIR/secrets.enc\n"
 	       "      --password-file FILE read the secrets password from FILE ('-': stdin)\n"
+	       "      --sign SECKEY        sign with a minisign secret key (appkg keygen)\n"
+	       "      --key-password-file FILE  password of SECKEY (else APPKG_KEY_PASSWORD,\n"
+	       "                           else a prompt); an unsigned DIR/manifest.json.minisig\n"
+	       "                           from unpack is carried over and stays valid only if\n"
+	       "                           nothing changed\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "The password comes from --password-file, else APPKG_PASSWORD, else a prompt.\n"
@@ -66,6 +71,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"output", required_argument, NULL, 'o'}, {"level", required_argument, NULL, 'l'},
 		{"threads", required_argument, NULL, 'T'}, {"kdf", required_argument, NULL, 'k'},
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
 
@@ -83,6 +89,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'k': o->kdf = parse_kdf(optarg); break;
 		case 'p': o->password_file = optarg; break;
+		case 's': o->sign_key = optarg; break;
+		case 'K': o->key_password_file = optarg; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -243,15 +251,16 @@ static void add_resources(struct pack *p)
 /* Top level: only the names the layout allows. */
 static void check_top(struct pack *p)
 {
-	static const char *const allowed[] = {"manifest.json", "resources", "secrets.json", "secrets.enc"};
+	static const char *const allowed[] = {"manifest.json", "resources", "secrets.json", "secrets.enc",
+					      "manifest.json.minisig"};
 	size_t n;
 	char **names = list_dir(p, p->o->dir, ".", &n), msg[512];
 
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
-		while (k < 4 && strcmp(names[i], allowed[k]) != 0)
+		while (k < 5 && strcmp(names[i], allowed[k]) != 0)
 			k++;
-		if (k == 4) {
+		if (k == 5) {
 			snprintf(msg, sizeof(msg), "%s: not part of an appkg directory", names[i]);
 			problem(p, APPKG_ERR_TAR_MEMBER, msg);
 		}
@@ -318,6 +327,35 @@ out:
 	free(enc_path);
 }
 
+/* --sign: a fresh signature; otherwise an unpacked signature file is carried over. */
+static void set_signature(struct pack *p)
+{
+	char *path = join(p->o->dir, "manifest.json.minisig"), *data = NULL, *pw = NULL;
+	size_t len = 0, pw_len = 0;
+	struct stat st;
+	int rc = 0;
+
+	if (p->o->sign_key) {
+		rc = appkg_secret_key_encrypted(p->o->sign_key);
+		if (rc == 1) {
+			rc = fe_password_env(p->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
+			rc = rc == 1 ? APPKG_ERR_NO_PASSWORD : rc;
+		}
+		if (rc == 0)
+			rc = appkg_writer_set_signing_key(p->w, p->o->sign_key, pw, pw_len);
+	} else if (lstat(path, &st) == 0 && expect_type(p, path, "manifest.json.minisig", S_IFREG) == 0) {
+		rc = fe_read_file(path, 4096, &data, &len);
+		if (rc == 0)
+			rc = appkg_writer_set_signature_blob(p->w, data, len);
+	}
+	if (rc)
+		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w)
+			: rc == APPKG_ERR_NO_PASSWORD ? "signing key: no password" : "signature: cannot read");
+	fe_secret_free(pw, pw_len);
+	free(data);
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -336,6 +374,8 @@ int main(int argc, char **argv)
 	add_resources(&p);
 	if (!p.problems)
 		set_secrets(&p);
+	if (!p.problems)
+		set_signature(&p);
 	if (p.problems) {
 		appkg_writer_free(p.w);
 		return p.problems;

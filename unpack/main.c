@@ -170,8 +170,6 @@ static int extract_all(struct job *j)
 	int rc;
 
 	while ((rc = appkg_reader_next(j->r, &m, &data)) == 1) {
-		if (!strcmp(m.path, "manifest.json.minisig"))
-			continue; /* signatures are checked by appkg-verify, not unpacked */
 		if ((rc = write_member(j->tmpfd, m.path, data, (size_t)m.size, 0644)))
 			return file_error(j, rc, m.path);
 	}

@@ -124,6 +124,16 @@ void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void
 /* Free the handle and everything it returned that was borrowed. */
 void appkg_reader_free(appkg_reader *r);
 
+/* Signatures (minisign format, spec section "Signature"). Trust a minisign public key file for
+ * appkg_reader_check_signature; up to 16 keys. */
+int appkg_reader_add_trusted_key(appkg_reader *r, const char *pubkey_path);
+
+/* Check manifest.json.minisig against the trusted keys and the exact manifest bytes. Returns 0
+ * when valid, with key_id (17 bytes: 16 hex digits) and trusted (256 bytes) filled;
+ * APPKG_ERR_NOT_FOUND when the package is unsigned; APPKG_ERR_SIGNATURE when the signature is
+ * malformed, made by an untrusted key, or does not match the manifest (stale after an edit). */
+int appkg_reader_check_signature(appkg_reader *r, char *key_id, char *trusted);
+
 /* ---- writer ----------------------------------------------------------------------------- */
 
 typedef struct appkg_writer appkg_writer;
@@ -156,6 +166,25 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 int appkg_writer_set_secrets(appkg_writer *w, const char *json, size_t len, const char *password,
                              size_t password_len, enum appkg_kdf_level level,
                              const void *previous, size_t previous_len);
+
+/* Sign the package with a minisign secret key file (password NULL for an unencrypted key).
+ * The trusted comment holds the package name, version and signing time (SOURCE_DATE_EPOCH when
+ * set, so that signed packs stay reproducible). */
+int appkg_writer_set_signing_key(appkg_writer *w, const char *seckey_path, const char *password,
+				 size_t password_len);
+
+/* Carry an existing manifest.json.minisig over unchanged: it stays valid only if the manifest
+ * written is byte-identical to the one it signed. */
+int appkg_writer_set_signature_blob(appkg_writer *w, const void *sig, size_t len);
+
+/* 1 if the minisign secret key file needs a password, 0 if not, or an error code. */
+int appkg_secret_key_encrypted(const char *seckey_path);
+
+/* Make a minisign-compatible key pair (the secret key encrypted with password, or not when
+ * password is NULL). Files are never overwritten. On error, message (if not NULL, 256 bytes)
+ * says why. */
+int appkg_keygen(const char *pubkey_path, const char *seckey_path, const char *password,
+		 size_t password_len, char *message);
 
 /* Carry an existing secrets.enc over unchanged (no password needed). */
 int appkg_writer_set_secrets_blob(appkg_writer *w, const void *blob, size_t len);

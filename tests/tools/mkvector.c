@@ -322,6 +322,16 @@ int main(int argc, char **argv)
 		build(out, "dangling_depends_on", m, N(m), fixed, "code=-508 exit=1", -1, 0);
 		free(man);
 	}
+	{
+		/* three problems: invalid JSON in bad.json, extra.json not listed, home.json tampered */
+		struct member m[] = {{"resources/pages/bad.json", "{\"a\": }", '0', NULL},
+				     {"resources/pages/extra.json", "{}", '0', NULL},
+				     {"resources/pages/home.json", "{\"title\":\"Hxme\"}\n", '0', NULL}};
+		struct member listed[] = {{"resources/pages/bad.json", "{\"a\": }", '0', NULL}, HOME};
+		char *man = manifest_for(listed, 2, "");
+		build(out, "several_problems", m, N(m), man, "code=-503 exit=1", -1, 0);
+		free(man);
+	}
 	kdf_bomb(out);
 	deep_manifest(out);
 	oversized_member(out);

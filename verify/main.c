@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appkg-verify: the integrity gate before import. Reads each package in full without writing
+ * anything, and reports every problem it finds, one line each (or one JSON report per package
+ * with --json): container, tar, names, manifest, resources, secrets (decrypted when a password
+ * is given) and the signature. Memory stays at one frame plus the index and manifest.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appkg/appkg.h"
+#include "fe.h"
+
+#define MAX_KEYS 16
+
+struct options {
+	const char *password_file;
+	const char *pubkeys[MAX_KEYS];
+	int npubkeys, require_signature, json, verbose, ask_password;
+};
+
+struct problem {
+	int code;
+	char *message;
+};
+
+struct report {
+	const char *package;
+	struct problem *problems;
+	size_t n, cap;
+	size_t members, resources;
+	int has_secrets, secrets_checked;
+	char signer[64], trusted[256];
+	int signature; /* 0 absent, 1 valid, -1 bad or untrusted */
+};
+
+__attribute__((noreturn)) static void usage(void)
+{
+	printf("Usage: %s [OPTION]... PKG...\n"
+	       "Check packages before import; quiet when every check passes ('-' reads stdin).\n\n"
+	       "      --password-file FILE also decrypt and authenticate the secrets\n"
+	       "  -P, --ask-password       ask for that password on the terminal\n"
+	       "      --pubkey FILE        trust this minisign public key (repeatable)\n"
+	       "      --require-signature  fail packages that carry no valid signature\n"
+	       "      --json               print one JSON report per package on stdout\n"
+	       "  -v, --verbose            print a summary line for each good package\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n\n"
+	       "APPKG_PASSWORD in the environment also supplies the password.\n"
+	       "Exit status (the worst over all packages): 0 ok, 1 rejected, 2 usage,\n"
+	       "3 authentication (wrong password, bad or untrusted or missing required\n"
+	       "signature), 4 I/O error.\n",
+	       fe_prog);
+	exit(0);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{"password-file", required_argument, NULL, 'p'}, {"ask-password", no_argument, NULL, 'P'},
+		{"pubkey", required_argument, NULL, 'k'}, {"require-signature", no_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'}, {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	int c;
+
+	*o = (struct options){0};
+	while ((c = getopt_long(argc, argv, "PvhV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->password_file = optarg; break;
+		case 'P': o->ask_password = 1; break;
+		case 'k':
+			if (o->npubkeys == MAX_KEYS)
+				fe_usage_error("at most %d --pubkey options", MAX_KEYS);
+			o->pubkeys[o->npubkeys++] = optarg;
+			break;
+		case 'r': o->require_signature = 1; break;
+		case 'j': o->json = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'h': usage();
+		case 'V': fe_version();
+		default: fe_usage_error("bad option");
+		}
+	}
+	if (optind == argc)
+		fe_usage_error("missing PKG");
+}
+
+static void add_problem(struct report *rep, int code, const char *message)
+{
+	if (rep->n == rep->cap) {
+		rep->cap = rep->cap ? 2 * rep->cap : 16;
+		rep->problems = realloc(rep->problems, rep->cap * sizeof(*rep->problems));
+		if (!rep->problems) {
+			fprintf(stderr, "%s: out of memory\n", fe_prog);
+			exit(APPKG_EXIT_ENVIRONMENT);
+		}
+	}
+	rep->problems[rep->n].code = code;
+	rep->problems[rep->n].message = strdup(message && *message ? message : appkg_error_name(code));
+	rep->n++;
+}
+
+static void on_problem(void *ctx, int code, const char *message)
+{
+	add_problem(ctx, code, message);
+}
+
+/* Read every member; the reader checks each against the index and the manifest. */
+static void read_all(appkg_reader *r, struct report *rep)
+{
+	struct appkg_member m;
+	const void *data;
+	int rc;
+
+	while ((rc = appkg_reader_next(r, &m, &data)) == 1)
+		rep->resources += strncmp(m.path, "resources/", 10) == 0;
+	if (rc < 0)
+		add_problem(rep, rc, appkg_reader_error(r));
+}
+
+static void check_secrets(appkg_reader *r, const struct options *o, struct report *rep)
+{
+	char *pw = NULL, *plain = NULL;
+	size_t pw_len = 0, len = 0;
+	int rc;
+
+	rep->has_secrets = appkg_reader_has_secrets(r);
+	if (!rep->has_secrets || (!o->password_file && !o->ask_password && !getenv("APPKG_PASSWORD")))
+		return;
+	rc = fe_password(o->password_file, o->ask_password, &pw, &pw_len);
+	if (rc == 1)
+		rc = APPKG_ERR_NO_PASSWORD;
+	if (rc == 0 && (rc = appkg_reader_secrets(r, pw, pw_len, &plain, &len)) == 0)
+		rep->secrets_checked = 1;
+	if (rc)
+		add_problem(rep, rc, rc == APPKG_ERR_NO_PASSWORD ? "secrets.enc: no password"
+								 : appkg_reader_error(r));
+	appkg_secure_free(plain, len);
+	fe_secret_free(pw, pw_len);
+}
+
+static void check_signature(appkg_reader *r, const struct options *o, struct report *rep)
+{
+	int rc = 0;
+
+	for (int i = 0; i < o->npubkeys && !rc; i++)
+		if ((rc = appkg_reader_add_trusted_key(r, o->pubkeys[i])))
+			add_problem(rep, rc, appkg_reader_error(r));
+	if (rc)
+		return;
+	rc = appkg_reader_check_signature(r, rep->signer, rep->trusted);
+	if (rc == 0)
+		rep->signature = 1;
+	else if (rc == APPKG_ERR_NOT_FOUND && o->require_signature)
+		add_problem(rep, APPKG_ERR_SIGNATURE, "manifest.json.minisig: package is not signed");
+	else if (rc != APPKG_ERR_NOT_FOUND && (o->npubkeys || o->require_signature)) {
+		rep->signature = -1;
+		add_problem(rep, rc, appkg_reader_error(r));
+	}
+}
+
+/* The exit status of a report: the worst class over its problems. */
+static int report_status(const struct report *rep)
+{
+	int worst = 0;
+
+	for (size_t i = 0; i < rep->n; i++) {
+		int s = appkg_error_class(rep->problems[i].code);
+		if (s > worst)
+			worst = s;
+	}
+	return worst;
+}
+
+/* The check class of an error code, by its range in errors.h. */
+static const char *check_class(int code)
+{
+	static const char *const names[] = {"usage", "environment", "container", "tar", "names",
+					    "manifest", "resources", "secrets", "signature", "limits"};
+	int k = -code / 100;
+
+	return code < 0 && k < 10 ? names[k] : "other";
+}
+
+static void print_json(const struct report *rep, appkg_reader *r, int status)
+{
+	static const char *const classes[] = {"container", "tar", "names", "manifest", "resources",
+					      "secrets", "signature", "limits"};
+	json_t *o = json_object(), *checks = json_object(), *list = json_array();
+
+	json_object_set_new(o, "package", json_string(rep->package));
+	json_object_set_new(o, "ok", json_boolean(status == 0));
+	json_object_set_new(o, "exit", json_integer(status));
+	json_object_set_new(o, "name", json_string(appkg_reader_meta(r, "name") ?: ""));
+	json_object_set_new(o, "version", json_string(appkg_reader_meta(r, "version") ?: ""));
+	json_object_set_new(o, "format_version", json_string(appkg_reader_meta(r, "format_version") ?: ""));
+	json_object_set_new(o, "members", json_integer((json_int_t)rep->members));
+	json_object_set_new(o, "resources", json_integer((json_int_t)rep->resources));
+	json_object_set_new(o, "secrets", json_string(!rep->has_secrets ? "none" : rep->secrets_checked
+						       ? "decrypted" : "digest-only"));
+	json_object_set_new(o, "signature", json_pack("{s:s, s:s, s:s}", "status", rep->signature > 0
+						       ? "valid" : rep->signature < 0 ? "invalid" : "absent-or-unchecked",
+						       "key_id", rep->signer, "trusted_comment", rep->trusted));
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		json_object_set_new(checks, classes[i], json_string("pass"));
+	for (size_t i = 0; i < rep->n; i++) {
+		const char *cls = check_class(rep->problems[i].code), *msg = rep->problems[i].message;
+		const char *colon = strstr(msg, ": ");
+		json_object_set_new(checks, cls, json_string("fail"));
+		json_array_append_new(list, json_pack("{s:i, s:s, s:s, s:s%, s:s}", "code",
+						      rep->problems[i].code, "name",
+						      appkg_error_name(rep->problems[i].code), "class", cls,
+						      "member", msg, colon ? (size_t)(colon - msg) : 0,
+						      "message", msg));
+	}
+	json_object_set_new(o, "checks", checks);
+	json_object_set_new(o, "problems", list);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+}
+
+static void print_text(const struct report *rep, appkg_reader *r, int status, int verbose)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
+	if (status == 0 && verbose)
+		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s\n", rep->package,
+		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",
+		       rep->resources, !rep->has_secrets ? "none" : rep->secrets_checked ? "decrypted" : "sealed",
+		       rep->signature > 0 ? "signed by " : "unsigned", rep->signature > 0 ? rep->signer : "");
+	if (status == 0 && verbose && rep->signature > 0)
+		printf("%s: trusted comment: %s\n", rep->package, rep->trusted);
+}
+
+static int verify_one(const char *package, const struct options *o)
+{
+	struct report rep = {.package = strcmp(package, "-") ? package : "(stdin)"};
+	appkg_reader *r = appkg_reader_new();
+	int rc, status;
+
+	if (!r)
+		return fe_report(rep.package, APPKG_ERR_NO_MEMORY, NULL);
+	appkg_reader_set_problem_handler(r, on_problem, &rep);
+	rc = strcmp(package, "-") ? appkg_reader_open_path(r, package) : appkg_reader_open_fd(r, 0);
+	if (rc) {
+		add_problem(&rep, rc, appkg_reader_error(r));
+	} else {
+		rep.members = appkg_reader_member_count(r);
+		read_all(r, &rep);
+		check_secrets(r, o, &rep);
+		check_signature(r, o, &rep);
+	}
+	status = report_status(&rep);
+	if (o->json)
+		print_json(&rep, r, status);
+	else
+		print_text(&rep, r, status, o->verbose);
+	for (size_t i = 0; i < rep.n; i++)
+		free(rep.problems[i].message);
+	free(rep.problems);
+	appkg_reader_free(r);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int worst = 0;
+
+	fe_init(argv[0]);
+	parse_options(argc, argv, &o);
+	for (int i = optind; i < argc; i++) {
+		int status = verify_one(argv[i], &o);
+		if (status > worst)
+			worst = status;
+	}
+	return worst;
+}
