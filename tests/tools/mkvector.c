@@ -24,6 +24,7 @@ struct member {
 	char type;         /* '0' canonical; '1' hardlink, '2' symlink, '3' char device (libarchive) */
 	const char *index_path; /* name the index gives it, when it lies; NULL = path */
 	size_t len;             /* data length when it has NUL bytes; 0 = strlen */
+	const char *digest_of;  /* the index digest covers these bytes instead (a lie); NULL = data */
 };
 
 struct pkg {
@@ -102,7 +103,7 @@ static void add_member(struct pkg *p, const struct member *m, int flip)
 	x->path_len = (uint32_t)strlen(ipath);
 	x->frame = p->nframes;
 	x->size = len;
-	digest_bytes(x->digest, m->type == '0' ? m->data : "", len);
+	digest_bytes(x->digest, m->type != '0' ? "" : m->digest_of ? m->digest_of : m->data, len);
 	add_frame(p, tar.data, tar.len, flip);
 	buf_free(&tar);
 }
@@ -203,6 +204,30 @@ static void kdf_bomb(const char *out)
 		 "{\"path\":\"secrets.enc\",\"size\":%zu,\"digest\":\"%s\"}}\n", sizeof(blob) - 1, hex);
 	struct member m[] = {{SECRETS_PATH, blob, '0', NULL, sizeof(blob) - 1}};
 	build(out, "kdf_params_out_of_range", m, 1, man, "code=-701 exit=1 password=pw", -1, 0);
+}
+
+/* A real secrets.enc with one ciphertext byte changed and the index digest recomputed: only
+ * the manifest's digest still tells. */
+static void secrets_bit_flip(const char *out)
+{
+	struct buf blob = {0};
+	struct appkg_err e = {0};
+	struct secrets_header h = {.opslimit = 2, .memlimit = 67108864};
+	char man[1024], hex[65];
+	unsigned char d[32];
+
+	memset(h.salt, 7, sizeof(h.salt));
+	if (secrets_encrypt(&blob, "{\"K\": \"v\"}", 10, "pw", 2, APPKG_KDF_KEEP, &h, "pkg1", &e))
+		die(e.msg);
+	digest_bytes(d, blob.data, blob.len);
+	hex_encode(hex, d, 32);
+	snprintf(man, sizeof(man), "{\"format\":\"appkg\",\"format_version\":\"1.0\",\"digest_algorithm\":"
+		 "\"blake2b-256\",\"name\":\"v\",\"package_id\":\"pkg1\",\"resources\":[],\"secrets\":"
+		 "{\"path\":\"secrets.enc\",\"size\":%zu,\"digest\":\"%s\"}}\n", blob.len, hex);
+	blob.data[blob.len - 3] ^= 0x40;
+	struct member m[] = {{SECRETS_PATH, (const char *)blob.data, '0', NULL, blob.len, NULL}};
+	build(out, "secrets_bit_flip", m, 1, man, "code=-506 exit=1", -1, 0);
+	buf_free(&blob);
 }
 
 static void deep_manifest(const char *out)
@@ -332,6 +357,22 @@ int main(int argc, char **argv)
 		build(out, "several_problems", m, N(m), man, "code=-503 exit=1", -1, 0);
 		free(man);
 	}
+	{
+		/* one byte of manifest.json changed after the index was written */
+		struct member m[] = {HOME};
+		char *man = manifest_for(m, 1, ""), *flipped = strdup(man);
+		flipped[strlen(flipped) / 2] ^= 0x01;
+		struct pkg p = {0};
+		struct member mm = {MANIFEST_PATH, flipped, '0', NULL, 0, man};
+		char dir[600];
+		add_member(&p, &mm, 0);
+		add_member(&p, &m[0], 0);
+		snprintf(dir, sizeof(dir), "%s/manifest_bit_flip", out);
+		finish(&p, dir, "code=-506 exit=1", 0);
+		free(man);
+		free(flipped);
+	}
+	secrets_bit_flip(out);
 	kdf_bomb(out);
 	deep_manifest(out);
 	oversized_member(out);
