@@ -52,3 +52,5 @@ row "unpack vs zstd -dc|tar -x" "$(measure "$B/appkg-unpack '$pkg' -C '$W/x1'")"
 	"$(measure "zstd -dc '$W/p.tar.zst' | tar -C '$W/x2' -xf -")"
 row "one member vs tar --zstd -x" "$(measure "$B/appkg-unpack --only '$type_name' '$pkg' -C '$W/x1'")" \
 	"$(measure "tar --zstd -C '$W/x2' -xf '$W/p.tar.zst' './$member'")"
+row "verify vs zstd -dc|sha256sum" "$(measure "$B/appkg-verify '$pkg'")" \
+	"$(measure "zstd -dc '$pkg' | sha256sum")"

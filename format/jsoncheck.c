@@ -116,6 +116,10 @@ static int string(struct scan *s, struct buf *out)
 	s->i++;
 	while (s->i < s->n) {
 		unsigned char c = s->p[s->i];
+		if (!out && c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			s->i++; /* the common case: plain ASCII */
+			continue;
+		}
 		if (c == '"') {
 			s->i++;
 			return 0;
@@ -232,9 +236,8 @@ static int check_duplicates(struct scan *s, size_t first)
 
 static int push_key(struct scan *s)
 {
-	size_t start = s->i + 1, arena_start = s->arena.len;
+	size_t start = s->i + 1, end;
 	struct key *k;
-	int escaped = memchr(s->p + start, '\\', s->n - start) != NULL;
 
 	if (s->nkeys == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
@@ -244,16 +247,20 @@ static int push_key(struct scan *s)
 		s->keys = p;
 		s->cap = cap;
 	}
-	if (string(s, escaped ? &s->arena : NULL))
+	if (string(s, NULL))
 		return -1;
+	end = s->i - 1;
 	k = &s->keys[s->nkeys++];
-	/* a key without a backslash is its own bytes; else its decoded copy */
-	escaped = memchr(s->p + start, '\\', s->i - 1 - start) != NULL;
-	k->in_arena = escaped;
-	k->off = escaped ? arena_start : start;
-	k->len = escaped ? s->arena.len - arena_start : s->i - 1 - start;
-	if (!escaped)
-		s->arena.len = arena_start;
+	k->in_arena = memchr(s->p + start, '\\', end - start) != NULL;
+	k->off = start;
+	k->len = end - start;
+	if (k->in_arena) { /* compare escaped keys by what they decode to */
+		k->off = s->arena.len;
+		s->i = start - 1;
+		if (string(s, &s->arena))
+			return -1;
+		k->len = s->arena.len - k->off;
+	}
 	return 0;
 }
 
