@@ -23,6 +23,7 @@ struct scan {
 	struct key *keys;
 	size_t nkeys, cap;
 	struct buf arena; /* decoded keys that had escapes */
+	size_t *table, table_cap; /* duplicate check of large objects */
 	const char *why;
 };
 
@@ -199,38 +200,50 @@ static const unsigned char *key_bytes(const struct scan *s, const struct key *k)
 	return k->in_arena ? s->arena.data + k->off : s->p + k->off;
 }
 
-static const struct scan *sort_scan; /* qsort has no context argument */
-
-static int key_cmp(const void *a, const void *b)
+static uint64_t key_hash(const unsigned char *p, size_t n)
 {
-	const struct key *x = a, *y = b;
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
 
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(key_bytes(sort_scan, x), key_bytes(sort_scan, y), x->len);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
 }
 
-/* Keys [first, nkeys) belong to the object being closed: any two equal? */
+static int key_equal(const struct scan *s, const struct key *a, const struct key *b)
+{
+	return a->len == b->len && memcmp(key_bytes(s, a), key_bytes(s, b), a->len) == 0;
+}
+
+/* Keys [first, nkeys) belong to the object being closed: any two equal? Small objects compare
+ * pairwise; larger ones go through an open-addressing table of key indexes. */
 static int check_duplicates(struct scan *s, size_t first)
 {
-	size_t k = s->nkeys - first;
+	size_t k = s->nkeys - first, size = 16;
 	struct key *keys = s->keys + first;
 
-	if (k < 2)
-		return 0;
 	if (k <= 8) {
 		for (size_t a = 0; a < k; a++)
 			for (size_t b = a + 1; b < k; b++)
-				if (keys[a].len == keys[b].len &&
-				    !memcmp(key_bytes(s, &keys[a]), key_bytes(s, &keys[b]), keys[a].len))
+				if (key_equal(s, &keys[a], &keys[b]))
 					return err(s, "duplicate object key");
 		return 0;
 	}
-	sort_scan = s;
-	qsort(keys, k, sizeof(*keys), key_cmp);
-	for (size_t a = 1; a < k; a++)
-		if (key_cmp(&keys[a - 1], &keys[a]) == 0)
-			return err(s, "duplicate object key");
+	while (size < 2 * k)
+		size *= 2;
+	if (size > s->table_cap) {
+		free(s->table);
+		if (!(s->table = malloc(size * sizeof(*s->table))))
+			return err(s, "out of memory");
+		s->table_cap = size;
+	}
+	memset(s->table, 0xff, size * sizeof(*s->table));
+	for (size_t a = 0; a < k; a++) {
+		size_t slot = key_hash(key_bytes(s, &keys[a]), keys[a].len) & (size - 1);
+		for (; s->table[slot] != SIZE_MAX; slot = (slot + 1) & (size - 1))
+			if (key_equal(s, &keys[s->table[slot]], &keys[a]))
+				return err(s, "duplicate object key");
+		s->table[slot] = a;
+	}
 	return 0;
 }
 
@@ -384,6 +397,7 @@ int json_check_resource(const void *data, size_t len, struct appkg_err *e, const
 			err(&s, "extra data after the object");
 	}
 	free(s.keys);
+	free(s.table);
 	buf_free(&s.arena);
 	if (!s.why)
 		return 0;
