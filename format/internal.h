@@ -135,19 +135,30 @@ int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t
 json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, const char *subject);
 /* Check that data is one JSON object within the limits, without building it (jsoncheck.c). */
 int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject);
+/* Check that data is one JSON object of at most max bytes (jsoncheck.c). */
+int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e, const char *subject);
+/* In a document already checked: the span of the value of top-level member key (1 if found),
+ * and a callback for each element span of an array. */
+int json_member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
+		     size_t *end);
+int json_array_elements(const unsigned char *p, size_t n,
+			int (*fn)(void *ctx, const unsigned char *el, size_t len), void *ctx);
 /* Canonical text: keys sorted, 2-space indent, UTF-8, trailing newline; malloc'd. */
 char *json_canonical(const json_t *v, size_t *len);
 
 /* ---- manifest.c ---- */
 struct manifest_resource {
-	const char *path; /* borrowed from the json */
+	const char *path; /* in the manifest's pool */
 	uint64_t size;
 	unsigned char digest[APPKG_DIGEST_BYTES];
 };
 /* Validate a package manifest (schema, version, sorted resources) and return the parsed
  * document with a view of its resources. */
 struct manifest {
-	json_t *root;
+	json_t *root; /* without the resources array, which is loaded entry by entry */
+	struct buf pool; /* resource paths, then depends_on strings, NUL-terminated */
+	size_t *deps;    /* per resource: pool offset of its first dependency; ndeps[i] of them */
+	uint32_t *ndeps;
 	struct manifest_resource *res;
 	size_t nres;
 	int has_secrets;

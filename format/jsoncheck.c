@@ -381,20 +381,32 @@ static int error_code(const char *why)
 
 int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject)
 {
-	struct scan s = {.p = data, .n = len};
-	size_t line = 1, col = 0;
-
 	if (len > APPKG_MAX_RESOURCE_SIZE)
 		return appkg_fail(e, APPKG_ERR_RESOURCE_SIZE, "%s: %zu bytes, over the %u-byte limit",
 				  subject, len, APPKG_MAX_RESOURCE_SIZE);
+	return json_validate(data, len, APPKG_MAX_RESOURCE_SIZE, e, subject);
+}
+
+int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e, const char *subject)
+{
+	struct scan s = {.p = data, .n = len};
+	size_t line = 1, col = 0;
+
+	if (len > max)
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %zu bytes, over the %zu-byte limit",
+				  subject, len, max);
+	size_t first;
+
 	skip_ws(&s);
-	if (s.i >= s.n || s.p[s.i] != '{')
-		err(&s, s.i < s.n && (s.p[s.i] == '[' || s.p[s.i] == '"') ? "not an object"
-									  : "expected a JSON object");
-	else if (!value(&s)) {
+	first = s.i;
+	if (s.i >= s.n) {
+		err(&s, "expected a JSON object");
+	} else if (!value(&s)) { /* any value first, so that depth is reported before type */
 		skip_ws(&s);
 		if (s.i != s.n)
-			err(&s, "extra data after the object");
+			err(&s, "extra data after the value");
+		else if (s.p[first] != '{')
+			err(&s, "not an object");
 	}
 	free(s.keys);
 	free(s.table);
@@ -406,4 +418,67 @@ int json_check_resource(const void *data, size_t len, struct appkg_err *e, const
 			line++, col = 0;
 	return appkg_fail(e, error_code(s.why), "%s: line %zu column %zu: %s", subject, line, col + 1,
 			  s.why);
+}
+
+/* ---- spans inside an already valid document (for loading a large manifest entry by entry) */
+
+int json_member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
+		     size_t *end)
+{
+	struct scan s = {.p = p, .n = n};
+	size_t klen = strlen(key), kstart;
+	int found = 0;
+
+	skip_ws(&s);
+	if (s.i >= n || p[s.i] != '{')
+		return 0;
+	s.i++;
+	for (skip_ws(&s); !found && s.i < n && p[s.i] == '"'; skip_ws(&s)) {
+		kstart = s.i + 1;
+		if (string(&s, NULL))
+			break;
+		found = s.i - 1 - kstart == klen && !memcmp(p + kstart, key, klen);
+		skip_ws(&s);
+		if (s.i >= n || p[s.i++] != ':')
+			break;
+		skip_ws(&s);
+		*start = s.i;
+		if (value(&s))
+			break;
+		*end = s.i;
+		skip_ws(&s);
+		if (s.i < n && p[s.i] == ',')
+			s.i++;
+	}
+	free(s.keys);
+	free(s.table);
+	buf_free(&s.arena);
+	return found && !s.why;
+}
+
+int json_array_elements(const unsigned char *p, size_t n,
+			int (*fn)(void *ctx, const unsigned char *el, size_t len), void *ctx)
+{
+	struct scan s = {.p = p, .n = n};
+	int rc = 0;
+
+	skip_ws(&s);
+	if (s.i >= n || p[s.i] != '[')
+		return -1;
+	s.i++;
+	for (skip_ws(&s); !rc && s.i < n && p[s.i] != ']'; skip_ws(&s)) {
+		size_t start = s.i;
+		if (value(&s)) {
+			rc = -1;
+			break;
+		}
+		rc = fn(ctx, p + start, s.i - start);
+		skip_ws(&s);
+		if (s.i < n && p[s.i] == ',')
+			s.i++;
+	}
+	free(s.keys);
+	free(s.table);
+	buf_free(&s.arena);
+	return rc;
 }

@@ -132,65 +132,131 @@ static int path_cmp(const void *a, const void *b)
 		      ((const struct manifest_resource *)b)->path);
 }
 
-/* "type/encoded-name" -> index of the resource, or -1. */
+/* "type/encoded-name" names a resource of the package? */
 static int dependency_resolves(const struct manifest *m, const char *dep)
 {
 	struct manifest_resource key;
-	char *path = malloc(strlen(dep) + 16);
-	void *hit;
+	char path[APPKG_MAX_PATH_BYTES + 32];
 
-	if (!path)
+	if (strlen(dep) > APPKG_MAX_PATH_BYTES)
 		return 0;
-	snprintf(path, strlen(dep) + 16, "resources/%s.json", dep);
+	snprintf(path, sizeof(path), "resources/%s.json", dep);
 	key.path = path;
-	hit = bsearch(&key, m->res, m->nres, sizeof(key), path_cmp);
-	free(path);
-	return hit != NULL;
+	return bsearch(&key, m->res, m->nres, sizeof(key), path_cmp) != NULL;
 }
 
-static int check_dependencies(struct manifest *m, json_t *resources, struct appkg_err *e)
+static int check_dependencies(struct manifest *m, struct appkg_err *e)
 {
-	size_t i, j;
-	json_t *entry, *dep;
-
-	json_array_foreach(resources, i, entry) {
-		json_t *deps = json_object_get(entry, "depends_on");
-		if (json_array_size(deps) > APPKG_MAX_DEPENDS)
-			return schema(e, m->res[i].path, "too many depends_on entries");
-		json_array_foreach(deps, j, dep) {
-			if (!json_is_string(dep))
-				return schema(e, m->res[i].path, "depends_on entries must be strings");
-			if (!dependency_resolves(m, json_string_value(dep)))
+	for (size_t i = 0; i < m->nres; i++) {
+		const char *dep = (const char *)m->pool.data + m->deps[i];
+		for (uint32_t j = 0; j < m->ndeps[i]; j++, dep += strlen(dep) + 1)
+			if (!dependency_resolves(m, dep))
 				return appkg_fail(e, APPKG_ERR_DEPENDENCY, "manifest.json: %s: depends_on "
-						  "\"%s\" names no resource in the package",
-						  m->res[i].path, json_string_value(dep));
-		}
+						  "\"%s\" names no resource in the package", m->res[i].path, dep);
 	}
 	return 0;
 }
 
-static int check_resources(struct manifest *m, struct appkg_err *e)
-{
-	json_t *resources = json_object_get(m->root, "resources"), *entry;
-	size_t i;
-	char where[32];
+/* Loading state: one resource entry at a time, so a large manifest never becomes one tree. */
+struct loader {
+	struct manifest *m;
+	struct appkg_err *e;
+	size_t cap;
+	size_t *path_off; /* pool offsets; pointers are set once the pool stops moving */
+};
 
-	if (!json_is_array(resources))
-		return schema(e, "resources", "must be an array");
-	if (json_array_size(resources) > APPKG_MAX_MEMBERS)
-		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
-	m->res = calloc(json_array_size(resources) + 1, sizeof(*m->res));
-	if (!m->res)
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	json_array_foreach(resources, i, entry) {
-		snprintf(where, sizeof(where), "resources[%zu]", i);
-		if (check_entry(entry, &m->res[i], where, e))
-			return e->code;
-		if (i > 0 && strcmp(m->res[i - 1].path, m->res[i].path) >= 0)
-			return schema(e, m->res[i].path, "resources must be sorted by path, no duplicates");
-		m->nres = i + 1;
+static int grow(struct loader *l)
+{
+	struct manifest *m = l->m;
+	size_t cap = l->cap ? 2 * l->cap : 256;
+	void *a, *b, *c, *d;
+
+	if (m->nres >= APPKG_MAX_MEMBERS)
+		return appkg_fail(l->e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
+	a = realloc(m->res, cap * sizeof(*m->res));
+	if (a)
+		m->res = a;
+	b = realloc(m->deps, cap * sizeof(*m->deps));
+	if (b)
+		m->deps = b;
+	c = realloc(m->ndeps, cap * sizeof(*m->ndeps));
+	if (c)
+		m->ndeps = c;
+	d = realloc(l->path_off, cap * sizeof(*l->path_off));
+	if (d)
+		l->path_off = d;
+	if (!a || !b || !c || !d)
+		return appkg_fail(l->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	l->cap = cap;
+	return 0;
+}
+
+static int pool_add(struct manifest *m, const char *str, struct appkg_err *e)
+{
+	return buf_append(&m->pool, str, strlen(str) + 1)
+		       ? appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
+}
+
+static int keep_entry(struct loader *l, json_t *entry, const struct manifest_resource *r)
+{
+	struct manifest *m = l->m;
+	json_t *deps = json_object_get(entry, "depends_on"), *dep;
+	size_t i = m->nres, j;
+
+	if (i > 0 && strcmp((const char *)m->pool.data + l->path_off[i - 1], r->path) >= 0)
+		return schema(l->e, r->path, "resources must be sorted by path, no duplicates");
+	if (json_array_size(deps) > APPKG_MAX_DEPENDS)
+		return schema(l->e, r->path, "too many depends_on entries");
+	m->res[i] = *r;
+	l->path_off[i] = m->pool.len;
+	if (pool_add(m, r->path, l->e))
+		return l->e->code;
+	m->deps[i] = m->pool.len;
+	m->ndeps[i] = (uint32_t)json_array_size(deps);
+	json_array_foreach(deps, j, dep) {
+		if (!json_is_string(dep))
+			return schema(l->e, r->path, "depends_on entries must be strings");
+		if (pool_add(m, json_string_value(dep), l->e))
+			return l->e->code;
 	}
-	return check_dependencies(m, resources, e);
+	m->nres++;
+	return 0;
+}
+
+static int load_entry(void *ctx, const unsigned char *el, size_t len)
+{
+	struct loader *l = ctx;
+	struct manifest_resource r;
+	json_t *entry;
+	char where[32];
+	int rc;
+
+	if (l->m->nres == l->cap && grow(l))
+		return l->e->code;
+	snprintf(where, sizeof(where), "resources[%zu]", l->m->nres);
+	entry = json_loadb((const char *)el, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!entry)
+		return schema(l->e, where, "not valid JSON");
+	rc = check_entry(entry, &r, where, l->e) || keep_entry(l, entry, &r);
+	json_decref(entry);
+	return rc ? l->e->code : 0;
+}
+
+static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
+			   size_t end, struct appkg_err *e)
+{
+	struct loader l = {.m = m, .e = e};
+	int rc;
+
+	if (data[start] != '[')
+		return schema(e, "resources", "must be an array");
+	rc = json_array_elements(data + start, end - start, load_entry, &l);
+	for (size_t i = 0; !rc && i < m->nres; i++)
+		m->res[i].path = (const char *)m->pool.data + l.path_off[i];
+	free(l.path_off);
+	if (rc)
+		return e->code ? e->code : schema(e, "resources", "must be an array");
+	return check_dependencies(m, e);
 }
 
 static int check_secrets(struct manifest *m, struct appkg_err *e)
@@ -212,17 +278,41 @@ static int check_secrets(struct manifest *m, struct appkg_err *e)
 	       get_digest(s, m->secrets_digest, "secrets", e);
 }
 
+/* The manifest without its resources array ("resources": []), for a small tree. */
+static json_t *parse_top(const unsigned char *data, size_t len, size_t start, size_t end,
+			 struct appkg_err *e)
+{
+	struct buf top = {0};
+	json_t *root;
+
+	if (buf_append(&top, data, start) || buf_append(&top, "[]", 2) ||
+	    buf_append(&top, data + end, len - end)) {
+		buf_free(&top);
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	root = json_parse_strict(top.data, top.len, e, MANIFEST_PATH);
+	buf_free(&top);
+	return root;
+}
+
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
 {
 	const char *name;
+	size_t start = 0, end = 0;
+	int has_resources;
 
 	memset(m, 0, sizeof(*m));
-	m->root = json_parse_strict(data, len, e, MANIFEST_PATH);
-	if (!m->root) {
+	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
 		if (e->code != APPKG_ERR_JSON_DEPTH)
-			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the parser's message */
+			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
 		return e->code;
 	}
+	has_resources = json_member_span(data, len, "resources", &start, &end);
+	m->root = has_resources ? parse_top(data, len, start, end, e)
+				: json_parse_strict(data, len, e, MANIFEST_PATH);
+	if (!m->root)
+		return e->code == APPKG_ERR_NO_MEMORY ? e->code : (e->code = APPKG_ERR_MANIFEST_JSON);
 	if (!json_is_object(m->root))
 		return appkg_fail(e, APPKG_ERR_MANIFEST_JSON, "manifest.json: not a JSON object");
 	if (strcmp(json_string_value(json_object_get(m->root, "format")) ?: "", "appkg") != 0)
@@ -239,12 +329,17 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 	if (optional_string(m->root, "description", e) || optional_string(m->root, "version", e) ||
 	    optional_string(m->root, "created_by", e) || optional_string(m->root, "package_id", e))
 		return e->code;
-	return check_resources(m, e) || check_secrets(m, e) ? e->code : 0;
+	if (!has_resources)
+		return schema(e, "resources", "must be an array");
+	return check_resources(m, data, start, end, e) || check_secrets(m, e) ? e->code : 0;
 }
 
 void manifest_free(struct manifest *m)
 {
 	json_decref(m->root);
+	buf_free(&m->pool);
+	free(m->deps);
+	free(m->ndeps);
 	free(m->res);
 	memset(m, 0, sizeof(*m));
 }

@@ -27,7 +27,7 @@ struct appkg_reader {
 	int opened;
 	struct container c;
 	ZSTD_DCtx *dctx;
-	struct buf frame, compressed, manifest_bytes;
+	struct buf frame, compressed, manifest_bytes, signature;
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	struct manifest m;
 	struct appkg_key *keys[MAX_TRUSTED_KEYS];
@@ -68,6 +68,7 @@ void appkg_reader_free(appkg_reader *r)
 	buf_free(&r->frame);
 	buf_free(&r->compressed);
 	buf_free(&r->manifest_bytes);
+	buf_free(&r->signature);
 	manifest_free(&r->m);
 	for (size_t i = 0; i < r->nkeys; i++)
 		sig_key_free(r->keys[i]);
@@ -214,10 +215,25 @@ static int find_entry(const appkg_reader *r, const char *path, size_t len)
 	return -1;
 }
 
+/* Frame 0 was decoded and checked at open; its members are kept (manifest, signature). */
+static void frame0_member(appkg_reader *r, const struct index_entry *x, const void **data,
+			  size_t *len)
+{
+	const struct buf *b = x->kind == MEMBER_MANIFEST ? &r->manifest_bytes : &r->signature;
+
+	*data = b->data;
+	*len = b->len;
+}
+
 static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *len)
 {
 	const struct index_entry *x = &r->c.entries[i];
 	struct tar_entry t;
+
+	if (x->frame == 0 && r->manifest_bytes.data) {
+		frame0_member(r, x, data, len);
+		return 0;
+	}
 
 	if (load_frame(r, x->frame) || entry_at(r, x, x->offset, &t))
 		return r->err.code;
@@ -311,21 +327,48 @@ static int check_names(appkg_reader *r)
 	return rc;
 }
 
+/* Frame 0: the manifest, then perhaps its signature, and nothing else. Both are kept, so
+ * that no later read decodes this frame (which holds the largest member) again. */
+static int read_frame0(appkg_reader *r)
+{
+	struct tar_entry t;
+	size_t pos, man_off, man_len;
+
+	if (load_frame(r, 0) || entry_at(r, &r->c.entries[0], 0, &t))
+		return r->err.code;
+	man_off = t.data_off;
+	man_len = (size_t)t.size;
+	pos = t.total;
+	if (r->c.nentries > 1 && r->c.entries[1].frame == 0) {
+		if (entry_at(r, &r->c.entries[1], pos, &t))
+			return r->err.code;
+		if (buf_append(&r->signature, r->frame.data + pos + t.data_off, t.size))
+			return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		pos += t.total;
+	}
+	if (pos != r->frame.len || (r->c.nentries > 2 && r->c.entries[2].frame == 0))
+		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame 0 holds the manifest and its "
+				  "signature, and only them");
+	/* keep the manifest in the buffer it was decoded into (its header makes room for a NUL) */
+	memmove(r->frame.data, r->frame.data + man_off, man_len);
+	r->frame.data[man_len] = '\0';
+	r->manifest_bytes = r->frame;
+	r->manifest_bytes.len = man_len;
+	r->frame = (struct buf){0};
+	r->frame_no = -1;
+	return 0;
+}
+
 static int open_common(appkg_reader *r)
 {
-	const void *data;
-	size_t len;
-
 	if (r->opened)
 		return appkg_fail(&r->err, APPKG_ERR_STATE, "reader already open");
 	r->opened = 1;
 	if (container_open(&r->c, source_read, r, r->size, &r->err) || check_names(r) ||
-	    read_entry(r, 0, &data, &len))
+	    read_frame0(r))
 		return r->err.code;
-	if (buf_append(&r->manifest_bytes, data, len) || buf_append_zeros(&r->manifest_bytes, 1))
-		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	r->manifest_bytes.len = len;
-	if (manifest_load(&r->m, r->manifest_bytes.data, len, &r->err) || check_listing(r))
+	if (manifest_load(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->err) ||
+	    check_listing(r))
 		return r->err.code;
 	return 0;
 }
@@ -451,6 +494,14 @@ static int next_member(appkg_reader *r, const struct index_entry *x, struct appk
 {
 	struct tar_entry t;
 
+	if (x->frame == 0) { /* checked at open, tiling included */
+		r->next++;
+		r->seq_frame = 0;
+		r->next_pos = r->c.frames[0].dsize;
+		frame0_member(r, x, data, &(size_t){0});
+		fill_member(x, out);
+		return 1;
+	}
 	if (enter_frame(r, x))
 		return r->err.code;
 	r->next++;
