@@ -279,6 +279,13 @@ static int push_key(struct scan *s)
 
 static int value(struct scan *s);
 
+static void scan_free(struct scan *s)
+{
+	free(s->keys);
+	free(s->table);
+	buf_free(&s->arena);
+}
+
 static int object(struct scan *s)
 {
 	size_t first = s->nkeys;
@@ -408,9 +415,7 @@ int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e,
 		else if (s.p[first] != '{')
 			err(&s, "not an object");
 	}
-	free(s.keys);
-	free(s.table);
-	buf_free(&s.arena);
+	scan_free(&s);
 	if (!s.why)
 		return 0;
 	for (size_t k = 0; k < s.i && k < s.n; k++, col++)
@@ -450,9 +455,7 @@ int json_member_span(const unsigned char *p, size_t n, const char *key, size_t *
 		if (s.i < n && p[s.i] == ',')
 			s.i++;
 	}
-	free(s.keys);
-	free(s.table);
-	buf_free(&s.arena);
+	scan_free(&s);
 	return found && !s.why;
 }
 
@@ -477,8 +480,6 @@ int json_array_elements(const unsigned char *p, size_t n,
 		if (s.i < n && p[s.i] == ',')
 			s.i++;
 	}
-	free(s.keys);
-	free(s.table);
-	buf_free(&s.arena);
+	scan_free(&s);
 	return rc;
 }
