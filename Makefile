@@ -32,7 +32,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_TOOLS := $(BUILD)/tests/mkvector
 
-.PHONY: all deps demo check test asan valgrind bench install uninstall clean format check-format
+.PHONY: all deps demo check test asan valgrind fuzz bench install uninstall clean format check-format
 
 all: $(STATIC) $(SHARED) $(BINS) $(BUILD)/appkg.pc
 
@@ -96,6 +96,11 @@ valgrind:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
 	@APPKG_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh $(BUILD)
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	@.ci/install-deps clang libclang-rt-14-dev
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
