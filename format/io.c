@@ -5,6 +5,7 @@
  * directory fsync) that makes replacing a package atomic.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -57,30 +58,30 @@ int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e)
 	return 0;
 }
 
-static mode_t current_umask(void)
-{
-	mode_t m = umask(022);
-
-	umask(m);
-	return m;
-}
-
 int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e)
 {
-	size_t n = strlen(path) + 16;
+	size_t n = strlen(path) + 32;
 	char *t = malloc(n);
-	int fd;
+	unsigned char rnd[8];
+	char hex[17];
+	int fd = -1;
 
 	if (!t)
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	snprintf(t, n, "%s.tmp.XXXXXX", path);
-	fd = mkostemp(t, O_CLOEXEC);
+	/* a random name and O_EXCL, so that the mode is 0644 less the caller's umask */
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		randombytes_buf(rnd, sizeof(rnd));
+		hex_encode(hex, rnd, sizeof(rnd));
+		snprintf(t, n, "%s.tmp.%s", path, hex);
+		fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		fail_errno(e, "cannot create temporary file", path);
 		free(t);
 		return e->code;
 	}
-	fchmod(fd, 0644 & ~current_umask());
 	*tmp_path = t;
 	return fd;
 }

@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,29 +265,28 @@ static int install(struct job *j)
 		      strerror(errno));
 }
 
+/* A new directory beside DEST, mode 0755 less the umask, with a name no one else picked. */
 static int make_temp(struct job *j)
 {
-	char *copy = strdup(j->o->dest), *base = copy ? basename(copy) : NULL;
-	char *dcopy = strdup(j->o->dest), *dir = dcopy ? dirname(dcopy) : NULL;
-	size_t n = (dir ? strlen(dir) : 0) + (base ? strlen(base) : 0) + 32;
-	mode_t mask = umask(0);
+	char *copy = strdup(j->o->dest), *dcopy = strdup(j->o->dest);
+	const char *base = copy ? basename(copy) : NULL, *dir = dcopy ? dirname(dcopy) : NULL;
+	size_t n = (dir ? strlen(dir) : 0) + (base ? strlen(base) : 0) + 40;
 
-	umask(mask);
-	j->tmp = malloc(n);
-	if (j->tmp && dir && base) {
-		snprintf(j->tmp, n, "%s/.%s.unpack-XXXXXX", dir, base);
-		if (mkdtemp(j->tmp)) {
+	j->tmp = dir && base ? malloc(n) : NULL;
+	for (int tries = 0; j->tmp && j->tmpfd < 0 && tries < 16; tries++) {
+		snprintf(j->tmp, n, "%s/.%s.unpack-%08x", dir, base, randombytes_random());
+		if (mkdir(j->tmp, 0755) == 0)
 			j->tmpfd = open(j->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			fchmod(j->tmpfd, 0755 & ~mask);
-		} else {
-			free(j->tmp);
-			j->tmp = NULL;
-		}
+		else if (errno != EEXIST)
+			break;
 	}
 	free(copy);
 	free(dcopy);
-	if (!j->tmp || j->tmpfd < 0)
+	if (!j->tmp || j->tmpfd < 0) {
+		free(j->tmp);
+		j->tmp = NULL;
 		return fe_report(j->o->dest, APPKG_ERR_IO, "cannot create a temporary directory beside it");
+	}
 	return 0;
 }
 
