@@ -137,6 +137,9 @@ json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, con
 int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject);
 /* Check that data is one JSON object of at most max bytes (jsoncheck.c). */
 int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e, const char *subject);
+/* In an object json_validate accepted: is every member's value a string? Copies nothing, so it
+ * suits plaintext secrets. */
+int json_values_are_strings(const void *data, size_t len);
 /* In a document already checked: the span of the value of top-level member key (1 if found),
  * and a callback for each element span of an array. */
 int json_member_span(const unsigned char *p, size_t n, const char *key, size_t *start,

@@ -483,3 +483,24 @@ int json_array_elements(const unsigned char *p, size_t n,
 	scan_free(&s);
 	return rc;
 }
+
+int json_values_are_strings(const void *data, size_t len)
+{
+	struct scan s = {.p = data, .n = len};
+	int ok = 1;
+
+	skip_ws(&s);
+	s.i++; /* '{' of a document json_validate accepted */
+	for (skip_ws(&s); ok && s.i < s.n && s.p[s.i] == '"'; skip_ws(&s)) {
+		string(&s, NULL);
+		skip_ws(&s);
+		s.i++; /* ':' */
+		skip_ws(&s);
+		ok = s.i < s.n && s.p[s.i] == '"' && string(&s, NULL) == 0;
+		skip_ws(&s);
+		if (s.i < s.n && s.p[s.i] == ',')
+			s.i++;
+	}
+	scan_free(&s);
+	return ok;
+}

@@ -424,6 +424,25 @@ TEST(test_format_version_strict)
 	}
 }
 
+TEST(test_secrets_json_rules)
+{
+	static const struct {
+		const char *text;
+		int code;
+	} cases[] = {
+		{"{\"a\": \"x\", \"b\": \"y\"}", 0}, {"{}", 0},
+		{"{\"a\": 1}", APPKG_ERR_SECRETS_JSON}, {"[\"a\"]", APPKG_ERR_SECRETS_JSON},
+		{"{\"a\": {\"b\": \"c\"}}", APPKG_ERR_SECRETS_JSON},
+		{"{\"a\": \"x\", \"a\": \"y\"}", APPKG_ERR_JSON_DUPLICATE},
+		{"{\"a\": \"x\"", APPKG_ERR_JSON_SYNTAX},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct appkg_err e = {0};
+		harness_msg = cases[i].text;
+		CHECK_EQ(secrets_check_json(cases[i].text, strlen(cases[i].text), &e), cases[i].code);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -444,5 +463,6 @@ int main(void)
 	RUN(test_reader_secrets_and_binding);
 	RUN(test_sequence_survives_random_reads);
 	RUN(test_format_version_strict);
+	RUN(test_secrets_json_rules);
 	return harness_total_failed != 0;
 }
