@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ours && !theirs && !range && !memchr(data, 'e', size) && !memchr(data, 'E', size) &&
 	    size < 4096)
 		abort();
-	if (!ours && theirs && e.code != APPKG_ERR_JSON_DEPTH)
+	/* Jansson also takes a NUL byte between tokens, which RFC 8259 does not allow */
+	if (!ours && theirs && e.code != APPKG_ERR_JSON_DEPTH && !memchr(data, 0, size))
 		abort();
 	canonical_round_trip(data, size);
 	return 0;

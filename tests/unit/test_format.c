@@ -160,6 +160,8 @@ TEST(test_json_limits)
 	CHECK_EQ(json_check_resource("{\"a\":1} x", 10, &e, "trailing"), APPKG_ERR_JSON_SYNTAX);
 	e.code = 0;
 	CHECK_EQ(json_check_resource("{\"a\":01}", 8, &e, "leading zero"), APPKG_ERR_JSON_SYNTAX);
+	e.code = 0; /* found by fuzz_json: Jansson accepts a NUL between tokens, RFC 8259 does not */
+	CHECK_EQ(json_check_resource("{\"a\":0\0}", 8, &e, "nul"), APPKG_ERR_JSON_SYNTAX);
 	e.code = 0;
 	CHECK_EQ(json_check_resource("{\"a\":\"\\ud800\"}", 14, &e, "lone surrogate"),
 		 APPKG_ERR_JSON_SYNTAX);
