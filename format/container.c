@@ -24,11 +24,35 @@ void container_free(struct container *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Frame offsets from the seek table entries; *total is the decompressed size of them all. */
+static int fill_frames(struct container *c, const unsigned char *tab, uint32_t n, uint64_t *total,
+		       struct appkg_err *e)
+{
+	uint64_t off = 0, doff = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct frame_info *f = &c->frames[i];
+		f->csize = get_le32(tab + 8 * i);
+		f->dsize = get_le32(tab + 8 * i + 4);
+		f->offset = off;
+		f->doffset = doff;
+		off += f->csize;
+		doff += f->dsize;
+		if (f->csize == 0 || f->dsize == 0 || f->dsize > APPKG_MAX_FRAME_SIZE)
+			return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame %u: size %u/%u out of range", i,
+					  f->csize, f->dsize);
+	}
+	c->nframes = n;
+	c->data_end = off;
+	*total = doff;
+	return 0;
+}
+
 static int read_seek_table(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
 			   uint64_t *table_start, struct appkg_err *e)
 {
 	unsigned char foot[FOOTER_BYTES], head[SKIP_HEADER], *tab = NULL;
-	uint64_t size, doff = 0, off = 0;
+	uint64_t size, doff = 0;
 	uint32_t n;
 
 	if (file_size < FOOTER_BYTES + SKIP_HEADER)
@@ -57,28 +81,13 @@ static int read_seek_table(struct container *c, pread_fn rd, void *ctx, uint64_t
 		free(tab);
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	}
-	if (rd(ctx, tab, (size_t)n * 8, *table_start + SKIP_HEADER, e)) {
+	if (rd(ctx, tab, (size_t)n * 8, *table_start + SKIP_HEADER, e) ||
+	    fill_frames(c, tab, n, &doff, e)) {
 		free(tab);
 		return e->code;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct frame_info *f = &c->frames[i];
-		f->csize = get_le32(tab + 8 * i);
-		f->dsize = get_le32(tab + 8 * i + 4);
-		f->offset = off;
-		f->doffset = doff;
-		off += f->csize;
-		doff += f->dsize;
-		if (f->csize == 0 || f->dsize == 0 || f->dsize > APPKG_MAX_FRAME_SIZE) {
-			free(tab);
-			return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame %u: size %u/%u out of range", i,
-					  f->csize, f->dsize);
-		}
-	}
 	free(tab);
-	c->nframes = n;
-	c->data_end = off;
-	if (off > *table_start)
+	if (c->data_end > *table_start)
 		return appkg_fail(e, APPKG_ERR_SEEK_TABLE, "seek table frames overrun the file");
 	if (doff > APPKG_MAX_TOTAL_SIZE)
 		return appkg_fail(e, APPKG_ERR_LIMIT_TOTAL, "frames expand to %llu bytes, over the limit",

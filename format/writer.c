@@ -172,6 +172,18 @@ int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len)
 	return 0;
 }
 
+static int grow_members(appkg_writer *w)
+{
+	size_t cap = w->cap ? 2 * w->cap : 256;
+	void *p = realloc(w->members, cap * sizeof(*w->members));
+
+	if (!p)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	w->members = p;
+	w->cap = cap;
+	return 0;
+}
+
 /* Check the names, make room, and fill the path of a new member. */
 static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name)
 {
@@ -199,16 +211,9 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 		free(path);
 		return NULL;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 256;
-		void *p = realloc(w->members, cap * sizeof(*m));
-		if (!p) {
-			appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-			free(path);
-			return NULL;
-		}
-		w->members = p;
-		w->cap = cap;
+	if (w->n == w->cap && grow_members(w)) {
+		free(path);
+		return NULL;
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
