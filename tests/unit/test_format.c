@@ -153,29 +153,39 @@ TEST(test_json_limits)
 	deep[5 + 2 * depth] = '}';
 	CHECK_EQ(json_check_resource(deep, 2 * depth + 6, &e, "deep"), APPKG_ERR_JSON_DEPTH);
 	free(deep);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":1,\"\\u0061\":2}", 18, &e, "escaped dup"),
-		 APPKG_ERR_JSON_DUPLICATE);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":1} x", 10, &e, "trailing"), APPKG_ERR_JSON_SYNTAX);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":01}", 8, &e, "leading zero"), APPKG_ERR_JSON_SYNTAX);
-	e.code = 0; /* found by fuzz_json: Jansson accepts a NUL between tokens, RFC 8259 does not */
-	CHECK_EQ(json_check_resource("{\"a\":0\0}", 8, &e, "nul"), APPKG_ERR_JSON_SYNTAX);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":\"\\ud800\"}", 14, &e, "lone surrogate"),
-		 APPKG_ERR_JSON_SYNTAX);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":1,\"a\":2}", 13, &e, "dup"), APPKG_ERR_JSON_DUPLICATE);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("[1]", 3, &e, "arr"), APPKG_ERR_JSON_NOT_OBJECT);
+}
+
+/* sizeof, not strlen: one case has a NUL byte in it */
+#define JSON_CASE(text, code) {text, sizeof(text) - 1, code}
+
+TEST(test_json_rules)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		int code;
+	} cases[] = {
+		JSON_CASE("{\"a\": [1, {\"b\": null}]}", 0),
+		JSON_CASE("{\"a\":1,\"a\":2}", APPKG_ERR_JSON_DUPLICATE),
+		JSON_CASE("{\"a\":1,\"\\u0061\":2}", APPKG_ERR_JSON_DUPLICATE), /* escaped duplicate */
+		JSON_CASE("[1]", APPKG_ERR_JSON_NOT_OBJECT),
+		JSON_CASE("{\"a\":1} x", APPKG_ERR_JSON_SYNTAX),         /* trailing data */
+		JSON_CASE("{\"a\":01}", APPKG_ERR_JSON_SYNTAX),          /* leading zero */
+		JSON_CASE("{\"a\":\"\\ud800\"}", APPKG_ERR_JSON_SYNTAX),   /* lone surrogate */
+		JSON_CASE("{\"a\":\"\xff\"}", APPKG_ERR_JSON_SYNTAX),       /* not UTF-8 */
+		/* found by fuzz_json: Jansson accepts a NUL between tokens, RFC 8259 does not */
+		JSON_CASE("{\"a\":0\0}", APPKG_ERR_JSON_SYNTAX),
+	};
+	struct appkg_err e = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e.code = 0;
+		harness_msg = cases[i].text;
+		CHECK_EQ(json_check_resource(cases[i].text, cases[i].len, &e, "case"), cases[i].code);
+	}
 	e.code = 0;
 	CHECK_EQ(json_check_resource("{\"a\":\n}", 7, &e, "bad"), APPKG_ERR_JSON_SYNTAX);
 	CHECK(strstr(e.msg, "line 2") != NULL);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\":\"\xff\"}", 8, &e, "utf8"), APPKG_ERR_JSON_SYNTAX);
-	e.code = 0;
-	CHECK_EQ(json_check_resource("{\"a\": [1, {\"b\": null}]}", 23, &e, "ok"), 0);
 }
 
 TEST(test_secrets_round_trip_and_determinism)
@@ -455,6 +465,7 @@ int main(void)
 	RUN(test_tar_round_trip_and_pax);
 	RUN(test_tar_rejects_non_canonical);
 	RUN(test_json_limits);
+	RUN(test_json_rules);
 	RUN(test_secrets_round_trip_and_determinism);
 	RUN(test_secrets_kdf_bounds_checked_first);
 	RUN(test_writer_reader_round_trip);
