@@ -92,10 +92,12 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
+# The unit programs and every tool the CLI tests run (the `appkg` front's child included).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes
 valgrind:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
-	@APPKG_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh $(BUILD)
+	@APPKG_TEST_WRAPPER="$(VALGRIND)" APPKG_TOOL_WRAPPER="$(VALGRIND)" tests/run.sh $(BUILD)
 
 FUZZ_SECONDS ?= 30
 fuzz:

@@ -8,6 +8,19 @@ trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export APPKG_PASSWORD_UNSET=1
 unset APPKG_PASSWORD
 
+# APPKG_TOOL_WRAPPER (e.g. "valgrind -q"): run every tool under it. $B then names a directory of
+# one-line scripts with the tools' names, so every way a test calls a tool is covered; $RAW_B
+# keeps the real tools for checks that measure time or memory.
+RAW_B=$B
+if [ -n "${APPKG_TOOL_WRAPPER:-}" ]; then
+	mkdir "$W/.bin"
+	for p in "$RAW_B"/appkg*; do
+		printf '#!/bin/sh\nexec %s '"'"'%s'"'"' "$@"\n' "$APPKG_TOOL_WRAPPER" "$p" >"$W/.bin/${p##*/}"
+		chmod 755 "$W/.bin/${p##*/}"
+	done
+	B=$W/.bin
+fi
+
 # t NAME CMD [ARGS...]: CMD is a shell function that returns non-zero on failure and may print why.
 t() {
 	name=$1

@@ -58,7 +58,7 @@ secrets_password() {
 }
 
 bomb_is_cheap() {
-	/usr/bin/time -f "%e %M" -o "$W/time" "$B/appkg-verify" "$V/invalid/decompression_bomb/package.appkg" 2>/dev/null
+	/usr/bin/time -f "%e %M" -o "$W/time" "$RAW_B/appkg-verify" "$V/invalid/decompression_bomb/package.appkg" 2>/dev/null
 	read -r secs kib <<EOF2
 $(tail -n 1 "$W/time")
 EOF2
