@@ -24,7 +24,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-TOOLS := appkg appkg-pack appkg-unpack appkg-verify appkg-keygen
+TOOLS := appkg appkg-pack appkg-unpack appkg-verify appkg-keygen appkg-mount
+MOUNT_SRC := $(wildcard mount/*.c)
 BINS := $(TOOLS:%=$(BUILD)/bin/%)
 STATIC := $(BUILD)/lib/libappkg.a
 SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
@@ -53,6 +54,10 @@ $(SHARED): $(LIB_PIC)
 	$(CC) -shared -Wl,-soname,libappkg.so.$(SOVERSION) -Wl,--version-script=format/libappkg.map $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	ln -sf libappkg.so.$(VERSION) $(BUILD)/lib/libappkg.so.$(SOVERSION)
 	ln -sf libappkg.so.$(SOVERSION) $(BUILD)/lib/libappkg.so
+
+$(BUILD)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h $(COMMON_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) $(FUSE_LIBS) -o $@
 
 $(BUILD)/bin/appkg-%: %/main.c $(COMMON_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)

@@ -178,6 +178,7 @@ struct writer_member {
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	char *fs_path;      /* source file, or NULL */
 	unsigned char *mem; /* in-memory data, or NULL */
+	appkg_reader *src;  /* package to copy the member from, or NULL */
 };
 json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,

@@ -77,7 +77,7 @@ void appkg_reader_free(appkg_reader *r)
 
 const char *appkg_reader_error(const appkg_reader *r)
 {
-	return r->err.code ? r->err.msg : "";
+	return r->err.msg; /* kept after a failed appkg_reader_read, which clears the code */
 }
 
 void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void *ctx)
@@ -545,6 +545,20 @@ int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **da
 
 int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len)
 {
+	int i, rc;
+
+	if (ready(r))
+		return r->err.code;
+	i = find_entry(r, path, strlen(path));
+	if (i < 0)
+		return APPKG_ERR_NOT_FOUND;
+	rc = read_entry(r, (uint32_t)i, data, len);
+	r->err.code = 0; /* a bad member does not spoil the others: keep the message only */
+	return rc;
+}
+
+int appkg_reader_find(appkg_reader *r, const char *path, struct appkg_member *out)
+{
 	int i;
 
 	if (ready(r))
@@ -552,7 +566,8 @@ int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size
 	i = find_entry(r, path, strlen(path));
 	if (i < 0)
 		return APPKG_ERR_NOT_FOUND;
-	return read_entry(r, (uint32_t)i, data, len);
+	fill_member(&r->c.entries[i], out);
+	return 0;
 }
 
 int appkg_reader_read_resource(appkg_reader *r, const char *type, const char *name,

@@ -6,6 +6,7 @@
  * member index and the seek table. Memory holds one frame per thread plus the index, never the
  * payload. Frames are compressed independently, so threads change speed, not bytes.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ struct slot {
 
 struct appkg_writer {
 	struct appkg_err err;
-	int level, threads, finished;
+	int level, threads, finished, verify;
 	uint64_t mtime;
 	json_t *user;
 	struct writer_member *members;
@@ -149,6 +150,14 @@ int appkg_writer_set_mtime(appkg_writer *w, uint64_t mtime)
 	if (mtime >= (1ull << 33)) /* 11 octal digits */
 		return APPKG_ERR_INVALID_ARGUMENT;
 	w->mtime = mtime;
+	return 0;
+}
+
+int appkg_writer_set_verify(appkg_writer *w, int verify)
+{
+	if (writable(w))
+		return w->err.code;
+	w->verify = verify != 0;
 	return 0;
 }
 
@@ -276,6 +285,27 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 	if (admit(w, m, data, len, m->path))
 		free_member(m);
 	return soft(w, w->err.code);
+}
+
+int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)
+{
+	struct writer_member *m = new_member(w, type, name);
+	struct appkg_member from;
+	int rc;
+
+	if (!m)
+		return soft(w, w->err.code);
+	rc = appkg_reader_find(r, m->path, &from);
+	if (rc) {
+		appkg_fail(&w->err, rc, "%s: not in the source package", m->path);
+		free_member(m);
+		return soft(w, rc);
+	}
+	m->src = r;
+	m->size = from.size;
+	memcpy(m->digest, from.digest, APPKG_DIGEST_BYTES);
+	w->n++;
+	return 0;
 }
 
 /* The package_id new secrets are bound to: the manifest's, the previous blob's, or random. */
@@ -516,8 +546,16 @@ static int put_resource(appkg_writer *w, const struct writer_member *m)
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	int rc;
 
+	const void *data;
+	size_t len;
+
 	if (m->mem)
 		return put_member(w, m->path, m->mem, m->size, m->digest);
+	if (m->src) {
+		if ((rc = appkg_reader_read(m->src, m->path, &data, &len)))
+			return appkg_fail(&w->err, rc, "%s", appkg_reader_error(m->src));
+		return put_member(w, m->path, data, len, m->digest);
+	}
 	if (io_read_file(m->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
 		return w->err.code;
 	digest_bytes(digest, b.data, b.len);
@@ -639,6 +677,29 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	return rc;
 }
 
+/* Open the written file again and read every member back, as any reader would. */
+static int verify_output(appkg_writer *w, int fd, const char *tmp)
+{
+	appkg_reader *r = appkg_reader_new();
+	struct appkg_member m;
+	const void *data;
+	int rc;
+
+	if (!r)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (fsync(fd))
+		rc = appkg_fail(&w->err, errno == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO,
+				"%s: fsync: %s", tmp, strerror(errno));
+	else if ((rc = appkg_reader_open_path(r, tmp)) == 0)
+		while ((rc = appkg_reader_next(r, &m, &data)) == 1)
+			;
+	if (rc < 0 && !w->err.code)
+		appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
+			   appkg_reader_error(r));
+	appkg_reader_free(r);
+	return rc < 0 ? rc : 0;
+}
+
 int appkg_writer_finish_path(appkg_writer *w, const char *path)
 {
 	char *tmp = NULL;
@@ -650,6 +711,8 @@ int appkg_writer_finish_path(appkg_writer *w, const char *path)
 	if (fd < 0)
 		return fd;
 	rc = appkg_writer_finish_fd(w, fd);
+	if (!rc && w->verify)
+		rc = verify_output(w, fd, tmp);
 	if (!rc)
 		rc = io_commit(fd, tmp, path, &w->err);
 	else

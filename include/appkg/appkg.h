@@ -89,6 +89,9 @@ const char *appkg_reader_meta(appkg_reader *r, const char *field);
 size_t appkg_reader_member_count(const appkg_reader *r);
 int appkg_reader_member(appkg_reader *r, size_t i, struct appkg_member *out);
 
+/* The member at path, from the index (nothing is decoded); APPKG_ERR_NOT_FOUND if none. */
+int appkg_reader_find(appkg_reader *r, const char *path, struct appkg_member *out);
+
 /* Sequential reading: each call decodes the next member, checks its tar header against the
  * index and its digest against the manifest, and returns 1 with *out filled and *data pointing
  * at its bytes (borrowed until the next call), or 0 after the last member and a verified
@@ -96,7 +99,8 @@ int appkg_reader_member(appkg_reader *r, size_t i, struct appkg_member *out);
 int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **data);
 
 /* Random access: decode only the frame holding member `path` and return its verified bytes
- * (borrowed until the next call). APPKG_ERR_NOT_FOUND if there is no such member. */
+ * (borrowed until the next call). APPKG_ERR_NOT_FOUND if there is no such member. A member
+ * that fails its checks is reported with its code and message but leaves the handle usable. */
 int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len);
 
 /* Random access by resource: type and name in file-name form ("queries", "get%2Fusers"). */
@@ -159,6 +163,10 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
                               const void *data, size_t len);
 
+/* Copy resource type/name from the open package r, which must stay open until finish; the
+ * data is read (and verified) at finish, so memory does not grow with the payload. */
+int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r);
+
 /* Encrypt secrets (the bytes of secrets.json) now. previous/previous_len is the secrets.enc of
  * the package the directory came from, or NULL: its salt, KDF parameters and package_id are
  * kept so that the same content and password give the same bytes. The password and plaintext
@@ -188,6 +196,10 @@ int appkg_keygen(const char *pubkey_path, const char *seckey_path, const char *p
 
 /* Carry an existing secrets.enc over unchanged (no password needed). */
 int appkg_writer_set_secrets_blob(appkg_writer *w, const void *blob, size_t len);
+
+/* With verify set, finish_path re-opens the written temporary file and reads every member
+ * back through a reader (layout, digests, JSON) before it replaces path. */
+int appkg_writer_set_verify(appkg_writer *w, int verify);
 
 /* Write the package. finish_path writes a temporary file beside path, fsyncs it and renames it
  * over path, then fsyncs the directory: path is either untouched or complete. finish_fd writes

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appkg-mount: mount a package read-write with FUSE; edits are committed back into the package
+ * (atomically, after validation) when it is unmounted or on `appkg-mount --commit`.
+ *
+ *   appkg-mount [OPTION]... PKG MOUNTPOINT     mount (in the background unless -f)
+ *   appkg-mount -u MOUNTPOINT                  commit, unmount, wait for the mount to end
+ *   appkg-mount --commit MOUNTPOINT            commit and stay mounted
+ *
+ * The commands talk to the mount through attributes of its root directory (mount.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fe.h"
+#include "mount.h"
+
+struct mount_state fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct options {
+	const char *package, *mountpoint, *password_file, *output, *log;
+	int foreground, unmount, commit, single_thread, debug;
+	struct fuse_args fuse;
+};
+
+__attribute__((noreturn)) static void usage(struct options *o)
+{
+	printf("Usage: %s [OPTION]... PKG MOUNTPOINT\n"
+	       "       %s -u MOUNTPOINT | --commit MOUNTPOINT\n"
+	       "Mount a package read-write; edits are committed into it when it is unmounted.\n\n"
+	       "  -u, --unmount            commit the edits, unmount and wait for the mount to end\n"
+	       "      --commit             commit the edits and stay mounted\n"
+	       "  -f, --foreground         stay in the foreground (commit messages on stderr)\n"
+	       "  -o OPT[,OPT]...          mount options: ro (read-only), or FUSE options below\n"
+	       "      --output FILE        commit into FILE and leave PKG as it is\n"
+	       "      --password-file FILE read the secrets password from FILE ('-': stdin)\n"
+	       "      --log FILE           append commit results to FILE (they also go to syslog)\n"
+	       "  -l, --level N            zstd level of committed packages (default 3)\n"
+	       "  -T, --threads N          compression threads for commits (default 2)\n"
+	       "  -s                       single-threaded FUSE loop\n"
+	       "  -d                       FUSE debug output (implies -f)\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n\n"
+	       "With a password (--password-file, APPKG_PASSWORD or a prompt) the mount shows\n"
+	       "secrets.json, kept in locked memory only; without, secrets.enc read-only.\n"
+	       "Committed: manifest.json, manifest.json.minisig, secrets.json and\n"
+	       "resources/<type>/<name>.json; names starting with '.' or not ending in .json\n"
+	       "(editor swap, backup and temporary files) are never committed.\n"
+	       "A refused commit leaves the package as it was: with -u or --commit the edits stay\n"
+	       "in the mount; at a plain unmount they are written to PKG.edits/.\n"
+	       "Exit status: 0 ok, 1 rejected package or refused commit, 2 usage, 3 bad password,\n"
+	       "4 I/O or FUSE error.\n\nFUSE options:\n",
+	       fe_prog, fe_prog);
+	fflush(stdout);
+	fuse_lib_help(&o->fuse);
+	exit(0);
+}
+
+/* -o: "ro" is ours as well as the kernel's; the rest goes to FUSE. */
+static void mount_options(struct options *o, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	if (!copy)
+		fe_usage_error("out of memory");
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!strcmp(t, "ro"))
+			fs.read_only = 1;
+	free(copy);
+	if (fuse_opt_add_arg(&o->fuse, "-o") || fuse_opt_add_arg(&o->fuse, list))
+		fe_usage_error("out of memory");
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{"unmount", no_argument, NULL, 'u'}, {"commit", no_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'}, {"output", required_argument, NULL, 'O'},
+		{"password-file", required_argument, NULL, 'p'}, {"log", required_argument, NULL, 'L'},
+		{"level", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 'T'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	int c, help = 0;
+
+	fs.level = 3;
+	fs.threads = 2;
+	if (fuse_opt_add_arg(&o->fuse, argv[0]))
+		fe_usage_error("out of memory");
+	while ((c = getopt_long(argc, argv, "ufo:l:T:sdhV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'u': o->unmount = 1; break;
+		case 'c': o->commit = 1; break;
+		case 'f': o->foreground = 1; break;
+		case 'o': mount_options(o, optarg); break;
+		case 'O': o->output = optarg; break;
+		case 'p': o->password_file = optarg; break;
+		case 'L': o->log = optarg; break;
+		case 'l':
+			if ((fs.level = (int)fe_parse_int(optarg, 1, 19)) < 0)
+				fe_usage_error("--level: expected 1..19, not '%s'", optarg);
+			break;
+		case 'T':
+			if ((fs.threads = (int)fe_parse_int(optarg, 1, 64)) < 0)
+				fe_usage_error("--threads: expected 1..64, not '%s'", optarg);
+			break;
+		case 's': o->single_thread = 1; break;
+		case 'd': o->debug = o->foreground = 1; break;
+		case 'h': help = 1; break;
+		case 'V': fe_version();
+		default: fe_usage_error("bad option");
+		}
+	}
+	if (help)
+		usage(o);
+	if (o->unmount || o->commit) {
+		if (optind + 1 != argc || o->unmount + o->commit > 1)
+			fe_usage_error("-u and --commit take one MOUNTPOINT");
+		o->mountpoint = argv[optind];
+		return;
+	}
+	if (optind + 2 != argc)
+		fe_usage_error("expected PKG MOUNTPOINT");
+	o->package = argv[optind];
+	o->mountpoint = argv[optind + 1];
+}
+
+/* ---- -u and --commit: ask a running mount ---- */
+
+static int fail_errno(const char *subject, const char *what)
+{
+	fprintf(stderr, "%s: '%s': %s: %s\n", fe_prog, subject, what, strerror(errno));
+	return APPKG_EXIT_ENVIRONMENT;
+}
+
+/* Commit through the mount and print its report; the commit's exit status. */
+static int ask_commit(const char *mnt)
+{
+	static char report[REPORT_BYTES + 1];
+	ssize_t n;
+	char *line, *end;
+
+	if (setxattr(mnt, XATTR_COMMIT, "1", 1, 0) != 0)
+		return errno == EROFS ? 0 : fail_errno(mnt, "commit");
+	n = getxattr(mnt, XATTR_REPORT, report, REPORT_BYTES);
+	if (n <= 0)
+		return fail_errno(mnt, "commit report");
+	report[n] = '\0';
+	for (line = strchr(report, '\n'); line && *++line; line = end) {
+		if (!(end = strchr(line, '\n')))
+			break;
+		*end = '\0';
+		fprintf(stderr, "%s: %s\n", fe_prog, line);
+	}
+	return atoi(report);
+}
+
+static int run_fusermount(const char *mnt)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "--", mnt, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return fail_errno(mnt, "fusermount3");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : APPKG_EXIT_ENVIRONMENT;
+}
+
+/* Still running? A daemon that has exited stays a zombie until init reaps it. */
+static int alive(long pid)
+{
+	char path[64], stat[256];
+	FILE *f;
+	char *paren;
+	int running = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fgets(stat, sizeof(stat), f) && (paren = strrchr(stat, ')')))
+		running = paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+	fclose(f);
+	return running;
+}
+
+static int control(const struct options *o)
+{
+	const char *mnt = o->mountpoint;
+	char pid_text[32] = "";
+	long pid;
+	int status;
+
+	if (getxattr(mnt, XATTR_PID, pid_text, sizeof(pid_text) - 1) <= 0) {
+		fprintf(stderr, "%s: '%s': not an appkg mount\n", fe_prog, mnt);
+		return APPKG_EXIT_USAGE;
+	}
+	pid = strtol(pid_text, NULL, 10);
+	status = ask_commit(mnt);
+	if (status != 0) {
+		fprintf(stderr, "%s: '%s': the edits are still in the mount; fix them and try again\n",
+			fe_prog, mnt);
+		return status;
+	}
+	if (!o->unmount)
+		return 0;
+	if (run_fusermount(mnt))
+		return APPKG_EXIT_ENVIRONMENT;
+	while (pid > 0 && alive(pid)) /* the mount ends after its last commit */
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	return 0;
+}
+
+/* ---- mounting ---- */
+
+static char *absolute(const char *path)
+{
+	char *copy = strdup(path), *dir_real, *out = NULL;
+
+	if (!copy)
+		return NULL;
+	dir_real = realpath(dirname(copy), NULL);
+	free(copy);
+	copy = strdup(path);
+	if (dir_real && copy && asprintf(&out, "%s/%s", dir_real, basename(copy)) < 0)
+		out = NULL;
+	free(dir_real);
+	free(copy);
+	return out;
+}
+
+static int add_secrets_file(char *plain, size_t len)
+{
+	struct node *n = node_new(SECRETS_FILE, strlen(SECRETS_FILE), S_IFREG | 0600);
+
+	if (!n || dir_insert(fs.root, n) || node_reserve(n, len))
+		return APPKG_ERR_NO_MEMORY;
+	memcpy(n->data, plain, len);
+	n->size = len;
+	fs.secrets_plain = plain;
+	fs.secrets_plain_len = len;
+	return 0;
+}
+
+/* The tree unpack would write: every member at its path; secrets.json instead of
+ * secrets.enc when there is a password. */
+static int build_tree(void)
+{
+	struct appkg_member m;
+	size_t count = appkg_reader_member_count(fs.reader);
+	struct node *n;
+
+	if (!(fs.root = node_new("", 0, S_IFDIR | 0755)))
+		return APPKG_ERR_NO_MEMORY;
+	for (size_t i = 0; i < count; i++) {
+		if (appkg_reader_member(fs.reader, i, &m))
+			return APPKG_ERR_STATE;
+		if (!strcmp(m.path, SECRETS_BLOB) && fs.password)
+			continue;
+		if (tree_add_member(m.path, m.size))
+			return APPKG_ERR_NO_MEMORY;
+	}
+	n = dir_find(fs.root, SECRETS_BLOB, strlen(SECRETS_BLOB));
+	if (n) {
+		n->readonly = 1;
+		n->mode = S_IFREG | 0444;
+	}
+	if (!dir_find(fs.root, RESOURCES_DIR, strlen(RESOURCES_DIR)) &&
+	    (!(n = node_new(RESOURCES_DIR, strlen(RESOURCES_DIR), S_IFDIR | 0755)) ||
+	     dir_insert(fs.root, n)))
+		return APPKG_ERR_NO_MEMORY;
+	return 0;
+}
+
+static int open_package(const struct options *o)
+{
+	char *plain;
+	size_t len;
+	int rc;
+
+	if (!(fs.reader = appkg_reader_new()))
+		return fe_report(o->package, APPKG_ERR_NO_MEMORY, "out of memory");
+	if ((rc = appkg_reader_open_path(fs.reader, fs.package)))
+		return fe_report(o->package, rc, appkg_reader_error(fs.reader));
+	if (appkg_reader_has_secrets(fs.reader) && !fs.read_only) {
+		rc = fe_password(o->password_file, 1, &fs.password, &fs.password_len);
+		if (rc < 0)
+			return appkg_error_class(rc);
+		if (rc == 0 && (rc = appkg_reader_secrets(fs.reader, fs.password, fs.password_len,
+							  &plain, &len)))
+			return fe_report(o->package, rc, appkg_reader_error(fs.reader));
+	}
+	if ((rc = build_tree()) || (fs.password && (rc = add_secrets_file(plain, len))))
+		return fe_report(o->package, rc, "out of memory");
+	return 0;
+}
+
+static int serve(struct options *o)
+{
+	struct fuse *f;
+	int rc;
+
+	if (fuse_opt_add_arg(&o->fuse, "-o") ||
+	    fuse_opt_add_arg(&o->fuse, fs.read_only ? "fsname=appkg,subtype=appkg,ro"
+						     : "fsname=appkg,subtype=appkg") ||
+	    (o->debug && fuse_opt_add_arg(&o->fuse, "-d")))
+		return fe_report(o->mountpoint, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!(f = fuse_new(&o->fuse, &appkg_ops, sizeof(appkg_ops), NULL)))
+		return APPKG_EXIT_USAGE; /* libfuse said why */
+	if (fuse_mount(f, o->mountpoint)) {
+		fuse_destroy(f);
+		fprintf(stderr, "%s: '%s': cannot mount\n", fe_prog, o->mountpoint);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	fuse_set_signal_handlers(fuse_get_session(f));
+	fuse_daemonize(o->foreground);
+	rc = o->single_thread ? fuse_loop(f) : fuse_loop_mt(f, 0);
+	fuse_remove_signal_handlers(fuse_get_session(f));
+	fuse_unmount(f);
+	pthread_mutex_lock(&fs.lock);
+	rc = rc < 0 ? APPKG_EXIT_ENVIRONMENT : commit_run(1);
+	pthread_mutex_unlock(&fs.lock);
+	fuse_destroy(f);
+	return rc;
+}
+
+static void release_all(void)
+{
+	node_free(fs.root);
+	appkg_reader_free(fs.reader);
+	fe_secret_free(fs.password, fs.password_len);
+	appkg_secure_free(fs.secrets_plain, fs.secrets_plain_len);
+	free(fs.package);
+	free(fs.output);
+	free(fs.log_path);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.fuse = FUSE_ARGS_INIT(0, NULL)};
+	int rc;
+
+	fe_init(argv[0]);
+	parse_options(argc, argv, &o);
+	if (o.unmount || o.commit)
+		return control(&o);
+	openlog("appkg-mount", LOG_PID, LOG_USER);
+	fs.package = absolute(o.package);
+	fs.output = absolute(o.output ? o.output : o.package);
+	fs.log_path = o.log ? absolute(o.log) : NULL;
+	if (!fs.package || !fs.output || (o.log && !fs.log_path))
+		rc = fe_report(o.package, APPKG_ERR_IO, "cannot resolve the path");
+	else if (!(rc = open_package(&o)))
+		rc = serve(&o);
+	release_all();
+	fuse_opt_free_args(&o.fuse);
+	return rc;
+}

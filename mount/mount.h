@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appkg-mount: the in-memory tree (tree.c), the FUSE operations (ops.c), the commit (commit.c)
+ * and the command line (main.c). One mutex serialises every operation on the tree; the kernel
+ * still runs requests on several threads, and a file's bytes are decoded from the package only
+ * when it is opened.
+ */
+#ifndef APPKG_MOUNT_H
+#define APPKG_MOUNT_H
+
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "appkg/appkg.h"
+
+#define MANIFEST_FILE "manifest.json"
+#define SIGNATURE_FILE "manifest.json.minisig"
+#define SECRETS_FILE "secrets.json"
+#define SECRETS_BLOB "secrets.enc"
+#define RESOURCES_DIR "resources"
+#define MAX_FILE_BYTES (64u << 20)   /* any file in the mount (the manifest's limit) */
+#define MAX_SECRET_BYTES (1u << 20)  /* secrets.json and side files beside it */
+#define REPORT_BYTES 65536           /* commit report handed to `appkg-mount -u` (xattr size) */
+
+/* Control attributes on the mount's root, used by `appkg-mount -u` and `--commit`. */
+#define XATTR_COMMIT "user.appkg.commit"
+#define XATTR_REPORT "user.appkg.report"
+#define XATTR_PID "user.appkg.pid"
+
+struct node {
+	char *name;
+	struct node *parent; /* NULL for the root and for nodes taken out of the tree */
+	mode_t mode;         /* S_IFDIR or S_IFREG, with permission bits */
+	uint64_t ino;
+	struct timespec mtime, ctime;
+	/* directories */
+	struct node **kids; /* sorted by name */
+	size_t nkids, kids_cap;
+	/* files */
+	const char *member; /* package member the bytes come from (borrowed), or NULL */
+	uint64_t size;
+	unsigned char *data; /* loaded or written bytes, or NULL while only in the package */
+	size_t cap;
+	int secure;  /* data lives in guarded memory (secrets.json and its side files) */
+	int changed; /* written since mount or the last commit */
+	int readonly;
+	unsigned opens;
+};
+
+struct mount_state {
+	pthread_mutex_t lock;
+	appkg_reader *reader;
+	char *package; /* absolute path of the package */
+	char *output;  /* where commits go: the package or --output */
+	char *log_path;
+	char *password; /* guarded memory, or NULL */
+	size_t password_len;
+	char *secrets_plain; /* secrets as mounted (guarded), to tell an edit from none */
+	size_t secrets_plain_len;
+	struct node *root;
+	uint64_t next_ino;
+	int read_only, level, threads;
+	char report[REPORT_BYTES]; /* "STATUS\n" then one line per problem */
+};
+
+extern struct mount_state fs;
+
+/* tree.c */
+struct node *node_new(const char *name, size_t len, mode_t mode);
+void node_free(struct node *n);
+struct node *dir_find(const struct node *dir, const char *name, size_t len);
+int dir_insert(struct node *dir, struct node *n);
+void dir_remove(struct node *n);
+struct node *tree_lookup(const char *path);
+struct node *tree_parent(const char *path, const char **leaf);
+int tree_add_member(const char *path, uint64_t size);
+char *node_path(const struct node *n);
+int node_reserve(struct node *n, size_t len);
+void node_drop_data(struct node *n);
+void node_touch(struct node *n);
+
+/* ops.c */
+extern const struct fuse_operations appkg_ops;
+int node_load(struct node *n);
+
+/* commit.c: run with fs.lock held. Returns the exit status (0, 1 refused, 4 I/O) and fills
+ * fs.report; recover writes the edits as a directory beside the package when a commit that
+ * cannot be retried (at unmount) is refused. */
+int commit_run(int at_unmount);
+void commit_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The FUSE operations: one short function each, returning 0 or -errno. Every operation takes
+ * fs.lock, so the tree and the package reader (which is not thread-safe) are only touched by
+ * one thread at a time. Files are addressed by path or, once open, by the node in fi->fh
+ * (hard_remove: an unlinked open file lives on until its last release).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "mount.h"
+
+#define LOCKED(call)                                   \
+	do {                                           \
+		int rc_;                               \
+		pthread_mutex_lock(&fs.lock);          \
+		rc_ = (call);                          \
+		pthread_mutex_unlock(&fs.lock);        \
+		return rc_;                            \
+	} while (0)
+
+static struct node *resolve(const char *path, struct fuse_file_info *fi)
+{
+	if (fi && fi->fh)
+		return (struct node *)(uintptr_t)fi->fh;
+	return path ? tree_lookup(path) : NULL;
+}
+
+/* Decode a file's bytes from the package (once; they stay while the file is open). */
+int node_load(struct node *n)
+{
+	const void *data;
+	size_t len;
+	int rc;
+
+	if (n->data || !n->member)
+		return n->data || n->size == 0 ? 0 : -EIO;
+	rc = appkg_reader_read(fs.reader, n->member, &data, &len);
+	if (rc) {
+		commit_log("%s: %s", n->member, appkg_reader_error(fs.reader));
+		return -EIO;
+	}
+	if ((rc = node_reserve(n, len)))
+		return rc;
+	memcpy(n->data, data, len);
+	n->size = len;
+	return 0;
+}
+
+static int may_write(const struct node *n)
+{
+	if (fs.read_only)
+		return -EROFS;
+	return n && n->readonly ? -EACCES : 0;
+}
+
+static int may_change_dir(const struct node *dir, const struct node *victim)
+{
+	if (fs.read_only)
+		return -EROFS;
+	if (!dir)
+		return -ENOENT;
+	return victim && victim->readonly ? -EPERM : 0;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	cfg->use_ino = 1;
+	cfg->hard_remove = 1;
+	cfg->nullpath_ok = 1;
+	cfg->entry_timeout = cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	return NULL;
+}
+
+static void fill_stat(const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = n->mode;
+	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_size = (off_t)n->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	st->st_mtim = st->st_atim = n->mtime;
+	st->st_ctim = n->ctime;
+}
+
+static int getattr_locked(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct node *n = resolve(path, fi);
+
+	if (!n)
+		return -ENOENT;
+	fill_stat(n, st);
+	return 0;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	LOCKED(getattr_locked(path, st, fi));
+}
+
+static int opendir_locked(const char *path, struct fuse_file_info *fi)
+{
+	struct node *d = tree_lookup(path);
+
+	if (!d)
+		return -ENOENT;
+	if (!S_ISDIR(d->mode))
+		return -ENOTDIR;
+	d->opens++;
+	fi->fh = (uintptr_t)d;
+	return 0;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	LOCKED(opendir_locked(path, fi));
+}
+
+static int readdir_locked(struct node *d, void *buf, fuse_fill_dir_t fill)
+{
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	for (size_t i = 0; i < d->nkids; i++)
+		if (fill(buf, d->kids[i]->name, NULL, 0, 0))
+			return -ENOMEM;
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	LOCKED(readdir_locked(resolve(path, fi), buf, fill));
+}
+
+static int set_size(struct node *n, uint64_t size)
+{
+	int rc = node_load(n);
+
+	if (rc || (rc = node_reserve(n, (size_t)size)))
+		return rc;
+	if (size < n->size)
+		memset(n->data + size, 0, (size_t)(n->size - size)); /* bytes past the end stay 0 */
+	n->size = size;
+	n->changed = 1;
+	node_touch(n);
+	return 0;
+}
+
+static void hand_out(struct node *n, struct fuse_file_info *fi)
+{
+	n->opens++;
+	fi->fh = (uintptr_t)n;
+	fi->direct_io = n->secure; /* secrets stay out of the page cache */
+}
+
+static int open_locked(const char *path, struct fuse_file_info *fi)
+{
+	struct node *n = tree_lookup(path);
+	int writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	int rc;
+
+	if (!n)
+		return -ENOENT;
+	if (writing && (rc = may_write(n)))
+		return rc;
+	rc = (fi->flags & O_TRUNC) ? set_size(n, 0) : node_load(n);
+	if (rc)
+		return rc;
+	hand_out(n, fi);
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	LOCKED(open_locked(path, fi));
+}
+
+static int make_node(const char *path, mode_t mode, struct node **out)
+{
+	const char *leaf;
+	struct node *dir = tree_parent(path, &leaf), *n;
+	int rc = may_change_dir(dir, NULL);
+
+	if (rc)
+		return rc;
+	if (dir_find(dir, leaf, strlen(leaf)))
+		return -EEXIST;
+	if (strlen(leaf) > 255)
+		return -ENAMETOOLONG;
+	if (!(n = node_new(leaf, strlen(leaf), mode)))
+		return -ENOMEM;
+	if ((rc = dir_insert(dir, n))) {
+		node_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+static int create_locked(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct node *n;
+	int rc = make_node(path, S_IFREG | (mode & 07777), &n);
+
+	if (rc)
+		return rc;
+	n->changed = 1;
+	hand_out(n, fi);
+	return 0;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	LOCKED(create_locked(path, mode, fi));
+}
+
+static int read_locked(struct node *n, char *buf, size_t size, off_t off)
+{
+	int rc = node_load(n);
+
+	if (rc)
+		return rc;
+	if (off < 0 || (uint64_t)off >= n->size)
+		return 0;
+	if (size > n->size - (uint64_t)off)
+		size = (size_t)(n->size - (uint64_t)off);
+	memcpy(buf, n->data + off, size);
+	return (int)size;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	LOCKED(read_locked(resolve(path, fi), buf, size, off));
+}
+
+static int write_locked(struct node *n, const char *buf, size_t size, off_t off)
+{
+	uint64_t end = (uint64_t)off + size;
+	int rc = may_write(n);
+
+	if (rc || (rc = node_load(n)))
+		return rc;
+	if (off < 0 || end > MAX_FILE_BYTES)
+		return -EFBIG;
+	if ((rc = node_reserve(n, (size_t)end)))
+		return rc;
+	memcpy(n->data + off, buf, size);
+	if (end > n->size)
+		n->size = end;
+	n->changed = 1;
+	node_touch(n);
+	return (int)size;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	LOCKED(write_locked(resolve(path, fi), buf, size, off));
+}
+
+static int truncate_locked(struct node *n, off_t size)
+{
+	int rc = may_write(n);
+
+	if (!n)
+		return -ENOENT;
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	if (rc)
+		return rc;
+	return size < 0 ? -EINVAL : set_size(n, (uint64_t)size);
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	LOCKED(truncate_locked(resolve(path, fi), size));
+}
+
+static int release_locked(struct node *n)
+{
+	if (--n->opens > 0)
+		return 0;
+	if (!n->parent && n != fs.root)
+		node_free(n); /* unlinked while open */
+	else if (!n->changed && n->member)
+		node_drop_data(n); /* decoded again on the next open */
+	return 0;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	LOCKED(release_locked(resolve(path, fi)));
+}
+
+/* Edits live in memory until the commit, which fsyncs the package. */
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	return 0;
+}
+
+/* Take n out of the tree and free it unless a handle still has it open. */
+static void discard(struct node *n)
+{
+	dir_remove(n);
+	if (n->opens == 0)
+		node_free(n);
+}
+
+static int unlink_locked(const char *path)
+{
+	const char *leaf;
+	struct node *dir = tree_parent(path, &leaf);
+	struct node *n = dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
+	int rc = may_change_dir(dir, n);
+
+	if (rc)
+		return rc;
+	if (!n)
+		return -ENOENT;
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	discard(n);
+	return 0;
+}
+
+static int op_unlink(const char *path)
+{
+	LOCKED(unlink_locked(path));
+}
+
+static int mkdir_locked(const char *path, mode_t mode)
+{
+	struct node *n;
+
+	return make_node(path, S_IFDIR | (mode & 07777), &n);
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	LOCKED(mkdir_locked(path, mode));
+}
+
+static int rmdir_locked(const char *path)
+{
+	struct node *n = tree_lookup(path);
+	int rc = fs.read_only ? -EROFS : 0;
+
+	if (rc)
+		return rc;
+	if (!n)
+		return -ENOENT;
+	if (!S_ISDIR(n->mode))
+		return -ENOTDIR;
+	if (n == fs.root)
+		return -EBUSY;
+	if (n->nkids)
+		return -ENOTEMPTY;
+	discard(n);
+	return 0;
+}
+
+static int op_rmdir(const char *path)
+{
+	LOCKED(rmdir_locked(path));
+}
+
+static int is_inside(const struct node *n, const struct node *dir)
+{
+	for (; dir; dir = dir->parent)
+		if (dir == n)
+			return 1;
+	return 0;
+}
+
+/* May `from` replace `to`? (rename(2)'s rules for an existing target) */
+static int replaceable(const struct node *from, const struct node *to, unsigned flags)
+{
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (to->readonly)
+		return -EPERM;
+	if (S_ISDIR(from->mode) && !S_ISDIR(to->mode))
+		return -ENOTDIR;
+	if (!S_ISDIR(from->mode) && S_ISDIR(to->mode))
+		return -EISDIR;
+	return S_ISDIR(to->mode) && to->nkids ? -ENOTEMPTY : 0;
+}
+
+/* Move n into to_dir under its new name; on failure (guarded memory exhausted) put back
+ * exactly what was there. */
+static int move(struct node *n, struct node *to_dir, char *name, struct node *old)
+{
+	struct node *from_dir = n->parent;
+	char *from_name = n->name;
+	int rc;
+
+	dir_remove(n);
+	if (old)
+		dir_remove(old);
+	n->name = name;
+	if ((rc = dir_insert(to_dir, n)) != 0) {
+		n->name = from_name;
+		dir_insert(from_dir, n);
+		if (old)
+			dir_insert(to_dir, old);
+		free(name);
+		return rc;
+	}
+	free(from_name);
+	if (old && old->opens == 0)
+		node_free(old);
+	n->ctime = to_dir->mtime;
+	return 0;
+}
+
+static int rename_locked(const char *from, const char *to, unsigned flags)
+{
+	const char *from_leaf, *to_leaf;
+	struct node *from_dir = tree_parent(from, &from_leaf), *to_dir = tree_parent(to, &to_leaf);
+	struct node *n = from_dir ? dir_find(from_dir, from_leaf, strlen(from_leaf)) : NULL;
+	struct node *old = to_dir ? dir_find(to_dir, to_leaf, strlen(to_leaf)) : NULL;
+	char *name;
+	int rc = may_change_dir(from_dir, n);
+
+	if (rc || (rc = may_change_dir(to_dir, NULL)))
+		return rc;
+	if (!n)
+		return -ENOENT;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (old == n)
+		return 0;
+	if (is_inside(n, to_dir))
+		return -EINVAL;
+	if (old && (rc = replaceable(n, old, flags)))
+		return rc;
+	if (strlen(to_leaf) > 255)
+		return -ENAMETOOLONG;
+	if (!(name = strdup(to_leaf)))
+		return -ENOMEM;
+	return move(n, to_dir, name, old);
+}
+
+static int op_rename(const char *from, const char *to, unsigned flags)
+{
+	LOCKED(rename_locked(from, to, flags));
+}
+
+static int utimens_locked(struct node *n, const struct timespec tv[2])
+{
+	if (!n)
+		return -ENOENT;
+	if (fs.read_only)
+		return -EROFS;
+	if (tv[1].tv_nsec == UTIME_NOW)
+		node_touch(n);
+	else if (tv[1].tv_nsec != UTIME_OMIT)
+		n->mtime = tv[1];
+	return 0;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	LOCKED(utimens_locked(resolve(path, fi), tv));
+}
+
+static int chmod_locked(struct node *n, mode_t mode)
+{
+	if (!n)
+		return -ENOENT;
+	if (fs.read_only)
+		return -EROFS;
+	if (!n->readonly)
+		n->mode = (n->mode & S_IFMT) | (mode & 0777);
+	return 0;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	LOCKED(chmod_locked(resolve(path, fi), mode));
+}
+
+/* Owners are not part of a package; accept what sed -i and cp -p ask for. */
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	return fs.read_only ? -EROFS : 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = sv->f_frsize = 4096;
+	sv->f_blocks = sv->f_bfree = sv->f_bavail = MAX_FILE_BYTES / 4096;
+	sv->f_files = sv->f_ffree = sv->f_favail = 1u << 20;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+static int op_link(const char *from, const char *to)
+{
+	return -EPERM; /* a package has no links */
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	return -EPERM;
+}
+
+static int setxattr_locked(const char *path, const char *name)
+{
+	if (strcmp(path, "/") != 0 || strcmp(name, XATTR_COMMIT) != 0)
+		return -ENOTSUP;
+	commit_run(0);
+	return 0;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	LOCKED(setxattr_locked(path, name));
+}
+
+static int give(const char *text, char *value, size_t size)
+{
+	size_t len = strlen(text);
+
+	if (size == 0)
+		return (int)len;
+	if (size < len)
+		return -ERANGE;
+	memcpy(value, text, len);
+	return (int)len;
+}
+
+static int getxattr_locked(const char *path, const char *name, char *value, size_t size)
+{
+	char pid[32];
+
+	if (strcmp(path, "/") != 0)
+		return -ENODATA;
+	if (!strcmp(name, XATTR_REPORT))
+		return give(fs.report, value, size);
+	if (!strcmp(name, XATTR_PID)) {
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		return give(pid, value, size);
+	}
+	return -ENODATA;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	LOCKED(getxattr_locked(path, name, value, size));
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	return 0;
+}
+
+const struct fuse_operations appkg_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_release,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.truncate = op_truncate,
+	.release = op_release,
+	.fsync = op_fsync,
+	.fsyncdir = op_fsync,
+	.unlink = op_unlink,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.utimens = op_utimens,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.statfs = op_statfs,
+	.link = op_link,
+	.symlink = op_symlink,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+};

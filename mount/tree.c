@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mounted tree: directories hold their children sorted by name, files hold either a
+ * reference to a package member (not yet decoded) or their bytes in memory. Bytes of
+ * secrets.json and of anything beside it at the top level (an editor's swap or backup copy of
+ * it) live in guarded memory, so plaintext secrets never reach swap or disk.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mount.h"
+
+struct node *node_new(const char *name, size_t len, mode_t mode)
+{
+	struct node *n = calloc(1, sizeof(*n));
+
+	if (!n || !(n->name = strndup(name, len))) {
+		free(n);
+		return NULL;
+	}
+	n->mode = mode;
+	n->ino = ++fs.next_ino;
+	node_touch(n);
+	return n;
+}
+
+void node_touch(struct node *n)
+{
+	clock_gettime(CLOCK_REALTIME, &n->mtime);
+	n->ctime = n->mtime;
+}
+
+void node_drop_data(struct node *n)
+{
+	if (n->secure)
+		sodium_free(n->data);
+	else
+		free(n->data);
+	n->data = NULL;
+	n->cap = 0;
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	node_drop_data(n);
+	free(n->name);
+	free(n);
+}
+
+/* Room for len bytes of data, keeping what is there; new bytes are zero. */
+int node_reserve(struct node *n, size_t len)
+{
+	size_t cap = n->cap ? n->cap : 4096;
+	unsigned char *p;
+
+	if (len > (n->secure ? MAX_SECRET_BYTES : MAX_FILE_BYTES))
+		return -EFBIG;
+	if (len <= n->cap && n->data)
+		return 0;
+	while (cap < len)
+		cap *= 2;
+	p = n->secure ? sodium_malloc(cap) : malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, cap);
+	if (n->data)
+		memcpy(p, n->data, n->size < cap ? n->size : cap);
+	node_drop_data(n);
+	n->data = p;
+	n->cap = cap;
+	return 0;
+}
+
+/* Move the bytes of n into guarded memory (it now sits where secrets do). */
+static int node_make_secure(struct node *n)
+{
+	size_t cap = n->cap;
+	unsigned char *p;
+
+	if (n->secure || !n->data) {
+		n->secure = 1;
+		return 0;
+	}
+	if (cap > MAX_SECRET_BYTES)
+		return -EFBIG;
+	if (!(p = sodium_malloc(cap)))
+		return -ENOMEM;
+	memcpy(p, n->data, cap);
+	node_drop_data(n);
+	n->data = p;
+	n->cap = cap;
+	n->secure = 1;
+	return 0;
+}
+
+static int name_cmp(const struct node *n, const char *name, size_t len)
+{
+	size_t nlen = strlen(n->name);
+	int c = memcmp(n->name, name, nlen < len ? nlen : len);
+
+	return c ? c : (nlen > len) - (nlen < len);
+}
+
+/* Index of name in dir, or of where it would go (*found says which). */
+static size_t dir_slot(const struct node *dir, const char *name, size_t len, int *found)
+{
+	size_t lo = 0, hi = dir->nkids;
+
+	*found = 0;
+	if (hi && name_cmp(dir->kids[hi - 1], name, len) < 0)
+		return hi; /* appending, as when the package's sorted members are loaded */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(dir->kids[mid], name, len);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct node *dir_find(const struct node *dir, const char *name, size_t len)
+{
+	int found;
+	size_t i = dir_slot(dir, name, len, &found);
+
+	return found ? dir->kids[i] : NULL;
+}
+
+int dir_insert(struct node *dir, struct node *n)
+{
+	int found, rc;
+	size_t i = dir_slot(dir, n->name, strlen(n->name), &found);
+
+	if (found)
+		return -EEXIST;
+	if (dir == fs.root && S_ISREG(n->mode) && strcmp(n->name, MANIFEST_FILE) != 0 &&
+	    (rc = node_make_secure(n)))
+		return rc;
+	if (dir->nkids == dir->kids_cap) {
+		size_t cap = dir->kids_cap ? 2 * dir->kids_cap : 8;
+		void *p = realloc(dir->kids, cap * sizeof(*dir->kids));
+		if (!p)
+			return -ENOMEM;
+		dir->kids = p;
+		dir->kids_cap = cap;
+	}
+	memmove(dir->kids + i + 1, dir->kids + i, (dir->nkids - i) * sizeof(*dir->kids));
+	dir->kids[i] = n;
+	dir->nkids++;
+	n->parent = dir;
+	node_touch(dir);
+	return 0;
+}
+
+/* Take n out of its directory; the caller frees it or inserts it elsewhere. */
+void dir_remove(struct node *n)
+{
+	struct node *dir = n->parent;
+	int found;
+	size_t i = dir_slot(dir, n->name, strlen(n->name), &found);
+
+	if (found) {
+		memmove(dir->kids + i, dir->kids + i + 1, (dir->nkids - i - 1) * sizeof(*dir->kids));
+		dir->nkids--;
+	}
+	n->parent = NULL;
+	node_touch(dir);
+}
+
+/* The directory that holds path ("/a/b/c" -> node of "/a/b"), with *leaf at "c". */
+struct node *tree_parent(const char *path, const char **leaf)
+{
+	const char *slash = strrchr(path, '/');
+	struct node *dir = fs.root;
+	const char *p = path;
+
+	if (!slash)
+		return NULL;
+	while (dir && p < slash) {
+		const char *end;
+		while (*p == '/')
+			p++;
+		end = strchr(p, '/');
+		if (p >= slash)
+			break;
+		dir = S_ISDIR(dir->mode) ? dir_find(dir, p, (size_t)(end - p)) : NULL;
+		p = end;
+	}
+	*leaf = slash + 1;
+	return dir && S_ISDIR(dir->mode) ? dir : NULL;
+}
+
+struct node *tree_lookup(const char *path)
+{
+	const char *leaf;
+	struct node *dir;
+
+	if (!strcmp(path, "/"))
+		return fs.root;
+	dir = tree_parent(path, &leaf);
+	return dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
+}
+
+/* The directory named name in dir, made if missing. */
+static struct node *subdir(struct node *dir, const char *name, size_t len)
+{
+	struct node *d = dir_find(dir, name, len);
+
+	if (d)
+		return S_ISDIR(d->mode) ? d : NULL;
+	d = node_new(name, len, S_IFDIR | 0755);
+	if (d && dir_insert(dir, d)) {
+		node_free(d);
+		d = NULL;
+	}
+	return d;
+}
+
+/* Add a package member at its path (already checked by the reader). */
+int tree_add_member(const char *path, uint64_t size)
+{
+	struct node *dir = fs.root, *f;
+	const char *p = path, *slash;
+
+	while ((slash = strchr(p, '/'))) {
+		if (!(dir = subdir(dir, p, (size_t)(slash - p))))
+			return -ENOMEM;
+		p = slash + 1;
+	}
+	f = node_new(p, strlen(p), S_IFREG | 0644);
+	if (!f)
+		return -ENOMEM;
+	f->member = path;
+	f->size = size;
+	if (dir_insert(dir, f)) {
+		node_free(f);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* "resources/pages/home.json" for a node in the tree; malloc'd. */
+char *node_path(const struct node *n)
+{
+	size_t len = 0, pos;
+	char *out;
+
+	for (const struct node *p = n; p && p->parent; p = p->parent)
+		len += strlen(p->name) + 1;
+	out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	pos = len ? len - 1 : 0;
+	out[pos] = '\0';
+	for (const struct node *p = n; p && p->parent; p = p->parent) {
+		size_t l = strlen(p->name);
+		pos -= l;
+		memcpy(out + pos, p->name, l);
+		if (pos)
+			out[--pos] = '/';
+	}
+	return out;
+}
