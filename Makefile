@@ -33,7 +33,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_TOOLS := $(BUILD)/tests/mkvector
 
-.PHONY: all deps demo check test asan valgrind fuzz bench install uninstall clean format check-format
+.PHONY: all deps demo check test stress asan valgrind fuzz bench install uninstall clean format check-format
 
 all: $(STATIC) $(SHARED) $(BINS) $(BUILD)/appkg.pc
 
@@ -105,6 +105,11 @@ valgrind:
 	@APPKG_TEST_WRAPPER="$(VALGRIND)" APPKG_TOOL_WRAPPER="$(VALGRIND)" tests/run.sh $(BUILD)
 
 FUZZ_SECONDS ?= 30
+# The mount model test with many more operations than `make check` runs.
+stress: all
+	@APPKG_BIN=$(CURDIR)/$(BUILD)/bin APPKG_TOP=$(CURDIR) MODEL_OPS=$${MODEL_OPS:-50000} \
+		sh tests/mount/test_mount_model.sh
+
 fuzz:
 	@.ci/install-deps clang libclang-rt-14-dev
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
