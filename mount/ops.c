@@ -73,7 +73,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 1;
 	cfg->hard_remove = 1;
 	cfg->nullpath_ok = 1;
-	cfg->entry_timeout = cfg->attr_timeout = 1.0;
+	cfg->entry_timeout = cfg->attr_timeout = 30.0; /* every change comes through this mount */
 	cfg->negative_timeout = 0;
 	return NULL;
 }
@@ -161,6 +161,7 @@ static void hand_out(struct node *n, struct fuse_file_info *fi)
 	n->opens++;
 	fi->fh = (uintptr_t)n;
 	fi->direct_io = n->secure; /* secrets stay out of the page cache */
+	fi->keep_cache = !n->secure; /* only writes through this mount change a file */
 }
 
 static int open_locked(const char *path, struct fuse_file_info *fi)
