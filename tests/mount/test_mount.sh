@@ -193,7 +193,7 @@ parallel_readers_and_writer() {
 usage() {
 	run "$B/appkg-mount" --help && expect_rc 0 && grep -q -- "--commit" "$W/stdout" &&
 		grep -q "FUSE options" "$W/stdout" || return 1
-	run "$B/appkg-mount" --version && expect_rc 0 || return 1
+	run "$B/appkg" mount --version && expect_rc 0 && grep -q "appkg-mount" "$W/stdout" || return 1
 	run "$B/appkg-mount" && expect_rc 2 || return 1
 	run "$B/appkg-mount" -u "$W" && expect_rc 2 && expect_stderr "not an appkg mount" || return 1
 	echo junk >"$W/junk.appkg" && mkdir -p "$W/mj"
