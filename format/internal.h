@@ -184,6 +184,13 @@ json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,
 		       struct appkg_err *e);
 
+/* ---- reader.c ---- */
+/* appkg_reader_read without the JSON check, for a writer that verifies its whole output. */
+int reader_read_digest_only(appkg_reader *r, const char *path, const void **data, size_t *len);
+/* 1 with out holding the compressed bytes of the frame r decoded last, if its content is
+ * exactly plain/len; else 0. */
+int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf *out);
+
 /* ---- secrets.c ---- */
 struct secrets_header {
 	uint64_t opslimit, memlimit;

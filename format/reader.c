@@ -37,6 +37,7 @@ struct appkg_reader {
 	int seq_bad;       /* sequential: the current frame did not decode; skip its members */
 	uint32_t next;     /* sequential: next index entry */
 	int64_t seq_frame; /* sequential: frame of the previous member, or -1 */
+	int skip_json;     /* digests only: the caller validates the JSON later */
 	uint64_t next_pos; /* sequential: position in that frame */
 };
 
@@ -188,7 +189,7 @@ static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 	digest_bytes(digest, data, t->size);
 	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
 		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
-	if (x->kind == MEMBER_RESOURCE)
+	if (x->kind == MEMBER_RESOURCE && !r->skip_json)
 		return json_check_resource(data, t->size, e, x->path);
 	if (x->kind == MEMBER_SECRETS)
 		return check_secrets_header(r, data, t->size);
@@ -555,6 +556,29 @@ int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size
 	rc = read_entry(r, (uint32_t)i, data, len);
 	r->err.code = 0; /* a bad member does not spoil the others: keep the message only */
 	return rc;
+}
+
+int reader_read_digest_only(appkg_reader *r, const char *path, const void **data, size_t *len)
+{
+	int rc;
+
+	r->skip_json = 1;
+	rc = appkg_reader_read(r, path, data, len);
+	r->skip_json = 0;
+	return rc;
+}
+
+int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf *out)
+{
+	const struct frame_info *fi;
+	const void *src;
+
+	if (r->frame_no < 0 || r->frame.len != len || memcmp(r->frame.data, plain, len) != 0)
+		return 0;
+	fi = &r->c.frames[r->frame_no];
+	src = r->mem ? r->mem + fi->offset : r->compressed.data;
+	out->len = 0;
+	return buf_append(out, src, fi->csize) == 0;
 }
 
 int appkg_reader_find(appkg_reader *r, const char *path, struct appkg_member *out)

@@ -24,6 +24,7 @@
 struct slot {
 	ZSTD_CCtx *cctx;
 	struct buf in, out;
+	int copied; /* out already holds the frame, copied from the source package */
 	struct appkg_err err;
 };
 
@@ -49,6 +50,8 @@ struct appkg_writer {
 	struct index_entry *index;
 	uint32_t nindex;
 	struct buf cur;
+	appkg_reader *cur_src; /* the package every member of cur was copied from, or NULL */
+	int cur_members;
 };
 
 static uint64_t default_mtime(void)
@@ -458,6 +461,8 @@ static void *compress_slot(void *arg)
 {
 	struct slot *s = arg;
 
+	if (s->copied)
+		return NULL;
 	frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
 	return NULL;
 }
@@ -509,6 +514,10 @@ static int cut_frame(appkg_writer *w)
 	}
 	w->frames[w->nframes++] = (struct frame_info){.dsize = (uint32_t)w->cur.len};
 	s = &w->slots[w->used++];
+	/* a frame made of the same members as one of the source package: take its bytes */
+	s->copied = w->cur_src && reader_frame_copy(w->cur_src, w->cur.data, w->cur.len, &s->out);
+	w->cur_src = NULL;
+	w->cur_members = 0;
 	tmp = s->in;
 	s->in = w->cur;
 	w->cur = tmp;
@@ -516,17 +525,23 @@ static int cut_frame(appkg_writer *w)
 	return w->used == w->threads ? flush_slots(w) : 0;
 }
 
-/* Append one member entry to the current frame, starting a new frame when it would pass the
+/* Does the member start a new frame? It does when it would take the current one past the
  * target size (spec: "Frame grouping"); the manifest's signature always joins frame 0. */
+static int starts_frame(appkg_writer *w, const char *path, uint64_t size)
+{
+	return strcmp(path, SIGNATURE_PATH) != 0 && w->cur.len > 0 &&
+	       w->cur.len + tar_entry_bytes(path, size) > APPKG_FRAME_TARGET;
+}
+
+/* Append one member entry to the current frame, cutting the frame first when it is full. */
 static int put_member(appkg_writer *w, const char *path, const void *data, uint64_t size,
 		      const unsigned char *digest)
 {
-	uint64_t bytes = tar_entry_bytes(path, size);
 	struct index_entry *x = &w->index[w->nindex++];
-	int may_cut = strcmp(path, SIGNATURE_PATH) != 0;
 
-	if (may_cut && w->cur.len > 0 && w->cur.len + bytes > APPKG_FRAME_TARGET && cut_frame(w))
+	if (starts_frame(w, path, size) && cut_frame(w))
 		return w->err.code;
+	w->cur_members++;
 	x->path = (char *)path;
 	x->path_len = (uint32_t)strlen(path);
 	x->frame = w->nframes;
@@ -539,6 +554,27 @@ static int put_member(appkg_writer *w, const char *path, const void *data, uint6
 	return 0;
 }
 
+/* A member copied from a package. The frame is cut before the source decodes the member's
+ * frame, while it still holds the one the current frame may be a copy of. */
+static int put_copy(appkg_writer *w, const struct writer_member *m)
+{
+	const void *data;
+	size_t len;
+	int rc;
+
+	if (starts_frame(w, m->path, m->size) && cut_frame(w))
+		return w->err.code;
+	rc = w->verify ? reader_read_digest_only(m->src, m->path, &data, &len)
+		       : appkg_reader_read(m->src, m->path, &data, &len);
+	if (rc)
+		return appkg_fail(&w->err, rc, "%s", appkg_reader_error(m->src));
+	if (w->cur_members == 0)
+		w->cur_src = m->src;
+	else if (w->cur_src != m->src)
+		w->cur_src = NULL;
+	return put_member(w, m->path, data, len, m->digest);
+}
+
 /* Read a resource again and make sure it is what was validated. */
 static int put_resource(appkg_writer *w, const struct writer_member *m)
 {
@@ -546,16 +582,11 @@ static int put_resource(appkg_writer *w, const struct writer_member *m)
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	int rc;
 
-	const void *data;
-	size_t len;
-
 	if (m->mem)
 		return put_member(w, m->path, m->mem, m->size, m->digest);
-	if (m->src) {
-		if ((rc = appkg_reader_read(m->src, m->path, &data, &len)))
-			return appkg_fail(&w->err, rc, "%s", appkg_reader_error(m->src));
-		return put_member(w, m->path, data, len, m->digest);
-	}
+	if (m->src)
+		return put_copy(w, m);
+	w->cur_src = NULL;
 	if (io_read_file(m->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
 		return w->err.code;
 	digest_bytes(digest, b.data, b.len);
