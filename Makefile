@@ -74,9 +74,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
-$(BUILD)/tests/mkvector: tests/tools/mkvector.c $(STATIC)
+$(BUILD)/tests/mk%: tests/tools/mk%.c tests/tools/pkgbuild.c tests/tools/pkgbuild.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
+	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
 deps:
 	@.ci/install-deps

@@ -2,8 +2,42 @@
 /* Error codes: their exit class, their short names, and the per-handle message. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistr.h>
 
 #include "internal.h"
+
+/* Messages quote member paths taken from the package: a newline would forge a second line of
+ * output, an escape sequence or bidi control would rewrite the terminal, and bytes that are not
+ * UTF-8 would break the JSON report. Whole characters only, so truncation never splits one. */
+static void escape_message(char *msg)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const uint8_t *s = (const uint8_t *)msg;
+	size_t n = strlen(msg), o = 0;
+	char out[APPKG_MSG_MAX];
+
+	for (size_t i = 0; i < n;) {
+		ucs4_t c;
+		int k = u8_mbtoucr(&c, s + i, n - i);
+		size_t len = k > 0 ? (size_t)k : 1;
+		int esc = k < 0 || name_char_control(c);
+		if (o + (esc ? 3 * len : len) >= sizeof(out))
+			break;
+		for (size_t j = 0; j < len; j++) {
+			if (esc) {
+				out[o++] = '%';
+				out[o++] = digits[s[i + j] >> 4];
+				out[o++] = digits[s[i + j] & 15];
+			} else {
+				out[o++] = (char)s[i + j];
+			}
+		}
+		i += len;
+	}
+	out[o] = '\0';
+	memcpy(msg, out, o + 1);
+}
 
 int appkg_fail(struct appkg_err *e, int code, const char *fmt, ...)
 {
@@ -15,6 +49,7 @@ int appkg_fail(struct appkg_err *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	escape_message(e->msg);
 	return code;
 }
 

@@ -24,7 +24,9 @@ struct appkg_err {
 	int code;
 	char msg[APPKG_MSG_MAX];
 };
-/* Record code and a formatted message on e (first error wins); returns code. */
+/* Record code and a formatted message on e (first error wins); returns code. The message is
+ * made one line of valid UTF-8: controls, bidi controls and bytes that are not UTF-8 (from a
+ * hostile member path) are written %XX, as in member names. */
 int appkg_fail(struct appkg_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Map errno to an APPKG_ERR_* environment code. */
@@ -56,6 +58,8 @@ enum member_kind { MEMBER_MANIFEST, MEMBER_SIGNATURE, MEMBER_RESOURCE, MEMBER_SE
 #define SECRETS_PATH "secrets.enc"
 /* Classify a member path and check its rules; returns the kind (>= 0) or an error code. */
 int member_path_check(const char *path, size_t len, struct appkg_err *e);
+/* A C0 or C1 control, DEL or a bidi control: escaped in names and in messages. */
+int name_char_control(uint32_t c);
 /* Case-folded NFC key of a path for collision checks; malloc'd or NULL. */
 char *name_fold_key(const char *path, size_t len, size_t *key_len);
 /* Check that no two of n sorted, distinct paths collide after folding. */

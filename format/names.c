@@ -14,14 +14,19 @@
 
 #include "internal.h"
 
-/* Characters escaped anywhere in a component. */
-static int must_escape(ucs4_t c)
+int name_char_control(uint32_t c)
 {
 	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f))
 		return 1;
-	if (c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
-	    (c >= 0x2066 && c <= 0x2069))
-		return 1; /* bidi controls: names must read as they sort */
+	return c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069); /* bidi controls: names must read as they sort */
+}
+
+/* Characters escaped anywhere in a component. */
+static int must_escape(ucs4_t c)
+{
+	if (name_char_control(c))
+		return 1;
 	return c < 0x80 && strchr("%/\\:*?\"<>|", (int)c) != NULL;
 }
 

@@ -4,160 +4,28 @@
  * package.appkg built by hand (one tar entry per zstd frame, with its own index and seek table)
  * and an `expected` file: "code=<APPKG_ERR_* value> exit=<status> [password=<pw>]".
  * Non-canonical tar entries (links, devices) come from libarchive, as any stock tar writes
- * them. Usage: mkvector OUTDIR. Deterministic: run it again and the bytes are the same.
+ * them (pkgbuild.c). Usage: mkvector OUTDIR. Deterministic: run it again and the bytes are the same.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <zstd.h>
 
-#include "../../format/internal.h"
-
-struct member {
-	const char *path;
-	const char *data;  /* content, NUL-terminated */
-	char type;         /* '0' canonical; '1' hardlink, '2' symlink, '3' char device (libarchive) */
-	const char *index_path; /* name the index gives it, when it lies; NULL = path */
-	size_t len;             /* data length when it has NUL bytes; 0 = strlen */
-	const char *digest_of;  /* the index digest covers these bytes instead (a lie); NULL = data */
-};
-
-struct pkg {
-	struct buf file;
-	struct frame_info frames[64];
-	struct index_entry index[64];
-	uint32_t nframes, nindex;
-};
-
-static void die(const char *what)
-{
-	fprintf(stderr, "mkvector: %s\n", what);
-	exit(1);
-}
-
-static void add_frame(struct pkg *p, const unsigned char *raw, size_t len, int flip)
-{
-	ZSTD_CCtx *c = ZSTD_createCCtx();
-	struct buf out = {0};
-	struct appkg_err e = {0};
-
-	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	if (frame_encode(c, raw, len, &out, &e))
-		die(e.msg);
-	if (flip)
-		out.data[out.len / 2] ^= 0x10;
-	p->frames[p->nframes++] = (struct frame_info){.csize = (uint32_t)out.len, .dsize = (uint32_t)len};
-	buf_append(&p->file, out.data, out.len);
-	buf_free(&out);
-	ZSTD_freeCCtx(c);
-}
-
-/* A tar entry written by libarchive (pax restricted), for the types canonical tar lacks. */
-static void libarchive_entry(struct buf *b, const struct member *m)
-{
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	static unsigned char mem[65536];
-	size_t used = 0;
-
-	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_per_block(a, 0);
-	archive_write_open_memory(a, mem, sizeof(mem), &used);
-	archive_entry_set_pathname(e, m->path);
-	archive_entry_set_mode(e, m->type == '3' ? S_IFCHR | 0644 : m->type == '2' ? S_IFLNK | 0777
-				  : m->type == 'S' ? S_IFREG | 04755 : S_IFREG | 0644);
-	if (m->type == '1')
-		archive_entry_set_hardlink(e, m->data);
-	if (m->type == '2')
-		archive_entry_set_symlink(e, m->data);
-	if (m->type == '3')
-		archive_entry_set_rdev(e, makedev(1, 3));
-	archive_write_header(a, e);
-	archive_write_close(a);
-	archive_write_free(a);
-	archive_entry_free(e);
-	buf_append(b, mem, used - TAR_END_BYTES); /* drop its end-of-archive marker */
-}
-
-static void add_member(struct pkg *p, const struct member *m, int flip)
-{
-	struct buf tar = {0};
-	size_t len = m->len ? m->len : strlen(m->data);
-	struct index_entry *x = &p->index[p->nindex++];
-	const char *ipath = m->index_path ? m->index_path : m->path;
-
-	if (m->type == '0') {
-		tar_put_header(&tar, m->path, len, 0);
-		buf_append(&tar, m->data, len);
-		tar_put_padding(&tar, len);
-	} else {
-		libarchive_entry(&tar, m);
-		len = 0;
-	}
-	x->path = (char *)ipath;
-	x->path_len = (uint32_t)strlen(ipath);
-	x->frame = p->nframes;
-	x->size = len;
-	digest_bytes(x->digest, m->type != '0' ? "" : m->digest_of ? m->digest_of : m->data, len);
-	add_frame(p, tar.data, tar.len, flip);
-	buf_free(&tar);
-}
-
-/* The manifest listing every resource member with its real size and digest. */
-static char *manifest_for(const struct member *m, size_t n, const char *extra)
-{
-	struct buf b = {0};
-	char line[1024], hex[65];
-	unsigned char d[32];
-	int first = 1;
-
-	snprintf(line, sizeof(line), "{\"format\":\"appkg\",\"format_version\":\"1.0\","
-		 "\"digest_algorithm\":\"blake2b-256\",\"name\":\"vector\"%s,\"resources\":[", extra);
-	buf_append(&b, line, strlen(line));
-	for (size_t i = 0; i < n; i++) {
-		const char *t = m[i].path + 10, *slash;
-		if (strncmp(m[i].path, "resources/", 10) || !(slash = strchr(t, '/')))
-			continue;
-		size_t len = m[i].type != '0' ? 0 : m[i].len ? m[i].len : strlen(m[i].data);
-		digest_bytes(d, m[i].type == '0' ? m[i].data : "", len);
-		hex_encode(hex, d, 32);
-		snprintf(line, sizeof(line), "%s{\"type\":\"%.*s\",\"name\":\"%.*s\",\"path\":\"%s\","
-			 "\"size\":%zu,\"digest\":\"%s\",\"mode\":\"create\",\"depends_on\":[]}",
-			 first ? "" : ",", (int)(slash - t), t, (int)(strlen(slash + 1) - 5), slash + 1,
-			 m[i].path, len, hex);
-		buf_append(&b, line, strlen(line));
-		first = 0;
-	}
-	buf_append(&b, "]}\n", 4);
-	return (char *)b.data;
-}
+#include "pkgbuild.h"
 
 static void finish(struct pkg *p, const char *dir, const char *expected, long tail)
 {
-	unsigned char end[TAR_END_BYTES] = {0};
 	char path[600];
 	FILE *f;
 
-	add_frame(p, end, sizeof(end), 0);
-	index_encode(&p->file, p->index, p->nindex);
-	seek_table_encode(&p->file, p->frames, p->nframes);
-	if (tail > 0)
-		buf_append(&p->file, "garbage", 7);
-	if (tail < 0)
-		p->file.len -= (size_t)-tail;
+	pkg_close(p, tail);
 	mkdir(dir, 0755);
 	snprintf(path, sizeof(path), "%s/package.appkg", dir);
-	if (!(f = fopen(path, "wb")) || fwrite(p->file.data, 1, p->file.len, f) != p->file.len)
-		die(path);
-	fclose(f);
+	pkg_write_file(path, p->file.data, p->file.len);
 	snprintf(path, sizeof(path), "%s/expected", dir);
 	if (!(f = fopen(path, "w")))
-		die(path);
+		pkg_die(path);
 	fprintf(f, "%s\n", expected);
 	fclose(f);
 	buf_free(&p->file);
@@ -168,15 +36,11 @@ static void build(const char *out, const char *name, const struct member *m, siz
 		  const char *manifest, const char *expected, int flip_member, long tail)
 {
 	struct pkg p = {0};
-	char dir[512], *gen = manifest ? NULL : manifest_for(m, n, "");
-	struct member man = {MANIFEST_PATH, manifest ? manifest : gen, '0', NULL};
+	char dir[512];
 
-	add_member(&p, &man, 0);
-	for (size_t i = 0; i < n; i++)
-		add_member(&p, &m[i], flip_member == (int)i);
+	pkg_members(&p, m, n, manifest, flip_member);
 	snprintf(dir, sizeof(dir), "%s/%s", out, name);
 	finish(&p, dir, expected, tail);
-	free(gen);
 }
 
 #define HOME {"resources/pages/home.json", "{\"title\":\"Home\"}\n", '0', NULL}
@@ -218,7 +82,7 @@ static void secrets_bit_flip(const char *out)
 
 	memset(h.salt, 7, sizeof(h.salt));
 	if (secrets_encrypt(&blob, "{\"K\": \"v\"}", 10, "pw", 2, APPKG_KDF_KEEP, &h, "pkg1", &e))
-		die(e.msg);
+		pkg_die(e.msg);
 	digest_bytes(d, blob.data, blob.len);
 	hex_encode(hex, d, 32);
 	snprintf(man, sizeof(man), "{\"format\":\"appkg\",\"format_version\":\"1.0\",\"digest_algorithm\":"
@@ -263,7 +127,7 @@ int main(int argc, char **argv)
 	char newer[256];
 
 	if (sodium_init() < 0)
-		die("libsodium");
+		pkg_die("libsodium");
 	mkdir(out, 0755);
 	{
 		struct member m[] = {HOME, {"resources/pages/link.json", "/etc/passwd", '2', NULL}};
@@ -297,14 +161,14 @@ int main(int argc, char **argv)
 		struct member m[] = {{"resources/pages/../../../../tmp/appkg-escape.json", "{\"title\":\"Home\"}\n",
 				      '0', "resources/pages/home.json"}};
 		struct member listed[] = {HOME};
-		char *man = manifest_for(listed, 1, "");
+		char *man = pkg_manifest(listed, 1, "");
 		build(out, "tar_path_differs_from_index", m, N(m), man, "code=-208 exit=1", -1, 0);
 		free(man);
 	}
 	{
 		struct member m[] = {{"resources/pages/home.json", "{\"title\":\"Hxme\"}\n", '0', NULL}};
 		struct member listed[] = {HOME};
-		char *man = manifest_for(listed, 1, "");
+		char *man = pkg_manifest(listed, 1, "");
 		build(out, "tampered_resource", m, N(m), man, "code=-506 exit=1", -1, 0);
 		free(man);
 	}
@@ -334,13 +198,13 @@ int main(int argc, char **argv)
 	}
 	{
 		struct member m[] = {HOME}, listed[] = {HOME, {"resources/pages/more.json", "{}", '0', NULL}};
-		char *man = manifest_for(listed, 2, "");
+		char *man = pkg_manifest(listed, 2, "");
 		build(out, "manifest_entry_without_member", m, N(m), man, "code=-504 exit=1", -1, 0);
 		free(man);
 	}
 	{
 		struct member m[] = {HOME};
-		char *man = manifest_for(m, 1, ""), *dep = strstr(man, "\"depends_on\":[]");
+		char *man = pkg_manifest(m, 1, ""), *dep = strstr(man, "\"depends_on\":[]");
 		char fixed[2048];
 		snprintf(fixed, sizeof(fixed), "%.*s\"depends_on\":[\"queries/missing\"]%s", (int)(dep - man),
 			 man, dep + strlen("\"depends_on\":[]"));
@@ -353,24 +217,31 @@ int main(int argc, char **argv)
 				     {"resources/pages/extra.json", "{}", '0', NULL},
 				     {"resources/pages/home.json", "{\"title\":\"Hxme\"}\n", '0', NULL}};
 		struct member listed[] = {{"resources/pages/bad.json", "{\"a\": }", '0', NULL}, HOME};
-		char *man = manifest_for(listed, 2, "");
+		char *man = pkg_manifest(listed, 2, "");
 		build(out, "several_problems", m, N(m), man, "code=-503 exit=1", -1, 0);
 		free(man);
 	}
 	{
 		/* one byte of manifest.json changed after the index was written */
 		struct member m[] = {HOME};
-		char *man = manifest_for(m, 1, ""), *flipped = strdup(man);
+		char *man = pkg_manifest(m, 1, ""), *flipped = strdup(man);
 		flipped[strlen(flipped) / 2] ^= 0x01;
 		struct pkg p = {0};
 		struct member mm = {MANIFEST_PATH, flipped, '0', NULL, 0, man};
 		char dir[600];
-		add_member(&p, &mm, 0);
-		add_member(&p, &m[0], 0);
+		pkg_member(&p, &mm, 0);
+		pkg_member(&p, &m[0], 0);
 		snprintf(dir, sizeof(dir), "%s/manifest_bit_flip", out);
 		finish(&p, dir, "code=-506 exit=1", 0);
 		free(man);
 		free(flipped);
+	}
+	{
+		/* a newline, and bytes that are not UTF-8, in a name: messages stay one UTF-8 line */
+		struct member m[] = {{"resources/pages/a\nb.json", "{}", '0', NULL}};
+		struct member u[] = {{"resources/pages/caf\xe9.json", "{}", '0', NULL}};
+		build(out, "name_newline", m, N(m), NULL, "code=-402 exit=1", -1, 0);
+		build(out, "name_not_utf8", u, N(u), NULL, "code=-400 exit=1", -1, 0);
 	}
 	secrets_bit_flip(out);
 	kdf_bomb(out);
