@@ -31,7 +31,7 @@ STATIC := $(BUILD)/lib/libappkg.a
 SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_TOOLS := $(BUILD)/tests/mkvector
+TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile
 
 .PHONY: all deps demo check test stress asan valgrind fuzz bench install uninstall clean format check-format
 
@@ -74,9 +74,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
+HOSTILE_SRC := tests/tools/hostile_files.c tests/tools/hostile_json.c
+$(BUILD)/tests/mkhostile: $(HOSTILE_SRC) tests/tools/hostile.h
+$(BUILD)/tests/mkhostile: EXTRA_SRC = $(HOSTILE_SRC)
 $(BUILD)/tests/mk%: tests/tools/mk%.c tests/tools/pkgbuild.c tests/tools/pkgbuild.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
+	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(EXTRA_SRC) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
 deps:
 	@.ci/install-deps
