@@ -423,10 +423,11 @@ static void recover(void)
 
 /* ---- the commit ---- */
 
-static void report_status(struct commit *c)
+/* The report's first line: the exit status, and 1 if edits are still waiting for a commit. */
+static void report_status(struct commit *c, int edits_pending)
 {
 	char head[16];
-	int n = snprintf(head, sizeof(head), "%d\n", c->status);
+	int n = snprintf(head, sizeof(head), "%d %d\n", c->status, edits_pending);
 
 	memmove(fs.report + n, fs.report, c->report_len + 1 <= sizeof(fs.report) - (size_t)n
 						  ? c->report_len + 1 : sizeof(fs.report) - (size_t)n);
@@ -452,9 +453,11 @@ int commit_run(int at_unmount)
 	int rc;
 
 	fs.report[0] = '\0';
-	if (fs.read_only || !tree_changed()) {
-		report_status(&c);
-		return 0;
+	if (fs.read_only || !tree_changed()) { /* the status says if the package read back clean */
+		c.status = fs.bad_reads[0] ? APPKG_EXIT_REJECTED : 0;
+		c.report_len = (size_t)snprintf(fs.report, sizeof(fs.report), "%s", fs.bad_reads);
+		report_status(&c, 0);
+		return c.status;
 	}
 	if ((rc = start_writer(&c)))
 		problem(&c, appkg_error_class(rc), "out of memory");
@@ -465,7 +468,7 @@ int commit_run(int at_unmount)
 	appkg_writer_free(c.w);
 	if (c.status == 0 && !strcmp(fs.output, fs.package))
 		switch_package(&c);
-	report_status(&c);
+	report_status(&c, c.status != 0);
 	log_report();
 	if (c.status)
 		commit_log("'%s': commit refused; the package was not changed", fs.output);

@@ -142,13 +142,15 @@ static int fail_errno(const char *subject, const char *what)
 	return APPKG_EXIT_ENVIRONMENT;
 }
 
-/* Commit through the mount and print its report; the commit's exit status. */
-static int ask_commit(const char *mnt)
+/* Commit through the mount and print its report; the commit's exit status, with *pending set
+ * when a refused commit left edits in the mount. */
+static int ask_commit(const char *mnt, int *pending)
 {
 	static char report[REPORT_BYTES + 1];
 	ssize_t n;
 	char *line, *end;
 
+	*pending = 0;
 	if (setxattr(mnt, XATTR_COMMIT, "1", 1, 0) != 0)
 		return errno == EROFS ? 0 : fail_errno(mnt, "commit");
 	n = getxattr(mnt, XATTR_REPORT, report, REPORT_BYTES);
@@ -161,6 +163,7 @@ static int ask_commit(const char *mnt)
 		*end = '\0';
 		fprintf(stderr, "%s: %s\n", fe_prog, line);
 	}
+	sscanf(report, "%*d %d", pending);
 	return atoi(report);
 }
 
@@ -200,26 +203,26 @@ static int control(const struct options *o)
 	const char *mnt = o->mountpoint;
 	char pid_text[32] = "";
 	long pid;
-	int status;
+	int status, pending;
 
 	if (getxattr(mnt, XATTR_PID, pid_text, sizeof(pid_text) - 1) <= 0) {
 		fprintf(stderr, "%s: '%s': not an appkg mount\n", fe_prog, mnt);
 		return APPKG_EXIT_USAGE;
 	}
 	pid = strtol(pid_text, NULL, 10);
-	status = ask_commit(mnt);
-	if (status != 0) {
+	status = ask_commit(mnt, &pending);
+	if (pending) {
 		fprintf(stderr, "%s: '%s': the edits are still in the mount; fix them and try again\n",
 			fe_prog, mnt);
 		return status;
 	}
-	if (!o->unmount)
-		return 0;
+	if (!o->unmount || status == APPKG_EXIT_ENVIRONMENT)
+		return status;
 	if (run_fusermount(mnt))
 		return APPKG_EXIT_ENVIRONMENT;
 	while (pid > 0 && alive(pid)) /* the mount ends after its last commit */
 		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
-	return 0;
+	return status;
 }
 
 /* ---- mounting ---- */

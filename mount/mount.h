@@ -63,7 +63,8 @@ struct mount_state {
 	struct node *root;
 	uint64_t next_ino;
 	int read_only, level, threads;
-	char report[REPORT_BYTES]; /* "STATUS\n" then one line per problem */
+	char report[REPORT_BYTES]; /* "STATUS EDITS\n" then one line per problem */
+	char bad_reads[4096];      /* members that failed their checks when read, one per line */
 };
 
 extern struct mount_state fs;
