@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "appkg/appkg.h"
 #include "limits.h"
@@ -211,12 +212,29 @@ int secrets_decrypt(const void *blob, size_t len, const char *password, size_t p
 int secrets_check_json(const char *data, size_t len, struct appkg_err *e);
 
 /* ---- io.c ---- */
+/* Every write to a package or an unpacked tree goes through these (appkg-unpack and
+ * appkg-keygen use them too), so that the APPKG_CRASH_AFTER test hook sees each write, fsync,
+ * rename, mkdir, creation and unlink. They return 0, a descriptor, or an APPKG_ERR_* code with
+ * "subject: what: strerror" on e. */
 int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e);
 int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e);
-/* Create a temporary file beside path (same directory); returns fd, fills tmp_path. */
+/* Create a temporary file ".BASE.tmp-PID-XXXXXXXX" beside path (read-write, locked) after
+ * removing the leftovers of crashed runs for path; returns fd, fills tmp_path (malloc'd). */
 int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e);
-/* fsync fd, close, rename tmp over path, fsync the directory. */
+/* The same for a directory ".BASE.TAG-PID-XXXXXXXX"; returns its fd (O_RDONLY), locked. */
+int io_temp_dir_beside(const char *path, const char *tag, char **tmp_path, struct appkg_err *e);
+/* fsync fd, rename tmp over path, close, fsync the directory. */
 int io_commit(int fd, const char *tmp_path, const char *path, struct appkg_err *e);
+/* fsync(fd), or syncfs(fd) when whole_fs. */
+int io_sync(int fd, int whole_fs, const char *subject, struct appkg_err *e);
+int io_sync_dir_of(const char *path, struct appkg_err *e);
+/* rename(2), or with exchange renameat2(RENAME_EXCHANGE): both must exist, they swap. */
+int io_rename(const char *from, const char *to, int exchange, struct appkg_err *e);
+/* Create the file path below dirfd (O_EXCL, O_NOFOLLOW; missing parents 0755) with data. */
+int io_write_file_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+		     struct appkg_err *e);
+/* Remove a tree without following links; best effort. */
+void io_remove_tree(const char *path);
 /* Copy a non-seekable fd into an unlinked temporary file; returns the new fd. */
 int io_spool(int fd, struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);

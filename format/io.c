@@ -1,20 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * File I/O for packages. Every byte a package write puts on disk goes through here: writes
- * that retry on short counts, a temporary file beside the target, and the commit (fsync, rename,
- * directory fsync) that makes replacing a package atomic.
+ * File I/O for packages and unpacked trees. Every byte appkg puts on disk goes through here:
+ * writes that retry on short counts, temporary files and directories beside the target, and the
+ * commit (fsync, rename, directory fsync) that makes replacing a package or a tree atomic.
+ *
+ * Temporary names are ".BASE.TAG-PID-XXXXXXXX" in the target's directory (BASE the target's
+ * name, TAG "tmp" for files and "unpack" for trees, PID the creating process, 8 random hex
+ * digits), and the creator holds a flock(2) on the file or directory while it works. Before
+ * making one, a run removes that target's leftovers from crashed runs: entries of that form
+ * whose PID no longer exists (kill(PID, 0) fails with ESRCH) and whose lock nobody holds. The
+ * lock keeps a live run in another PID namespace safe; the PID keeps a run from taking the
+ * lock of one that has not locked yet.
  */
+#include <dirent.h>
 #include <errno.h>
-#include <sodium.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+/*
+ * Crash points, a test hook (tests/README.md): with APPKG_CRASH_AFTER=N in the environment the
+ * process kills itself with SIGKILL, no cleanup, right after the N-th counted operation has
+ * succeeded. Counted: each whole write (io_write_all), fsync and syncfs, rename, mkdir, file
+ * creation, unlink and rmdir. APPKG_CRASH_AFTER_KIND=write|fsync|rename|mkdir|create|unlink
+ * counts that kind only. The tests run N = 1, 2, ... until the command completes, so every
+ * state a crash can leave behind is checked. Read once; the writes all come from one thread.
+ */
+static void crash_point(const char *kind)
+{
+	static long left = -1;
+	static const char *only;
+
+	if (left < 0) {
+		const char *n = getenv("APPKG_CRASH_AFTER");
+		left = n ? strtol(n, NULL, 10) : 0;
+		left = left > 0 ? left : 0;
+		only = getenv("APPKG_CRASH_AFTER_KIND");
+	}
+	if (left > 0 && (!only || !strcmp(only, kind)) && --left == 0)
+		raise(SIGKILL);
+}
 
 static int fail_errno(struct appkg_err *e, const char *what, const char *subject)
 {
@@ -36,6 +71,7 @@ int io_write_all(int fd, const void *p, size_t n, const char *subject, struct ap
 		c += w;
 		n -= (size_t)w;
 	}
+	crash_point("write");
 	return 0;
 }
 
@@ -58,27 +94,154 @@ int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e)
 	return 0;
 }
 
-int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	size_t n = strlen(path) + 32;
-	char *t = malloc(n);
-	unsigned char rnd[8];
-	char hex[17];
+	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+
+	(void)st;
+	(void)ftw;
+	if (rc == 0)
+		crash_point("unlink");
+	return 0; /* best effort: go on with the rest */
+}
+
+void io_remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* "NNN-XXXXXXXX" after the prefix of a temporary name: the PID if its process is gone. */
+static int dead_pid(const char *rest)
+{
+	char *end;
+	long pid = strtol(rest, &end, 10);
+	size_t hex = end[0] == '-' ? strspn(end + 1, "0123456789abcdef") : 0;
+
+	if (rest[0] < '1' || rest[0] > '9' || pid <= 0 || hex != 8 || end[9] != '\0')
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Remove one leftover, a regular file or a directory, unless some process holds its lock. */
+static void remove_unlocked(DIR *d, const char *dir, const char *name)
+{
+	struct stat st;
+	char *path;
+	int fd;
+
+	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+		return;
+	fd = openat(dirfd(d), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(dirfd(d), name, 0) == 0)
+				crash_point("unlink");
+		} else if ((path = malloc(strlen(dir) + strlen(name) + 2))) {
+			sprintf(path, "%s/%s", dir, name);
+			io_remove_tree(path);
+			free(path);
+		}
+	}
+	close(fd);
+}
+
+/* Remove the leftovers of crashed runs for target base in dir (see the top of this file).
+ * Best effort: a leftover that cannot be removed is only untidy. */
+static void clean_stale(const char *dir, const char *base, const char *tag)
+{
+	size_t n = strlen(base) + strlen(tag) + 4; /* ".BASE.TAG-" and NUL */
+	char *prefix = malloc(n);
+	DIR *d = prefix ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	if (d) {
+		snprintf(prefix, n, ".%s.%s-", base, tag);
+		while ((de = readdir(d)))
+			if (!strncmp(de->d_name, prefix, n - 1) && dead_pid(de->d_name + n - 1))
+				remove_unlocked(d, dir, de->d_name);
+		closedir(d);
+	}
+	free(prefix);
+}
+
+/* Directory and base name of path, as dirname(3) and basename(3) give them; malloc'd. */
+static int split_path(const char *path, char **dir, char **base)
+{
+	char *a = strdup(path), *b = strdup(path);
+
+	*dir = a ? strdup(dirname(a)) : NULL;
+	*base = b ? strdup(basename(b)) : NULL;
+	free(a);
+	free(b);
+	if (*dir && *base)
+		return 0;
+	free(*dir);
+	free(*base);
+	return -1;
+}
+
+/* A new directory opened for reading, or -1 (nothing left behind). */
+static int make_dir(const char *path)
+{
+	int fd;
+
+	if (mkdir(path, 0755) != 0)
+		return -1;
+	crash_point("mkdir");
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		rmdir(path);
+	return fd;
+}
+
+/* Create a new file or directory at t, which is "...-XXXXXXXX": up to 16 random names. */
+static int create_temp(char *t, int is_dir)
+{
+	char *hex = t + strlen(t) - 8;
 	int fd = -1;
 
-	if (!t)
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	/* a random name and O_EXCL, so that the mode is 0644 less the caller's umask */
 	for (int tries = 0; fd < 0 && tries < 16; tries++) {
-		randombytes_buf(rnd, sizeof(rnd));
-		hex_encode(hex, rnd, sizeof(rnd));
-		snprintf(t, n, "%s.tmp.%s", path, hex);
-		fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		snprintf(hex, 9, "%08x", randombytes_random());
+		fd = is_dir ? make_dir(t) : open(t, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
+	if (fd >= 0 && !is_dir)
+		crash_point("create");
+	/* Without lock support (some NFS) the PID alone protects it. */
+	if (fd >= 0)
+		(void)flock(fd, LOCK_EX | LOCK_NB);
+	return fd;
+}
+
+/* A new file or directory ".BASE.TAG-PID-XXXXXXXX" beside path, created with O_EXCL (so its
+ * mode is 0644 or 0755 less the umask) and locked; leftovers of crashed runs go first. */
+static int temp_beside(const char *path, const char *tag, int is_dir, char **tmp_path,
+		       struct appkg_err *e)
+{
+	char *dir, *base, *t;
+	size_t n;
+	int fd = -1;
+
+	if (split_path(path, &dir, &base))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	clean_stale(dir, base, tag);
+	n = strlen(dir) + strlen(base) + strlen(tag) + 40;
+	if ((t = malloc(n))) {
+		snprintf(t, n, "%s/.%s.%s-%ld-XXXXXXXX", dir, base, tag, (long)getpid());
+		fd = create_temp(t, is_dir);
+		if (fd < 0)
+			fail_errno(e, is_dir ? "cannot create a temporary directory beside it"
+					     : "cannot create temporary file", path);
+	} else {
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	free(dir);
+	free(base);
 	if (fd < 0) {
-		fail_errno(e, "cannot create temporary file", path);
 		free(t);
 		return e->code;
 	}
@@ -86,7 +249,17 @@ int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e)
 	return fd;
 }
 
-static int fsync_dir_of(const char *path, struct appkg_err *e)
+int io_temp_beside(const char *path, char **tmp_path, struct appkg_err *e)
+{
+	return temp_beside(path, "tmp", 0, tmp_path, e);
+}
+
+int io_temp_dir_beside(const char *path, const char *tag, char **tmp_path, struct appkg_err *e)
+{
+	return temp_beside(path, tag, 1, tmp_path, e);
+}
+
+int io_sync_dir_of(const char *path, struct appkg_err *e)
 {
 	char *copy = strdup(path);
 	int fd, rc = 0;
@@ -96,24 +269,77 @@ static int fsync_dir_of(const char *path, struct appkg_err *e)
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0)
 		rc = fail_errno(e, "cannot sync directory", path);
+	else
+		crash_point("fsync");
 	if (fd >= 0)
 		close(fd);
 	free(copy);
 	return rc;
 }
 
+int io_sync(int fd, int whole_fs, const char *subject, struct appkg_err *e)
+{
+	if ((whole_fs ? syncfs(fd) : fsync(fd)) != 0)
+		return fail_errno(e, "fsync", subject);
+	crash_point("fsync");
+	return 0;
+}
+
+int io_rename(const char *from, const char *to, int exchange, struct appkg_err *e)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, exchange ? RENAME_EXCHANGE : 0) != 0)
+		return fail_errno(e, "rename", to);
+	crash_point("rename");
+	return 0;
+}
+
+/* The temporary file stays open, and so locked, until it has its final name. */
 int io_commit(int fd, const char *tmp_path, const char *path, struct appkg_err *e)
 {
-	if (fsync(fd) != 0) {
-		fail_errno(e, "fsync", path);
+	int rc = io_sync(fd, 0, path, e);
+
+	if (!rc)
+		rc = io_rename(tmp_path, path, 0, e);
+	if (close(fd) != 0 && !rc)
+		rc = fail_errno(e, "close", path);
+	return rc ? rc : io_sync_dir_of(path, e);
+}
+
+/* Create the missing parent directories of path below dirfd. */
+static int make_parents(int dirfd, const char *path, struct appkg_err *e)
+{
+	char buf[APPKG_MAX_PATH_BYTES + 1];
+
+	if (strlen(path) >= sizeof(buf))
+		return appkg_fail(e, APPKG_ERR_NAME_LENGTH, "%s: path too long", path);
+	strcpy(buf, path);
+	for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdirat(dirfd, buf, 0755) == 0)
+			crash_point("mkdir");
+		else if (errno != EEXIST)
+			return fail_errno(e, "cannot create directory", buf);
+		*s = '/';
+	}
+	return 0;
+}
+
+int io_write_file_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+		     struct appkg_err *e)
+{
+	int fd;
+
+	if (make_parents(dirfd, path, e))
+		return e->code;
+	fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return fail_errno(e, "cannot create", path);
+	crash_point("create");
+	if (io_write_all(fd, data, len, path, e)) {
 		close(fd);
 		return e->code;
 	}
-	if (close(fd) != 0)
-		return fail_errno(e, "close", path);
-	if (rename(tmp_path, path) != 0)
-		return fail_errno(e, "rename", path);
-	return fsync_dir_of(path, e);
+	return close(fd) != 0 ? fail_errno(e, "close", path) : 0;
 }
 
 int io_spool(int fd, struct appkg_err *e)

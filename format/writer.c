@@ -43,6 +43,7 @@ struct appkg_writer {
 	int has_signature;
 	/* output state during finish */
 	int fd;
+	const char *out_name; /* named in write errors */
 	struct slot *slots;
 	int used;
 	struct frame_info *frames;
@@ -489,7 +490,7 @@ static int flush_slots(appkg_writer *w)
 		if (s->out.len > UINT32_MAX)
 			return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
 		f->csize = (uint32_t)s->out.len;
-		if (io_write_all(w->fd, s->out.data, s->out.len, "output", &w->err))
+		if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
 			return w->err.code;
 	}
 	w->used = 0;
@@ -679,7 +680,7 @@ static int write_members(appkg_writer *w, const char *manifest, size_t len)
 	if (rc)
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
-		rc = io_write_all(w->fd, tail.data, tail.len, "output", &w->err);
+		rc = io_write_all(w->fd, tail.data, tail.len, w->out_name, &w->err);
 	buf_free(&tail);
 	return rc;
 }
@@ -698,6 +699,7 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (sort_members(w) || !(manifest = make_manifest(w, &len)))
 		return w->err.code;
 	w->fd = fd;
+	w->out_name = w->out_name ? w->out_name : "output";
 	w->index = calloc(w->n + 3, sizeof(*w->index));
 	if (!w->index || slots_init(w))
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -738,6 +740,7 @@ int appkg_writer_finish_path(appkg_writer *w, const char *path)
 
 	if (writable(w))
 		return w->err.code;
+	w->out_name = path;
 	fd = io_temp_beside(path, &tmp, &w->err);
 	if (fd < 0)
 		return fd;

@@ -11,17 +11,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../format/internal.h"
 #include "appkg/appkg.h"
 #include "fe.h"
 
@@ -97,52 +94,6 @@ static int safe_relative(const char *path)
 	return 1;
 }
 
-/* Write one file below dirfd, creating its parent directories. */
-static int write_member(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
-{
-	char buf[512];
-	const char *c = data;
-	int fd;
-
-	if (!safe_relative(path) || strlen(path) >= sizeof(buf))
-		return APPKG_ERR_TAR_MEMBER;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdirat(dirfd, buf, 0755) != 0 && errno != EEXIST)
-			return APPKG_ERR_IO;
-		*s = '/';
-	}
-	fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return errno == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO;
-	while (len > 0) {
-		ssize_t w = write(fd, c, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int err = errno;
-			close(fd);
-			return err == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO;
-		}
-		c += w;
-		len -= (size_t)w;
-	}
-	return close(fd) ? APPKG_ERR_IO : 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_tree(const char *path)
-{
-	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 struct job {
 	const struct options *o;
 	appkg_reader *r;
@@ -156,12 +107,20 @@ static int report(struct job *j, int code, const char *message)
 	return fe_report(j->subject, code, message ? message : appkg_reader_error(j->r));
 }
 
-static int file_error(struct job *j, int code, const char *path)
+/* Write one file below the temporary directory, creating its parent directories. */
+static int write_member(struct job *j, const char *path, const void *data, size_t len,
+			mode_t mode)
 {
+	struct appkg_err e = {0};
 	char msg[600];
 
-	snprintf(msg, sizeof(msg), "%s: cannot write: %s", path, appkg_error_name(code));
-	return report(j, code, msg);
+	if (!safe_relative(path)) {
+		snprintf(msg, sizeof(msg), "%s: unsafe member path", path);
+		return report(j, APPKG_ERR_TAR_MEMBER, msg);
+	}
+	if (io_write_file_at(j->tmpfd, path, data, len, mode, &e))
+		return report(j, e.code, e.msg);
+	return 0;
 }
 
 static int extract_all(struct job *j)
@@ -171,8 +130,8 @@ static int extract_all(struct job *j)
 	int rc;
 
 	while ((rc = appkg_reader_next(j->r, &m, &data)) == 1) {
-		if ((rc = write_member(j->tmpfd, m.path, data, (size_t)m.size, 0644)))
-			return file_error(j, rc, m.path);
+		if ((rc = write_member(j, m.path, data, (size_t)m.size, 0644)))
+			return rc;
 	}
 	return rc ? report(j, rc, NULL) : 0;
 }
@@ -196,8 +155,7 @@ static int extract_only(struct job *j)
 	if (rc)
 		return report(j, rc, NULL);
 	snprintf(path, sizeof(path), "resources/%s.json", j->o->only);
-	rc = write_member(j->tmpfd, path, data, len, 0644);
-	return rc ? file_error(j, rc, path) : 0;
+	return write_member(j, path, data, len, 0644);
 }
 
 /* Decrypt before anything is written, so a wrong password leaves nothing behind. */
@@ -247,47 +205,29 @@ static int dest_allowed(const struct options *o)
 	return APPKG_ERR_EXISTS;
 }
 
+/* Make the extracted files durable, then give the directory its name: a rename, or with
+ * --force over an existing DEST an atomic swap, after which the old DEST is removed. */
 static int install(struct job *j)
 {
+	struct appkg_err e = {0};
 	struct stat st;
+	int swap = j->o->force && lstat(j->o->dest, &st) == 0;
 
-	if (syncfs(j->tmpfd) != 0)
-		return report(j, APPKG_ERR_IO, "cannot sync the extracted files");
-	if (lstat(j->o->dest, &st) != 0 || (S_ISDIR(st.st_mode) && !j->o->force)) {
-		if (rename(j->tmp, j->o->dest) == 0)
-			return 0;
-	} else if (j->o->force &&
-		   renameat2(AT_FDCWD, j->tmp, AT_FDCWD, j->o->dest, RENAME_EXCHANGE) == 0) {
-		remove_tree(j->tmp); /* now the old DEST */
-		return 0;
-	}
-	return report(j, errno == ENOTEMPTY || errno == EEXIST ? APPKG_ERR_EXISTS : APPKG_ERR_IO,
-		      strerror(errno));
+	if (io_sync(j->tmpfd, 1, "extracted files", &e) ||
+	    io_rename(j->tmp, j->o->dest, swap, &e) || io_sync_dir_of(j->o->dest, &e))
+		return report(j, e.code, e.msg);
+	if (swap)
+		io_remove_tree(j->tmp); /* now the old DEST */
+	return 0;
 }
 
 /* A new directory beside DEST, mode 0755 less the umask, with a name no one else picked. */
 static int make_temp(struct job *j)
 {
-	char *copy = strdup(j->o->dest), *dcopy = strdup(j->o->dest);
-	const char *base = copy ? basename(copy) : NULL, *dir = dcopy ? dirname(dcopy) : NULL;
-	size_t n = (dir ? strlen(dir) : 0) + (base ? strlen(base) : 0) + 40;
+	struct appkg_err e = {0};
 
-	j->tmp = dir && base ? malloc(n) : NULL;
-	for (int tries = 0; j->tmp && j->tmpfd < 0 && tries < 16; tries++) {
-		snprintf(j->tmp, n, "%s/.%s.unpack-%08x", dir, base, randombytes_random());
-		if (mkdir(j->tmp, 0755) == 0)
-			j->tmpfd = open(j->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		else if (errno != EEXIST)
-			break;
-	}
-	free(copy);
-	free(dcopy);
-	if (!j->tmp || j->tmpfd < 0) {
-		free(j->tmp);
-		j->tmp = NULL;
-		return fe_report(j->o->dest, APPKG_ERR_IO, "cannot create a temporary directory beside it");
-	}
-	return 0;
+	j->tmpfd = io_temp_dir_beside(j->o->dest, "unpack", &j->tmp, &e);
+	return j->tmpfd < 0 ? report(j, e.code, e.msg) : 0;
 }
 
 static int run(struct job *j)
@@ -302,12 +242,12 @@ static int run(struct job *j)
 	if ((rc = decrypt_secrets(j, &plain, &plain_len)) || (rc = make_temp(j)))
 		goto out;
 	rc = j->o->only ? extract_only(j) : extract_all(j);
-	if (!rc && plain && (rc = write_member(j->tmpfd, "secrets.json", plain, plain_len, 0600)))
-		rc = file_error(j, rc, "secrets.json");
+	if (!rc && plain)
+		rc = write_member(j, "secrets.json", plain, plain_len, 0600);
 	if (!rc)
 		rc = install(j);
 	if (rc)
-		remove_tree(j->tmp);
+		io_remove_tree(j->tmp);
 out:
 	fe_secret_free(plain, plain_len);
 	if (j->tmp)
