@@ -4,7 +4,8 @@ set -u
 B=${APPKG_BIN:?run through tests/run.sh}
 TOP=${APPKG_TOP:?}
 W=$(mktemp -d)
-trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+MOUNTS=
+trap 'for m in $MOUNTS; do umount "$m"; done; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export APPKG_PASSWORD_UNSET=1
 unset APPKG_PASSWORD
 
@@ -62,4 +63,11 @@ expect_one_line() {
 # A small realistic corpus made by the project's own generator.
 corpus() { # corpus DIR N NAMES [--no-secrets]
 	python3 "$TOP/tests/tools/gen-corpus.py" --resources "$2" --names "$3" --seed 7 --out "$1" ${4:-} 2>/dev/null
+}
+
+# mount_tmpfs DIR SIZE: a fresh tmpfs of SIZE (as mount -o size= takes it) at DIR below $W,
+# unmounted on exit. Fails when not root or when the mount is refused.
+mount_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" 2>"$W/.mount" || return 1
+	MOUNTS="$1 $MOUNTS"
 }
