@@ -43,7 +43,7 @@ wait_gone() {
 
 # Stale temporary files beside a package: the name the library uses for them.
 temps_beside() {
-	find "$(dirname "$1")" -maxdepth 1 -name "$(basename "$1").tmp*" | wc -l
+	find "$(dirname "$1")" -maxdepth 1 -name ".$(basename "$1").tmp-*" | wc -l
 }
 
 # A package made from a small corpus, its unpacked reference tree, and the password file.
