@@ -214,8 +214,11 @@ leftovers_removed_only_when_dead_and_unlocked() {
 	left=$(ls -A "$S" | LC_ALL=C sort | tr '\n' ' ')
 	# removed: the dead, unlocked one and the dead directory; kept: a live PID, another target,
 	# a name not of the form, a locked one, another tag
-	[ "$left" = ".other.appkg.tmp-$dead-0000000c .out.appkg.tmp-$$-0000000b .out.appkg.tmp-$dead-0000000dx .out.appkg.tmp-$dead-0000000e .out.appkg.unpack-$dead-0000000f out.appkg " ] ||
-		{ echo "left: $left"; return 1; }
+	kept=$(printf '%s\n' ".other.appkg.tmp-$dead-0000000c" ".out.appkg.tmp-$$-0000000b" \
+		".out.appkg.tmp-$dead-0000000dx" ".out.appkg.tmp-$dead-0000000e" \
+		".out.appkg.unpack-$dead-0000000f" out.appkg | LC_ALL=C sort | tr '\n' ' ')
+	[ "$left" = "$kept" ] ||
+		{ echo "left: $left"; echo "expected: $kept"; return 1; }
 }
 
 t leftovers_removed_only_when_dead_and_unlocked leftovers_removed_only_when_dead_and_unlocked
