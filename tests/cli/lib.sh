@@ -5,7 +5,7 @@ B=${APPKG_BIN:?run through tests/run.sh}
 TOP=${APPKG_TOP:?}
 W=$(mktemp -d)
 MOUNTS=
-trap 'for m in $MOUNTS; do umount "$m"; done; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+trap 'for m in $MOUNTS; do umount -l "$m"; done; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export APPKG_PASSWORD_UNSET=1
 unset APPKG_PASSWORD
 
