@@ -110,6 +110,25 @@ void io_remove_tree(const char *path)
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* Does pid name a running process? One that has exited but is not yet reaped (a zombie, as a
+ * killed daemon is until init collects it) does not count. */
+static int pid_running(pid_t pid)
+{
+	char path[64], stat[256], *paren;
+	FILE *f;
+	int running;
+
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!(f = fopen(path, "r")))
+		return 1; /* no /proc: trust kill(2) */
+	running = !fgets(stat, sizeof(stat), f) || !(paren = strrchr(stat, ')')) || paren[1] != ' ' ||
+		  (paren[2] != 'Z' && paren[2] != 'X');
+	fclose(f);
+	return running;
+}
+
 /* "NNN-XXXXXXXX" after the prefix of a temporary name: the PID if its process is gone. */
 static int dead_pid(const char *rest)
 {
@@ -119,7 +138,7 @@ static int dead_pid(const char *rest)
 
 	if (rest[0] < '1' || rest[0] > '9' || pid <= 0 || hex != 8 || end[9] != '\0')
 		return 0;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return !pid_running((pid_t)pid);
 }
 
 /* Remove one leftover, a regular file or a directory, unless some process holds its lock. */
