@@ -356,8 +356,11 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (o.unmount || o.commit)
-		return control(&o);
+	if (o.unmount || o.commit) {
+		rc = control(&o);
+		fuse_opt_free_args(&o.fuse);
+		return rc;
+	}
 	openlog("appkg-mount", LOG_PID, LOG_USER);
 	fs.package = absolute(o.package);
 	fs.output = absolute(o.output ? o.output : o.package);

@@ -8,6 +8,10 @@
 H="$W/corpus"
 MAX_SECONDS=10
 MAX_KIB=131072
+# Sanitizers and valgrind add their own memory and time: the limits hold for the plain build.
+if [ -n "${APPKG_SANITIZED:-}${APPKG_TOOL_WRAPPER:-}" ]; then
+	MAX_SECONDS=120 MAX_KIB=1048576
+fi
 TOOLS="verify unpack mount" # add a tool: a tool_NAME function and, if it may print more, lines_NAME
 
 # measured CMD...: CMD under the time limit, its seconds and peak RSS (KiB) kept in $W/time.

@@ -206,6 +206,6 @@ void pkg_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
 		pkg_die(path);
 }
