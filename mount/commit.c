@@ -30,7 +30,6 @@ struct commit {
 	int status;      /* worst exit status so far */
 	size_t files, same;
 	size_t report_len;
-	const char *recover_dir; /* set when writing the edits out after a refusal */
 };
 
 typedef void (*visit_fn)(struct commit *c, struct node *n, const char *path, enum kind k);

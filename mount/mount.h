@@ -88,8 +88,7 @@ extern const struct fuse_operations appkg_ops;
 int node_load(struct node *n);
 
 /* commit.c: run with fs.lock held. Returns the exit status (0, 1 refused, 4 I/O) and fills
- * fs.report; recover writes the edits as a directory beside the package when a commit that
- * cannot be retried (at unmount) is refused. */
+ * fs.report; at_unmount, a refused commit writes the edits to PKG.edits/ instead. */
 int commit_run(int at_unmount);
 void commit_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
