@@ -138,14 +138,20 @@ static int same_bytes(struct node *n, const char *path)
 	return !memcmp(digest, m.digest, sizeof(digest));
 }
 
+/* secrets.json holds what was decrypted at mount (or at the last commit)? */
+static int secrets_unchanged(const struct node *n)
+{
+	return n->size == fs.secrets_plain_len &&
+	       !sodium_memcmp(n->data, fs.secrets_plain, n->size);
+}
+
 static void count_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
 	if (k == SIDE_FILE)
 		return;
 	c->files++;
 	if (k == SECRETS_JSON)
-		c->same += n->size == fs.secrets_plain_len &&
-			   !sodium_memcmp(n->data, fs.secrets_plain, n->size);
+		c->same += secrets_unchanged(n);
 	else if (k != MISPLACED)
 		c->same += same_bytes(n, path);
 }
@@ -206,8 +212,7 @@ static int add_secrets(struct commit *c, struct node *n, enum kind k)
 	int rc = original_blob(&blob, &len);
 
 	if (rc == 0) {
-		if (k == SECRETS_ENC || (n->size == fs.secrets_plain_len &&
-					 !sodium_memcmp(n->data, fs.secrets_plain, n->size)))
+		if (k == SECRETS_ENC || secrets_unchanged(n))
 			rc = appkg_writer_set_secrets_blob(c->w, blob, len);
 		else
 			rc = appkg_writer_set_secrets(c->w, (const char *)n->data, n->size, fs.password,
