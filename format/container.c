@@ -200,13 +200,13 @@ int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_si
 	return rc;
 }
 
-int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
-		 uint32_t dsize, struct appkg_err *e)
+/* The frame-header rules of §3.2, on the first avail bytes of a frame (at least its header). */
+static int frame_header_check(const unsigned char *src, size_t avail, uint32_t dsize,
+			      struct appkg_err *e)
 {
 	ZSTD_frameHeader zfh;
-	size_t r;
 
-	if (ZSTD_getFrameHeader(&zfh, src, csize) != 0 || zfh.frameType != ZSTD_frame)
+	if (ZSTD_getFrameHeader(&zfh, src, avail) != 0 || zfh.frameType != ZSTD_frame)
 		return appkg_fail(e, APPKG_ERR_FRAME, "not a zstd data frame");
 	if (zfh.windowSize > (1ull << APPKG_MAX_WINDOW_LOG))
 		return appkg_fail(e, APPKG_ERR_FRAME_WINDOW, "zstd window of %llu bytes over the limit",
@@ -214,18 +214,87 @@ int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf 
 	if (!zfh.checksumFlag || zfh.frameContentSize != dsize)
 		return appkg_fail(e, APPKG_ERR_FRAME_SIZE,
 				  "frame content size or checksum flag differs from the seek table");
+	return 0;
+}
+
+static int zstd_fail(size_t r, struct appkg_err *e)
+{
+	return appkg_fail(e, ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
+				     ? APPKG_ERR_FRAME_CHECKSUM : APPKG_ERR_FRAME,
+			  "zstd: %s", ZSTD_getErrorName(r));
+}
+
+static int length_differs(struct appkg_err *e)
+{
+	return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame length differs from the seek table");
+}
+
+int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
+		 uint32_t dsize, struct appkg_err *e)
+{
+	size_t r;
+
+	if (frame_header_check(src, csize, dsize, e))
+		return e->code;
 	if (ZSTD_findFrameCompressedSize(src, csize) != csize)
-		return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame length differs from the seek table");
+		return length_differs(e);
 	out->len = 0;
 	if (buf_reserve(out, dsize))
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	r = ZSTD_decompressDCtx(dctx, out->data, dsize, src, csize);
 	if (ZSTD_isError(r))
-		return appkg_fail(e, ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
-					     ? APPKG_ERR_FRAME_CHECKSUM : APPKG_ERR_FRAME,
-				  "zstd: %s", ZSTD_getErrorName(r));
+		return zstd_fail(r, e);
 	if (r != dsize)
 		return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame decodes to %zu bytes, not %u", r, dsize);
+	out->len = dsize;
+	return 0;
+}
+
+/* Feed one chunk to the stream decoder; *left is its last hint (0: the frame has ended). */
+static int decode_chunk(void *dctx, const unsigned char *src, size_t n, ZSTD_outBuffer *zo,
+			size_t *left, struct appkg_err *e)
+{
+	ZSTD_inBuffer zi = {src, n, 0};
+
+	while (zi.pos < zi.size) {
+		size_t in_was = zi.pos, out_was = zo->pos;
+		if (*left == 0)
+			return length_differs(e);
+		*left = ZSTD_decompressStream(dctx, zo, &zi);
+		if (ZSTD_isError(*left))
+			return zstd_fail(*left, e);
+		if (zi.pos == in_was && zo->pos == out_was)
+			return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame decodes to more than %zu bytes",
+					  zo->size);
+	}
+	return 0;
+}
+
+int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
+		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e)
+{
+	ZSTD_outBuffer zo;
+	size_t left = 1;
+
+	out->len = 0;
+	in->len = 0;
+	if (buf_reserve(out, dsize) || buf_reserve(in, FRAME_CHUNK))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	zo = (ZSTD_outBuffer){out->data, dsize, 0};
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	for (uint32_t done = 0; done < csize;) {
+		size_t n = csize - done < FRAME_CHUNK ? csize - done : FRAME_CHUNK;
+		if (rd(ctx, in->data, n, off + done, e) ||
+		    (done == 0 && frame_header_check(in->data, n, dsize, e)) ||
+		    decode_chunk(dctx, in->data, n, &zo, &left, e))
+			return e->code;
+		done += (uint32_t)n;
+	}
+	if (left != 0)
+		return length_differs(e);
+	if (zo.pos != dsize)
+		return appkg_fail(e, APPKG_ERR_FRAME_SIZE, "frame decodes to %zu bytes, not %u", zo.pos,
+				  dsize);
 	out->len = dsize;
 	return 0;
 }

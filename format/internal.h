@@ -127,6 +127,11 @@ void container_free(struct container *c);
 /* Decompress frame i into out (resized to its dsize), checking window, size and checksum. */
 int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
 		 uint32_t dsize, struct appkg_err *e);
+/* The same for a frame of csize bytes at off, read through rd in FRAME_CHUNK pieces into in, so
+ * that the compressed side never needs more memory than one chunk. */
+#define FRAME_CHUNK (1u << 20)
+int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
+		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e);
 /* Compress src into out as one frame with content size and checksum. */
 int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
 		 struct appkg_err *e);

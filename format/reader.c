@@ -115,23 +115,28 @@ static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct ap
 static int load_frame(appkg_reader *r, uint32_t f)
 {
 	const struct frame_info *fi = &r->c.frames[f];
-	const unsigned char *src;
 	int rc;
 
 	if (r->frame_no == f)
 		return 0;
 	r->frame_no = -1;
+	r->compressed.len = 0;
 	if (r->mem) {
-		src = r->mem + fi->offset;
-	} else {
+		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize,
+				  &r->err);
+	} else if (fi->csize > FRAME_CHUNK) {
+		rc = frame_decode_from(r->dctx, source_read, r, fi->offset, fi->csize, &r->compressed,
+				       &r->frame, fi->dsize, &r->err);
 		r->compressed.len = 0;
-		if (buf_reserve(&r->compressed, fi->csize))
-			return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-		if (source_read(r, r->compressed.data, fi->csize, fi->offset, &r->err))
-			return r->err.code;
-		src = r->compressed.data;
+	} else if (buf_reserve(&r->compressed, fi->csize)) {
+		rc = appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	} else if (source_read(r, r->compressed.data, fi->csize, fi->offset, &r->err)) {
+		return r->err.code;
+	} else {
+		r->compressed.len = fi->csize;
+		rc = frame_decode(r->dctx, r->compressed.data, fi->csize, &r->frame, fi->dsize,
+				  &r->err);
 	}
-	rc = frame_decode(r->dctx, src, fi->csize, &r->frame, fi->dsize, &r->err);
 	if (rc) {
 		char why[APPKG_MSG_MAX];
 		memcpy(why, r->err.msg, sizeof(why));
@@ -571,14 +576,22 @@ int reader_read_digest_only(appkg_reader *r, const char *path, const void **data
 int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf *out)
 {
 	const struct frame_info *fi;
-	const void *src;
+	struct appkg_err ignored = {0};
 
 	if (r->frame_no < 0 || r->frame.len != len || memcmp(r->frame.data, plain, len) != 0)
 		return 0;
 	fi = &r->c.frames[r->frame_no];
-	src = r->mem ? r->mem + fi->offset : r->compressed.data;
 	out->len = 0;
-	return buf_append(out, src, fi->csize) == 0;
+	if (r->mem)
+		return buf_append(out, r->mem + fi->offset, fi->csize) == 0;
+	if (r->compressed.len == fi->csize)
+		return buf_append(out, r->compressed.data, fi->csize) == 0;
+	/* a frame decoded in chunks: read it again, unless it is larger than zstd would make it */
+	if (fi->csize > ZSTD_COMPRESSBOUND(len) || buf_reserve(out, fi->csize) ||
+	    source_read(r, out->data, fi->csize, fi->offset, &ignored))
+		return 0;
+	out->len = fi->csize;
+	return 1;
 }
 
 int appkg_reader_find(appkg_reader *r, const char *path, struct appkg_member *out)

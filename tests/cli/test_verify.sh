@@ -106,6 +106,19 @@ stale_after_edit() {
 	expect_rc 3 && expect_stderr "does not match"
 }
 
+# A resource frame of several MiB is decoded in pieces; damage in its middle is still found.
+large_frame() {
+	cd "$W" || return 1
+	corpus lf 5 plain --no-secrets
+	python3 -c 'import base64, json, os, sys
+json.dump({"blob": base64.b64encode(os.urandom(6 << 20)).decode()}, open(sys.argv[1], "w"))' \
+		lf/resources/pages/large.json || return 1
+	"$B/appkg-pack" lf -o lf.appkg && run "$B/appkg-verify" lf.appkg && expect_rc 0 || return 1
+	"$B/appkg-unpack" lf.appkg -C lf.out && cmp lf/resources/pages/large.json lf.out/resources/pages/large.json || return 1
+	printf 'XYZ' | dd of=lf.appkg bs=1 seek=$(($(stat -c %s lf.appkg) / 2)) conv=notrunc 2>/dev/null
+	run "$B/appkg-verify" lf.appkg && expect_rc 1 && expect_stderr "frame [0-9]*: zstd: "
+}
+
 t quiet_on_success quiet_on_success
 t all_problems_reported_in_order all_problems_in_order
 t json_report_fields json_report
@@ -114,3 +127,4 @@ t decompression_bomb_small_and_fast bomb_is_cheap
 t signed_package_keys_and_minisign signed
 t one_changed_byte_fails one_changed_byte
 t signature_stale_after_edit stale_after_edit
+t large_frame_decoded_in_pieces large_frame

@@ -201,6 +201,24 @@ usage() {
 		! mountpoint -q "$W/mj"
 }
 
+# A resource whose frame is several MiB compressed: read in chunks (never whole), and copied
+# as it is by a commit that does not touch it.
+large_frame_kept_by_commit() {
+	make_package lf 10 --no-secrets || return 1
+	python3 -c 'import base64, json, os, sys
+json.dump({"blob": base64.b64encode(os.urandom(8 << 20)).decode()}, open(sys.argv[1], "w"))' \
+		"$W/lf.src/resources/pages/large.json" || return 1
+	"$B/appkg-pack" "$W/lf.src" -o "$W/lf.appkg" && "$B/appkg-verify" "$W/lf.appkg" || return 1
+	mount_up "$W/lf.appkg" "$W/m" || return 1
+	cmp "$W/m/resources/pages/large.json" "$W/lf.src/resources/pages/large.json" || return 1
+	echo '{"small": "edit"}' >"$W/m/resources/pages/small.json" || return 1
+	run "$B/appkg-mount" -u "$W/m" && expect_rc 0 || return 1
+	run "$B/appkg-verify" "$W/lf.appkg" && expect_rc 0 || return 1
+	"$B/appkg-unpack" "$W/lf.appkg" -C "$W/lf.out" || return 1
+	cmp "$W/lf.src/resources/pages/large.json" "$W/lf.out/resources/pages/large.json" &&
+		[ "$(cat "$W/lf.out/resources/pages/small.json")" = '{"small": "edit"}' ]
+}
+
 t usage usage
 t ordinary_tools_edit_and_commit ordinary_tools
 t no_edits_byte_identical no_edits_byte_identical
@@ -211,3 +229,4 @@ t commit_without_unmount_and_output commit_without_unmount_and_output
 t side_files_not_committed side_files_not_committed
 t secrets_never_on_disk secrets_never_on_disk
 t parallel_readers_and_writer parallel_readers_and_writer
+t large_frame_kept_by_commit large_frame_kept_by_commit

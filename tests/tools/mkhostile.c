@@ -29,16 +29,26 @@ static int ncases;
 
 /* ---- output ---- */
 
-/* Write one case and its line in OUTDIR/cases; the exit status follows from the codes. */
+/* The line of a case in OUTDIR/cases; the exit status follows from the codes. */
+static void list_case(const char *name, const char *codes, int secrets)
+{
+	fprintf(list, "%s %d %s %s\n", name, appkg_error_class(atoi(codes)), codes,
+		secrets ? "password" : "-");
+	ncases++;
+}
+
+static void case_path(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, "%s/%s.appkg", outdir, name);
+}
+
 void emit(const char *name, const char *codes, int secrets, const void *data, size_t len)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s.appkg", outdir, name);
+	case_path(path, sizeof(path), name);
 	pkg_write_file(path, data, len);
-	fprintf(list, "%s %d %s %s\n", name, appkg_error_class(atoi(codes)), codes,
-		secrets ? "password" : "-");
-	ncases++;
+	list_case(name, codes, secrets);
 }
 
 void emit_pkg(const char *name, const char *codes, struct pkg *p)
@@ -595,6 +605,32 @@ static void frame_case(const char *name, const char *codes, enum zlie lie, int m
 	free(man);
 }
 
+/* A resource frame followed by a hole of 256 MiB that the seek table counts as part of it: the
+ * frame is cheap on disk and huge in size, which a reader must not load whole to refuse it. */
+static void frame_padded_case(void)
+{
+	static const struct member home = HOME;
+	const uint32_t hole = 256u << 20;
+	char *man = pkg_manifest(&home, 1, ""), path[512];
+	struct pkg p = {0};
+	size_t at;
+	FILE *f;
+
+	pkg_member(&p, &(struct member){MANIFEST_PATH, man, '0'}, 0);
+	pkg_member(&p, &home, 0);
+	at = p.file.len;
+	p.frames[1].csize += hole;
+	pkg_close(&p, 0);
+	case_path(path, sizeof(path), "zstd_frame_padded_256mb");
+	if (!(f = fopen(path, "wb")) || fwrite(p.file.data, 1, at, f) != at ||
+	    fseeko(f, hole, SEEK_CUR) != 0 ||
+	    fwrite(p.file.data + at, 1, p.file.len - at, f) != p.file.len - at || fclose(f) != 0)
+		pkg_die(path);
+	list_case("zstd_frame_padded_256mb", "-206", 0);
+	buf_free(&p.file);
+	free(man);
+}
+
 static void frame_cases(void)
 {
 	static const struct {
@@ -624,6 +660,7 @@ static void frame_cases(void)
 
 	for (size_t i = 0; i < N(t); i++)
 		frame_case(t[i].name, t[i].codes, t[i].lie, t[i].manifest_frame);
+	frame_padded_case();
 }
 
 /* ---- seek table, member index, and what surrounds them ---- */
