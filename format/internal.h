@@ -128,8 +128,11 @@ void container_free(struct container *c);
 int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
 		 uint32_t dsize, struct appkg_err *e);
 /* The same for a frame of csize bytes at off, read through rd in FRAME_CHUNK pieces into in, so
- * that the compressed side never needs more memory than one chunk. */
+ * that the compressed side never needs more memory than one chunk (the fuzz build makes the
+ * chunk tiny, so that small inputs take this path). */
+#ifndef FRAME_CHUNK
 #define FRAME_CHUNK (1u << 20)
+#endif
 int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
 		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e);
 /* Compress src into out as one frame with content size and checksum. */

@@ -2,6 +2,7 @@
 # Build the libFuzzer targets (clang, ASan + UBSan) into BUILD, seed each corpus from the test
 # vectors and the example, and run each for SECONDS. A crash leaves its input in BUILD/crashes;
 # turn it into a vector under tests/vectors/invalid/. Usage: tests/fuzz/run.sh BUILD SECONDS
+# (FUZZ_TARGETS="reader json" runs only those targets).
 set -eu
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${2:-30}
@@ -12,8 +13,8 @@ libs="$(pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread"
 flags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude"
 V=tests/vectors
 status=0
-for t in reader manifest secrets names json; do
-	clang $flags "tests/fuzz/fuzz_$t.c" format/*.c $libs -o "$BUILD/fuzz_$t"
+for t in ${FUZZ_TARGETS:-reader manifest secrets names json}; do
+	clang $flags -DFRAME_CHUNK=64 "tests/fuzz/fuzz_$t.c" format/*.c $libs -o "$BUILD/fuzz_$t"
 	c="$BUILD/corpus/$t"
 	mkdir -p "$c"
 	case $t in
