@@ -102,28 +102,45 @@ char *appkg_name_decode(const char *component)
 	return out;
 }
 
-int appkg_name_check(const char *component, size_t max_bytes)
+/* ASCII text is valid UTF-8, already NFC, and case-folds byte by byte: the common case skips
+ * libunistring. */
+static int is_ascii(const char *s, size_t len)
 {
-	size_t len = strlen(component), nfc_len = 0;
-	const uint8_t *s = (const uint8_t *)component;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+static int check_nfc(const uint8_t *s, size_t len)
+{
+	size_t nfc_len = 0;
 	uint8_t *nfc;
-	char *logical, *again;
 	int rc = 0;
 
-	if (len == 0 || len > max_bytes)
-		return APPKG_ERR_NAME_LENGTH;
 	if (u8_check(s, len) != NULL)
 		return APPKG_ERR_NAME_UTF8;
-	if (!strcmp(component, ".") || !strcmp(component, ".."))
-		return APPKG_ERR_NAME_CHAR;
 	nfc = u8_normalize(UNINORM_NFC, s, len, NULL, &nfc_len);
 	if (!nfc)
 		return APPKG_ERR_NO_MEMORY;
 	if (nfc_len != len || memcmp(nfc, s, len) != 0)
 		rc = APPKG_ERR_NAME_NFC;
 	free(nfc);
-	if (rc)
+	return rc;
+}
+
+int appkg_name_check(const char *component, size_t max_bytes)
+{
+	size_t len = strlen(component);
+	char *logical, *again;
+	int rc = 0;
+
+	if (len == 0 || len > max_bytes)
+		return APPKG_ERR_NAME_LENGTH;
+	if (!is_ascii(component, len) && (rc = check_nfc((const uint8_t *)component, len)) != 0)
 		return rc;
+	if (!strcmp(component, ".") || !strcmp(component, ".."))
+		return APPKG_ERR_NAME_CHAR;
 	logical = appkg_name_decode(component);
 	again = logical ? appkg_name_encode(logical) : NULL;
 	if (!again || strcmp(again, component) != 0)
@@ -211,6 +228,16 @@ char *resource_path_make(const char *type, const char *name)
 
 char *name_fold_key(const char *path, size_t len, size_t *key_len)
 {
+	if (is_ascii(path, len)) {
+		char *key = malloc(len + 1);
+		if (!key)
+			return NULL;
+		for (size_t i = 0; i < len; i++)
+			key[i] = path[i] >= 'A' && path[i] <= 'Z' ? (char)(path[i] - 'A' + 'a') : path[i];
+		key[len] = '\0';
+		*key_len = len;
+		return key;
+	}
 	return (char *)u8_casefold((const uint8_t *)path, len, NULL, UNINORM_NFC, NULL, key_len);
 }
 

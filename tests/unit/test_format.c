@@ -86,11 +86,14 @@ TEST(test_name_collisions)
 	const char *ok[] = {"resources/a/x.json", "resources/a/y.json"};
 	const char *ascii[] = {"resources/a/Home.json", "resources/a/home.json"};
 	const char *fold[] = {"resources/a/STRASSE.json", "resources/a/straße.json"};
+	const char *kelvin[] = {"resources/a/k.json", "resources/a/\xe2\x84\xaa.json"}; /* U+212A */
 
 	CHECK_EQ(names_check_collisions(ok, 2, &e), 0);
 	CHECK_EQ(names_check_collisions(ascii, 2, &e), APPKG_ERR_NAME_COLLISION);
 	e.code = 0;
 	CHECK_EQ(names_check_collisions(fold, 2, &e), APPKG_ERR_NAME_COLLISION);
+	e.code = 0;
+	CHECK_EQ(names_check_collisions(kelvin, 2, &e), APPKG_ERR_NAME_COLLISION);
 }
 
 TEST(test_tar_round_trip_and_pax)
