@@ -100,8 +100,10 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
-# The unit programs and every tool the CLI tests run (the `appkg` front's child included).
-VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes
+# The unit programs and every tool the CLI tests run (the `appkg` front's child included;
+# not the setuid fusermount3, which valgrind cannot run).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes \
+	--trace-children-skip=*fusermount3
 valgrind:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)

@@ -5,28 +5,55 @@ B=${APPKG_BIN:?run through tests/run.sh}
 TOP=${APPKG_TOP:?}
 W=$(mktemp -d)
 MOUNTS=
-trap 'for m in $MOUNTS; do umount -l "$m"; done; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+trap 'for m in $MOUNTS; do umount -l "$m"; done; final_reports; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export APPKG_PASSWORD_UNSET=1
 unset APPKG_PASSWORD
 
 # APPKG_TOOL_WRAPPER (e.g. "valgrind -q"): run every tool under it. $B then names a directory of
 # one-line scripts with the tools' names, so every way a test calls a tool is covered; $RAW_B
-# keeps the real tools for checks that measure time or memory.
+# keeps the real tools for checks that measure time or memory. valgrind writes its reports to
+# files in $W/.vg, so that those of a mount daemon (whose stderr is /dev/null) count too.
 RAW_B=$B
 if [ -n "${APPKG_TOOL_WRAPPER:-}" ]; then
-	mkdir "$W/.bin"
+	mkdir "$W/.bin" "$W/.vg" "$W/.vg/seen"
+	wrap=$APPKG_TOOL_WRAPPER
+	case $wrap in valgrind*) wrap="$wrap --log-file=$W/.vg/%p" ;; esac
 	for p in "$RAW_B"/appkg*; do
-		printf '#!/bin/sh\nexec %s '"'"'%s'"'"' "$@"\n' "$APPKG_TOOL_WRAPPER" "$p" >"$W/.bin/${p##*/}"
+		printf '#!/bin/sh\nexec %s '"'"'%s'"'"' "$@"\n' "$wrap" "$p" >"$W/.bin/${p##*/}"
 		chmod 755 "$W/.bin/${p##*/}"
 	done
 	B=$W/.bin
 fi
 
+# wrapper_quiet: 1, printing them, if the tool wrapper wrote reports since the last call.
+wrapper_quiet() {
+	quiet=0
+	for f in "$W"/.vg/[0-9]*; do
+		[ -s "$f" ] || continue
+		echo "--- tool wrapper report ${f##*/}:"
+		cat "$f"
+		mv "$f" "$W/.vg/seen/"
+		quiet=1
+	done
+	return $quiet
+}
+
+# Reports written after the last test (a daemon that exits when its test directory goes).
+final_reports() {
+	[ -d "$W/.vg" ] || return 0
+	i=0
+	while [ $i -lt 300 ] && pgrep -f "$W" >/dev/null; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	wrapper_quiet >"$W/.out" || { echo "FAIL: tool wrapper reports after the last test"; cat "$W/.out" >&2; }
+}
+
 # t NAME CMD [ARGS...]: CMD is a shell function that returns non-zero on failure and may print why.
 t() {
 	name=$1
 	shift
-	if ( "$@" ) >"$W/.out" 2>&1; then
+	if ( "$@" ) >"$W/.out" 2>&1 && wrapper_quiet >>"$W/.out"; then
 		echo "PASS: $name"
 	else
 		echo "FAIL: $name"

@@ -56,7 +56,7 @@ fi
 # (/tmp/appkg-hostile-escape*) must not exist.
 stray() {
 	find "$W/jail" -mindepth 1
-	ls -A "$W" | grep -vxE 'corpus|jail|stdout|stderr|time|\.out|\.bin'
+	ls -A "$W" | grep -vxE 'corpus|jail|stdout|stderr|time|\.out|\.bin|\.vg'
 	ls -d /tmp/appkg-hostile-escape* 2>/dev/null
 }
 

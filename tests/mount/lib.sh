@@ -1,7 +1,7 @@
 # Helpers for the mount tests, on top of the CLI test library. The tests mount for real; without
 # /dev/fuse they are skipped, except in CI (CI=true) where that is a failure.
 . "$(dirname "$0")/../cli/lib.sh"
-trap 'unmount_all; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+trap 'unmount_all; final_reports; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export SOURCE_DATE_EPOCH=1767225600
 
 unmount_all() {
