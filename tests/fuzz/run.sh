@@ -12,7 +12,7 @@ mkdir -p "$BUILD/crashes"
 libs="$(pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread"
 flags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude"
 V=tests/vectors
-status=0
+pass=0 fail=0
 for t in ${FUZZ_TARGETS:-reader manifest secrets names json}; do
 	clang $flags -DFRAME_CHUNK=64 "tests/fuzz/fuzz_$t.c" format/*.c $libs -o "$BUILD/fuzz_$t"
 	c="$BUILD/corpus/$t"
@@ -30,11 +30,15 @@ for t in ${FUZZ_TARGETS:-reader manifest secrets names json}; do
 	json) find examples $V/valid/src -name '*.json' | head -40 | while read -r f; do cp "$f" "$c/$(md5sum <"$f" | cut -c1-12)"; done ;;
 	esac
 	echo "fuzz_$t: ${SECONDS_EACH}s"
-	if ! "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
+	if "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
 		-artifact_prefix="$BUILD/crashes/$t-" -print_final_stats=1 "$c" >"$BUILD/fuzz_$t.log" 2>&1; then
-		echo "fuzz_$t: FAILED, see $BUILD/fuzz_$t.log and $BUILD/crashes/"
-		status=1
+		pass=$((pass + 1))
+		echo "PASS: fuzz_$t"
+	else
+		fail=$((fail + 1))
+		echo "FAIL: fuzz_$t, see $BUILD/fuzz_$t.log and $BUILD/crashes/"
 	fi
 	grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$BUILD/fuzz_$t.log" | sed "s/^/fuzz_$t: /"
 done
-exit $status
+echo "$pass passed, $fail failed, 0 skipped"
+[ "$fail" -eq 0 ]
