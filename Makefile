@@ -103,7 +103,7 @@ asan:
 # The unit programs and every tool the CLI tests run (the `appkg` front's child included;
 # not the setuid fusermount3, which valgrind cannot run).
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes \
-	--trace-children-skip=*fusermount3
+	--trace-children-skip=*fusermount3 --suppressions=$(CURDIR)/tests/valgrind.supp
 valgrind:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)

@@ -7,7 +7,10 @@ edit_one() { sed -i 's/^{/{"crash_test": 1,/' "$W/m/$(cd "$W/k.ref" && find reso
 kill_during_commit() {
 	make_package k 1500 --no-secrets || return 1
 	cp "$W/k.appkg" "$W/k.old"
-	mount_up "$W/k.appkg" "$W/m" && edit_one && "$B/appkg-mount" -u "$W/m" || return 1
+	mount_up "$W/k.appkg" "$W/m" && edit_one || return 1
+	t0=$(date +%s%N)
+	"$B/appkg-mount" -u "$W/m" || return 1
+	ms=$((($(date +%s%N) - t0) / 1000000)) # how long a commit takes here (valgrind: far longer)
 	cp "$W/k.appkg" "$W/k.new"
 	cmp -s "$W/k.old" "$W/k.new" && fail "the edit changed nothing" && return 1
 	old=0 new=0
@@ -16,7 +19,8 @@ kill_during_commit() {
 		mount_up "$W/k.appkg" "$W/m" && edit_one || return 1
 		pid=$(mount_pid "$W/m")
 		"$B/appkg-mount" --commit "$W/m" 2>/dev/null &
-		sleep "0.$(shuf -i 0-40 -n 1 | xargs printf '%02d')"
+		delay=$(shuf -i 0-$((2 * ms)) -n 1)
+		sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
 		kill -9 "$pid"
 		wait
 		fusermount3 -uz "$W/m"
@@ -30,7 +34,7 @@ kill_during_commit() {
 		fi
 		"$B/appkg-verify" "$W/k.appkg" || fail "kill $i: package does not verify" || return 1
 	done
-	echo "old $old, new $new"
+	echo "old $old, new $new (kills 0-$((2 * ms)) ms after the commit began)"
 	[ "$old" -gt 0 ] && [ "$new" -gt 0 ] || fail "kills did not land both before and after the rename" || return 1
 	# the next commit cleans what the killed ones left
 	cp "$W/k.old" "$W/k.appkg"
