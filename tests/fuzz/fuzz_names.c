@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: member-name rules. Properties: a valid component decodes and encodes back
  * to itself; encoding any logical name gives a component whose only possible fault is NFC or
- * length; member_path_check never accepts a path with "..", "." or an empty component. */
+ * length; member_path_check never accepts a path with "..", "." or an empty component; the
+ * case-fold key (with its ASCII shortcut) equals libunistring's NFC case fold. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicase.h>
+#include <unistr.h>
 
 #include "../../format/internal.h"
 
@@ -45,6 +48,22 @@ static void check_path(const char *s, size_t n)
 		abort();
 }
 
+static void check_fold(const char *s, size_t n)
+{
+	size_t a_len = 0, b_len = 0;
+	char *a;
+	uint8_t *b;
+
+	if (u8_check((const uint8_t *)s, n) != NULL)
+		return;
+	a = name_fold_key(s, n, &a_len);
+	b = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &b_len);
+	if (a && b && (a_len != b_len || memcmp(a, b, a_len) != 0))
+		abort();
+	free(a);
+	free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_component(s);
 	check_logical(s);
 	check_path(s, strlen(s));
+	check_fold(s, strlen(s));
 	free(s);
 	return 0;
 }
