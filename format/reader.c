@@ -29,6 +29,7 @@ struct appkg_reader {
 	ZSTD_DCtx *dctx;
 	struct buf frame, compressed, manifest_bytes, signature;
 	int64_t frame_no; /* frame held in `frame`, or -1 */
+	int64_t tiled_frame; /* the last frame a random read found tiled (step 13), or -1 */
 	struct manifest m;
 	struct appkg_key *keys[MAX_TRUSTED_KEYS];
 	size_t nkeys;
@@ -49,6 +50,7 @@ appkg_reader *appkg_reader_new(void)
 		return NULL;
 	r->fd = -1;
 	r->frame_no = -1;
+	r->tiled_frame = -1;
 	r->seq_frame = -1;
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx) {
@@ -231,6 +233,34 @@ static void frame0_member(appkg_reader *r, const struct index_entry *x, const vo
 	*len = b->len;
 }
 
+/* Step 13 for the one frame a random read uses (the frame in r->frame): its entries, i being
+ * one of them, follow each other from offset 0 to the frame's end, so that no bytes hide
+ * between or after them. Their data is checked when they are read. */
+static int check_tiling(appkg_reader *r, uint32_t i)
+{
+	const uint32_t f = r->c.entries[i].frame;
+	uint64_t pos = 0;
+	struct tar_entry t;
+
+	if (r->tiled_frame == f)
+		return 0;
+	while (i > 0 && r->c.entries[i - 1].frame == f)
+		i--;
+	for (; i < r->c.nentries && r->c.entries[i].frame == f; i++) {
+		if (r->c.entries[i].offset != pos)
+			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
+					  r->c.entries[i].path, f);
+		if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, &t, &r->err))
+			return r->err.code;
+		pos += t.total;
+	}
+	if (pos != r->frame.len)
+		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member",
+				  f);
+	r->tiled_frame = f;
+	return 0;
+}
+
 static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *len)
 {
 	const struct index_entry *x = &r->c.entries[i];
@@ -241,7 +271,7 @@ static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *le
 		return 0;
 	}
 
-	if (load_frame(r, x->frame) || entry_at(r, x, x->offset, &t))
+	if (load_frame(r, x->frame) || check_tiling(r, i) || entry_at(r, x, x->offset, &t))
 		return r->err.code;
 	*data = r->frame.data + x->offset + t.data_off;
 	*len = (size_t)t.size;
@@ -365,6 +395,14 @@ static int read_frame0(appkg_reader *r)
 	return 0;
 }
 
+/* Step 14, when the package is opened: the last frame is the end-of-archive marker. */
+static int check_end(appkg_reader *r)
+{
+	if (load_frame(r, r->c.nframes - 1) || tar_check_end(r->frame.data, r->frame.len, &r->err))
+		return problem(r);
+	return 0;
+}
+
 static int open_common(appkg_reader *r)
 {
 	if (r->opened)
@@ -374,7 +412,7 @@ static int open_common(appkg_reader *r)
 	    read_frame0(r))
 		return r->err.code;
 	if (manifest_load(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->err) ||
-	    check_listing(r))
+	    check_listing(r) || check_end(r))
 		return r->err.code;
 	return 0;
 }
@@ -465,17 +503,6 @@ int appkg_reader_member(appkg_reader *r, size_t i, struct appkg_member *out)
 	return 0;
 }
 
-/* After the last member: the last frame is the end-of-archive marker. */
-static int finish_sequence(appkg_reader *r)
-{
-	uint32_t last = r->c.nframes - 1;
-
-	r->next++;
-	if (load_frame(r, last) || tar_check_end(r->frame.data, r->frame.len, &r->err))
-		return problem(r);
-	return 0;
-}
-
 /* Moving to another frame: the one before must have been used up exactly. */
 static int enter_frame(appkg_reader *r, const struct index_entry *x)
 {
@@ -546,7 +573,8 @@ int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **da
 	}
 	if (r->next > r->c.nentries)
 		return 0;
-	return enter_frame(r, NULL) ? r->err.code : finish_sequence(r);
+	r->next++;
+	return enter_frame(r, NULL) ? r->err.code : 0;
 }
 
 int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len)
