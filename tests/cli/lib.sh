@@ -27,15 +27,15 @@ fi
 
 # wrapper_quiet: 1, printing them, if the tool wrapper wrote reports since the last call.
 wrapper_quiet() {
-	quiet=0
+	reported=0
 	for f in "$W"/.vg/[0-9]*; do
 		[ -s "$f" ] || continue
 		echo "--- tool wrapper report ${f##*/}:"
 		cat "$f"
 		mv "$f" "$W/.vg/seen/"
-		quiet=1
+		reported=1
 	done
-	return $quiet
+	return $reported
 }
 
 # Reports written after the last test (a daemon that exits when its test directory goes).
