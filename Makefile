@@ -43,7 +43,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/appkg/*.h format/*.h common/*.h)
 
 $(BUILD)/pic/%.o: %.c $(wildcard include/appkg/*.h format/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -18,6 +18,81 @@
 #include "appkg/appkg.h"
 #include "limits.h"
 
+/*
+ * Internal functions keep short names in the source; the linker sees them as appkg__NAME, so
+ * that every global symbol of libappkg.a carries the library prefix and none can clash with
+ * a program or another library (json_validate would sit in Jansson's namespace). The shared
+ * library exports only what include/appkg/ declares (APPKG_API, -fvisibility=hidden).
+ * tests/cli/test_symbols.sh checks both. A new internal function gets a line here.
+ */
+#define buf_append appkg__buf_append
+#define buf_append_zeros appkg__buf_append_zeros
+#define buf_free appkg__buf_free
+#define buf_reserve appkg__buf_reserve
+#define container_free appkg__container_free
+#define container_open appkg__container_open
+#define digest_bytes appkg__digest_bytes
+#define frame_decode appkg__frame_decode
+#define frame_decode_from appkg__frame_decode_from
+#define frame_encode appkg__frame_encode
+#define get_le16 appkg__get_le16
+#define get_le32 appkg__get_le32
+#define get_le64 appkg__get_le64
+#define hex_decode appkg__hex_decode
+#define hex_encode appkg__hex_encode
+#define index_encode appkg__index_encode
+#define io_commit appkg__io_commit
+#define io_pread_all appkg__io_pread_all
+#define io_read_file appkg__io_read_file
+#define io_remove_tree appkg__io_remove_tree
+#define io_rename appkg__io_rename
+#define io_spool appkg__io_spool
+#define io_sync appkg__io_sync
+#define io_sync_dir_of appkg__io_sync_dir_of
+#define io_temp_beside appkg__io_temp_beside
+#define io_temp_dir_beside appkg__io_temp_dir_beside
+#define io_write_all appkg__io_write_all
+#define io_write_file_at appkg__io_write_file_at
+#define json_array_elements appkg__json_array_elements
+#define json_canonical appkg__json_canonical
+#define json_check_resource appkg__json_check_resource
+#define json_member_span appkg__json_member_span
+#define json_parse_strict appkg__json_parse_strict
+#define json_validate appkg__json_validate
+#define json_values_are_strings appkg__json_values_are_strings
+#define manifest_build appkg__manifest_build
+#define manifest_free appkg__manifest_free
+#define manifest_load appkg__manifest_load
+#define member_path_check appkg__member_path_check
+#define name_char_control appkg__name_char_control
+#define name_fold_key appkg__name_fold_key
+#define names_check_collisions appkg__names_check_collisions
+#define put_le16 appkg__put_le16
+#define put_le32 appkg__put_le32
+#define put_le64 appkg__put_le64
+#define reader_frame_copy appkg__reader_frame_copy
+#define reader_read_digest_only appkg__reader_read_digest_only
+#define resource_path_make appkg__resource_path_make
+#define resource_path_split appkg__resource_path_split
+#define secrets_check_json appkg__secrets_check_json
+#define secrets_decrypt appkg__secrets_decrypt
+#define secrets_encrypt appkg__secrets_encrypt
+#define secrets_parse_header appkg__secrets_parse_header
+#define seek_table_encode appkg__seek_table_encode
+#define sig_key_free appkg__sig_key_free
+#define sig_key_id_hex appkg__sig_key_id_hex
+#define sig_keygen appkg__sig_keygen
+#define sig_keygen_limits appkg__sig_keygen_limits
+#define sig_load_public appkg__sig_load_public
+#define sig_load_secret appkg__sig_load_secret
+#define sig_secret_encrypted appkg__sig_secret_encrypted
+#define sig_sign appkg__sig_sign
+#define sig_verify appkg__sig_verify
+#define tar_check_end appkg__tar_check_end
+#define tar_entry_bytes appkg__tar_entry_bytes
+#define tar_parse_entry appkg__tar_parse_entry
+#define tar_put_header appkg__tar_put_header
+#define tar_put_padding appkg__tar_put_padding
 #define APPKG_MSG_MAX 512
 
 /* ---- errors.c ---- */

@@ -12,6 +12,11 @@
 extern "C" {
 #endif
 
+/* Marks the functions libappkg.so exports; everything else in the library is hidden. */
+#ifndef APPKG_API
+#define APPKG_API __attribute__((visibility("default")))
+#endif
+
 enum appkg_error {
 	APPKG_OK = 0,
 
@@ -101,13 +106,16 @@ enum appkg_exit {
 	APPKG_EXIT_USAGE = 2,
 	APPKG_EXIT_AUTH = 3,
 	APPKG_EXIT_ENVIRONMENT = 4,
+	/* Only for commands whose 1 means "different" (diff, plan): an input was rejected or
+	 * could not be read, so no comparison was made. The other tools report that as 1. */
+	APPKG_EXIT_NO_COMPARISON = 5,
 };
 
 /* The exit status for an error code (APPKG_EXIT_*). */
-int appkg_error_class(int code);
+APPKG_API int appkg_error_class(int code);
 
 /* A short constant description of an error code ("digest mismatch"). Never NULL. */
-const char *appkg_error_name(int code);
+APPKG_API const char *appkg_error_name(int code);
 
 #ifdef __cplusplus
 }
