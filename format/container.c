@@ -4,7 +4,7 @@
  * boundaries, a member index in a skippable frame, and a seek table in zstd's seekable format
  * at the very end. Everything read here is bounded by format/limits.h before it is allocated.
  */
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader windowSize */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader windowSize, ZSTD_c_useRowMatchFinder */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -15,6 +15,7 @@
 #define FOOTER_BYTES 9u
 #define SKIP_HEADER 8u
 #define INDEX_ENTRY_FIXED 50u
+#define ROW_MATCH_FINDER_FROM 16384u /* §3.2: frames larger than this use it */
 
 void container_free(struct container *c)
 {
@@ -299,6 +300,26 @@ int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t
 	return 0;
 }
 
+/* The compression parameters of spec §3.2, all set explicitly so that the output does not
+ * depend on libzstd's defaults: the level, a content checksum, the frame content size (known,
+ * as each frame is compressed in one call), window log 23 (libzstd lowers it to fit a smaller
+ * frame), no worker threads (appkg's own threads compress whole frames) and no dictionary. */
+void *frame_encoder_new(int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	if (c && (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, APPKG_MAX_WINDOW_LOG)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, 0)))) {
+		ZSTD_freeCCtx(c);
+		c = NULL;
+	}
+	return c;
+}
+
 int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
 		 struct appkg_err *e)
 {
@@ -307,6 +328,12 @@ int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *o
 	out->len = 0;
 	if (buf_reserve(out, bound))
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	/* libzstd chooses its row-based match finder (levels 4 to 12) by the CPU: with 128-bit
+	 * SIMD for frames over 16 KiB, without it only over 128 KiB, and the two give different
+	 * bytes. Fix the SIMD choice on every CPU (§3.2); a libzstd without the parameter keeps
+	 * its own choice, which changes compressed bytes only, never what they decode to. */
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_useRowMatchFinder,
+			       len > ROW_MATCH_FINDER_FROM ? ZSTD_ps_enable : ZSTD_ps_disable);
 	r = ZSTD_compress2(cctx, out->data, bound, src, len);
 	if (ZSTD_isError(r))
 		return appkg_fail(e, APPKG_ERR_FRAME, "zstd: %s", ZSTD_getErrorName(r));

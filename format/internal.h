@@ -35,6 +35,7 @@
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
 #define frame_encode appkg__frame_encode
+#define frame_encoder_new appkg__frame_encoder_new
 #define get_le16 appkg__get_le16
 #define get_le32 appkg__get_le32
 #define get_le64 appkg__get_le64
@@ -210,6 +211,9 @@ int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf 
 #endif
 int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
 		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e);
+/* A zstd compression context (ZSTD_CCtx) set up with the parameters of spec §3.2 at the
+ * given level, or NULL; free it with ZSTD_freeCCtx. */
+void *frame_encoder_new(int level);
 /* Compress src into out as one frame with content size and checksum. */
 int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
 		 struct appkg_err *e);

@@ -437,11 +437,8 @@ static int slots_init(appkg_writer *w)
 	if (!w->slots)
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (int i = 0; i < w->threads; i++) {
-		ZSTD_CCtx *c = ZSTD_createCCtx();
-		w->slots[i].cctx = c;
-		if (!c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, w->level)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, APPKG_MAX_WINDOW_LOG)))
+		w->slots[i].cctx = frame_encoder_new(w->level);
+		if (!w->slots[i].cctx)
 			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
 	}
 	return 0;
