@@ -2,10 +2,15 @@
 /*
  * Every package under tests/vectors/invalid/<case>/ must be rejected with the code its
  * `expected` file names; every golden package under tests/vectors/valid/ must open, read in
- * full and (when it has secrets) decrypt with the password in valid/PASSWORD.
+ * full and (when it has secrets) decrypt with the password in valid/PASSWORD. And the zstd
+ * parameters spec §3.2 pins reproduce every data frame of the golden packages and of packages
+ * written at every level, as a second writer using libzstd would make them.
  */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_useRowMatchFinder */
 #include <dirent.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <zstd.h>
 
 #include "appkg/appkg.h"
 #include "harness.h"
@@ -86,6 +91,134 @@ TEST(test_valid_vector)
 	CHECK_EQ(read_package(vector_dir, pw, msg, sizeof(msg)), 0);
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* One frame compressed as spec §3.2 says, compared with the frame the writer made. */
+static int frame_reproduced(const unsigned char *z, size_t csize, size_t dsize, int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	void *plain = malloc(dsize), *again = malloc(ZSTD_compressBound(dsize));
+	size_t n = ZSTD_decompress(plain, dsize, z, csize);
+	int same = 0;
+
+	if (c && plain && again && n == dsize) {
+		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 23);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_useRowMatchFinder,
+				       dsize > 16384 ? ZSTD_ps_enable : ZSTD_ps_disable);
+		n = ZSTD_compress2(c, again, ZSTD_compressBound(dsize), plain, dsize);
+		same = n == csize && memcmp(again, z, n) == 0;
+	}
+	ZSTD_freeCCtx(c);
+	free(plain);
+	free(again);
+	return same;
+}
+
+/* Number of data frames of the package in f that the §3.2 parameters reproduce, or -1 for a
+ * frame they do not (the seek table's frames, in order from offset 0). */
+static long frames_reproduced(const unsigned char *f, size_t len, int level)
+{
+	uint32_t n = le32(f + len - 9);
+	const unsigned char *tab = f + len - 9 - 8 * (size_t)n;
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (!frame_reproduced(f + off, le32(tab + 8 * i), le32(tab + 8 * i + 4), level))
+			return -1;
+		off += le32(tab + 8 * i);
+	}
+	return n;
+}
+
+static unsigned char *slurp(FILE *f, size_t *len)
+{
+	unsigned char *b = NULL;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (*len = (size_t)ftell(f)) > 0 && (b = malloc(*len))) {
+		rewind(f);
+		if (fread(b, 1, *len, f) != *len) {
+			free(b);
+			b = NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	return b;
+}
+
+TEST(test_spec_zstd_parameters_golden)
+{
+	static const char *const golden[] = {"tests/vectors/valid/v1.0-plain.appkg",
+					      "tests/vectors/valid/v1.0-secrets.appkg"};
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t len = 0;
+		unsigned char *f = slurp(fopen(golden[i], "rb"), &len);
+		harness_msg = golden[i];
+		CHECK(f != NULL);
+		long n = frames_reproduced(f, len, 3);
+		free(f);
+		CHECK(n >= 2);
+	}
+}
+
+/* Resource i of the level test: JSON of a size that puts frames below, at and above 16 KiB
+ * and above the 128 KiB frame target, where libzstd's own match-finder choice depends on the
+ * CPU. */
+static size_t level_resource(char *out, size_t i)
+{
+	static const size_t sizes[] = {3000, 16000, 17000, 40000, 100000, 200000};
+	size_t n = sizes[i], pos;
+	uint32_t x = (uint32_t)i + 1;
+
+	pos = (size_t)sprintf(out, "{\"items\": [");
+	while (pos < n - 40) {
+		x = x * 1103515245u + 12345u;
+		pos += (size_t)sprintf(out + pos, "{\"k\": \"v%u\", \"n\": %u}, ", (x >> 16) % 97,
+				       (x >> 8) % 1000);
+	}
+	pos += (size_t)sprintf(out + pos, "{}]}");
+	return pos;
+}
+
+TEST(test_spec_zstd_parameters_levels)
+{
+	static char data[6][200100];
+	size_t len[6];
+	char msg[64];
+
+	for (size_t i = 0; i < 6; i++)
+		len[i] = level_resource(data[i], i);
+	for (int level = 1; level <= 19; level++) {
+		appkg_writer *w = appkg_writer_new();
+		FILE *f = tmpfile();
+		size_t flen = 0;
+		unsigned char *pkg;
+		char name[16];
+		snprintf(msg, sizeof(msg), "level %d", level);
+		harness_msg = msg;
+		CHECK(w && f);
+		CHECK_EQ(appkg_writer_set_level(w, level), 0);
+		CHECK_EQ(appkg_writer_set_manifest(w, "{\"name\": \"levels\"}", 18), 0);
+		for (size_t i = 0; i < 6; i++) {
+			snprintf(name, sizeof(name), "r%zu", i);
+			CHECK_EQ(appkg_writer_add_resource(w, "pages", name, data[i], len[i]), 0);
+		}
+		CHECK_EQ(appkg_writer_finish_fd(w, fileno(f)), 0);
+		appkg_writer_free(w);
+		pkg = slurp(f, &flen);
+		CHECK(pkg != NULL);
+		long n = frames_reproduced(pkg, flen, level);
+		free(pkg);
+		CHECK(n >= 4);
+	}
+}
+
 static void run_dir(const char *dir, int valid)
 {
 	struct dirent **list;
@@ -114,5 +247,7 @@ int main(void)
 		return 1;
 	run_dir("tests/vectors/invalid", 0);
 	run_dir("tests/vectors/valid", 1);
+	RUN(test_spec_zstd_parameters_golden);
+	RUN(test_spec_zstd_parameters_levels);
 	return harness_total_failed != 0;
 }
