@@ -156,13 +156,15 @@ int tar_put_padding(struct buf *b, uint64_t size);
 /* Bytes the whole entry takes: headers + data + padding. */
 uint64_t tar_entry_bytes(const char *path, uint64_t size);
 /* Parse one canonical entry at p (avail bytes). On success fills path (NUL-terminated copy in
- * path_buf, APPKG_MAX_PATH_BYTES + 1), data offset and size, and the entry's total length. */
+ * path_buf, APPKG_MAX_PATH_BYTES + 1), data offset and size, the entry's total length and its
+ * mtime (a pax header's must be the same). */
 struct tar_entry {
 	char path[APPKG_MAX_PATH_BYTES + 1];
 	size_t path_len;
 	size_t data_off;
 	uint64_t size;
 	uint64_t total;
+	uint64_t mtime;
 };
 int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, struct appkg_err *e);
 /* 0 if p holds exactly the 1024-byte end-of-archive marker. */

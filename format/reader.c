@@ -30,6 +30,7 @@ struct appkg_reader {
 	struct buf frame, compressed, manifest_bytes, signature;
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	int64_t tiled_frame; /* the last frame a random read found tiled (step 13), or -1 */
+	int64_t mtime;       /* of the manifest's header, which every header repeats (§5.2), or -1 */
 	struct manifest m;
 	struct appkg_key *keys[MAX_TRUSTED_KEYS];
 	size_t nkeys;
@@ -51,6 +52,7 @@ appkg_reader *appkg_reader_new(void)
 	r->fd = -1;
 	r->frame_no = -1;
 	r->tiled_frame = -1;
+	r->mtime = -1;
 	r->seq_frame = -1;
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx) {
@@ -187,6 +189,10 @@ static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 		return e->code;
 	}
 	data = r->frame.data + pos + t->data_off;
+	if (r->mtime >= 0 && t->mtime != (uint64_t)r->mtime)
+		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: tar mtime %llu differs from "
+				  "manifest.json's %llu", t->path, (unsigned long long)t->mtime,
+				  (unsigned long long)r->mtime);
 	if (t->path_len != x->path_len || memcmp(t->path, x->path, x->path_len) != 0)
 		return appkg_fail(e, APPKG_ERR_INDEX, "%s: index names %s at this position", t->path,
 				  x->path);
@@ -370,8 +376,13 @@ static int read_frame0(appkg_reader *r)
 	struct tar_entry t;
 	size_t pos, man_off, man_len;
 
+	/* the index gives the sizes: a manifest over its limit costs no decoding (§15 step 6) */
+	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
+		if (check_placement(r, &r->c.entries[i]))
+			return r->err.code;
 	if (load_frame(r, 0) || entry_at(r, &r->c.entries[0], 0, &t))
 		return r->err.code;
+	r->mtime = (int64_t)t.mtime; /* < 2^33: 11 octal digits */
 	man_off = t.data_off;
 	man_len = (size_t)t.size;
 	pos = t.total;

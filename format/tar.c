@@ -145,11 +145,11 @@ static const char *type_name(unsigned char t)
 }
 
 /* Check one header block: checksum, type, then byte equality with the canonical form. */
-static int check_header(const unsigned char *h, char want, uint64_t *size, struct appkg_err *e,
-			const char *where)
+static int check_header(const unsigned char *h, char want, uint64_t *size, uint64_t *mtime,
+			struct appkg_err *e, const char *where)
 {
 	unsigned sum = 0;
-	uint64_t stored, mtime;
+	uint64_t stored;
 	unsigned char canon[TAR_BLOCK];
 	size_t name_len;
 
@@ -165,10 +165,10 @@ static int check_header(const unsigned char *h, char want, uint64_t *size, struc
 		return appkg_fail(e, code, "%s: %s", where,
 				  code == APPKG_ERR_TAR_HEADER ? "unexpected tar header" : type_name(h[156]));
 	}
-	if (parse_octal(h + 124, 12, size) || parse_octal(h + 136, 12, &mtime))
+	if (parse_octal(h + 124, 12, size) || parse_octal(h + 136, 12, mtime))
 		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: bad size or mtime field", where);
 	name_len = strnlen((const char *)h, 100);
-	make_header(canon, (const char *)h, name_len, *size, mtime, want);
+	make_header(canon, (const char *)h, name_len, *size, *mtime, want);
 	if (memcmp(canon, h, TAR_BLOCK) != 0)
 		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: tar header not in canonical form "
 				  "(mode, owner, magic or unused fields)", where);
@@ -198,7 +198,7 @@ static int parse_pax(const unsigned char *d, uint64_t n, struct tar_entry *t, st
 
 int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, struct appkg_err *e)
 {
-	uint64_t size, off = 0;
+	uint64_t size, pax_mtime = 0, off = 0;
 	int pax;
 
 	if (avail < TAR_BLOCK)
@@ -207,7 +207,7 @@ int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, s
 		return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "end-of-archive block before the last frame");
 	pax = p[156] == 'x';
 	if (pax) {
-		if (check_header(p, 'x', &size, e, "pax header"))
+		if (check_header(p, 'x', &size, &pax_mtime, e, "pax header"))
 			return e->code;
 		if (size > avail - TAR_BLOCK || size == 0)
 			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "pax header: data cut at a frame end");
@@ -221,8 +221,12 @@ int tar_parse_entry(const unsigned char *p, size_t avail, struct tar_entry *t, s
 		if (off + TAR_BLOCK > avail)
 			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: header cut at a frame end", t->path);
 	}
-	if (check_header(p + off, '0', &t->size, e, pax ? t->path : "tar header"))
+	if (check_header(p + off, '0', &t->size, &t->mtime, e, pax ? t->path : "tar header"))
 		return e->code;
+	if (pax && pax_mtime != t->mtime) /* §5.2: one mtime in every header, pax included */
+		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: pax header mtime %llu differs from the "
+				  "entry's %llu", t->path, (unsigned long long)pax_mtime,
+				  (unsigned long long)t->mtime);
 	if (!pax) {
 		t->path_len = strnlen((const char *)p, 100);
 		memcpy(t->path, p, t->path_len);

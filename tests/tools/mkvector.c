@@ -121,6 +121,46 @@ static void oversized_member(const char *out)
 	free(s);
 }
 
+/* A member whose tar entry is canonical but for its mtime: the ustar header's (and the pax
+ * header's, when the path needs one) is `mtime`, the pax header's `pax_mtime`; the manifest's
+ * header has mtime 0 (§5.2: one mtime in every header). */
+static void mtime_case(const char *out, const char *name, const char *path, uint64_t mtime,
+		       uint64_t pax_mtime)
+{
+	static const char data[] = "{\"title\":\"Home\"}\n";
+	struct member listed[] = {{path, data, '0', NULL}};
+	char *man = pkg_manifest(listed, 1, ""), dir[600];
+	struct buf tar = {0}, pax = {0};
+	struct pkg p = {0};
+
+	pkg_member(&p, &(struct member){MANIFEST_PATH, man, '0', NULL}, 0);
+	tar_put_header(&tar, path, strlen(data), mtime);
+	if (pax_mtime != mtime) { /* the pax header and its record from a second build */
+		tar_put_header(&pax, path, strlen(data), pax_mtime);
+		memcpy(tar.data, pax.data, tar.len - TAR_BLOCK);
+	}
+	buf_append(&tar, data, strlen(data));
+	tar_put_padding(&tar, strlen(data));
+	pkg_index_add(&p, path, p.nframes, 0, data, strlen(data));
+	pkg_frame(&p, tar.data, tar.len, 0);
+	snprintf(dir, sizeof(dir), "%s/%s", out, name);
+	finish(&p, dir, "code=-300 exit=1", 0);
+	buf_free(&tar);
+	buf_free(&pax);
+	free(man);
+}
+
+/* format_version spelled with a leading zero (§12: no leading zeros): a schema error. */
+static void version_case(const char *out, const char *name, const char *version)
+{
+	struct member m[] = {HOME};
+	char *man = pkg_manifest(m, 1, ""), *v = strstr(man, "\"1.0\""), fixed[2048];
+
+	snprintf(fixed, sizeof(fixed), "%.*s\"%s\"%s", (int)(v - man), man, version, v + 5);
+	build(out, name, m, N(m), fixed, "code=-501 exit=1", -1, 0);
+	free(man);
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "tests/vectors/invalid";
@@ -243,6 +283,10 @@ int main(int argc, char **argv)
 		build(out, "name_newline", m, N(m), NULL, "code=-402 exit=1", -1, 0);
 		build(out, "name_not_utf8", u, N(u), NULL, "code=-400 exit=1", -1, 0);
 	}
+	mtime_case(out, "mtime_differs", "resources/pages/home.json", 1767225600, 1767225600);
+	mtime_case(out, "pax_mtime_differs", "resources/pages/caf\xc3\xa9.json", 0, 1767225600);
+	version_case(out, "format_version_minor_leading_zero", "1.00");
+	version_case(out, "format_version_major_leading_zero", "01.0");
 	secrets_bit_flip(out);
 	kdf_bomb(out);
 	deep_manifest(out);
