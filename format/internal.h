@@ -325,8 +325,8 @@ int secrets_decrypt(const void *blob, size_t len, const char *password, size_t p
 int secrets_check_json(const char *data, size_t len, struct appkg_err *e);
 
 /* ---- io.c ---- */
-/* Every write to a package or an unpacked tree goes through these (appkg-unpack and
- * appkg-keygen use them too), so that the APPKG_CRASH_AFTER test hook sees each write, fsync,
+/* Every write to a package or an unpacked tree goes through these (appkg_extract and
+ * appkg_sign_file too), so that the APPKG_CRASH_AFTER test hook (test builds only) sees each write, fsync,
  * rename, mkdir, creation and unlink. They return 0, a descriptor, or an APPKG_ERR_* code with
  * "subject: what: strerror" on e. */
 int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e);
