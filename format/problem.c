@@ -6,10 +6,21 @@
  * calls without one (key files, file signatures, sealed secrets) keep it per thread for
  * appkg_last_problem.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* libsodium must be initialised before guarded memory or random bytes are used; the library
+ * does it when it is loaded, so that a caller needs nothing but appkg.h. sodium_init is
+ * idempotent and thread-safe; should it fail, sodium_malloc fails later and is reported. This
+ * file is linked into every program that uses a reader, a writer or a key call. */
+__attribute__((constructor)) static void init_sodium(void)
+{
+	if (sodium_init() < 0)
+		return; /* sodium_malloc then fails, and that is reported */
+}
 
 static __thread struct appkg_err last;
 static __thread char last_member[APPKG_MAX_PATH_BYTES + 1024]; /* "" when none */

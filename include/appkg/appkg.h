@@ -10,7 +10,8 @@
  * failure; the message with context stays on the handle (appkg_reader_error). After a fatal
  * error a handle refuses further calls with the same code. Getters return borrowed pointers,
  * valid until the next call on the same handle; setters copy. _free(NULL) does nothing.
- * The library never prints, never exits and never writes outside the paths it is given.
+ * The library never prints, never exits and never writes outside the paths it is given. It
+ * initialises libsodium itself when it is loaded: a caller needs nothing but this header.
  */
 #ifndef APPKG_H
 #define APPKG_H
