@@ -17,7 +17,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3)
-ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS)
+# Test builds only: -DAPPKG_CRASH_HOOK compiles in the crash-point hook of format/io.c. `make`
+# and `make install` build without it; `make test` builds hooked copies of the tools into
+# $(BUILD)/crash/bin for the crash tests (the `crash-tools` target).
+HOOK_CFLAGS ?=
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(HOOK_CFLAGS) -Iinclude $(PKG_CFLAGS)
 
 LIB_SRC := $(wildcard format/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -32,8 +36,23 @@ SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile
+CRASH := $(BUILD)/crash
 
-.PHONY: all deps demo check test stress asan valgrind fuzz bench install uninstall clean format check-format
+# check-shared: every tool, and the unit programs that need only the public header, built
+# against $(SHARED) with -Iinclude and no header of format/ (tests/README.md lists the
+# white-box programs that stay static, and why).
+SHARED_DIR := $(BUILD)/shared
+PUBLIC_UNITS := test_api test_layout test_vectors
+SHARED_BINS := $(TOOLS:%=$(SHARED_DIR)/bin/%)
+SHARED_UNITS := $(PUBLIC_UNITS:%=$(SHARED_DIR)/tests/%)
+SHARED_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude \
+	$(shell pkg-config --cflags jansson libsodium)
+SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium
+SHARED_SOURCES = $(wildcard */main.c common/*.c common/*.h common/front/main.c mount/*.[ch]) \
+	$(PUBLIC_UNITS:%=tests/unit/%.c) tests/unit/harness.h
+
+.PHONY: all deps demo check test stress asan valgrind fuzz bench install uninstall clean format check-format \
+	crash-tools check-shared test-shared
 
 all: $(STATIC) $(SHARED) $(BINS) $(BUILD)/appkg.pc
 
@@ -81,6 +100,25 @@ $(BUILD)/tests/mk%: tests/tools/mk%.c tests/tools/pkgbuild.c tests/tools/pkgbuil
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(EXTRA_SRC) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
+$(SHARED_DIR)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h common/fe.c common/fe.h $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) common/fe.c $(LDFLAGS) $(SHARED_LINK) $(FUSE_LIBS) -o $@
+
+$(SHARED_DIR)/bin/appkg-%: %/main.c common/fe.c common/fe.h $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED_CFLAGS) -Icommon $< common/fe.c $(LDFLAGS) $(SHARED_LINK) -o $@
+
+$(SHARED_DIR)/bin/appkg: common/front/main.c common/fe.c common/fe.h $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED_CFLAGS) -Icommon $< common/fe.c $(LDFLAGS) $(SHARED_LINK) -o $@
+
+$(SHARED_DIR)/tests/%: tests/unit/%.c tests/unit/harness.h $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHARED_CFLAGS) -Itests/unit $< $(LDFLAGS) $(SHARED_LINK) -o $@
+
+crash-tools:
+	@$(MAKE) --no-print-directory BUILD=$(CRASH) HOOK_CFLAGS=-DAPPKG_CRASH_HOOK $(TOOLS:%=$(CRASH)/bin/%)
+
 deps:
 	@.ci/install-deps
 
@@ -88,11 +126,24 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@examples/demo.sh $(BUILD)/bin
 
-test: all $(UNIT_BIN) $(TEST_TOOLS)
+test: all $(UNIT_BIN) $(TEST_TOOLS) crash-tools
 	@tests/run.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory test
+
+# make check's suite with the shared-library builds: $(SHARED_DIR) borrows the library, the
+# white-box fixture generators and the crash tools of $(BUILD), and holds the rest itself.
+test-shared: all $(SHARED_BINS) $(SHARED_UNITS) $(TEST_TOOLS) crash-tools
+	@! grep -l '#include.*format/' $(SHARED_SOURCES) || { echo "FAIL: these include a header of format/"; exit 1; }
+	@for b in $(SHARED_BINS) $(SHARED_UNITS); do readelf -d $$b | grep -q 'NEEDED.*libappkg\.so' || \
+		{ echo "FAIL: $$b is not linked against libappkg.so"; exit 1; }; done
+	@ln -sfn ../lib $(SHARED_DIR)/lib && ln -sfn ../crash $(SHARED_DIR)/crash && \
+		ln -sf ../../tests/mkvector ../../tests/mkhostile $(SHARED_DIR)/tests/
+	@tests/run.sh $(SHARED_DIR)
+
+check-shared: deps
+	@$(MAKE) --no-print-directory test-shared
 
 asan:
 	@$(MAKE) --no-print-directory deps
@@ -106,7 +157,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --trace-children=y
 	--trace-children-skip=*fusermount3 --suppressions=$(CURDIR)/tests/valgrind.supp
 valgrind:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS) crash-tools
 	@APPKG_TEST_WRAPPER="$(VALGRIND)" APPKG_TOOL_WRAPPER="$(VALGRIND)" tests/run.sh $(BUILD)
 
 FUZZ_SECONDS ?= 30

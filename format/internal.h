@@ -4,7 +4,8 @@
  * own file: errors.c (codes, messages), buf.c (byte buffers, little-endian, hex), names.c
  * (member-name rules), tar.c (canonical tar entries), container.c (zstd frames, seek table,
  * member index), json.c (strict JSON), manifest.c, secrets.c, io.c (file writes), reader.c,
- * writer.c.
+ * writer.c, resources.c (the resource listing), extract.c (package to directory), files.c
+ * (signed files, sealed secrets), problem.c (problems as data).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H
@@ -68,10 +69,18 @@
 #define name_char_control appkg__name_char_control
 #define name_fold_key appkg__name_fold_key
 #define names_check_collisions appkg__names_check_collisions
+#define problem_fill appkg__problem_fill
+#define problem_set_last appkg__problem_set_last
 #define put_le16 appkg__put_le16
 #define put_le32 appkg__put_le32
 #define put_le64 appkg__put_le64
+#define reader_err appkg__reader_err
 #define reader_frame_copy appkg__reader_frame_copy
+#define reader_manifest_view appkg__reader_manifest_view
+#define reader_reports_problems appkg__reader_reports_problems
+#define reader_resources_slot appkg__reader_resources_slot
+#define resources_entry appkg__resources_entry
+#define resources_free appkg__resources_free
 #define reader_read_digest_only appkg__reader_read_digest_only
 #define resource_path_make appkg__resource_path_make
 #define resource_path_split appkg__resource_path_split
@@ -88,6 +97,7 @@
 #define sig_load_secret appkg__sig_load_secret
 #define sig_secret_encrypted appkg__sig_secret_encrypted
 #define sig_sign appkg__sig_sign
+#define sig_signer_id appkg__sig_signer_id
 #define sig_verify appkg__sig_verify
 #define tar_check_end appkg__tar_check_end
 #define tar_entry_bytes appkg__tar_entry_bytes
@@ -100,6 +110,7 @@
 struct appkg_err {
 	int code;
 	char msg[APPKG_MSG_MAX];
+	unsigned line, column; /* JSON position of a JSON problem (json.c, jsoncheck.c), else 0 */
 };
 /* Record code and a formatted message on e (first error wins); returns code. The message is
  * made one line of valid UTF-8: controls, bidi controls and bytes that are not UTF-8 (from a
@@ -284,6 +295,25 @@ int reader_read_digest_only(appkg_reader *r, const char *path, const void **data
 /* 1 with out holding the compressed bytes of the frame r decoded last, if its content is
  * exactly plain/len; else 0. */
 int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf *out);
+/* For the library's files that work on an open reader (extract.c, resources.c): its error
+ * record; its checked manifest, or NULL (with the error recorded) when the reader is not open
+ * or has failed; whether a problem handler is set; and the slot where resources.c keeps its
+ * listing state, freed with the reader through resources_free. */
+struct appkg_err *reader_err(appkg_reader *r);
+const struct manifest *reader_manifest_view(appkg_reader *r);
+int reader_reports_problems(const appkg_reader *r);
+struct resources **reader_resources_slot(appkg_reader *r);
+void resources_free(struct resources *l);
+/* The manifest entry of resource i, parsed (a new reference), or NULL. */
+json_t *resources_entry(appkg_reader *r, size_t i);
+
+/* ---- problem.c ---- */
+/* Fill out from e. member names the member or file the problem is about (NULL: none); it must
+ * outlive out. detail is the message after "member: " and "line L column C: ". */
+void problem_fill(const struct appkg_err *e, const char *member, struct appkg_problem *out);
+/* Record the outcome of a call without a handle for appkg_last_problem (this thread only);
+ * member is the one of candidates (n paths the call was given) that the message is about. */
+int problem_set_last(const struct appkg_err *e, const char *const *candidates, size_t n);
 
 /* ---- secrets.c ---- */
 struct secrets_header {
@@ -301,8 +331,8 @@ int secrets_decrypt(const void *blob, size_t len, const char *password, size_t p
 int secrets_check_json(const char *data, size_t len, struct appkg_err *e);
 
 /* ---- io.c ---- */
-/* Every write to a package or an unpacked tree goes through these (appkg-unpack and
- * appkg-keygen use them too), so that the APPKG_CRASH_AFTER test hook sees each write, fsync,
+/* Every write to a package or an unpacked tree goes through these (appkg_extract and
+ * appkg_sign_file too), so that the APPKG_CRASH_AFTER test hook (test builds only) sees each write, fsync,
  * rename, mkdir, creation and unlink. They return 0, a descriptor, or an APPKG_ERR_* code with
  * "subject: what: strerror" on e. */
 int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e);

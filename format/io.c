@@ -29,13 +29,16 @@
 #include "internal.h"
 
 /*
- * Crash points, a test hook (tests/README.md): with APPKG_CRASH_AFTER=N in the environment the
- * process kills itself with SIGKILL, no cleanup, right after the N-th counted operation has
- * succeeded. Counted: each whole write (io_write_all), fsync and syncfs, rename, mkdir, file
- * creation, unlink and rmdir. APPKG_CRASH_AFTER_KIND=write|fsync|rename|mkdir|create|unlink
- * counts that kind only. The tests run N = 1, 2, ... until the command completes, so every
- * state a crash can leave behind is checked. Read once; the writes all come from one thread.
+ * Crash points, a test hook (tests/README.md) compiled only into test builds (-DAPPKG_CRASH_HOOK,
+ * which `make test` uses for the copies of the tools in build/crash/bin); the library `make`
+ * builds and installs has none. With APPKG_CRASH_AFTER=N in the environment the process kills
+ * itself with SIGKILL, no cleanup, right after the N-th counted operation has succeeded.
+ * Counted: each whole write (io_write_all), fsync and syncfs, rename, mkdir, file creation,
+ * unlink and rmdir. APPKG_CRASH_AFTER_KIND=write|fsync|rename|mkdir|create|unlink counts that
+ * kind only. The tests run N = 1, 2, ... until the command completes, so every state a crash
+ * can leave behind is checked. Read once; the writes all come from one thread.
  */
+#ifdef APPKG_CRASH_HOOK
 static void crash_point(const char *kind)
 {
 	static long left = -1;
@@ -50,6 +53,12 @@ static void crash_point(const char *kind)
 	if (left > 0 && (!only || !strcmp(only, kind)) && --left == 0)
 		raise(SIGKILL);
 }
+#else
+static void crash_point(const char *kind)
+{
+	(void)kind;
+}
+#endif
 
 static int fail_errno(struct appkg_err *e, const char *what, const char *subject)
 {

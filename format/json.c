@@ -49,6 +49,10 @@ json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, con
 	int line, col;
 
 	if (depth_scan(data, len, &line, &col)) {
+		if (!e->code) {
+			e->line = (unsigned)line;
+			e->column = (unsigned)col;
+		}
 		appkg_fail(e, APPKG_ERR_JSON_DEPTH, "%s: line %d column %d: nested deeper than %d",
 			   subject, line, col, APPKG_MAX_JSON_DEPTH);
 		return NULL;
@@ -57,6 +61,10 @@ json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, con
 	if (!v) {
 		int code = json_error_code(&err) == json_error_duplicate_key ? APPKG_ERR_JSON_DUPLICATE
 									    : APPKG_ERR_JSON_SYNTAX;
+		if (!e->code) {
+			e->line = (unsigned)err.line;
+			e->column = (unsigned)err.column;
+		}
 		appkg_fail(e, code, "%s: line %d column %d: %s", subject, err.line, err.column, err.text);
 	}
 	return v;

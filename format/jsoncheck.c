@@ -421,6 +421,10 @@ int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e,
 	for (size_t k = 0; k < s.i && k < s.n; k++, col++)
 		if (s.p[k] == '\n')
 			line++, col = 0;
+	if (!e->code) { /* the position as data too (struct appkg_problem) */
+		e->line = (unsigned)line;
+		e->column = (unsigned)(col + 1);
+	}
 	return appkg_fail(e, error_code(s.why), "%s: line %zu column %zu: %s", subject, line, col + 1,
 			  s.why);
 }

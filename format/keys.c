@@ -8,8 +8,10 @@
 int appkg_secret_key_encrypted(const char *seckey_path)
 {
 	struct appkg_err e = {0};
+	int rc = sig_secret_encrypted(seckey_path, &e);
 
-	return sig_secret_encrypted(seckey_path, &e);
+	problem_set_last(&e, &seckey_path, 1);
+	return rc;
 }
 
 int appkg_keygen(const char *pubkey_path, const char *seckey_path, const char *password,
@@ -17,7 +19,9 @@ int appkg_keygen(const char *pubkey_path, const char *seckey_path, const char *p
 {
 	struct appkg_err e = {0};
 	int rc = sig_keygen(pubkey_path, seckey_path, password, password_len, &e);
+	const char *candidates[2] = {seckey_path, pubkey_path};
 
+	problem_set_last(&e, candidates, 2);
 	if (message)
 		snprintf(message, 256, "%.255s", rc ? e.msg : "");
 	return rc;

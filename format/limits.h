@@ -26,6 +26,9 @@
 /* A minisign signature file is under 400 bytes. */
 #define APPKG_MAX_SIGNATURE_SIZE 4096u
 
+/* appkg_sign_file reads the file it signs whole, as minisign's one-shot signing does. */
+#define APPKG_MAX_SIGNED_FILE (1u << 30)
+
 /* A frame holds whole tar entries: at most the largest member plus its headers. */
 #define APPKG_MAX_FRAME_SIZE (APPKG_MAX_MANIFEST_SIZE + APPKG_MAX_SIGNATURE_SIZE + 8192u)
 

@@ -35,7 +35,10 @@ struct appkg_reader {
 	struct appkg_key *keys[MAX_TRUSTED_KEYS];
 	size_t nkeys;
 	appkg_problem_fn on_problem; /* report-and-continue mode (appkg-verify) */
+	appkg_problem_callback on_problem_data; /* the same, problems as data */
 	void *problem_ctx;
+	struct resources *resources; /* listing state of resources.c, or NULL */
+	int listed; /* the manifest loaded: m.res may be searched */
 	int seq_bad;       /* sequential: the current frame did not decode; skip its members */
 	uint32_t next;     /* sequential: next index entry */
 	int64_t seq_frame; /* sequential: frame of the previous member, or -1 */
@@ -77,6 +80,7 @@ void appkg_reader_free(appkg_reader *r)
 	manifest_free(&r->m);
 	for (size_t i = 0; i < r->nkeys; i++)
 		sig_key_free(r->keys[i]);
+	resources_free(r->resources);
 	free(r);
 }
 
@@ -88,18 +92,36 @@ const char *appkg_reader_error(const appkg_reader *r)
 void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void *ctx)
 {
 	r->on_problem = fn;
+	r->on_problem_data = NULL;
 	r->problem_ctx = ctx;
 }
+
+void appkg_reader_set_problem_callback(appkg_reader *r, appkg_problem_callback fn, void *ctx)
+{
+	r->on_problem = NULL;
+	r->on_problem_data = fn;
+	r->problem_ctx = ctx;
+}
+
+static const char *problem_member(const appkg_reader *r);
 
 /* After a failure recorded on r->err: with a problem handler, report it and carry on (return
  * 0); without, the failure is final (return its code). */
 static int problem(appkg_reader *r)
 {
-	if (!r->on_problem || r->err.code == APPKG_ERR_NO_MEMORY)
+	struct appkg_problem p;
+
+	if ((!r->on_problem && !r->on_problem_data) || r->err.code == APPKG_ERR_NO_MEMORY)
 		return r->err.code;
-	r->on_problem(r->problem_ctx, r->err.code, r->err.msg);
+	if (r->on_problem) {
+		r->on_problem(r->problem_ctx, r->err.code, r->err.msg);
+	} else {
+		problem_fill(&r->err, problem_member(r), &p);
+		r->on_problem_data(r->problem_ctx, &p);
+	}
 	r->err.code = 0;
 	r->err.msg[0] = '\0';
+	r->err.line = r->err.column = 0;
 	return 0;
 }
 
@@ -324,6 +346,7 @@ static int check_listing(appkg_reader *r)
 	size_t j = 0;
 	int secrets = 0;
 
+	r->listed = 1;
 	for (uint32_t i = 0; i < r->c.nentries; i++) {
 		const struct index_entry *x = &r->c.entries[i];
 		if (check_placement(r, x))
@@ -597,6 +620,7 @@ int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size
 	i = find_entry(r, path, strlen(path));
 	if (i < 0)
 		return APPKG_ERR_NOT_FOUND;
+	r->err.line = r->err.column = 0;
 	rc = read_entry(r, (uint32_t)i, data, len);
 	r->err.code = 0; /* a bad member does not spoil the others: keep the message only */
 	return rc;
@@ -705,6 +729,22 @@ int appkg_reader_add_trusted_key(appkg_reader *r, const char *pubkey_path)
 	return 0;
 }
 
+/* A signature that does not check out is reported like a bad member: the message stays, the
+ * handle stays usable (its metadata still answers). */
+static int signature_fail(appkg_reader *r)
+{
+	char why[APPKG_MSG_MAX];
+	int rc = r->err.code;
+
+	if (strncmp(r->err.msg, SIGNATURE_PATH ": ", strlen(SIGNATURE_PATH) + 2) != 0) {
+		memcpy(why, r->err.msg, sizeof(why));
+		snprintf(r->err.msg, sizeof(r->err.msg), "%s: %.480s", SIGNATURE_PATH, why);
+	}
+	if (rc != APPKG_ERR_NO_MEMORY)
+		r->err.code = 0;
+	return rc;
+}
+
 int appkg_reader_check_signature(appkg_reader *r, char *key_id, char *trusted)
 {
 	const void *sig;
@@ -714,12 +754,74 @@ int appkg_reader_check_signature(appkg_reader *r, char *key_id, char *trusted)
 	key_id[0] = trusted[0] = '\0';
 	if ((rc = appkg_reader_read(r, SIGNATURE_PATH, &sig, &len)))
 		return rc;
-	if (r->nkeys == 0)
-		return appkg_fail(&r->err, APPKG_ERR_SIGNATURE, "manifest.json.minisig: signed, but no "
-				  "trusted public key to check it with");
+	if (r->nkeys == 0) /* nothing to check against: say who signed, fail nothing */
+		return sig_signer_id(sig, len, key_id, &r->err) ? signature_fail(r) : 1;
 	if (sig_verify(sig, len, r->manifest_bytes.data, r->manifest_bytes.len, r->keys, r->nkeys,
 		       &which, trusted, &r->err))
-		return r->err.code;
+		return signature_fail(r);
 	sig_key_id_hex(r->keys[which], key_id);
 	return 0;
+}
+
+/* ---- problems as data, and what the library's other files need of a reader ---- */
+
+/* The member a message is about: its leading "path: " when path names a member of the index
+ * or a resource the manifest lists (member paths never hold ':', spec §4), else NULL. The
+ * pointer is the index's or the manifest's own copy, valid as long as r. */
+static const char *problem_member(const appkg_reader *r)
+{
+	const char *colon = strstr(r->err.msg, ": ");
+	size_t n = colon ? (size_t)(colon - r->err.msg) : 0;
+	int i;
+
+	if (n == 0 || !r->opened)
+		return NULL;
+	if (r->c.entries && (i = find_entry(r, r->err.msg, n)) >= 0)
+		return r->c.entries[i].path;
+	for (size_t lo = 0, hi = r->listed ? r->m.nres : 0; lo < hi;) { /* listed, not indexed */
+		size_t mid = lo + (hi - lo) / 2, k = strlen(r->m.res[mid].path);
+		int c = memcmp(r->m.res[mid].path, r->err.msg, k < n ? k : n);
+		if (c == 0 && k == n)
+			return r->m.res[mid].path;
+		if (c < 0 || (c == 0 && k < n))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (n == strlen(SECRETS_PATH) && !memcmp(r->err.msg, SECRETS_PATH, n))
+		return SECRETS_PATH;
+	if (n == strlen(MANIFEST_PATH) && !memcmp(r->err.msg, MANIFEST_PATH, n))
+		return MANIFEST_PATH;
+	return NULL;
+}
+
+int appkg_reader_problem(const appkg_reader *r, int code, struct appkg_problem *out)
+{
+	struct appkg_err e = r->err;
+
+	e.code = code;
+	problem_fill(&e, problem_member(r), out);
+	out->message = r->err.msg; /* borrowed from r, not from the copy */
+	out->detail = r->err.msg + (out->detail - e.msg);
+	return code;
+}
+
+struct appkg_err *reader_err(appkg_reader *r)
+{
+	return &r->err;
+}
+
+const struct manifest *reader_manifest_view(appkg_reader *r)
+{
+	return ready(r) ? NULL : &r->m;
+}
+
+int reader_reports_problems(const appkg_reader *r)
+{
+	return r->on_problem || r->on_problem_data;
+}
+
+struct resources **reader_resources_slot(appkg_reader *r)
+{
+	return &r->resources;
 }

@@ -576,3 +576,19 @@ int sig_verify(const void *sig_text, size_t sig_len, const void *msg, size_t len
 		snprintf(trusted, SIG_TRUSTED_MAX + 1, "%s", s.comment);
 	return 0;
 }
+
+int sig_signer_id(const void *sig_text, size_t sig_len, char out[17], struct appkg_err *e)
+{
+	char text[APPKG_MAX_SIGNATURE_SIZE];
+	struct parsed_sig s;
+
+	if (sig_len >= sizeof(text))
+		return appkg_fail(e, APPKG_ERR_SIGNATURE, "signature: %zu bytes, over the %u-byte "
+				  "limit", sig_len, APPKG_MAX_SIGNATURE_SIZE);
+	memcpy(text, sig_text, sig_len);
+	text[sig_len] = '\0';
+	if (parse_signature(text, sig_len, &s, e))
+		return e->code;
+	id_hex(s.blob + SG_KEYNUM, out);
+	return 0;
+}

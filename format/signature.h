@@ -59,6 +59,10 @@ int sig_verify(const void *sig_text, size_t sig_len, const void *msg, size_t len
 	       struct appkg_key *const *keys, size_t n, size_t *which, char *trusted,
 	       struct appkg_err *e);
 
+/* The key id a signature file names (16 uppercase hex digits), checking only its form: for a
+ * reader that has no key to check it with. */
+int sig_signer_id(const void *sig_text, size_t sig_len, char out[17], struct appkg_err *e);
+
 /* 16 uppercase hex digits of the key id, as minisign prints it (little-endian u64). */
 void sig_key_id_hex(const struct appkg_key *k, char out[17]);
 

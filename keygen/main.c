@@ -6,18 +6,15 @@
  * used and checked with stock minisign without making a package.
  */
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../format/signature.h"
 #include "appkg/appkg.h"
 #include "fe.h"
-
-/* The file --sign reads into memory; minisign's own limit for one-shot signing. */
-#define SIGN_MAX_BYTES (1u << 30)
 
 struct options {
 	const char *pub, *sec, *password_file, *sign;
@@ -86,17 +83,14 @@ static int file_code(int code)
 	return code == APPKG_ERR_NOT_FOUND ? APPKG_ERR_IO : code;
 }
 
-/* Print a library error; the message's leading "path: " becomes the quoted subject. */
-static int report(const struct appkg_err *e, const char *subject, const char *other)
+/* Print the library's last problem: the file it is about is the quoted subject (subject when
+ * it names none). */
+static int report(const char *subject)
 {
-	const char *const candidates[2] = {subject, other};
+	struct appkg_problem p;
+	int code = appkg_last_problem(&p);
 
-	for (int i = 0; i < 2; i++) {
-		size_t n = candidates[i] ? strlen(candidates[i]) : 0;
-		if (n && !strncmp(e->msg, candidates[i], n) && !strncmp(e->msg + n, ": ", 2))
-			return fe_report(candidates[i], file_code(e->code), e->msg + n + 2);
-	}
-	return fe_report(subject, file_code(e->code), e->msg);
+	return fe_report(p.member ? p.member : subject, file_code(code), p.member ? p.detail : p.message);
 }
 
 /* No usable password: exit 3, as for a wrong one. */
@@ -129,89 +123,50 @@ static int new_password(const struct options *o, char **pw, size_t *len)
 
 static int keygen(const struct options *o)
 {
-	struct appkg_err e = {0};
 	struct stat st;
 	char *pw = NULL;
 	size_t len = 0;
 	int rc;
 
-	/* sig_keygen refuses too (O_EXCL); checking first spares asking for a password. */
+	/* appkg_keygen refuses too (O_EXCL); checking first spares asking for a password. */
 	for (int i = 0; i < 2; i++)
 		if (lstat(i ? o->pub : o->sec, &st) == 0)
 			return fe_report(i ? o->pub : o->sec, APPKG_ERR_EXISTS,
 					 "already exists; key files are never overwritten");
 	if (!o->no_password && (rc = new_password(o, &pw, &len)) != 0)
 		return rc;
-	rc = sig_keygen(o->pub, o->sec, pw, len, &e);
+	rc = appkg_keygen(o->pub, o->sec, pw, len, NULL);
 	fe_secret_free(pw, len);
-	return rc ? report(&e, o->sec, o->pub) : 0;
+	return rc ? report(o->sec) : 0;
 }
 
-/* Load the secret key, asking for its password only when it is encrypted. */
-static int load_key(const struct options *o, struct appkg_key **k)
+/* The secret key's password, asked for only when the key is encrypted (*pw stays NULL). */
+static int key_password(const struct options *o, char **pw, size_t *len)
 {
-	struct appkg_err e = {0};
-	char *pw = NULL;
-	size_t len = 0;
-	int enc = sig_secret_encrypted(o->sec, &e), rc;
+	int enc = appkg_secret_key_encrypted(o->sec), rc;
 
 	if (enc < 0)
-		return report(&e, o->sec, NULL);
-	if (enc && (rc = fe_password(o->password_file, 1, &pw, &len)) != 0)
+		return report(o->sec);
+	if (enc && (rc = fe_password(o->password_file, 1, pw, len)) != 0)
 		return rc == 1 ? no_password(o->sec, "the secret key is encrypted; give its "
 					     "password (--password-file, APPKG_PASSWORD or a "
 					     "terminal)")
 			       : appkg_error_class(rc);
-	rc = sig_load_secret(k, o->sec, pw, len, &e);
-	fe_secret_free(pw, len);
-	return rc ? report(&e, o->sec, NULL) : 0;
+	return 0;
 }
 
-/* Replace path with the signature text: a temporary file beside it, then rename. */
-static int write_signature(const char *path, const struct buf *sig, struct appkg_err *e)
-{
-	char *tmp = NULL;
-	int fd = io_temp_beside(path, &tmp, e), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = io_write_all(fd, sig->data, sig->len, path, e);
-	if (rc)
-		close(fd);
-	else
-		rc = io_commit(fd, tmp, path, e);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
+/* FILE.minisig, as minisign -S writes it, through the library. */
 static int sign_file(const struct options *o)
 {
-	struct appkg_err e = {0};
-	struct appkg_key *k = NULL;
-	struct buf sig = {0};
-	const char *slash = strrchr(o->sign, '/');
-	size_t n = strlen(o->sign) + sizeof(".minisig"), len = 0;
-	char *data = NULL, *sig_path = malloc(n), comment[SIG_TRUSTED_MAX + 2];
-	int rc;
+	char *pw = NULL;
+	size_t len = 0;
+	int rc = key_password(o, &pw, &len);
 
-	if (!sig_path)
-		return fe_report(o->sign, APPKG_ERR_NO_MEMORY, NULL);
-	snprintf(sig_path, n, "%s.minisig", o->sign);
-	/* as minisign's default comment; a name too long for it makes sig_sign refuse */
-	snprintf(comment, sizeof(comment), "file:%s", slash ? slash + 1 : o->sign);
-	if ((rc = fe_read_file(o->sign, SIGN_MAX_BYTES, &data, &len)) != 0)
-		rc = fe_report(o->sign, file_code(rc), rc == APPKG_ERR_NOT_FOUND ? "no such file"
-				: rc == APPKG_ERR_LIMIT_MEMBER_SIZE ? "over 1 GiB" : NULL);
-	else if ((rc = load_key(o, &k)) == 0 &&
-		 (sig_sign(&sig, k, data, len, comment, &e) || write_signature(sig_path, &sig, &e)))
-		rc = report(&e, sig_path, o->sign);
-	sig_key_free(k);
-	buf_free(&sig);
-	free(data);
-	free(sig_path);
-	return rc;
+	if (rc)
+		return rc;
+	rc = appkg_sign_file(o->sign, o->sec, pw, len, NULL);
+	fe_secret_free(pw, len);
+	return rc ? report(o->sign) : 0;
 }
 
 int main(int argc, char **argv)

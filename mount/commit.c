@@ -356,34 +356,25 @@ static int write_out(const char *dir, const char *path, const void *data, size_t
 	return close(fd) || rc ? -1 : 0;
 }
 
-/* secrets.json as an encrypted secrets.enc (same password, salt and package_id), made through
- * a throwaway package in memory so that the plaintext never touches the disk. */
+/* secrets.json as an encrypted secrets.enc (same password, salt and package_id), sealed in
+ * memory by the library so that the plaintext never touches the disk. */
 static int seal_secrets(const char *dir, struct node *n)
 {
-	static const char manifest[] = "{\"name\":\"secrets\"}";
-	appkg_writer *w = appkg_writer_new();
-	appkg_reader *r = appkg_reader_new();
-	int fd = memfd_create("appkg-secrets", MFD_CLOEXEC), rc = APPKG_ERR_NO_MEMORY;
-	void *prev = NULL;
-	size_t prev_len = 0, len;
-	const void *blob;
+	struct appkg_problem p;
+	void *prev = NULL, *blob = NULL;
+	size_t prev_len = 0, len = 0;
+	int rc;
 
 	original_blob(&prev, &prev_len);
-	if (w && r && fd >= 0 && !(rc = appkg_writer_set_manifest(w, manifest, strlen(manifest))) &&
-	    !(rc = appkg_writer_set_secrets(w, (const char *)n->data, n->size, fs.password,
-					    fs.password_len, APPKG_KDF_KEEP, prev,
-					    prev ? prev_len : 0)) &&
-	    !(rc = appkg_writer_finish_fd(w, fd)) && !(rc = appkg_reader_open_fd(r, fd)) &&
-	    !(rc = appkg_reader_read(r, SECRETS_BLOB, &blob, &len)))
+	rc = appkg_secrets_seal((const char *)n->data, n->size, fs.password, fs.password_len,
+				APPKG_KDF_KEEP, prev, prev ? prev_len : 0, NULL, &blob, &len);
+	if (rc == 0)
 		rc = write_out(dir, SECRETS_BLOB, blob, len) ? APPKG_ERR_IO : 0;
-	else if (w)
+	else if (appkg_last_problem(&p))
 		commit_log("%s: edit not kept (plaintext is never written to disk): %s", SECRETS_FILE,
-			   appkg_writer_error(w));
+			   p.message);
 	free(prev);
-	if (fd >= 0)
-		close(fd);
-	appkg_writer_free(w);
-	appkg_reader_free(r);
+	free(blob);
 	return rc;
 }
 

@@ -5,7 +5,9 @@
 # APPKG_TEST_WRAPPER (e.g. valgrind) runs the C programs under a wrapper.
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
+# APPKG_CRASH_BIN: the tools built with the crash hook (make crash-tools), for the crash tests.
 export APPKG_BIN="$top/$BUILD/bin" APPKG_TOP="$top" APPKG_BUILD="$top/$BUILD"
+export APPKG_CRASH_BIN="${APPKG_CRASH_BIN:-$top/$BUILD/crash/bin}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 pass=0 fail=0 skip=0

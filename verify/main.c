@@ -24,6 +24,8 @@ struct options {
 
 struct problem {
 	int code;
+	char *member; /* NULL when about no one member */
+	unsigned line, column;
 	char *message;
 };
 
@@ -34,7 +36,7 @@ struct report {
 	size_t members, resources;
 	int has_secrets, secrets_checked;
 	char signer[64], trusted[256];
-	int signature; /* 0 absent, 1 valid, -1 bad or untrusted */
+	int signature; /* 0 absent, 1 valid, -1 bad or untrusted, 2 signed but not checked */
 };
 
 __attribute__((noreturn)) static void usage(void)
@@ -89,8 +91,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fe_usage_error("missing PKG");
 }
 
-static void add_problem(struct report *rep, int code, const char *message)
+static void add_problem(struct report *rep, const struct appkg_problem *p)
 {
+	const char *message = p->message;
+
 	if (rep->n == rep->cap) {
 		rep->cap = rep->cap ? 2 * rep->cap : 16;
 		rep->problems = realloc(rep->problems, rep->cap * sizeof(*rep->problems));
@@ -99,14 +103,36 @@ static void add_problem(struct report *rep, int code, const char *message)
 			exit(APPKG_EXIT_ENVIRONMENT);
 		}
 	}
-	rep->problems[rep->n].code = code;
-	rep->problems[rep->n].message = strdup(message && *message ? message : appkg_error_name(code));
+	rep->problems[rep->n] = (struct problem){
+		.code = p->code,
+		.member = p->member ? strdup(p->member) : NULL,
+		.line = p->line,
+		.column = p->column,
+		.message = strdup(message && *message ? message : appkg_error_name(p->code)),
+	};
 	rep->n++;
 }
 
-static void on_problem(void *ctx, int code, const char *message)
+/* A problem the tool itself finds, about member (or NULL). */
+static void add_own_problem(struct report *rep, int code, const char *member, const char *message)
 {
-	add_problem(ctx, code, message);
+	struct appkg_problem p = {.code = code, .member = member, .message = message};
+
+	add_problem(rep, &p);
+}
+
+/* A failure a library call on r just returned. */
+static void add_reader_problem(struct report *rep, appkg_reader *r, int code)
+{
+	struct appkg_problem p;
+
+	appkg_reader_problem(r, code, &p);
+	add_problem(rep, &p);
+}
+
+static void on_problem(void *ctx, const struct appkg_problem *p)
+{
+	add_problem(ctx, p);
 }
 
 /* Read every member; the reader checks each against the index and the manifest. */
@@ -119,7 +145,7 @@ static void read_all(appkg_reader *r, struct report *rep)
 	while ((rc = appkg_reader_next(r, &m, &data)) == 1)
 		rep->resources += strncmp(m.path, "resources/", 10) == 0;
 	if (rc < 0)
-		add_problem(rep, rc, appkg_reader_error(r));
+		add_reader_problem(rep, r, rc);
 }
 
 static void check_secrets(appkg_reader *r, const struct options *o, struct report *rep)
@@ -136,9 +162,10 @@ static void check_secrets(appkg_reader *r, const struct options *o, struct repor
 		rc = APPKG_ERR_NO_PASSWORD;
 	if (rc == 0 && (rc = appkg_reader_secrets(r, pw, pw_len, &plain, &len)) == 0)
 		rep->secrets_checked = 1;
-	if (rc)
-		add_problem(rep, rc, rc == APPKG_ERR_NO_PASSWORD ? "secrets.enc: no password"
-								 : appkg_reader_error(r));
+	if (rc == APPKG_ERR_NO_PASSWORD)
+		add_own_problem(rep, rc, "secrets.enc", "secrets.enc: no password");
+	else if (rc)
+		add_reader_problem(rep, r, rc);
 	appkg_secure_free(plain, len);
 	fe_secret_free(pw, pw_len);
 }
@@ -149,17 +176,24 @@ static void check_signature(appkg_reader *r, const struct options *o, struct rep
 
 	for (int i = 0; i < o->npubkeys && !rc; i++)
 		if ((rc = appkg_reader_add_trusted_key(r, o->pubkeys[i])))
-			add_problem(rep, rc, appkg_reader_error(r));
+			add_reader_problem(rep, r, rc);
 	if (rc)
 		return;
 	rc = appkg_reader_check_signature(r, rep->signer, rep->trusted);
-	if (rc == 0)
+	if (rc == 0) {
 		rep->signature = 1;
-	else if (rc == APPKG_ERR_NOT_FOUND && o->require_signature)
-		add_problem(rep, APPKG_ERR_SIGNATURE, "manifest.json.minisig: package is not signed");
-	else if (rc != APPKG_ERR_NOT_FOUND && (o->npubkeys || o->require_signature)) {
+	} else if (rc == 1) { /* signed, no key given to check it with */
+		rep->signature = 2;
+		if (o->require_signature)
+			add_own_problem(rep, APPKG_ERR_SIGNATURE, "manifest.json.minisig",
+					"manifest.json.minisig: signed, but no trusted public key "
+					"(--pubkey) to check it with");
+	} else if (rc == APPKG_ERR_NOT_FOUND && o->require_signature) {
+		add_own_problem(rep, APPKG_ERR_SIGNATURE, "manifest.json.minisig",
+				"manifest.json.minisig: package is not signed");
+	} else if (rc != APPKG_ERR_NOT_FOUND && (o->npubkeys || o->require_signature)) {
 		rep->signature = -1;
-		add_problem(rep, rc, appkg_reader_error(r));
+		add_reader_problem(rep, r, rc);
 	}
 }
 
@@ -186,6 +220,19 @@ static const char *check_class(int code)
 	return code < 0 && k < 10 ? names[k] : "other";
 }
 
+/* "valid", "invalid", "unchecked" (signed, no --pubkey to check it with) or "absent". An
+ * unsigned package, or a bad signature nobody asked about, reads "absent-or-unchecked" as
+ * before. */
+static const char *signature_status(const struct report *rep)
+{
+	switch (rep->signature) {
+	case 1: return "valid";
+	case -1: return "invalid";
+	case 2: return "unchecked";
+	default: return "absent-or-unchecked";
+	}
+}
+
 static void print_json(const struct report *rep, appkg_reader *r, int status)
 {
 	static const char *const classes[] = {"container", "tar", "names", "manifest", "resources",
@@ -202,20 +249,23 @@ static void print_json(const struct report *rep, appkg_reader *r, int status)
 	json_object_set_new(o, "resources", json_integer((json_int_t)rep->resources));
 	json_object_set_new(o, "secrets", json_string(!rep->has_secrets ? "none" : rep->secrets_checked
 						       ? "decrypted" : "digest-only"));
-	json_object_set_new(o, "signature", json_pack("{s:s, s:s, s:s}", "status", rep->signature > 0
-						       ? "valid" : rep->signature < 0 ? "invalid" : "absent-or-unchecked",
-						       "key_id", rep->signer, "trusted_comment", rep->trusted));
+	json_object_set_new(o, "signature", json_pack("{s:s, s:s, s:s}", "status",
+						       signature_status(rep), "key_id", rep->signer,
+						       "trusted_comment", rep->trusted));
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
 		json_object_set_new(checks, classes[i], json_string("pass"));
 	for (size_t i = 0; i < rep->n; i++) {
-		const char *cls = check_class(rep->problems[i].code), *msg = rep->problems[i].message;
-		const char *colon = strstr(msg, ": ");
+		const struct problem *p = &rep->problems[i];
+		const char *cls = check_class(p->code);
+		json_t *item = json_pack("{s:i, s:s, s:s, s:s, s:s}", "code", p->code, "name",
+					 appkg_error_name(p->code), "class", cls, "member",
+					 p->member ? p->member : "", "message", p->message);
+		if (p->line) {
+			json_object_set_new(item, "line", json_integer(p->line));
+			json_object_set_new(item, "column", json_integer(p->column));
+		}
 		json_object_set_new(checks, cls, json_string("fail"));
-		json_array_append_new(list, json_pack("{s:i, s:s, s:s, s:s%, s:s}", "code",
-						      rep->problems[i].code, "name",
-						      appkg_error_name(rep->problems[i].code), "class", cls,
-						      "member", msg, colon ? (size_t)(colon - msg) : 0,
-						      "message", msg));
+		json_array_append_new(list, item);
 	}
 	json_object_set_new(o, "checks", checks);
 	json_object_set_new(o, "problems", list);
@@ -229,11 +279,12 @@ static void print_text(const struct report *rep, appkg_reader *r, int status, in
 	for (size_t i = 0; i < rep->n; i++)
 		fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
 	if (status == 0 && verbose)
-		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s\n", rep->package,
+		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s%s\n", rep->package,
 		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",
 		       rep->resources, !rep->has_secrets ? "none" : rep->secrets_checked ? "decrypted" : "sealed",
-		       rep->signature > 0 ? "signed by " : "unsigned", rep->signature > 0 ? rep->signer : "");
-	if (status == 0 && verbose && rep->signature > 0)
+		       rep->signature > 0 ? "signed by key " : "unsigned", rep->signature > 0 ? rep->signer : "",
+		       rep->signature == 2 ? " (not checked: no --pubkey)" : "");
+	if (status == 0 && verbose && rep->signature == 1)
 		printf("%s: trusted comment: %s\n", rep->package, rep->trusted);
 }
 
@@ -245,10 +296,10 @@ static int verify_one(const char *package, const struct options *o)
 
 	if (!r)
 		return fe_report(rep.package, APPKG_ERR_NO_MEMORY, NULL);
-	appkg_reader_set_problem_handler(r, on_problem, &rep);
+	appkg_reader_set_problem_callback(r, on_problem, &rep);
 	rc = strcmp(package, "-") ? appkg_reader_open_path(r, package) : appkg_reader_open_fd(r, 0);
 	if (rc) {
-		add_problem(&rep, rc, appkg_reader_error(r));
+		add_reader_problem(&rep, r, rc);
 	} else {
 		rep.members = appkg_reader_member_count(r);
 		read_all(r, &rep);
@@ -260,8 +311,10 @@ static int verify_one(const char *package, const struct options *o)
 		print_json(&rep, r, status);
 	else
 		print_text(&rep, r, status, o->verbose);
-	for (size_t i = 0; i < rep.n; i++)
+	for (size_t i = 0; i < rep.n; i++) {
+		free(rep.problems[i].member);
 		free(rep.problems[i].message);
+	}
 	free(rep.problems);
 	appkg_reader_free(r);
 	return status;

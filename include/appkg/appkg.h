@@ -10,7 +10,8 @@
  * failure; the message with context stays on the handle (appkg_reader_error). After a fatal
  * error a handle refuses further calls with the same code. Getters return borrowed pointers,
  * valid until the next call on the same handle; setters copy. _free(NULL) does nothing.
- * The library never prints, never exits and never writes outside the paths it is given.
+ * The library never prints, never exits and never writes outside the paths it is given. It
+ * initialises libsodium itself when it is loaded: a caller needs nothing but this header.
  */
 #ifndef APPKG_H
 #define APPKG_H
@@ -148,6 +149,31 @@ APPKG_API int appkg_reader_secrets(appkg_reader *r, const char *password, size_t
 typedef void (*appkg_problem_fn)(void *ctx, int code, const char *message);
 APPKG_API void appkg_reader_set_problem_handler(appkg_reader *r, appkg_problem_fn fn, void *ctx);
 
+/* A problem as data, so that no caller takes a message apart: what a problem callback,
+ * appkg_reader_problem and appkg_last_problem give. */
+struct appkg_problem {
+	int code;              /* APPKG_ERR_* */
+	const char *member;    /* the member it is about ("resources/pages/home.json",
+				* "secrets.enc"), or for a call without a handle the file it is about
+				* (one of the paths the call was given); NULL when it is about no one
+				* member (a frame, the seek table, the package as a whole) */
+	unsigned line, column; /* where in that member's JSON, from 1; 0 for other problems */
+	const char *message;   /* the whole message, as appkg_reader_error gives it */
+	const char *detail;    /* the message without its leading "member: " and "line L column
+				* C: " ("digest mismatch"), for a caller that prints the member itself */
+};
+
+/* Report-and-continue mode as appkg_reader_set_problem_handler, with each problem as data. One
+ * handler at a time: setting either replaces the other. The problem's strings are valid during
+ * the call. Set it before opening. */
+typedef void (*appkg_problem_callback)(void *ctx, const struct appkg_problem *problem);
+APPKG_API void appkg_reader_set_problem_callback(appkg_reader *r, appkg_problem_callback fn, void *ctx);
+
+/* Describe as data the failure code that a call on r just returned: out gets code, and the
+ * member, JSON position and message recorded on r. Strings are borrowed until the next call
+ * on r. Returns code. */
+APPKG_API int appkg_reader_problem(const appkg_reader *r, int code, struct appkg_problem *out);
+
 /* Free the handle and everything it returned that was borrowed. */
 APPKG_API void appkg_reader_free(appkg_reader *r);
 
@@ -157,8 +183,11 @@ APPKG_API int appkg_reader_add_trusted_key(appkg_reader *r, const char *pubkey_p
 
 /* Check manifest.json.minisig against the trusted keys and the exact manifest bytes. Returns 0
  * when valid, with key_id (17 bytes: 16 hex digits) and trusted (256 bytes) filled;
- * APPKG_ERR_NOT_FOUND when the package is unsigned; APPKG_ERR_SIGNATURE when the signature is
- * malformed, made by an untrusted key, or does not match the manifest (stale after an edit). */
+ * 1 when the package is signed but no trusted key was added: key_id names the key the
+ * signature says made it, and nothing was checked; APPKG_ERR_NOT_FOUND when the package is
+ * unsigned; APPKG_ERR_SIGNATURE when the signature is malformed, made by an untrusted key, or
+ * does not match the manifest (stale after an edit). A bad signature does not fail the
+ * handle: its message stays (appkg_reader_error) and the other calls go on working. */
 APPKG_API int appkg_reader_check_signature(appkg_reader *r, char *key_id, char *trusted);
 
 /* ---- writer ----------------------------------------------------------------------------- */
@@ -232,6 +261,98 @@ APPKG_API int appkg_writer_finish_fd(appkg_writer *w, int fd);
 
 APPKG_API const char *appkg_writer_error(const appkg_writer *w);
 APPKG_API void appkg_writer_free(appkg_writer *w);
+
+/* ---- resources (spec section "Manifest") ----------------------------------------------- */
+
+/* One resource as the manifest lists it. Every string is borrowed from the reader and valid
+ * until the next appkg_reader_resource call on it (or appkg_reader_free). */
+struct appkg_resource {
+	const char *path;      /* "resources/queries/invoices%2Fopen.json" */
+	const char *type;      /* "queries" */
+	const char *name;      /* logical name: "invoices/open" */
+	const char *file_name; /* the name in file-name form, without ".json": "invoices%2Fopen" */
+	const char *mode;      /* import mode: "create", "update", "overwrite", "merge" or "skip" */
+	const char *id;        /* the entry's "id", or NULL when it has none */
+	const char *const *depends_on; /* depends_on_count entries "<type>/<file-name form>" */
+	size_t depends_on_count;
+	uint64_t size;                /* bytes of the resource file */
+	const unsigned char *digest;  /* APPKG_DIGEST_BYTES bytes */
+};
+
+/* Resources in manifest order (sorted by path), without the caller parsing JSON. The count
+ * is 0 when r is not open or has failed. appkg_reader_resource fills out for resource i (0 <=
+ * i < count), APPKG_ERR_NOT_FOUND past the end. Nothing is decompressed: the attributes come
+ * from the manifest read at open, and one entry is parsed at a time however large it is. */
+APPKG_API size_t appkg_reader_resource_count(appkg_reader *r);
+APPKG_API int appkg_reader_resource(appkg_reader *r, size_t i, struct appkg_resource *out);
+
+/* Find a resource by one of the forms people write it in: the member path that tar lists
+ * ("resources/queries/invoices%2Fopen.json"), TYPE/NAME in file-name form
+ * ("queries/invoices%2Fopen") or TYPE/NAME with the logical name ("queries/invoices/open").
+ * The file-name form is tried before the logical one. Sets *index for appkg_reader_resource;
+ * APPKG_ERR_NOT_FOUND (with a message naming the selector) when nothing matches. */
+APPKG_API int appkg_reader_resource_find(appkg_reader *r, const char *selector, size_t *index);
+
+/* ---- extracting a package (spec section "Unpacked directories") ------------------------- */
+
+struct appkg_extract_options {
+	int force;            /* replace a DEST that is not empty (atomic swap) */
+	const char *password; /* non-NULL: also decrypt secrets.enc into secrets.json, mode 0600 */
+	size_t password_len;
+	const char *const *only; /* only_count selectors (appkg_reader_resource_find forms), or
+				  * NULL for every member */
+	size_t only_count;
+};
+
+/* Write the package open in r as an unpacked directory dest: manifest.json, its signature,
+ * resources/<type>/<name>.json, secrets.enc, and with a password secrets.json. Everything goes
+ * into a new temporary directory beside dest (".DEST.unpack-PID-XXXXXXXX"), each file created
+ * with O_EXCL | O_NOFOLLOW below it, each member verified as it is written; the secrets are
+ * decrypted before anything is written. Only when every member has verified is the directory
+ * synced and renamed to dest, or with force swapped with an existing dest (renameat2
+ * RENAME_EXCHANGE) whose old tree is then removed. On any failure nothing is left: dest is as
+ * it was. dest must be absent or an empty directory unless force (APPKG_ERR_EXISTS).
+ * With a selection, only the selected resources are written, with a manifest.json that lists
+ * just them (so the directory packs into a valid package) and secrets.enc as it is; the
+ * signature is left out (it signed the whole manifest). A selected resource whose depends_on
+ * names one not selected is refused (APPKG_ERR_INVALID_ARGUMENT), as is a selector that names
+ * nothing (APPKG_ERR_NOT_FOUND). r must be freshly opened, without a problem handler.
+ * options may be NULL. The message stays on r (appkg_reader_error, appkg_reader_problem). */
+APPKG_API int appkg_extract(appkg_reader *r, const char *dest, const struct appkg_extract_options *options);
+
+/* ---- files without a package: signatures, sealed secrets -------------------------------- */
+
+/* Sign the file at path as `minisign -S` does, writing path.minisig (replaced atomically)
+ * with the minisign secret key file seckey_path (password NULL for an unencrypted key) and the
+ * trusted comment (one line of at most 255 bytes; NULL: "file:<base name of path>"). The file
+ * is read whole, up to 1 GiB. Returns 0 or an error code (appkg_last_problem says which file
+ * and why). */
+APPKG_API int appkg_sign_file(const char *path, const char *seckey_path, const char *password,
+			      size_t password_len, const char *trusted_comment);
+
+/* Check the minisign signature file sig_path (NULL: path.minisig) over the file at path with
+ * the public key file pubkey_path. 0 when valid, with key_id (17 bytes: 16 hex digits) and
+ * trusted (256 bytes: the trusted comment) filled when not NULL; APPKG_ERR_SIGNATURE when it
+ * is malformed, made with another key or does not match. */
+APPKG_API int appkg_check_file_signature(const char *path, const char *sig_path, const char *pubkey_path,
+					 char *key_id, char *trusted);
+
+/* Seal secrets (the bytes of a secrets.json: an object of strings) into a secrets.enc blob,
+ * as appkg_writer_set_secrets does, without making a package. previous (a secrets.enc, or NULL)
+ * lends its salt, KDF parameters (with APPKG_KDF_KEEP) and package_id, so that the same content
+ * and password give the same bytes. package_id binds the blob to a package: NULL takes the
+ * previous blob's, or a new random one. On success *blob is malloc'd (the caller frees it) and
+ * holds *blob_len bytes. The password and plaintext are not kept. */
+APPKG_API int appkg_secrets_seal(const char *json, size_t len, const char *password, size_t password_len,
+				 enum appkg_kdf_level level, const void *previous, size_t previous_len,
+				 const char *package_id, void **blob, size_t *blob_len);
+
+/* The outcome of the last call without a handle made by this thread (appkg_keygen,
+ * appkg_secret_key_encrypted, appkg_sign_file, appkg_check_file_signature, appkg_secrets_seal)
+ * as data; returns its code, 0 after a success. Strings are valid until the next such call on
+ * this thread; member is a copy of the path the problem is about: one the call was given, or the
+ * signature file appkg_sign_file writes). */
+APPKG_API int appkg_last_problem(struct appkg_problem *out);
 
 /* ---- memory ----------------------------------------------------------------------------- */
 

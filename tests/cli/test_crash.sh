@@ -9,6 +9,11 @@
 # The runs happen on a tmpfs when we may mount one: unpack's syncfs(2) then costs nothing,
 # where on a shared disk it waits for everyone's dirty data; what is tested is the order of the
 # operations, which a crash (unlike a power cut) does not undo.
+#
+# The hook exists only in the test builds of the tools (make crash-tools, APPKG_CRASH_BIN); the
+# tools and library `make` builds must ignore APPKG_CRASH_AFTER (checked last).
+NORMAL_BIN=${APPKG_BIN:?run through tests/run.sh}
+APPKG_BIN=${APPKG_CRASH_BIN:?run through tests/run.sh}
 . "$(dirname "$0")/lib.sh"
 
 R=$W
@@ -144,6 +149,20 @@ t_points pack_replace_every_crash_point crash_points pack replace
 t_points pack_new_every_crash_point crash_points pack new
 t_points unpack_force_every_crash_point crash_points unpack replace
 t_points unpack_new_every_crash_point crash_points unpack new
+
+# The normal build has no crash point: the variable changes nothing, and neither the library
+# nor a tool holds its name. The hooked build does stop, so that this test can fail.
+normal_build_ignores_crash_after() {
+	APPKG_CRASH_AFTER=1 "$NORMAL_BIN/appkg-pack" "$R/new" -o "$W/plain.appkg" &&
+		APPKG_CRASH_AFTER=1 "$NORMAL_BIN/appkg-unpack" "$W/plain.appkg" -C "$W/plain.d" &&
+		"$NORMAL_BIN/appkg-verify" "$W/plain.appkg" || fail "a normal build stopped" || return 1
+	for f in "$APPKG_BUILD/lib/libappkg.so" "$APPKG_BUILD/lib/libappkg.a" "$NORMAL_BIN/appkg-pack"; do
+		! grep -q APPKG_CRASH_AFTER "$f" || fail "$f has the crash hook" || return 1
+	done
+	APPKG_CRASH_AFTER=1 "$APPKG_CRASH_BIN/appkg-pack" "$R/new" -o "$W/hooked.appkg" 2>/dev/null
+	[ $? -eq 137 ] || fail "the test build did not stop at crash point 1"
+}
+t normal_build_ignores_crash_after normal_build_ignores_crash_after
 
 # ---- real kill -9 at a random moment ----
 

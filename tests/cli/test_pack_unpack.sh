@@ -75,7 +75,7 @@ only_one_resource() {
 	"$B/appkg-pack" "$W/one" -o "$W/one.appkg" || return 1
 	f=$(cd "$W/one/resources" && ls pages | head -1)
 	run "$B/appkg-unpack" --only "pages/${f%.json}" "$W/one.appkg" -C "$W/one.out" && expect_rc 0 || return 1
-	[ "$(find "$W/one.out" -type f | wc -l)" -eq 1 ] && cmp "$W/one/resources/pages/$f" "$W/one.out/resources/pages/$f" || return 1
+	[ "$(find "$W/one.out" -type f | wc -l)" -eq 2 ] && [ -f "$W/one.out/manifest.json" ] && cmp "$W/one/resources/pages/$f" "$W/one.out/resources/pages/$f" || return 1
 	run "$B/appkg-unpack" --only "pages/no such" "$W/one.appkg" -C "$W/one.none" && expect_rc 2 && [ ! -e "$W/one.none" ]
 }
 

@@ -1,5 +1,7 @@
 # appkg-mount commits under kill -9 and a full disk: the package is always the old or the new
 # one, it verifies, and no temporary file outlives the next commit.
+# The crash hook is in the test builds of the tools only (make crash-tools).
+APPKG_BIN=${APPKG_CRASH_BIN:?run through tests/run.sh}
 . "$(dirname "$0")/lib.sh"
 
 edit_one() { sed -i 's/^{/{"crash_test": 1,/' "$W/m/$(cd "$W/k.ref" && find resources -type f | sort | head -1)"; }
