@@ -317,8 +317,7 @@ static int release_locked(struct node *n)
 	if (!n->parent && n != fs.root) {
 		tree_unhide(n);
 		node_free(n); /* unlinked while open */
-	}
-	else if (!n->changed && n->member)
+	} else if (!n->changed && n->member)
 		node_drop_data(n); /* decoded again on the next open */
 	return 0;
 }
