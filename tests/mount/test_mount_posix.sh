@@ -23,11 +23,13 @@ tail_follows_across_sed_i() {
 	tail -s 0.1 -f "$f" >"$W/tail.out" 2>"$W/tail.err" &
 	tpid=$!
 	sleep 0.5
-	sed -i 's/1/2/' "$f" && sleep 0.5 || return 1
-	alive=0
+	edited=0 alive=0
+	sed -i 's/1/2/' "$f" && edited=1
+	sleep 0.5
 	kill -0 "$tpid" 2>/dev/null && alive=1
 	kill "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
+	[ $edited -eq 1 ] || fail "sed -i failed" || return 1
 	[ ! -s "$W/tail.err" ] || fail "tail: $(cat "$W/tail.err")" || return 1
 	[ $alive -eq 1 ] || fail "tail stopped" || return 1
 	grep -q '"line": 2' "$f" && unmount_ok tl
