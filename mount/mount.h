@@ -21,7 +21,12 @@
 #define SECRETS_FILE "secrets.json"
 #define SECRETS_BLOB "secrets.enc"
 #define RESOURCES_DIR "resources"
-#define MAX_FILE_BYTES (64u << 20)   /* any file in the mount (the manifest's limit) */
+#define MAX_FILE_BYTES (64u << 20)   /* any file in the mount (the manifest's limit): EFBIG */
+/* All file bytes the daemon holds in memory at once (decoded, edited, new and side files, open
+ * unlinked files): a runaway writer fills the mount (ENOSPC, and statfs says how full it is)
+ * rather than the machine. 16 files at MAX_FILE_BYTES, or about 250,000 edited resources of
+ * 4 KiB; bytes decoded only to be read or committed are counted but never refused. */
+#define MAX_HELD_BYTES (1ull << 30)
 #define MAX_SECRET_BYTES (1u << 20)  /* secrets.json and side files beside it */
 #define REPORT_BYTES 65536           /* commit report handed to `appkg-mount -u` (xattr size) */
 
@@ -80,6 +85,13 @@ struct node *tree_parent(const char *path, const char **leaf);
 int tree_add_member(const char *path, uint64_t size);
 char *node_path(const struct node *n);
 int node_reserve(struct node *n, size_t len);
+int node_grow(struct node *n, size_t len);
+uint64_t node_limit(const struct node *n);
+uint64_t node_room(const struct node *n);
+uint64_t tree_held(void);
+int is_hidden_name(const char *leaf);
+int tree_hide(struct node *n, const char *leaf);
+void tree_unhide(struct node *n);
 void node_drop_data(struct node *n);
 void node_touch(struct node *n);
 

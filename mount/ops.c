@@ -2,8 +2,11 @@
 /*
  * The FUSE operations: one short function each, returning 0 or -errno. Every operation takes
  * fs.lock, so the tree and the package reader (which is not thread-safe) are only touched by
- * one thread at a time. Files are addressed by path or, once open, by the node in fi->fh
- * (hard_remove: an unlinked open file lives on until its last release).
+ * one thread at a time. Files are addressed by path or, once open, by the node in fi->fh.
+ * An open file that is unlinked or renamed over lives on until its last release: libfuse first
+ * renames it to a hidden name (.fuse_hiddenXXXXXXXXYYYYYYYY), which tree.c takes out of the
+ * tree but still resolves, because the kernel asks for fstat, fchmod and futimens by inode
+ * without a file handle and libfuse turns that inode into a path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,8 +77,8 @@ static int may_change_dir(const struct node *dir, const struct node *victim)
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	cfg->use_ino = 1;
-	cfg->hard_remove = 1;
-	cfg->nullpath_ok = 1;
+	cfg->hard_remove = 0; /* with it, fstat on an unlinked open file is ESTALE */
+	cfg->nullpath_ok = 1; /* read, write, ftruncate and release go by fi->fh */
 	cfg->entry_timeout = cfg->attr_timeout = 30.0; /* every change comes through this mount */
 	cfg->negative_timeout = 0;
 	return NULL;
@@ -87,6 +90,8 @@ static void fill_stat(const struct node *n, struct stat *st)
 	st->st_ino = n->ino;
 	st->st_mode = n->mode;
 	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
+	if (!n->parent && n != fs.root)
+		st->st_nlink = 0; /* unlinked, open (libfuse lowers the count only in getattr) */
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_size = (off_t)n->size;
@@ -149,7 +154,11 @@ static int set_size(struct node *n, uint64_t size)
 {
 	int rc = node_load(n);
 
-	if (rc || (rc = node_reserve(n, (size_t)size)))
+	if (rc)
+		return rc;
+	if (size > node_limit(n))
+		return -EFBIG;
+	if ((rc = node_grow(n, (size_t)size)))
 		return rc;
 	if (size < n->size)
 		memset(n->data + size, 0, (size_t)(n->size - size)); /* bytes past the end stay 0 */
@@ -247,16 +256,27 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	LOCKED(read_locked(resolve(path, fi), buf, size, off));
 }
 
+/* A write that crosses the file's limit or fills the mount is cut short there (the caller's
+ * next write gets EFBIG or ENOSPC). */
 static int write_locked(struct node *n, const char *buf, size_t size, off_t off)
 {
-	uint64_t end = (uint64_t)off + size;
+	uint64_t end = (uint64_t)off + size, room;
 	int rc = may_write(n);
 
 	if (rc || (rc = node_load(n)))
 		return rc;
-	if (off < 0 || end > MAX_FILE_BYTES)
-		return -EFBIG;
-	if ((rc = node_reserve(n, (size_t)end)))
+	if (off < 0)
+		return -EINVAL;
+	if (size == 0)
+		return 0;
+	room = node_room(n);
+	if ((uint64_t)off >= room)
+		return (uint64_t)off >= node_limit(n) ? -EFBIG : -ENOSPC;
+	if (end > room) {
+		end = room;
+		size = (size_t)(room - (uint64_t)off);
+	}
+	if ((rc = node_grow(n, (size_t)end)))
 		return rc;
 	memcpy(n->data + off, buf, size);
 	if (end > n->size)
@@ -294,9 +314,10 @@ static int release_locked(struct node *n)
 {
 	if (--n->opens > 0)
 		return 0;
-	if (!n->parent && n != fs.root)
+	if (!n->parent && n != fs.root) {
+		tree_unhide(n);
 		node_free(n); /* unlinked while open */
-	else if (!n->changed && n->member)
+	} else if (!n->changed && n->member)
 		node_drop_data(n); /* decoded again on the next open */
 	return 0;
 }
@@ -320,6 +341,16 @@ static void discard(struct node *n)
 		node_free(n);
 }
 
+/* libfuse unlinks a hidden file after its last release (ours came first and freed it), or
+ * right after hiding it when that release ran in between. */
+static int unlink_hidden(struct node *n)
+{
+	tree_unhide(n);
+	if (n->opens == 0)
+		node_free(n);
+	return 0;
+}
+
 static int unlink_locked(const char *path)
 {
 	const char *leaf;
@@ -327,6 +358,8 @@ static int unlink_locked(const char *path)
 	struct node *n = dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
 	int rc = may_change_dir(dir, n);
 
+	if (!n && dir && (n = tree_lookup(path)) && !n->parent)
+		return unlink_hidden(n);
 	if (rc)
 		return rc;
 	if (!n)
@@ -427,6 +460,17 @@ static int move(struct node *n, struct node *to_dir, char *name, struct node *ol
 	return 0;
 }
 
+/* libfuse's rename of an open file that is being unlinked or renamed over: from here on the
+ * file is outside the tree (never listed or committed), found by its hidden name. */
+static int hide(struct node *n, const char *leaf)
+{
+	int rc = tree_hide(n, leaf);
+
+	if (rc == 0 && n->opens == 0)
+		unlink_hidden(n); /* closed meanwhile: the unlink that follows finds nothing */
+	return rc;
+}
+
 static int rename_locked(const char *from, const char *to, unsigned flags)
 {
 	const char *from_leaf, *to_leaf;
@@ -442,6 +486,8 @@ static int rename_locked(const char *from, const char *to, unsigned flags)
 		return -ENOENT;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
+	if (!old && is_hidden_name(to_leaf) && S_ISREG(n->mode))
+		return hide(n, to_leaf);
 	if (old == n)
 		return 0;
 	if (is_inside(n, to_dir))
@@ -500,14 +546,30 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return fs.read_only ? -EROFS : 0;
 }
 
-static int op_statfs(const char *path, struct statvfs *sv)
+/* Space is the memory the mount may hold (MAX_HELD_BYTES) and what it holds now; files have
+ * no limit of their own, so the free count is nominal. */
+static int statfs_locked(struct statvfs *sv)
 {
+	uint64_t held = tree_held();
+
 	memset(sv, 0, sizeof(*sv));
 	sv->f_bsize = sv->f_frsize = 4096;
-	sv->f_blocks = sv->f_bfree = sv->f_bavail = MAX_FILE_BYTES / 4096;
+	sv->f_blocks = MAX_HELD_BYTES / 4096;
+	sv->f_bfree = sv->f_bavail = held < MAX_HELD_BYTES ? (MAX_HELD_BYTES - held) / 4096 : 0;
 	sv->f_files = sv->f_ffree = sv->f_favail = 1u << 20;
 	sv->f_namemax = 255;
 	return 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *sv)
+{
+	LOCKED(statfs_locked(sv));
+}
+
+/* libfuse makes regular files with create; anything else is a special file. */
+static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	return -EPERM; /* a package holds only directories and regular files */
 }
 
 static int op_link(const char *from, const char *to)
@@ -579,6 +641,7 @@ const struct fuse_operations appkg_ops = {
 	.releasedir = op_release,
 	.open = op_open,
 	.create = op_create,
+	.mknod = op_mknod,
 	.read = op_read,
 	.write = op_write,
 	.truncate = op_truncate,

@@ -3,7 +3,11 @@
  * The mounted tree: directories hold their children sorted by name, files hold either a
  * reference to a package member (not yet decoded) or their bytes in memory. Bytes of
  * secrets.json and of anything beside it at the top level (an editor's swap or backup copy of
- * it) live in guarded memory, so plaintext secrets never reach swap or disk.
+ * it) live in guarded memory, so plaintext secrets never reach swap or disk. Every byte held
+ * is counted: a write may grow a file only while the total stays under MAX_HELD_BYTES, and
+ * statfs reports what is left. An open file whose name went away (unlinked, renamed over) is
+ * kept out of the tree under the hidden name libfuse gave it, so that calls by path still find
+ * it until its last close.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -12,6 +16,12 @@
 #include <time.h>
 
 #include "mount.h"
+
+static uint64_t held; /* bytes allocated for file data, guarded memory included */
+
+/* Open files taken out of the tree by libfuse's hiding rename, by their hidden name. */
+static struct node **hidden;
+static size_t nhidden, hidden_cap;
 
 struct node *node_new(const char *name, size_t len, mode_t mode)
 {
@@ -35,6 +45,8 @@ void node_touch(struct node *n)
 
 void node_drop_data(struct node *n)
 {
+	if (n->data)
+		held -= n->cap;
 	if (n->secure)
 		sodium_free(n->data);
 	else
@@ -55,28 +67,85 @@ void node_free(struct node *n)
 	free(n);
 }
 
-/* Room for len bytes of data, keeping what is there; new bytes are zero. */
-int node_reserve(struct node *n, size_t len)
+uint64_t node_limit(const struct node *n)
 {
-	size_t cap = n->cap ? n->cap : 4096;
-	unsigned char *p;
+	return n->secure ? MAX_SECRET_BYTES : MAX_FILE_BYTES;
+}
 
-	if (len > (n->secure ? MAX_SECRET_BYTES : MAX_FILE_BYTES))
-		return -EFBIG;
-	if (len <= n->cap && n->data)
-		return 0;
+uint64_t tree_held(void)
+{
+	return held;
+}
+
+/* The size n may grow to now: its own limit, or what is left of MAX_HELD_BYTES. */
+uint64_t node_room(const struct node *n)
+{
+	uint64_t mine = n->data ? n->cap : 0;
+	uint64_t left = held < MAX_HELD_BYTES ? MAX_HELD_BYTES - held : 0;
+
+	return mine + left < node_limit(n) ? mine + left : node_limit(n);
+}
+
+/* The capacity for len bytes: the first buffer fits len rounded up to 64 bytes (many small
+ * edits stay small), later ones double (appends stay cheap); never past the file's limit. */
+static size_t next_cap(const struct node *n, size_t len)
+{
+	size_t cap = n->cap;
+
+	if (!cap)
+		cap = len ? (len + 63) & ~(size_t)63 : 64;
 	while (cap < len)
 		cap *= 2;
-	p = n->secure ? sodium_malloc(cap) : malloc(cap);
+	return cap < node_limit(n) ? cap : (size_t)node_limit(n);
+}
+
+/* Give n a buffer of cap >= len bytes, keeping its bytes; new bytes are zero. */
+static int reserve_cap(struct node *n, size_t cap)
+{
+	unsigned char *p = n->secure ? sodium_malloc(cap) : calloc(1, cap);
+
 	if (!p)
 		return -ENOMEM;
-	memset(p, 0, cap);
+	if (n->secure)
+		memset(p, 0, cap);
 	if (n->data)
 		memcpy(p, n->data, n->size < cap ? n->size : cap);
 	node_drop_data(n);
 	n->data = p;
 	n->cap = cap;
+	held += cap;
 	return 0;
+}
+
+/* Room for len bytes of data, keeping what is there; new bytes are zero. Only the file's own
+ * limit applies: bytes decoded from the package or set up at mount time. */
+int node_reserve(struct node *n, size_t len)
+{
+	if (len > node_limit(n))
+		return -EFBIG;
+	if (len <= n->cap && n->data)
+		return 0;
+	return reserve_cap(n, next_cap(n, len));
+}
+
+/* node_reserve for a write or a truncate: EFBIG past the file's limit, ENOSPC when the mount
+ * holds too much (then the exact size is tried before giving up). */
+int node_grow(struct node *n, size_t len)
+{
+	uint64_t mine = n->data ? n->cap : 0;
+	uint64_t left = held < MAX_HELD_BYTES ? MAX_HELD_BYTES - held : 0;
+	size_t cap;
+
+	if (len > node_limit(n))
+		return -EFBIG;
+	if (len <= n->cap && n->data)
+		return 0;
+	cap = next_cap(n, len);
+	if (cap > mine + left)
+		cap = len ? len : 1;
+	if (cap > mine + left)
+		return -ENOSPC;
+	return reserve_cap(n, cap);
 }
 
 /* Move the bytes of n into guarded memory (it now sits where secrets do). */
@@ -97,6 +166,7 @@ static int node_make_secure(struct node *n)
 	node_drop_data(n);
 	n->data = p;
 	n->cap = cap;
+	held += cap;
 	n->secure = 1;
 	return 0;
 }
@@ -204,6 +274,56 @@ struct node *tree_parent(const char *path, const char **leaf)
 	return dir && S_ISDIR(dir->mode) ? dir : NULL;
 }
 
+/* Is leaf a name libfuse hides an open file under: ".fuse_hidden" and 16 hex digits? */
+int is_hidden_name(const char *leaf)
+{
+	return !strncmp(leaf, ".fuse_hidden", 12) && strlen(leaf) == 28 &&
+	       strspn(leaf + 12, "0123456789abcdef") == 16;
+}
+
+static struct node *hidden_find(const char *leaf)
+{
+	for (size_t i = 0; i < nhidden; i++)
+		if (!strcmp(hidden[i]->name, leaf))
+			return hidden[i];
+	return NULL;
+}
+
+/* Take the open file n out of the tree, as an unlink does, but keep it findable under the
+ * hidden name libfuse renames it to, for fstat, fchmod and futimens, until its last close. */
+int tree_hide(struct node *n, const char *leaf)
+{
+	char *name = strdup(leaf);
+
+	if (!name)
+		return -ENOMEM;
+	if (nhidden == hidden_cap) {
+		size_t cap = hidden_cap ? 2 * hidden_cap : 8;
+		void *p = realloc(hidden, cap * sizeof(*hidden));
+		if (!p) {
+			free(name);
+			return -ENOMEM;
+		}
+		hidden = p;
+		hidden_cap = cap;
+	}
+	dir_remove(n);
+	free(n->name);
+	n->name = name;
+	hidden[nhidden++] = n;
+	return 0;
+}
+
+/* Forget n as a hidden file (its last close, or libfuse unlinking the hidden name). */
+void tree_unhide(struct node *n)
+{
+	for (size_t i = 0; i < nhidden; i++)
+		if (hidden[i] == n) {
+			hidden[i] = hidden[--nhidden];
+			return;
+		}
+}
+
 struct node *tree_lookup(const char *path)
 {
 	const char *leaf;
@@ -211,6 +331,9 @@ struct node *tree_lookup(const char *path)
 
 	if (!strcmp(path, "/"))
 		return fs.root;
+	leaf = strrchr(path, '/');
+	if (leaf && nhidden && is_hidden_name(leaf + 1) && (dir = hidden_find(leaf + 1)))
+		return dir;
 	dir = tree_parent(path, &leaf);
 	return dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
 }

@@ -2,7 +2,7 @@
 # step; after a commit and a remount the committed files still agree. MODEL_OPS and MODEL_SEED
 # change the run (`make stress` runs more operations).
 . "$(dirname "$0")/lib.sh"
-OPS=${MODEL_OPS:-3000}
+OPS=${MODEL_OPS:-6000}
 SEED=${MODEL_SEED:-1}
 
 # The shadow without side files: what a remount of the committed package shows.
