@@ -580,11 +580,13 @@ static void check_user_entry(struct checking *k, json_t *entry, size_t i)
 		if (k->c->prune)
 			return; /* dropped, with its attributes */
 		to = moved_to(k, entry);
-		appkg_fail(&t, APPKG_ERR_MEMBER_MISSING, "manifest.json: %s: listed but absent%s%s%s",
-			   path, to ? "; " : "", to ? to : "", to ? " has its content (renamed?)" : "");
+		appkg_fail(&t, APPKG_ERR_MEMBER_MISSING, "manifest.json: %s: listed, but there is no "
+			   "such file%s%s%s", path, to ? "; " : "", to ? to : "",
+			   to ? " has the same content (renamed?)" : "");
 		emit(k, &t);
 	}
-	optional_string(entry, "id", &t);
+	if (json_object_get(entry, "id") && !json_is_string(json_object_get(entry, "id")))
+		schema(&t, path, "id must be a string");
 	emit(k, &t);
 	if (json_object_get(entry, "mode"))
 		check_mode(entry, path, &t);

@@ -323,7 +323,7 @@ static void writer_problem(void *ctx, int code, const char *message)
 
 	p->reported++;
 	if (code == APPKG_ERR_MEMBER_MISSING && !p->o->prune) {
-		snprintf(msg, sizeof(msg), "%s (restore the file, or --prune drops the entry)", message);
+		snprintf(msg, sizeof(msg), "%s; restore it, or --prune drops the entry", message);
 		message = msg;
 	}
 	problem(p, code, message);
