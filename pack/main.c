@@ -478,32 +478,54 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed, atomically: a temporary
- * side file beside it, fsync, rename, fsync of DIR. The only write pack makes into DIR. */
-static int rewrite_secrets_enc(struct pack *p)
+/* Write data to a new temporary file in DIR and rename it over DIR/name: fsync of the file
+ * before and of DIR after, so that a crash leaves the old file or the new one. 0 or -1 (errno). */
+static int replace_file(const char *dir, const char *name, const void *data, size_t len)
 {
-	char *path = join(p->o->dir, "secrets.enc"), *tmp = join(p->o->dir, ".secrets.enc.tmp-XXXXXX");
-	const void *blob;
-	size_t len;
-	int fd = -1, dir = -1, rc = 0;
+	char *path = join(dir, name), *tmp = malloc(strlen(path) + 16), *slash;
+	int fd = -1, dfd, rc = -1, err;
 
-	if (appkg_writer_secrets_blob(p->w, &blob, &len) == 0) {
-		if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0644) || write_all(fd, blob, len) ||
-		    fsync(fd) || close(fd) || (fd = -1, rename(tmp, path)) ||
-		    (dir = open(p->o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dir)) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "secrets.enc: cannot rewrite it: %s", strerror(errno));
-			rc = fe_report(p->o->dir, APPKG_ERR_IO, msg);
-			unlink(tmp);
-		}
-	}
+	if (!tmp)
+		goto out;
+	slash = strrchr(path, '/'); /* a side file (spec §6.1) if a crash leaves it behind */
+	sprintf(tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1);
+	if ((fd = mkstemp(tmp)) < 0)
+		goto out;
+	if (fchmod(fd, 0644) || write_all(fd, data, len) || fsync(fd))
+		goto out;
+	rc = close(fd);
+	fd = -1;
+	if (rc || (rc = rename(tmp, path)) != 0)
+		goto out;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd))
+		rc = -1;
+	if (dfd >= 0)
+		close(dfd);
+out:
+	err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (dir >= 0)
-		close(dir);
-	free(path);
+	if (rc && tmp)
+		unlink(tmp);
 	free(tmp);
+	free(path);
+	errno = err;
 	return rc;
+}
+
+/* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed. The only write pack
+ * makes into DIR. */
+static int rewrite_secrets_enc(struct pack *p)
+{
+	const void *blob;
+	size_t len;
+	char msg[512];
+
+	if (appkg_writer_secrets_blob(p->w, &blob, &len) != 0 ||
+	    replace_file(p->o->dir, "secrets.enc", blob, len) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "secrets.enc: cannot rewrite it: %s", strerror(errno));
+	return fe_report(p->o->dir, APPKG_ERR_IO, msg);
 }
 
 /* After the package is written: the notices and the one write into DIR. */
