@@ -2,6 +2,7 @@
 /* Shared tool helpers: messages, exit codes, passwords (see fe.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ void fe_init(const char *argv0)
 	const char *slash = strrchr(argv0, '/');
 
 	fe_prog = slash ? slash + 1 : argv0;
+	opterr = 0; /* getopt's own message would be a second line: see fe_getopt */
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to initialise\n", fe_prog);
 		exit(APPKG_EXIT_ENVIRONMENT);
@@ -46,7 +48,7 @@ void fe_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", fe_prog);
+	fprintf(stderr, " (see %s --help)\n", fe_prog);
 	exit(APPKG_EXIT_USAGE);
 }
 
@@ -207,4 +209,92 @@ long fe_parse_int(const char *s, long min, long max)
 	if (errno || end == s || *end || v < min || v > max)
 		return -1;
 	return v;
+}
+
+/* The long option argv[optind - 1] names, if getopt's last answer was about it. */
+static const struct option *long_option(char **argv, const struct option *longs)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	size_t n;
+
+	if (!arg || strncmp(arg, "--", 2) != 0 || !optopt)
+		return NULL;
+	n = strcspn(arg + 2, "=");
+	for (; longs && longs->name; longs++)
+		if (!strncmp(longs->name, arg + 2, n) && longs->val == optopt) /* or abbreviated */
+			return longs;
+	return NULL;
+}
+
+int fe_getopt(int argc, char **argv, const char *shorts, const struct option *longs)
+{
+	const struct option *o;
+	const char *s;
+	int c;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, shorts, longs, NULL);
+	if (c != '?')
+		return c;
+	if ((o = long_option(argv, longs)))
+		fe_usage_error(strchr(argv[optind - 1], '=') ? "option '--%s' takes no argument"
+							     : "option '--%s' needs an argument", o->name);
+	if (!optopt)
+		fe_usage_error("unrecognized option '%s'", argv[optind - 1]);
+	s = strchr(shorts, optopt);
+	if (s && s[1] == ':')
+		fe_usage_error("option '-%c' needs an argument", optopt);
+	fe_usage_error("unrecognized option '-%c'", optopt);
+}
+
+/* Two prompts that must agree, for a password that is about to seal something new. */
+static int prompt_twice(char **pw, size_t *len)
+{
+	char *again = NULL;
+	size_t again_len = 0;
+	int fd = open("/dev/tty", O_WRONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return 1;
+	dprintf(fd, "New password for the secrets (asked twice)\n");
+	close(fd);
+	if ((rc = prompt(pw, len)) != 0)
+		return rc;
+	*len = first_line(*pw, *len);
+	if (*len > 0 && (rc = prompt(&again, &again_len)) == 0) {
+		again_len = first_line(again, again_len);
+		if (again_len != *len || sodium_memcmp(again, *pw, *len) != 0) {
+			fprintf(stderr, "%s: the two passwords differ\n", fe_prog);
+			rc = APPKG_ERR_AUTH;
+		}
+	}
+	fe_secret_free(again, again_len);
+	return rc;
+}
+
+int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *len)
+{
+	int rc;
+
+	*pw = NULL;
+	*len = 0;
+	if (file || getenv("APPKG_PASSWORD") || !allow_prompt) {
+		rc = fe_password(file, allow_prompt, pw, len);
+		if (rc) { /* whatever fe_password did with *pw, the caller must not free it */
+			*pw = NULL;
+			*len = 0;
+		}
+		return rc;
+	}
+	rc = prompt_twice(pw, len);
+	if (rc == 0 && *len == 0) {
+		fprintf(stderr, "%s: empty password\n", fe_prog);
+		rc = APPKG_ERR_NO_PASSWORD;
+	}
+	if (rc) {
+		fe_secret_free(*pw, *len);
+		*pw = NULL;
+		*len = 0;
+	}
+	return rc;
 }

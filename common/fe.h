@@ -16,7 +16,7 @@ void fe_init(const char *argv0);
 /* "prog: 'subject': message" on stderr; returns the exit status for code. */
 int fe_report(const char *subject, int code, const char *message);
 
-/* "prog: message" and a hint to --help on stderr, then exit 2. */
+/* "prog: message (see prog --help)", one line on stderr, then exit 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void fe_usage_error(const char *fmt, ...);
 
 /* Print the version line ("appkg-pack (appkg) 0.1.0") and exit 0. */
@@ -40,5 +40,15 @@ void fe_secret_free(char *p, size_t len);
 
 /* Parse a decimal integer in [min, max]; -1 if not. */
 long fe_parse_int(const char *s, long min, long max);
+
+/* getopt_long without getopt's own messages: a bad option, a missing or an unexpected option
+ * argument ends the program through fe_usage_error, naming the option. Never returns '?'. */
+struct option;
+int fe_getopt(int argc, char **argv, const char *shorts, const struct option *longs);
+
+/* A password that is about to seal new secrets: like fe_password, but one typed at the
+ * prompt is asked twice and both must agree (else APPKG_ERR_AUTH, message printed). On any
+ * failure *pw is NULL. */
+int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *len);
 
 #endif

@@ -63,6 +63,7 @@
 #define json_validate appkg__json_validate
 #define json_values_are_strings appkg__json_values_are_strings
 #define manifest_build appkg__manifest_build
+#define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
 #define member_path_check appkg__member_path_check
@@ -288,6 +289,20 @@ struct writer_member {
 json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,
 		       struct appkg_err *e);
+/* What the user's manifest is checked against before it is built: the members (sorted by
+ * path), the sorted paths of resources whose add failed (present, but not packed), and whether
+ * entries without a member are dropped. Every problem goes to fn (when set); the first is also
+ * recorded on e, whose code is returned. */
+struct user_check {
+	const struct writer_member *m;
+	size_t n;
+	char *const *rejected;
+	size_t nrejected;
+	int prune;
+	appkg_problem_fn fn;
+	void *ctx;
+};
+int manifest_check_user(json_t *user, const struct user_check *c, struct appkg_err *e);
 
 /* ---- reader.c ---- */
 /* appkg_reader_read without the JSON check, for a writer that verifies its whole output. */

@@ -471,3 +471,168 @@ json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 	}
 	return root;
 }
+
+/* ---- checking the manifest a user wrote: every problem in one pass ---- */
+
+struct checking {
+	const struct user_check *c;
+	struct appkg_err *e;
+	json_t *claimed; /* path -> the first entry that lists it */
+};
+
+/* Hand one problem on and start the next with a clean slate. */
+static void emit(struct checking *k, struct appkg_err *t)
+{
+	if (!t->code)
+		return;
+	if (k->c->fn)
+		k->c->fn(k->c->ctx, t->code, t->msg);
+	if (!k->e->code)
+		*k->e = *t;
+	memset(t, 0, sizeof(*t));
+}
+
+static int member_by_path(const void *key, const void *el)
+{
+	return strcmp(key, ((const struct writer_member *)el)->path);
+}
+
+static int string_by_value(const void *key, const void *el)
+{
+	return strcmp(key, *(char *const *)el);
+}
+
+/* Is there a resource at path, added or rejected? */
+static int resource_present(const struct user_check *c, const char *path)
+{
+	return (c->n && bsearch(path, c->m, c->n, sizeof(*c->m), member_by_path)) ||
+	       (c->nrejected && bsearch(path, c->rejected, c->nrejected, sizeof(*c->rejected),
+					string_by_value));
+}
+
+static int dependency_present(const struct user_check *c, const char *dep)
+{
+	char path[APPKG_MAX_PATH_BYTES + 32];
+
+	if (strlen(dep) > APPKG_MAX_PATH_BYTES)
+		return 0;
+	snprintf(path, sizeof(path), "resources/%s.json", dep);
+	return resource_present(c, path);
+}
+
+/* An added resource no entry lists, with the digest the entry recorded: where it went. */
+static const char *moved_to(struct checking *k, json_t *entry)
+{
+	const char *hex = json_string_value(json_object_get(entry, "digest"));
+	unsigned char d[APPKG_DIGEST_BYTES];
+
+	if (!hex || hex_decode(d, sizeof(d), hex))
+		return NULL;
+	for (size_t i = 0; i < k->c->n; i++)
+		if (!memcmp(d, k->c->m[i].digest, sizeof(d)) &&
+		    !json_object_get(k->claimed, k->c->m[i].path))
+			return k->c->m[i].path;
+	return NULL;
+}
+
+static void check_user_depends(struct checking *k, json_t *entry, const char *path)
+{
+	json_t *deps = json_object_get(entry, "depends_on"), *dep;
+	struct appkg_err t = {0};
+	size_t j;
+
+	if (!deps)
+		return;
+	if (!json_is_array(deps))
+		schema(&t, path, "depends_on must be an array");
+	else if (json_array_size(deps) > APPKG_MAX_DEPENDS)
+		schema(&t, path, "too many depends_on entries");
+	emit(k, &t);
+	json_array_foreach(json_array_size(deps) > APPKG_MAX_DEPENDS ? NULL : deps, j, dep) {
+		const char *s = json_string_value(dep);
+		if (!s)
+			schema(&t, path, "depends_on entries must be strings");
+		else if (!dependency_present(k->c, s))
+			appkg_fail(&t, APPKG_ERR_DEPENDENCY, "manifest.json: %s: depends_on \"%s\" names "
+				   "no resource in the package", path, s);
+		emit(k, &t);
+	}
+}
+
+static void check_user_entry(struct checking *k, json_t *entry, size_t i)
+{
+	const char *path = json_string_value(json_object_get(entry, "path")), *to;
+	struct appkg_err t = {0};
+	char where[40];
+
+	snprintf(where, sizeof(where), "resources[%zu]", i);
+	if (!json_is_object(entry) || !path) {
+		schema(&t, where, json_is_object(entry) ? "path must be a string" : "must be an object");
+		emit(k, &t);
+		return;
+	}
+	if (json_object_get(k->claimed, path) != entry) {
+		schema(&t, path, "listed twice");
+		emit(k, &t);
+		return;
+	}
+	if (!resource_present(k->c, path)) {
+		if (k->c->prune)
+			return; /* dropped, with its attributes */
+		to = moved_to(k, entry);
+		appkg_fail(&t, APPKG_ERR_MEMBER_MISSING, "manifest.json: %s: listed, but there is no "
+			   "such file%s%s%s", path, to ? "; " : "", to ? to : "",
+			   to ? " has the same content (renamed?)" : "");
+		emit(k, &t);
+	}
+	if (json_object_get(entry, "id") && !json_is_string(json_object_get(entry, "id")))
+		schema(&t, path, "id must be a string");
+	emit(k, &t);
+	if (json_object_get(entry, "mode"))
+		check_mode(entry, path, &t);
+	emit(k, &t);
+	check_user_depends(k, entry, path);
+}
+
+static void check_user_top(struct checking *k, json_t *user)
+{
+	static const char *const strings[] = {"description", "version", "created_by", "package_id"};
+	const char *name = json_string_value(json_object_get(user, "name"));
+	json_t *res = json_object_get(user, "resources");
+	struct appkg_err t = {0};
+
+	if (!name || !*name)
+		schema(&t, "name", "must be a non-empty string");
+	emit(k, &t);
+	if (json_object_get(user, "format_version"))
+		check_version(user, &t);
+	emit(k, &t);
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		optional_string(user, strings[i], &t);
+		emit(k, &t);
+	}
+	if (res && !json_is_array(res))
+		schema(&t, "resources", "must be an array");
+	emit(k, &t);
+}
+
+int manifest_check_user(json_t *user, const struct user_check *c, struct appkg_err *e)
+{
+	struct checking k = {.c = c, .e = e, .claimed = json_object()};
+	json_t *res = json_object_get(user, "resources"), *entry;
+	size_t i;
+
+	if (!k.claimed)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	check_user_top(&k, user);
+	json_array_foreach(res, i, entry) {
+		const char *path = json_string_value(json_object_get(entry, "path"));
+		if (path && json_is_object(entry) && !json_object_get(k.claimed, path) &&
+		    json_object_set(k.claimed, path, entry))
+			appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	json_array_foreach(res, i, entry)
+		check_user_entry(&k, entry, i);
+	json_decref(k.claimed);
+	return e->code;
+}

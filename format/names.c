@@ -155,6 +155,52 @@ static int fail_name(struct appkg_err *e, int rc, const char *path, size_t len)
 	return appkg_fail(e, rc, "%.*s: %s", (int)len, path, appkg_error_name(rc));
 }
 
+/* What is wrong in a component appkg_name_check refused with APPKG_ERR_NAME_CHAR: the first
+ * character that must be escaped, and how it is written (":" is "%3A"), or a bad escape. */
+static void char_problem(const char *comp, char *out, size_t cap)
+{
+	const uint8_t *s = (const uint8_t *)comp;
+	size_t len = strlen(comp), i = 0;
+
+	snprintf(out, cap, "%s", appkg_error_name(APPKG_ERR_NAME_CHAR));
+	if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+		snprintf(out, cap, "'%s' is not a name", comp);
+		return;
+	}
+	while (i < len) {
+		ucs4_t c;
+		int n = u8_mbtouc(&c, s + i, len - i), last = i + (size_t)n == len;
+		struct buf esc = {0};
+		if (c == '%') {
+			int hi = hex_digit(comp[i + 1]), lo = hi < 0 ? -1 : hex_digit(comp[i + 2]);
+			ucs4_t v = (ucs4_t)(hi << 4 | lo);
+			if (lo < 0 || v == 0) {
+				snprintf(out, cap, "bad escape '%.3s': escapes are %%XX with uppercase hex "
+					 "digits ('%%' itself is written %%25)", comp + i);
+				return;
+			}
+			if (v < 0x80 && !must_escape(v) && !(i == 0 && v == '.') &&
+			    !(i + 3 == len && (v == '.' || v == ' '))) {
+				snprintf(out, cap, "'%.3s' escapes '%c', which is written as it is", comp + i,
+					 (int)v);
+				return;
+			}
+			i += 3;
+			continue;
+		}
+		if (must_escape(c) || (i == 0 && c == '.') || (last && (c == '.' || c == ' '))) {
+			if (append_escaped(&esc, s + i, n) == 0 && buf_append(&esc, "", 1) == 0)
+				snprintf(out, cap, c >= 0x20 && c < 0x7f ? "'%c' is written %s in a name%s"
+					 : "U+%04X is written %s in a name%s", (unsigned)c, (char *)esc.data,
+					 c == '.' || c == ' ' ? (i == 0 ? " (first character)"
+								    : " (last character)") : "");
+			buf_free(&esc);
+			return;
+		}
+		i += (size_t)n;
+	}
+}
+
 /* Check one component of a resource path, given as a slice. */
 static int component_check(const char *p, size_t n, size_t max, const char *path, size_t len,
 			   struct appkg_err *e)
@@ -167,6 +213,11 @@ static int component_check(const char *p, size_t n, size_t max, const char *path
 	memcpy(tmp, p, n);
 	tmp[n] = '\0';
 	rc = appkg_name_check(tmp, max);
+	if (rc == APPKG_ERR_NAME_CHAR) {
+		char why[160];
+		char_problem(tmp, why, sizeof(why));
+		return appkg_fail(e, rc, "%.*s: %s", (int)len, path, why);
+	}
 	return rc ? fail_name(e, rc, path, len) : 0;
 }
 

@@ -40,7 +40,13 @@ struct appkg_writer {
 	char package_id[129];
 	struct appkg_key *sign_key;
 	struct buf signature;
-	int has_signature;
+	int has_signature, signature_dropped;
+	struct buf user_text; /* the manifest as given: what a carried signature signed */
+	int prune;
+	appkg_problem_fn problem_fn;
+	void *problem_ctx;
+	char **rejected; /* paths of resources whose add failed, for the manifest check */
+	size_t nrejected, rejected_cap;
 	/* output state during finish */
 	int fd;
 	const char *out_name; /* named in write errors */
@@ -97,6 +103,10 @@ void appkg_writer_free(appkg_writer *w)
 		free_member(&w->members[i]);
 	free(w->members);
 	json_decref(w->user);
+	buf_free(&w->user_text);
+	for (size_t i = 0; i < w->nrejected; i++)
+		free(w->rejected[i]);
+	free(w->rejected);
 	buf_free(&w->secrets);
 	sig_key_free(w->sign_key);
 	buf_free(&w->signature);
@@ -172,17 +182,60 @@ int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len)
 	if (writable(w))
 		return w->err.code;
 	if (len > APPKG_MAX_MANIFEST_SIZE)
-		return appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
+		return soft(w, appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE,
+					  "manifest.json: too large"));
 	v = json_parse_strict(json, len, &w->err, MANIFEST_PATH);
 	if (!v)
-		return w->err.code;
+		return soft(w, w->err.code);
 	if (!json_is_object(v)) {
 		json_decref(v);
-		return appkg_fail(&w->err, APPKG_ERR_MANIFEST_JSON, "manifest.json: not a JSON object");
+		return soft(w, appkg_fail(&w->err, APPKG_ERR_MANIFEST_JSON,
+					  "manifest.json: not a JSON object"));
+	}
+	w->user_text.len = 0;
+	if (buf_append(&w->user_text, json, len)) {
+		json_decref(v);
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	}
 	json_decref(w->user);
 	w->user = v;
 	return 0;
+}
+
+int appkg_writer_set_prune(appkg_writer *w, int prune)
+{
+	if (writable(w))
+		return w->err.code;
+	w->prune = prune != 0;
+	return 0;
+}
+
+void appkg_writer_set_problem_handler(appkg_writer *w, appkg_problem_fn fn, void *ctx)
+{
+	w->problem_fn = fn;
+	w->problem_ctx = ctx;
+}
+
+/* A resource the caller tried to add but that was refused: it exists, so the manifest check
+ * must not call its entry absent. Returns rc, the handle kept usable. */
+static int rejected(appkg_writer *w, const char *type, const char *name, int rc)
+{
+	char *path;
+
+	if (rc == APPKG_ERR_NO_MEMORY || rc == APPKG_ERR_STATE)
+		return soft(w, rc);
+	if (w->nrejected == w->rejected_cap) {
+		size_t cap = w->rejected_cap ? 2 * w->rejected_cap : 16;
+		char **p = realloc(w->rejected, cap * sizeof(*p));
+		if (!p)
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		w->rejected = p;
+		w->rejected_cap = cap;
+	}
+	if (!(path = resource_path_make(type, name)))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	w->rejected[w->nrejected++] = path;
+	return soft(w, rc);
 }
 
 static int grow_members(appkg_writer *w)
@@ -260,7 +313,7 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 	int rc;
 
 	if (!m)
-		return soft(w, w->err.code);
+		return rejected(w, type, name, w->err.code);
 	m->fs_path = strdup(fs_path);
 	if (!m->fs_path)
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -270,7 +323,7 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 		free_member(m);
 	rc = w->err.code;
 	buf_free(&b);
-	return soft(w, rc);
+	return rc ? rejected(w, type, name, rc) : 0;
 }
 
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
@@ -279,16 +332,18 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 	struct writer_member *m = new_member(w, type, name);
 
 	if (!m)
-		return soft(w, w->err.code);
+		return rejected(w, type, name, w->err.code);
 	m->mem = malloc(len ? len : 1);
 	if (!m->mem) {
 		free_member(m);
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	}
 	memcpy(m->mem, data, len);
-	if (admit(w, m, data, len, m->path))
+	if (admit(w, m, data, len, m->path)) {
 		free_member(m);
-	return soft(w, w->err.code);
+		return rejected(w, type, name, w->err.code);
+	}
+	return 0;
 }
 
 int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)
@@ -298,12 +353,12 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 	int rc;
 
 	if (!m)
-		return soft(w, w->err.code);
+		return rejected(w, type, name, w->err.code);
 	rc = appkg_reader_find(r, m->path, &from);
 	if (rc) {
 		appkg_fail(&w->err, rc, "%s: not in the source package", m->path);
 		free_member(m);
-		return soft(w, rc);
+		return rejected(w, type, name, rc);
 	}
 	m->src = r;
 	m->size = from.size;
@@ -366,6 +421,33 @@ int appkg_writer_set_secrets_blob(appkg_writer *w, const void *blob, size_t len)
 	return 0;
 }
 
+int appkg_writer_secrets_blob(const appkg_writer *w, const void **blob, size_t *len)
+{
+	if (!w->has_secrets)
+		return APPKG_ERR_NOT_FOUND;
+	*blob = w->secrets.data;
+	*len = w->secrets.len;
+	return 0;
+}
+
+/* Here rather than in secrets.c: a writer's caller needs it, to check the password of the
+ * secrets.enc it is about to re-seal (spec §11.6). */
+int appkg_secrets_decrypt(const void *blob, size_t len, const char *password, size_t password_len,
+			  char **plain, size_t *plain_len, char *message)
+{
+	struct appkg_err e = {0};
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (!blob || !password)
+		appkg_fail(&e, APPKG_ERR_INVALID_ARGUMENT, "no secrets or no password");
+	else
+		secrets_decrypt(blob, len, password, password_len, plain, plain_len, &e);
+	if (message)
+		snprintf(message, 256, "%.255s", e.msg);
+	return e.code;
+}
+
 int appkg_writer_set_signing_key(appkg_writer *w, const char *seckey_path, const char *password,
 				 size_t password_len)
 {
@@ -419,6 +501,10 @@ static int put_signature(appkg_writer *w, const char *manifest, size_t len)
 
 	if (!w->has_signature)
 		return 0;
+	if (!w->sign_key && (len != w->user_text.len || memcmp(manifest, w->user_text.data, len))) {
+		w->signature_dropped = 1; /* it signed another manifest: it would be stale */
+		return 0;
+	}
 	if (w->sign_key) {
 		trusted_comment(w, comment, sizeof(comment));
 		w->signature.len = 0;
@@ -601,6 +687,39 @@ static int member_cmp(const void *a, const void *b)
 	return strcmp(((const struct writer_member *)a)->path, ((const struct writer_member *)b)->path);
 }
 
+static int string_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The user's manifest against the members: every problem to the handler, the first on w. */
+static int check_manifest(appkg_writer *w)
+{
+	struct user_check c = {.m = w->members, .n = w->n, .rejected = w->rejected,
+			       .nrejected = w->nrejected, .prune = w->prune,
+			       .fn = w->problem_fn, .ctx = w->problem_ctx};
+
+	if (w->n > 1)
+		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	if (w->nrejected > 1)
+		qsort(w->rejected, w->nrejected, sizeof(*w->rejected), string_cmp);
+	return manifest_check_user(w->user, &c, &w->err);
+}
+
+int appkg_writer_check(appkg_writer *w)
+{
+	if (writable(w))
+		return w->err.code;
+	if (!w->user)
+		return soft(w, appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set"));
+	return soft(w, check_manifest(w));
+}
+
+int appkg_writer_signature_dropped(const appkg_writer *w)
+{
+	return w->signature_dropped;
+}
+
 static int sort_members(appkg_writer *w)
 {
 	const char **paths;
@@ -693,7 +812,7 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	w->finished = 1;
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
-	if (sort_members(w) || !(manifest = make_manifest(w, &len)))
+	if (sort_members(w) || check_manifest(w) || !(manifest = make_manifest(w, &len)))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";

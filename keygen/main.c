@@ -51,7 +51,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){0};
-	while ((c = getopt_long(argc, argv, "p:s:WhV", longs, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "p:s:WhV", longs)) != -1) {
 		switch (c) {
 		case 'p': o->pub = optarg; break;
 		case 's': o->sec = optarg; break;

@@ -262,6 +262,7 @@ static int start_writer(struct commit *c)
 	appkg_writer_set_level(c->w, fs.level);
 	appkg_writer_set_threads(c->w, fs.threads);
 	appkg_writer_set_verify(c->w, 1);
+	appkg_writer_set_prune(c->w, 1); /* an unlinked resource drops its manifest entry */
 	if (!m || S_ISDIR(m->mode)) {
 		problem(c, 1, "manifest.json: missing");
 		return 0;

@@ -96,7 +96,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	fs.threads = 2;
 	if (fuse_opt_add_arg(&o->fuse, argv[0]))
 		fe_usage_error("out of memory");
-	while ((c = getopt_long(argc, argv, "ufo:l:T:sdhV", longs, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "ufo:l:T:sdhV", longs)) != -1) {
 		switch (c) {
 		case 'u': o->unmount = 1; break;
 		case 'c': o->commit = 1; break;

@@ -3,11 +3,14 @@
  * appkg-pack: turn an unpacked application directory into a .appkg package.
  *
  * DIR holds manifest.json, resources/<type>/<name>.json, and optionally secrets.json (encrypted
- * into secrets.enc) or a secrets.enc carried over from an earlier unpack. Anything else in DIR
- * is an error; every problem is reported before the tool gives up, and nothing is written then.
+ * into secrets.enc) or a secrets.enc carried over from an earlier unpack. Side files (.git,
+ * README.md, editor backups) are skipped by the library's layout rule (spec §6.1); a .json file
+ * where no resource can be is an error. Every problem is reported before the tool gives up, and
+ * nothing is written then. The one write into DIR is --update-secrets-enc.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@
 
 struct options {
 	const char *dir, *output, *password_file, *sign_key, *key_password_file;
-	int level, threads;
+	int level, threads, prune, update_secrets;
 	enum appkg_kdf_level kdf;
 };
 
@@ -28,6 +31,8 @@ struct pack {
 	const struct options *o;
 	appkg_writer *w;
 	int problems; /* worst exit status of the problems reported so far */
+	int reported; /* problems the writer handed to writer_problem */
+	int manifest_set, have_enc, rewrite_enc;
 };
 
 __attribute__((noreturn)) static void usage(void)
@@ -40,15 +45,23 @@ __attribute__((noreturn)) static void usage(void)
 	       "      --kdf LEVEL          Argon2id cost for new secrets: interactive, moderate\n"
 	       "                           (default for new secrets) or sensitive; by default a\n"
 	       "                           re-pack keeps the parameters of DIR/secrets.enc\n"
-	       "      --password-file FILE read the secrets password from FILE ('-': stdin)\n"
+	       "      --password-file FILE read the secrets password from FILE ('-': stdin); with\n"
+	       "                           DIR/secrets.enc it must be the password that opens it,\n"
+	       "                           else a new one (asked twice at a prompt)\n"
+	       "      --update-secrets-enc secrets.json wins: pack it even if it differs from\n"
+	       "                           DIR/secrets.enc, and rewrite DIR/secrets.enc to match\n"
+	       "                           (by default pack refuses when they differ)\n"
+	       "      --prune              drop manifest entries whose file is gone (by default\n"
+	       "                           pack refuses and names them)\n"
 	       "      --sign SECKEY        sign with a minisign secret key (appkg keygen)\n"
 	       "      --key-password-file FILE  password of SECKEY (else APPKG_KEY_PASSWORD,\n"
-	       "                           else a prompt); an unsigned DIR/manifest.json.minisig\n"
-	       "                           from unpack is carried over and stays valid only if\n"
-	       "                           nothing changed\n"
+	       "                           else a prompt)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "The password comes from --password-file, else APPKG_PASSWORD, else a prompt.\n"
+	       "Without --sign, DIR/manifest.json.minisig from unpack is kept while the manifest\n"
+	       "is unchanged and left out, with a notice, after an edit. Side files (.git,\n"
+	       "README.md, x.json~ ...) are skipped; a misplaced .json file is an error.\n"
 	       "Exit status: 0 ok, 1 rejected input, 2 usage, 3 no or bad password, 4 I/O error.\n",
 	       fe_prog);
 	exit(0);
@@ -72,11 +85,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"threads", required_argument, NULL, 'T'}, {"kdf", required_argument, NULL, 'k'},
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
 		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
-		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+		{"version", no_argument, NULL, 'V'}, {"prune", no_argument, NULL, 'P'},
+		{"update-secrets-enc", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
-	while ((c = getopt_long(argc, argv, "o:l:T:hV", longs, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "o:l:T:hV", longs)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'l':
@@ -91,6 +105,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->password_file = optarg; break;
 		case 's': o->sign_key = optarg; break;
 		case 'K': o->key_password_file = optarg; break;
+		case 'P': o->prune = 1; break;
+		case 'U': o->update_secrets = 1; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -148,20 +164,39 @@ static int expect_type(struct pack *p, const char *path, const char *rel, mode_t
 	return -1;
 }
 
+/* DIR/rel by the library's layout rule. A symbolic link counts as what it points at, so that a
+ * link posing as a resource or a type directory is reported rather than skipped. */
+static int classify(struct pack *p, const char *path, const char *rel)
+{
+	struct stat st, target;
+	char msg[512];
+	int kind, is_dir;
+
+	if (lstat(path, &st) != 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
+		problem(p, APPKG_ERR_IO, msg);
+		return APPKG_ERR_IO;
+	}
+	is_dir = S_ISDIR(st.st_mode) ||
+		 (S_ISLNK(st.st_mode) && stat(path, &target) == 0 && S_ISDIR(target.st_mode));
+	kind = appkg_path_classify(rel, is_dir);
+	if (kind < 0) {
+		snprintf(msg, sizeof(msg), "%s: not part of an appkg directory: resources are "
+			 "resources/<type>/<name>.json", rel);
+		problem(p, kind, msg);
+	}
+	return kind;
+}
+
 static void add_resource(struct pack *p, const char *type, const char *file, const char *path)
 {
-	size_t n = strlen(file);
 	char *name, rel[1024];
 	int rc;
 
 	snprintf(rel, sizeof(rel), "resources/%s/%s", type, file);
-	if (n <= 5 || strcmp(file + n - 5, ".json") != 0) {
-		problem(p, APPKG_ERR_TAR_MEMBER, (snprintf(rel + strlen(rel), 64, ": not a .json file"), rel));
+	if (classify(p, path, rel) != APPKG_PATH_RESOURCE || expect_type(p, path, rel, S_IFREG))
 		return;
-	}
-	if (expect_type(p, path, rel, S_IFREG))
-		return;
-	name = strndup(file, n - 5);
+	name = strndup(file, strlen(file) - 5);
 	rc = name ? appkg_writer_add_file(p->w, type, name, path) : APPKG_ERR_NO_MEMORY;
 	if (rc)
 		problem(p, rc, appkg_writer_error(p->w));
@@ -220,7 +255,7 @@ static void add_type(struct pack *p, const char *resources, const char *type)
 	char **files;
 
 	snprintf(rel, sizeof(rel), "resources/%s", type);
-	if (expect_type(p, dir, rel, S_IFDIR) == 0) {
+	if (classify(p, dir, rel) == APPKG_PATH_DIRECTORY && expect_type(p, dir, rel, S_IFDIR) == 0) {
 		files = list_dir(p, dir, rel, &n);
 		for (size_t i = 0; i < n; i++) {
 			char *path = join(dir, files[i]);
@@ -232,38 +267,31 @@ static void add_type(struct pack *p, const char *resources, const char *type)
 	free(dir);
 }
 
-static void add_resources(struct pack *p)
+static void add_types(struct pack *p, const char *resources)
 {
-	char *resources = join(p->o->dir, "resources");
-	char **types;
 	size_t n;
-	struct stat st;
+	char **types;
 
-	if (lstat(resources, &st) == 0 && expect_type(p, resources, "resources", S_IFDIR) == 0) {
-		types = list_dir(p, resources, "resources", &n);
-		for (size_t i = 0; i < n; i++)
-			add_type(p, resources, types[i]);
-		free_list(types, n);
-	}
-	free(resources);
+	if (expect_type(p, resources, "resources", S_IFDIR))
+		return;
+	types = list_dir(p, resources, "resources", &n);
+	for (size_t i = 0; i < n; i++)
+		add_type(p, resources, types[i]);
+	free_list(types, n);
 }
 
-/* Top level: only the names the layout allows. */
-static void check_top(struct pack *p)
+/* The top of DIR: resources/ is walked, the other members are read by their own steps, side
+ * files are left alone, and misplaced .json files are reported. */
+static void add_resources(struct pack *p)
 {
-	static const char *const allowed[] = {"manifest.json", "resources", "secrets.json", "secrets.enc",
-					      "manifest.json.minisig"};
 	size_t n;
-	char **names = list_dir(p, p->o->dir, ".", &n), msg[512];
+	char **names = list_dir(p, p->o->dir, ".", &n);
 
 	for (size_t i = 0; i < n; i++) {
-		size_t k = 0;
-		while (k < 5 && strcmp(names[i], allowed[k]) != 0)
-			k++;
-		if (k == 5) {
-			snprintf(msg, sizeof(msg), "%s: not part of an appkg directory", names[i]);
-			problem(p, APPKG_ERR_TAR_MEMBER, msg);
-		}
+		char *path = join(p->o->dir, names[i]);
+		if (classify(p, path, names[i]) == APPKG_PATH_DIRECTORY)
+			add_types(p, path);
+		free(path);
 	}
 	free_list(names, n);
 }
@@ -283,8 +311,65 @@ static void set_manifest(struct pack *p)
 		if (rc)
 			problem(p, rc, rc == APPKG_ERR_IO ? "manifest.json: cannot read"
 							  : appkg_writer_error(p->w));
+		p->manifest_set = rc == 0;
 	}
 	free(path);
+}
+
+/* Each problem the writer finds in the manifest, as it finds it. */
+static void writer_problem(void *ctx, int code, const char *message)
+{
+	struct pack *p = ctx;
+	char msg[1024];
+
+	p->reported++;
+	if (code == APPKG_ERR_MEMBER_MISSING && !p->o->prune) {
+		snprintf(msg, sizeof(msg), "%s; restore it, or --prune drops the entry", message);
+		message = msg;
+	}
+	problem(p, code, message);
+}
+
+/* A password from the tool's helpers, reported as a problem when there is none. */
+static int get_password(struct pack *p, int confirm, char **pw, size_t *len)
+{
+	int rc = confirm ? fe_password_confirm(p->o->password_file, 1, pw, len)
+			 : fe_password(p->o->password_file, 1, pw, len);
+
+	if (rc) {
+		*pw = NULL; /* never freed twice, whatever the helper did */
+		*len = 0;
+	}
+	if (rc == 1)
+		problem(p, APPKG_ERR_NO_PASSWORD, "secrets.json: a password is needed to encrypt it "
+			"(--password-file, APPKG_PASSWORD or a terminal)");
+	else if (rc && appkg_error_class(rc) > p->problems) /* the helper said why */
+		p->problems = appkg_error_class(rc);
+	return rc;
+}
+
+/* DIR/secrets.enc is what the package held: the password must open it (a typo would re-seal
+ * the secrets under a password nobody knows), and secrets.json must still say what it holds
+ * unless --update-secrets-enc. 0 to go on. */
+static int check_sealed(struct pack *p, const char *enc, size_t enc_len, const char *pw,
+			size_t pw_len, const char *plain, size_t plain_len)
+{
+	char *old = NULL, msg[256];
+	size_t old_len = 0;
+	int rc = appkg_secrets_decrypt(enc, enc_len, pw, pw_len, &old, &old_len, msg);
+
+	if (rc == APPKG_ERR_AUTH)
+		problem(p, rc, "secrets.enc: wrong password: it does not open secrets.enc, so "
+			"secrets.json is not sealed with it");
+	else if (rc)
+		problem(p, rc, msg);
+	else if ((old_len != plain_len || memcmp(old, plain, plain_len) != 0) &&
+		 !p->o->update_secrets)
+		problem(p, rc = APPKG_ERR_SECRETS_JSON, "secrets.json differs from secrets.enc: "
+			"--update-secrets-enc packs secrets.json and rewrites secrets.enc, or remove "
+			"secrets.json to pack secrets.enc");
+	appkg_secure_free(old, old_len);
+	return rc;
 }
 
 /* secrets.json is encrypted (keeping the salt of secrets.enc if there is one); a lone
@@ -297,6 +382,7 @@ static void set_secrets(struct pack *p)
 	struct stat st;
 	int rc = 0, have_plain = lstat(plain_path, &st) == 0, have_enc = lstat(enc_path, &st) == 0;
 
+	p->have_enc = have_enc;
 	if ((have_plain && expect_type(p, plain_path, "secrets.json", S_IFREG)) ||
 	    (have_enc && expect_type(p, enc_path, "secrets.enc", S_IFREG)) || p->problems)
 		goto out;
@@ -309,14 +395,12 @@ static void set_secrets(struct pack *p)
 	}
 	if ((rc = fe_read_secret(plain_path, 1u << 20, &plain, &plain_len)))
 		goto out;
-	rc = fe_password(p->o->password_file, 1, &pw, &pw_len);
-	if (rc == 1) {
-		problem(p, APPKG_ERR_NO_PASSWORD, "secrets.json: a password is needed to encrypt it "
-			"(--password-file, APPKG_PASSWORD or a terminal)");
-		rc = 0;
-	} else if (rc == 0) {
-		rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, enc, enc_len);
+	if (get_password(p, !have_enc, &pw, &pw_len) ||
+	    (have_enc && check_sealed(p, enc, enc_len, pw, pw_len, plain, plain_len))) {
+		rc = 0; /* reported */
+		goto out;
 	}
+	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, enc, enc_len);
 out:
 	if (rc)
 		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w) : "secrets: cannot read");
@@ -327,51 +411,170 @@ out:
 	free(enc_path);
 }
 
-/* --sign: a fresh signature; otherwise an unpacked signature file is carried over. */
+/* A secret key: tried without a password first, so that a missing or unreadable file is named
+ * before anyone is asked for one. */
+static int set_signing_key(struct pack *p)
+{
+	const char *key = p->o->sign_key;
+	char *pw = NULL;
+	size_t pw_len = 0;
+	int rc = appkg_writer_set_signing_key(p->w, key, NULL, 0);
+
+	if (rc != APPKG_ERR_NO_PASSWORD)
+		return rc;
+	rc = fe_password_env(p->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
+	if (rc) {
+		pw = NULL;
+		pw_len = 0;
+		if (rc == 1)
+			fe_report(key, APPKG_ERR_NO_PASSWORD, "the secret key is encrypted: a password is "
+				  "needed (--key-password-file, APPKG_KEY_PASSWORD or a terminal)");
+		if (appkg_error_class(rc == 1 ? APPKG_ERR_NO_PASSWORD : rc) > p->problems)
+			p->problems = appkg_error_class(rc == 1 ? APPKG_ERR_NO_PASSWORD : rc);
+		return 0; /* reported */
+	}
+	rc = appkg_writer_set_signing_key(p->w, key, pw, pw_len);
+	fe_secret_free(pw, pw_len);
+	return rc;
+}
+
+/* --sign: a fresh signature; otherwise an unpacked signature file is carried over, and the
+ * writer leaves it out if the manifest changed. */
 static void set_signature(struct pack *p)
 {
-	char *path = join(p->o->dir, "manifest.json.minisig"), *data = NULL, *pw = NULL;
-	size_t len = 0, pw_len = 0;
+	char *path = join(p->o->dir, "manifest.json.minisig"), *data = NULL;
+	size_t len = 0;
 	struct stat st;
 	int rc = 0;
 
 	if (p->o->sign_key) {
-		rc = appkg_secret_key_encrypted(p->o->sign_key);
-		if (rc == 1) {
-			rc = fe_password_env(p->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
-			rc = rc == 1 ? APPKG_ERR_NO_PASSWORD : rc;
-		}
-		if (rc == 0)
-			rc = appkg_writer_set_signing_key(p->w, p->o->sign_key, pw, pw_len);
+		rc = set_signing_key(p);
+		if (rc == APPKG_ERR_NOT_FOUND)
+			rc = APPKG_ERR_IO; /* a file that is not there: the environment, as for DIR */
 	} else if (lstat(path, &st) == 0 && expect_type(p, path, "manifest.json.minisig", S_IFREG) == 0) {
 		rc = fe_read_file(path, 4096, &data, &len);
 		if (rc == 0)
 			rc = appkg_writer_set_signature_blob(p->w, data, len);
 	}
 	if (rc)
-		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w)
-			: rc == APPKG_ERR_NO_PASSWORD ? "signing key: no password" : "signature: cannot read");
-	fe_secret_free(pw, pw_len);
+		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w) : "signature: cannot read");
 	free(data);
 	free(path);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *c = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write data to a new temporary file in DIR and rename it over DIR/name: fsync of the file
+ * before and of DIR after, so that a crash leaves the old file or the new one. 0 or -1 (errno). */
+static int replace_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	char *path = join(dir, name), *tmp = malloc(strlen(path) + 16), *slash;
+	int fd = -1, dfd, rc = -1, err;
+
+	if (!tmp)
+		goto out;
+	slash = strrchr(path, '/'); /* a side file (spec §6.1) if a crash leaves it behind */
+	sprintf(tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1);
+	if ((fd = mkstemp(tmp)) < 0)
+		goto out;
+	if (fchmod(fd, 0644) || write_all(fd, data, len) || fsync(fd))
+		goto out;
+	rc = close(fd);
+	fd = -1;
+	if (rc || (rc = rename(tmp, path)) != 0)
+		goto out;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd))
+		rc = -1;
+	if (dfd >= 0)
+		close(dfd);
+out:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	errno = err;
+	return rc;
+}
+
+/* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed. The only write pack
+ * makes into DIR. */
+static int rewrite_secrets_enc(struct pack *p)
+{
+	const void *blob;
+	size_t len;
+	char msg[512];
+
+	if (appkg_writer_secrets_blob(p->w, &blob, &len) != 0 ||
+	    replace_file(p->o->dir, "secrets.enc", blob, len) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "secrets.enc: cannot rewrite it: %s", strerror(errno));
+	return fe_report(p->o->dir, APPKG_ERR_IO, msg);
+}
+
+/* After the package is written: the notices and the one write into DIR. */
+static int after_finish(struct pack *p)
+{
+	const void *blob;
+	size_t len;
+	char *enc = NULL;
+	size_t enc_len = 0;
+	int rc = 0;
+
+	if (appkg_writer_signature_dropped(p->w))
+		fe_report(p->o->dir, 0, "manifest.json.minisig: left out: it signed the manifest "
+			  "before the changes (--sign SECKEY signs the package again)");
+	if (!p->o->update_secrets || appkg_writer_secrets_blob(p->w, &blob, &len))
+		return 0;
+	if (p->have_enc) {
+		char *path = join(p->o->dir, "secrets.enc");
+		fe_read_file(path, 2u << 20, &enc, &enc_len);
+		free(path);
+	}
+	if (!enc || enc_len != len || memcmp(enc, blob, len) != 0)
+		rc = rewrite_secrets_enc(p);
+	free(enc);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct pack p = {.o = &o};
+	struct stat st;
 	int rc;
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (expect_type(&p, o.dir, ".", S_IFDIR))
-		return p.problems;
+	if (stat(o.dir, &st) != 0)
+		return fe_report(o.dir, APPKG_ERR_IO, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fe_report(o.dir, APPKG_ERR_TAR_TYPE, "not a directory");
 	p.w = appkg_writer_new();
-	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads))
+	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
+	    appkg_writer_set_prune(p.w, o.prune))
 		return fe_report(o.dir, APPKG_ERR_NO_MEMORY, NULL);
-	check_top(&p);
+	appkg_writer_set_problem_handler(p.w, writer_problem, &p);
 	set_manifest(&p);
 	add_resources(&p);
+	if (p.manifest_set)
+		appkg_writer_check(p.w); /* each problem went to writer_problem */
 	if (!p.problems)
 		set_secrets(&p);
 	if (!p.problems)
@@ -382,8 +585,12 @@ int main(int argc, char **argv)
 	}
 	rc = strcmp(o.output, "-") ? appkg_writer_finish_path(p.w, o.output)
 				   : appkg_writer_finish_fd(p.w, 1);
-	if (rc)
+	if (rc && !p.reported)
 		rc = fe_report(o.dir, rc, appkg_writer_error(p.w));
+	else if (rc)
+		rc = p.problems;
+	else
+		rc = after_finish(&p);
 	appkg_writer_free(p.w);
 	return rc;
 }

@@ -54,7 +54,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){0};
-	while ((c = getopt_long(argc, argv, "C:fshV", longs, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "C:fshV", longs)) != -1) {
 		switch (c) {
 		case 'C': o->dest = optarg; break;
 		case 'f': o->force = 1; break;

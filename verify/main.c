@@ -70,7 +70,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){0};
-	while ((c = getopt_long(argc, argv, "PvhV", longs, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "PvhV", longs)) != -1) {
 		switch (c) {
 		case 'p': o->password_file = optarg; break;
 		case 'P': o->ask_password = 1; break;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * appkg: the front command. `appkg CMD ARGS...` runs the program appkg-CMD (git style), looked
- * up first beside this program, then on PATH.
+ * up first beside this program, then on PATH; `appkg help CMD` runs `appkg-CMD --help`.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -17,11 +17,13 @@ static const char *const commands[][2] = {
 	{"unpack", "unpack a package into a directory"},
 	{"verify", "check a package before import"},
 	{"mount", "mount a package read-write with FUSE"},
+	{"keygen", "make a signing key pair, or sign a file"},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: appkg COMMAND [ARG]...\n"
+		     "       appkg help COMMAND\n"
 		     "       appkg --help | --version\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i][0], commands[i][1]);
@@ -31,12 +33,19 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], prog[PATH_MAX + 32], *slash;
+	char *help[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL};
 	ssize_t n;
 
 	fe_init(argv[0]);
 	if (argc < 2)
 		fe_usage_error("missing command");
+	if (!strcmp(argv[1], "help") && argc == 3) { /* appkg help CMD: appkg CMD --help */
+		argv = help;
+		argc = 3;
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		if (argc > 2)
+			fe_usage_error("help takes one COMMAND");
 		usage(stdout);
 		return 0;
 	}

@@ -205,7 +205,9 @@ APPKG_API int appkg_writer_set_mtime(appkg_writer *w, uint64_t mtime);
 
 /* The manifest the user wrote: a JSON object with at least "name". Generated fields are
  * recomputed at finish; per-resource attributes (id, mode, depends_on, unknown fields) are kept
- * for resources that are added, matched by path. */
+ * for resources that are added, matched by path, and an entry whose resource is not added is a
+ * problem unless pruned (appkg_writer_set_prune). A manifest that does not parse is refused;
+ * the handle stays usable, so that the resources can still be checked. */
 APPKG_API int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len);
 
 /* Add a resource. type and name are in file-name form; the data must be one JSON object.
@@ -233,9 +235,15 @@ APPKG_API int appkg_writer_set_secrets(appkg_writer *w, const char *json, size_t
 APPKG_API int appkg_writer_set_signing_key(appkg_writer *w, const char *seckey_path, const char *password,
 				 size_t password_len);
 
-/* Carry an existing manifest.json.minisig over unchanged: it stays valid only if the manifest
- * written is byte-identical to the one it signed. */
+/* Carry an existing manifest.json.minisig over unchanged. It is taken to sign the manifest given
+ * to set_manifest (as unpack leaves them side by side), so finish writes it only when the
+ * manifest it writes is byte-identical to that one; otherwise the signature would be stale and
+ * finish leaves it out (appkg_writer_signature_dropped then returns 1). */
 APPKG_API int appkg_writer_set_signature_blob(appkg_writer *w, const void *sig, size_t len);
+
+/* After finish: 1 if the signature given to set_signature_blob was left out because the
+ * manifest changed, else 0. */
+APPKG_API int appkg_writer_signature_dropped(const appkg_writer *w);
 
 /* 1 if the minisign secret key file needs a password, 0 if not, or an error code. */
 APPKG_API int appkg_secret_key_encrypted(const char *seckey_path);
@@ -248,6 +256,37 @@ APPKG_API int appkg_keygen(const char *pubkey_path, const char *seckey_path, con
 
 /* Carry an existing secrets.enc over unchanged (no password needed). */
 APPKG_API int appkg_writer_set_secrets_blob(appkg_writer *w, const void *blob, size_t len);
+
+/* The secrets.enc the package will hold, as set_secrets sealed it or set_secrets_blob gave it
+ * (borrowed until the next call on w); APPKG_ERR_NOT_FOUND when there are no secrets. */
+APPKG_API int appkg_writer_secrets_blob(const appkg_writer *w, const void **blob, size_t *len);
+
+/* Decrypt a secrets.enc blob on its own (the file unpack leaves beside secrets.json), to check a
+ * password before sealing with it or to compare the blob with secrets.json. The KDF parameters
+ * are checked before the KDF runs. On success *plain holds the exact bytes it sealed, in guarded
+ * memory the caller releases with appkg_secure_free(*plain, *plain_len). Returns 0,
+ * APPKG_ERR_AUTH on a wrong password (or a damaged blob), or another code; message (if not
+ * NULL, 256 bytes) says why. */
+APPKG_API int appkg_secrets_decrypt(const void *blob, size_t len, const char *password,
+                                    size_t password_len, char **plain, size_t *plain_len,
+                                    char *message);
+
+/* Manifest entries whose resource was not added: by default each is a problem
+ * (APPKG_ERR_MEMBER_MISSING, naming the added resource with the same digest when there is one,
+ * as after a rename), so that no mode, depends_on or id is lost silently. With prune set they
+ * are dropped. */
+APPKG_API int appkg_writer_set_prune(appkg_writer *w, int prune);
+
+/* Report-and-continue, as for readers: appkg_writer_check and finish call fn with each problem
+ * of the manifest (every bad field, entry without a resource and dangling depends_on), and
+ * then return the code of the first, whose message stays on the handle. Without fn only that
+ * first problem is seen. */
+APPKG_API void appkg_writer_set_problem_handler(appkg_writer *w, appkg_problem_fn fn, void *ctx);
+
+/* Check the manifest against the resources added so far, as finish will, and report every
+ * problem. A resource whose add_* call failed counts as present (its own problem was returned
+ * then). Returns 0 or the code of the first problem; the handle stays usable. */
+APPKG_API int appkg_writer_check(appkg_writer *w);
 
 /* With verify set, finish_path re-opens the written temporary file and reads every member
  * back through a reader (layout, digests, JSON) before it replaces path. */

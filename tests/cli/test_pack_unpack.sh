@@ -129,10 +129,11 @@ pack_rejects_links_and_strays() {
 	corpus "$W/lnk" 5 plain --no-secrets
 	ln -s /etc/passwd "$W/lnk/resources/pages/evil.json"
 	mkfifo "$W/lnk/resources/pages/fifo.json"
-	echo hi >"$W/lnk/notes.txt"
+	echo hi >"$W/lnk/notes.txt" # a side file (spec §6.1): skipped
+	echo '{}' >"$W/lnk/notes.json"
 	run "$B/appkg-pack" "$W/lnk" -o "$W/lnk.appkg"
 	expect_rc 1 && expect_stderr "evil.json: symbolic link" && expect_stderr "fifo.json: special file" &&
-		expect_stderr "notes.txt: not part of" && [ ! -e "$W/lnk.appkg" ]
+		expect_stderr "notes.json: not part of" && [ ! -e "$W/lnk.appkg" ]
 }
 
 stock_tools_read_every_package() {

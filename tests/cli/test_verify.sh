@@ -101,7 +101,10 @@ stale_after_edit() {
 	"$B/appkg-unpack" signed.appkg -C un || return 1
 	"$B/appkg-pack" un -o same.appkg && run "$B/appkg-verify" --pubkey k.pub same.appkg && expect_rc 0 || return 1
 	printf '{"edited": true}\n' >un/resources/pages/new.json
-	"$B/appkg-pack" un -o edited.appkg || return 1
+	# pack leaves a signature out once the manifest changes; a signature file copied beside the
+	# new manifest by hand is carried (pack cannot check it without the key) and is stale
+	"$B/appkg-pack" un -o edited.appkg 2>/dev/null && "$B/appkg-unpack" edited.appkg -C un2 &&
+		cp un/manifest.json.minisig un2/ && "$B/appkg-pack" un2 -o edited.appkg || return 1
 	run "$B/appkg-verify" --pubkey k.pub edited.appkg
 	expect_rc 3 && expect_stderr "does not match"
 }
