@@ -3,7 +3,6 @@
 . "$(dirname "$0")/../cli/lib.sh"
 trap 'unmount_all; final_reports; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export SOURCE_DATE_EPOCH=1767225600
-export XDG_STATE_HOME="$W/state" # the mount's default log
 
 unmount_all() {
 	awk -v w="$W" '$3 == "fuse.appkg" && index($2, w) == 1 { print $2 }' /proc/mounts |
