@@ -45,6 +45,7 @@ struct commit {
 	size_t files, same;
 	size_t sig_files, sig_same; /* the same for manifest.json.minisig alone */
 	int drop_signature;         /* the commit changes what the carried signature covers */
+	int dropped_signature;
 	char *manifest;             /* the manifest with entries following renames, or NULL */
 	size_t manifest_len;
 	size_t damaged; /* members of the package that do not read back */
@@ -226,7 +227,22 @@ static int tree_changed(struct commit *c)
 
 static void writer_problem(struct commit *c, int rc)
 {
-	problem(c, appkg_error_class(rc), "%s", appkg_writer_error(c->w));
+	const char *message = appkg_writer_error(c->w);
+
+	problem(c, appkg_error_class(rc), "%s", *message ? message : appkg_error_name(rc));
+}
+
+/* A member of the package that does not read back (the reader has just said why). */
+static void damaged(struct commit *c, const char *member, const char *path)
+{
+	char what[900];
+
+	damage_text(what, sizeof(what), member, appkg_reader_error(fs.reader));
+	if (!strcmp(member, path))
+		problem(c, 1, "%s: damaged in the package: rewrite or delete it in the mount", what);
+	else
+		problem(c, 1, "%s: damaged in the package: rewrite or delete %s in the mount", what,
+			path);
 }
 
 static int add_resource(struct commit *c, struct node *n, const char *path)
@@ -290,8 +306,7 @@ static void add_signature(struct commit *c, struct node *n)
 	if (fs.sign_key)
 		return; /* signed again at finish */
 	if (c->drop_signature) {
-		problem(c, 0, "%s: dropped: the commit changes the manifest it signed (mount with "
-			      "--sign SECKEY to sign again)", SIGNATURE_FILE);
+		c->dropped_signature = 1; /* said once the package is written */
 		return;
 	}
 	rc = node_load(n) ? APPKG_ERR_IO : appkg_writer_set_signature_blob(c->w, n->data, n->size);
@@ -325,7 +340,11 @@ static void add_file(struct commit *c, struct node *n, const char *path, enum ki
 		rc = add_secrets(c, n, k);
 		break;
 	case RESOURCE:
-		rc = add_resource(c, n, path);
+		if ((rc = add_resource(c, n, path)) == APPKG_ERR_IO && n->member && !n->data) {
+			damaged(c, n->member, path);
+			c->damaged++;
+			return;
+		}
 		break;
 	}
 	if (rc)
@@ -406,13 +425,11 @@ static void damaged_file(struct commit *c, struct node *n, const char *path, enu
 {
 	const void *data;
 	size_t len;
-	char what[900];
 
 	if (k != RESOURCE || n->changed || !n->member || strcmp(n->member, path) ||
 	    !appkg_reader_read(fs.reader, path, &data, &len))
 		return;
-	damage_text(what, sizeof(what), path, appkg_reader_error(fs.reader));
-	problem(c, 1, "%s: damaged in the package: rewrite or delete it in the mount", what);
+	damaged(c, path, path);
 	c->damaged++;
 }
 
@@ -460,6 +477,7 @@ static int keep_secrets_copy(void)
 /* The package was replaced: read from the new one, and what was edited is now in it. */
 static int switch_package(struct commit *c)
 {
+	struct appkg_member m;
 	int rc;
 
 	if (!(next_reader = appkg_reader_new()))
@@ -472,6 +490,9 @@ static int switch_package(struct commit *c)
 	walk_tree(c, relink_file);
 	appkg_reader_free(fs.reader);
 	fs.reader = next_reader;
+	if (fs.sign_key && !dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE)) &&
+	    !appkg_reader_find(fs.reader, SIGNATURE_FILE, &m)) /* signed for the first time */
+		tree_add_member(m.path, m.size);
 	return keep_secrets_copy();
 }
 
@@ -671,8 +692,13 @@ int commit_run(int at_unmount)
 		walk_tree(&c, damaged_file); /* the writer's message may not name the member */
 		if (!c.damaged)
 			writer_problem(&c, rc);
+	} else if (c.status && (c.damaged || fs.bad_reads[0])) {
+		walk_tree(&c, damaged_file); /* a damaged package: name every member at once */
 	}
 	appkg_writer_free(c.w);
+	if (c.status == 0 && c.dropped_signature)
+		problem(&c, 0, "%s: dropped: the commit changed the manifest it signed (mount with "
+			       "--sign SECKEY to sign again)", SIGNATURE_FILE);
 	if (c.status == 0 && !strcmp(fs.output, fs.package))
 		switch_package(&c);
 	report_status(&c, c.status != 0);

@@ -307,16 +307,16 @@ static int check_mountpoint(const char *mnt)
 /* mkdir -p, new directories private to the user. */
 static int make_dirs(char *path)
 {
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
+	char *slash = path;
+
+	while ((slash = strchr(slash + 1, '/'))) {
+		*slash = '\0';
 		int rc = mkdir(path, 0700) != 0 && errno != EEXIST;
-		*p = c;
-		if (rc || c == '\0')
-			return rc ? -1 : 0;
+		*slash = '/';
+		if (rc)
+			return -1;
 	}
+	return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* --log, else $XDG_STATE_HOME/appkg/mount.log (~/.local/state/appkg/mount.log): where a
@@ -458,7 +458,7 @@ static int serve(struct options *o)
 		fprintf(stderr, "%s: '%s': cannot mount\n", fe_prog, o->mountpoint);
 		return APPKG_EXIT_ENVIRONMENT;
 	}
-	if (!fs.read_only && fs.log_path)
+	if (!fs.read_only && fs.log_path && !o->log) /* the default, said once */
 		fprintf(stderr, "%s: '%s': commit results are logged in '%s'\n", fe_prog,
 			o->mountpoint, fs.log_path);
 	fuse_set_signal_handlers(fuse_get_session(f));

@@ -125,7 +125,14 @@ signed_stays_signed() {
 	echo '{"unsigned": "edit"}' >"$M/resources/pages/unsigned.json"
 	run "$B/appkg-mount" -u "$M" && expect_rc 0 && expect_stderr "manifest.json.minisig: dropped" || return 1
 	! tar --zstd -tf "$W/s.appkg" | grep -q minisig || fail "stale signature kept" || return 1
-	run "$B/appkg-verify" "$W/s.appkg" && expect_rc 0
+	run "$B/appkg-verify" "$W/s.appkg" && expect_rc 0 || return 1
+	# an unsigned package mounted with --sign: signed at the commit, then nothing left to commit
+	mount_up --sign "$W/k.sec" --key-password-file "$W/kpw" "$W/s.appkg" "$M" || return 1
+	echo '{"signed": "again"}' >"$M/resources/pages/unsigned.json"
+	run "$B/appkg-mount" --commit "$M" && expect_rc 0 && cp "$W/s.appkg" "$W/s.committed" &&
+		[ -f "$M/manifest.json.minisig" ] || fail "signature not shown after the commit" || return 1
+	run "$B/appkg-mount" -u "$M" && expect_rc 0 && cmp "$W/s.appkg" "$W/s.committed" &&
+		"$B/appkg-verify" --pubkey "$W/k.pub" "$W/s.appkg"
 }
 
 # Item 7: damage seen at open refuses the mount; damage seen later is named member by member,
@@ -145,6 +152,12 @@ open(sys.argv[2], "wb").write(d)' "$W/c.good" "$W/c0.appkg" || return 1
 		return 1
 	fi
 	echo '{"edited": true}' >"$M/resources/pages/edited.json"
+	run "$B/appkg-mount" -u "$M" && expect_rc 1 || return 1
+	grep -v "commit refused" "$W/stderr" >"$W/lines"
+	[ -s "$W/lines" ] && ! grep -v "'$W/c.appkg': resources/[a-z]*/[^:]*\.json: .*damaged in the package" "$W/lines" ||
+		fail "a line does not name the damaged member" || return 1
+	# a damaged file renamed in the mount cannot be committed either, and says so
+	mv "$M/$(nth_resource "$M" 1)" "$M/resources/pages/moved.json" || return 1
 	run "$B/appkg-mount" -u "$M" && expect_rc 1 || return 1
 	grep -v "commit refused" "$W/stderr" >"$W/lines"
 	[ -s "$W/lines" ] && ! grep -v "'$W/c.appkg': resources/[a-z]*/[^:]*\.json: .*damaged in the package" "$W/lines" ||
