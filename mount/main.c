@@ -60,13 +60,16 @@ __attribute__((noreturn)) static void usage(struct options *o)
 	       "secrets.json, kept in locked memory only; without, secrets.enc read-only.\n"
 	       "Committed: manifest.json, manifest.json.minisig, secrets.json and\n"
 	       "resources/<type>/<name>.json; names starting with '.' or not ending in .json\n"
-	       "(editor swap, backup and temporary files) are never committed.\n"
+	       "(editor swap, backup and temporary files) and anything below a top-level\n"
+	       "directory other than resources/ are never committed (the rule pack uses).\n"
+	       "An unlinked resource loses its manifest entry; a renamed one keeps it.\n"
 	       "A refused commit leaves the package as it was: with -u or --commit the edits stay\n"
 	       "in the mount; at a plain unmount they are written to PKG.edits/ and the log says\n"
 	       "why. Without --sign, a commit drops a signature that it would make stale.\n"
 	       "MOUNTPOINT must be an empty directory that is not a mount point.\n"
-	       "Exit status: 0 ok, 1 rejected package or refused commit, 2 usage, 3 bad password,\n"
-	       "4 I/O or FUSE error.\n\nFUSE options:\n",
+	       "Exit status: 0 ok, 1 rejected package or refused commit, 2 usage, 3 bad password\n"
+	       "or signing key, 4 I/O or FUSE error, or a mount point that is not usable.\n\n"
+	       "FUSE options:\n",
 	       fe_prog, fe_prog);
 	fflush(stdout);
 	fuse_lib_help(&o->fuse);

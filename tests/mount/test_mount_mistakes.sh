@@ -182,8 +182,8 @@ side_files_as_pack() {
 		fail "side files committed"
 }
 
-# Item 12: JSON errors, a bad mode, a dangling dependency and an entry without a file, all in
-# one commit report.
+# Item 12: a JSON error, a bad name, a bad mode, a dangling dependency and an entry without a
+# file, all in one commit report.
 every_problem_at_once() {
 	M=$W/m.every_problem_at_once
 	corpus "$W/o.src" 10 plain --no-secrets || return 1
@@ -191,6 +191,7 @@ every_problem_at_once() {
 	x=$(nth_resource "$W/o.src" 2) y=$(nth_resource "$W/o.src" 4) z=$(nth_resource "$W/o.src" 6)
 	mount_up "$W/o.appkg" "$M" || return 1
 	printf '{\n  "a": 1,\n  oops\n}\n' >"$M/$x"
+	echo '{"bad": "name"}' >"$M/resources/pages/a:b.json"
 	set_entries "$M/manifest.json" "
 entries['$y']['mode'] = 'bogus'
 entries['$z']['depends_on'] = ['nosuch/thing']
@@ -198,7 +199,8 @@ entries['resources/pages/ghost.json']['mode'] = 'create'" || return 1
 	run "$B/appkg-mount" -u "$M" && expect_rc 1 || return 1
 	expect_stderr "$x: line 3" && expect_stderr "$y: mode must be one of" &&
 		expect_stderr "$z: depends_on \"nosuch/thing\" names no resource" &&
-		expect_stderr "resources/pages/ghost.json: listed, but there is no such file" || return 1
+		expect_stderr "resources/pages/ghost.json: listed, but there is no such file" &&
+		expect_stderr "a:b" || return 1
 	mountpoint -q "$M" && fusermount3 -uz "$M"
 }
 
