@@ -436,6 +436,7 @@ static void damaged_file(struct commit *c, struct node *n, const char *path, enu
 /* ---- after a commit: serve the new package ---- */
 
 static appkg_reader *next_reader;
+static struct node *dropped_signature;
 
 static void relink_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
@@ -447,10 +448,8 @@ static void relink_file(struct commit *c, struct node *n, const char *path, enum
 		n->changed = 0;
 		if (n->opens == 0)
 			node_drop_data(n);
-	} else if (k == SIGNATURE) { /* dropped as stale: gone from the mount as well */
-		dir_remove(n);
-		if (n->opens == 0)
-			node_free(n);
+	} else if (k == SIGNATURE) { /* dropped as stale: taken out after the walk */
+		dropped_signature = n;
 	} else if (n->member) { /* a side file still backed by the old package */
 		node_load(n);
 		n->member = NULL;
@@ -487,7 +486,16 @@ static int switch_package(struct commit *c)
 		appkg_reader_free(next_reader);
 		return rc;
 	}
+	dropped_signature = NULL;
 	walk_tree(c, relink_file);
+	if (dropped_signature) { /* gone from the mount as well (the walk is over the kids) */
+		if (dropped_signature->member)
+			node_load(dropped_signature); /* an open handle still reads it */
+		dropped_signature->member = NULL;
+		dir_remove(dropped_signature);
+		if (dropped_signature->opens == 0)
+			node_free(dropped_signature);
+	}
 	appkg_reader_free(fs.reader);
 	fs.reader = next_reader;
 	if (fs.sign_key && !dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE)) &&
