@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -328,8 +329,10 @@ static char *log_file(const char *option)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char *dir = NULL, *path = NULL;
-	FILE *f;
+	struct stat st;
+	int fd = -1;
 
+	errno = 0;
 	if (option)
 		path = absolute(option);
 	else if ((state && state[0] == '/' ? asprintf(&dir, "%s/appkg", state)
@@ -337,12 +340,15 @@ static char *log_file(const char *option)
 		dir = NULL;
 	if (dir && make_dirs(dir) == 0 && asprintf(&path, "%s/mount.log", dir) < 0)
 		path = NULL;
-	if (path && !(f = fopen(path, "a"))) {
+	/* appended to at each commit: never a FIFO, which could block the daemon */
+	if (path && ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC,
+				0600)) < 0 || fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode))) {
+		errno = fd >= 0 && !errno ? EINVAL : errno;
 		free(path);
 		path = NULL;
-	} else if (path) {
-		fclose(f);
 	}
+	if (fd >= 0)
+		close(fd);
 	if (!path)
 		fprintf(stderr, "%s: '%s': cannot keep a log: %s; commit results go to syslog only\n",
 			fe_prog, option ? option : dir ? dir : "$XDG_STATE_HOME",
@@ -355,12 +361,21 @@ static char *log_file(const char *option)
  * first commit; each commit loads it again with the password kept in guarded memory. */
 static int load_signing_key(const struct options *o)
 {
+	struct stat st;
 	appkg_writer *w = NULL;
 	int rc;
 
 	if (!(fs.sign_key = absolute(o->sign)))
 		return fe_report(o->sign, APPKG_ERR_IO, "cannot resolve the path");
-	if ((rc = appkg_secret_key_encrypted(fs.sign_key)) == 1) {
+	if (stat(fs.sign_key, &st) != 0 || access(fs.sign_key, R_OK) != 0)
+		return fail_errno(o->sign, "signing key");
+	if (!S_ISREG(st.st_mode)) { /* a FIFO would block, a device never end */
+		fprintf(stderr, "%s: '%s': signing key: not a regular file\n", fe_prog, o->sign);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	if ((rc = appkg_secret_key_encrypted(fs.sign_key)) < 0)
+		return fe_report(o->sign, rc, "signing key: not a minisign secret key");
+	if (rc == 1) {
 		rc = fe_password_env(o->key_password_file, "APPKG_KEY_PASSWORD", 1, &fs.key_password,
 				     &fs.key_password_len);
 		if (rc == 1)
