@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The commit: the edited tree becomes a package again. Which files are committed:
- * manifest.json, manifest.json.minisig, secrets.json (or secrets.enc when mounted without a
- * password) at the top, and resources/<type>/<name>.json. Names starting with '.' and names not
- * ending in ".json" are side files (editor swap and backup files, temporary files) and are never
- * committed; any other ".json" file is a problem. Every problem is reported before anything is
- * written; the package is then written beside the target, verified and renamed over it by the
- * library (appkg_writer_finish_path). Unchanged files are copied from the package as they are.
+ * The commit: the edited tree becomes a package again. Which files are committed is the
+ * library's rule (appkg_path_classify, the same as pack's): manifest.json,
+ * manifest.json.minisig, secrets.json (or secrets.enc when mounted without a password) at the
+ * top, and resources/<type>/<name>.json; side files (names starting with '.', names not ending
+ * in ".json", anything below another top-level directory) are never committed, and a ".json"
+ * file or a directory where no member can be is a problem. Every problem is reported before
+ * anything is written; the package is then written beside the target, verified and renamed
+ * over it by the library (appkg_writer_finish_path). Unchanged files are copied from the
+ * package as they are. A signature is made again with --sign, carried when nothing it covers
+ * changed, and otherwise dropped with a note (spec §6).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,20 +27,39 @@
 
 #include "mount.h"
 
-enum kind { SIDE_FILE, MISPLACED, MANIFEST, SIGNATURE, SECRETS_JSON, SECRETS_ENC, RESOURCE };
+enum kind {
+	SIDE_FILE,
+	MISPLACED,   /* a ".json" file where no member can be */
+	BAD_DIR,     /* a directory where no member can be */
+	NO_PASSWORD, /* secrets.json in a mount without the password */
+	MANIFEST,
+	SIGNATURE,
+	SECRETS_JSON,
+	SECRETS_ENC,
+	RESOURCE
+};
 
 struct commit {
 	appkg_writer *w; /* NULL while only looking for changes */
 	int status;      /* worst exit status so far */
 	size_t files, same;
+	size_t sig_files, sig_same; /* the same for manifest.json.minisig alone */
+	int drop_signature;         /* the commit changes what the carried signature covers */
+	int dropped_signature;
+	char *manifest;             /* the manifest with entries following renames, or NULL */
+	size_t manifest_len;
+	size_t damaged; /* members of the package that do not read back */
 	size_t report_len;
 };
 
 typedef void (*visit_fn)(struct commit *c, struct node *n, const char *path, enum kind k);
 
+/* One line to syslog, to stderr (seen with -f) and to the log file, with an ISO 8601 time. */
 void commit_log(const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
 	va_list ap;
 	FILE *f;
 
@@ -46,38 +69,57 @@ void commit_log(const char *fmt, ...)
 	syslog(LOG_NOTICE, "%s", line);
 	fprintf(stderr, "appkg-mount: %s\n", line);
 	if (fs.log_path && (f = fopen(fs.log_path, "a"))) {
-		fprintf(f, "%ld appkg-mount: %s\n", (long)time(NULL), line);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		fprintf(f, "%s appkg-mount[%ld]: %s\n", when, (long)getpid(), line);
 		fclose(f);
 	}
 }
 
-static int has_suffix(const char *s, const char *suffix)
+/* "member: what failed", naming the member when the reader's message does not. */
+static void damage_text(char *out, size_t cap, const char *member, const char *message)
 {
-	size_t n = strlen(s), k = strlen(suffix);
+	size_t l = strlen(member);
 
-	return n >= k && !strcmp(s + n - k, suffix);
+	if (!strncmp(message, member, l) && message[l] == ':')
+		snprintf(out, cap, "%s", message);
+	else
+		snprintf(out, cap, "%s: %s", member, message);
 }
 
-static enum kind classify(const char *path, const char *leaf)
+void commit_bad_read(const char *member, const char *message)
 {
-	const char *slash;
+	char what[900], line[1024];
+	size_t used = strlen(fs.bad_reads);
 
-	if (!strcmp(path, MANIFEST_FILE))
-		return MANIFEST;
-	if (!strcmp(path, SIGNATURE_FILE))
-		return SIGNATURE;
-	if (!strcmp(path, SECRETS_FILE))
-		return fs.password ? SECRETS_JSON : MISPLACED;
-	if (!strcmp(path, SECRETS_BLOB))
-		return fs.password ? SIDE_FILE : SECRETS_ENC;
-	if (leaf[0] == '.' || !has_suffix(leaf, ".json"))
+	damage_text(what, sizeof(what), member, message);
+	snprintf(line, sizeof(line), "'%s': %s\n", fs.package, what);
+	if (strstr(fs.bad_reads, line))
+		return; /* once per member */
+	snprintf(fs.bad_reads + used, sizeof(fs.bad_reads) - used, "%s", line);
+	commit_log("'%s': %s", fs.package, what);
+}
+
+/* The library's layout rule, with what this mount can commit: secrets.json only with the
+ * password, secrets.enc only without. */
+static enum kind classify(const char *path, int is_dir)
+{
+	switch (appkg_path_classify(path, is_dir)) {
+	case APPKG_PATH_SIDE:
+	case APPKG_PATH_DIRECTORY:
 		return SIDE_FILE;
-	if (strncmp(path, RESOURCES_DIR "/", sizeof(RESOURCES_DIR)) != 0)
-		return MISPLACED;
-	slash = strchr(path + sizeof(RESOURCES_DIR), '/');
-	if (!slash || path[sizeof(RESOURCES_DIR)] == '.' || strchr(slash + 1, '/'))
-		return MISPLACED;
-	return RESOURCE;
+	case APPKG_PATH_MANIFEST:
+		return MANIFEST;
+	case APPKG_PATH_SIGNATURE:
+		return SIGNATURE;
+	case APPKG_PATH_SECRETS_JSON:
+		return fs.password ? SECRETS_JSON : NO_PASSWORD;
+	case APPKG_PATH_SECRETS_ENC:
+		return fs.password ? SIDE_FILE : SECRETS_ENC;
+	case APPKG_PATH_RESOURCE:
+		return RESOURCE;
+	default:
+		return is_dir ? BAD_DIR : MISPLACED;
+	}
 }
 
 /* Call fn for every file below dir; path holds dir's path (len bytes) and has room. */
@@ -90,11 +132,13 @@ static void walk(struct commit *c, struct node *dir, char *path, size_t len, vis
 			continue; /* cannot be a resource path (names are at most 300 bytes) */
 		memcpy(path + len, n->name, l + 1);
 		if (S_ISDIR(n->mode)) {
+			if (classify(path, 1) == BAD_DIR)
+				fn(c, n, path, BAD_DIR);
 			path[len + l] = '/';
 			path[len + l + 1] = '\0';
 			walk(c, n, path, len + l + 1, fn);
 		} else {
-			fn(c, n, path, classify(path, n->name));
+			fn(c, n, path, classify(path, 0));
 		}
 	}
 }
@@ -147,28 +191,58 @@ static int secrets_unchanged(const struct node *n)
 
 static void count_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
+	int same;
+
 	if (k == SIDE_FILE)
 		return;
-	c->files++;
 	if (k == SECRETS_JSON)
-		c->same += secrets_unchanged(n);
-	else if (k != MISPLACED)
-		c->same += same_bytes(n, path);
+		same = secrets_unchanged(n);
+	else if (k == MISPLACED || k == BAD_DIR || k == NO_PASSWORD)
+		same = 0;
+	else
+		same = same_bytes(n, path);
+	c->files++;
+	c->same += same;
+	if (k == SIGNATURE) {
+		c->sig_files++;
+		c->sig_same += same;
+	}
 }
 
-static int tree_changed(void)
+/* Anything to commit? Also decides whether a carried signature would be stale: it covers the
+ * manifest, which changes when any committed file other than the signature does. */
+static int tree_changed(struct commit *c)
 {
-	struct commit c = {0};
+	struct appkg_member m;
+	size_t members = appkg_reader_member_count(fs.reader);
+	size_t signed_before = appkg_reader_find(fs.reader, SIGNATURE_FILE, &m) == 0;
 
-	walk_tree(&c, count_file);
-	return c.files != c.same || c.files != appkg_reader_member_count(fs.reader);
+	walk_tree(c, count_file);
+	c->drop_signature = !fs.sign_key && (c->files - c->sig_files != c->same - c->sig_same ||
+					     c->files - c->sig_files != members - signed_before);
+	return c->files != c->same || c->files != members;
 }
 
 /* ---- building the new package ---- */
 
 static void writer_problem(struct commit *c, int rc)
 {
-	problem(c, appkg_error_class(rc), "%s", appkg_writer_error(c->w));
+	const char *message = appkg_writer_error(c->w);
+
+	problem(c, appkg_error_class(rc), "%s", *message ? message : appkg_error_name(rc));
+}
+
+/* A member of the package that does not read back (the reader has just said why). */
+static void damaged(struct commit *c, const char *member, const char *path)
+{
+	char what[900];
+
+	damage_text(what, sizeof(what), member, appkg_reader_error(fs.reader));
+	if (!strcmp(member, path))
+		problem(c, 1, "%s: damaged in the package: rewrite or delete it in the mount", what);
+	else
+		problem(c, 1, "%s: damaged in the package: rewrite or delete %s in the mount", what,
+			path);
 }
 
 static int add_resource(struct commit *c, struct node *n, const char *path)
@@ -225,6 +299,21 @@ static int add_secrets(struct commit *c, struct node *n, enum kind k)
 	return rc;
 }
 
+static void add_signature(struct commit *c, struct node *n)
+{
+	int rc;
+
+	if (fs.sign_key)
+		return; /* signed again at finish */
+	if (c->drop_signature) {
+		c->dropped_signature = 1; /* said once the package is written */
+		return;
+	}
+	rc = node_load(n) ? APPKG_ERR_IO : appkg_writer_set_signature_blob(c->w, n->data, n->size);
+	if (rc)
+		writer_problem(c, rc);
+}
+
 static void add_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
 	int rc = 0;
@@ -236,20 +325,74 @@ static void add_file(struct commit *c, struct node *n, const char *path, enum ki
 	case MISPLACED:
 		problem(c, 1, "%s: not committed: resources are resources/<type>/<name>.json", path);
 		return;
+	case BAD_DIR:
+		problem(c, 1, "%s/: not committed: a directory where no member can be (resources are "
+			      "resources/<type>/<name>.json)", path);
+		return;
+	case NO_PASSWORD:
+		problem(c, 1, "%s: not committed: mounted without the secrets password", path);
+		return;
 	case SIGNATURE:
-		rc = node_load(n) ? APPKG_ERR_IO
-				  : appkg_writer_set_signature_blob(c->w, n->data, n->size);
-		break;
+		add_signature(c, n);
+		return;
 	case SECRETS_JSON:
 	case SECRETS_ENC:
 		rc = add_secrets(c, n, k);
 		break;
 	case RESOURCE:
-		rc = add_resource(c, n, path);
+		if ((rc = add_resource(c, n, path)) == APPKG_ERR_IO && n->member && !n->data) {
+			damaged(c, n->member, path);
+			c->damaged++;
+			return;
+		}
 		break;
 	}
 	if (rc)
 		writer_problem(c, rc);
+}
+
+static void plan_problem(void *ctx, const char *line)
+{
+	problem(ctx, 1, "%s", line);
+}
+
+static appkg_writer *new_writer(void)
+{
+	appkg_writer *w = appkg_writer_new();
+
+	if (w) {
+		appkg_writer_set_level(w, fs.level);
+		appkg_writer_set_threads(w, fs.threads);
+		appkg_writer_set_verify(w, 1);
+	}
+	return w;
+}
+
+/* A manifest the library refused ends the writer handle; a stand-in lets the files still be
+ * checked in the same round. Nothing is written with it. */
+static int stand_in(struct commit *c)
+{
+	static const char manifest[] = "{\"name\": \"-\"}";
+
+	appkg_writer_free(c->w);
+	if (!(c->w = new_writer()))
+		return APPKG_ERR_NO_MEMORY;
+	return appkg_writer_set_manifest(c->w, manifest, strlen(manifest));
+}
+
+/* The user's manifest, with its entries following the renames and unlinks of the mount. */
+static int set_manifest(struct commit *c, struct node *m)
+{
+	int rc;
+
+	if (node_load(m))
+		return APPKG_ERR_IO;
+	if ((rc = appkg_writer_set_manifest(c->w, (const char *)m->data, m->size)))
+		return rc;
+	if ((rc = manifest_plan((const char *)m->data, m->size, &c->manifest, &c->manifest_len,
+				plan_problem, c)))
+		return rc;
+	return c->manifest ? appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len) : 0;
 }
 
 static int start_writer(struct commit *c)
@@ -257,28 +400,43 @@ static int start_writer(struct commit *c)
 	struct node *m = dir_find(fs.root, MANIFEST_FILE, strlen(MANIFEST_FILE));
 	int rc;
 
-	if (!(c->w = appkg_writer_new()))
+	if (!(c->w = new_writer()))
 		return APPKG_ERR_NO_MEMORY;
-	appkg_writer_set_level(c->w, fs.level);
-	appkg_writer_set_threads(c->w, fs.threads);
-	appkg_writer_set_verify(c->w, 1);
-	appkg_writer_set_prune(c->w, 1); /* an unlinked resource drops its manifest entry */
 	if (!m || S_ISDIR(m->mode)) {
 		problem(c, 1, "manifest.json: missing");
-		return 0;
+		return stand_in(c);
 	}
-	if (node_load(m))
-		rc = APPKG_ERR_IO;
-	else
-		rc = appkg_writer_set_manifest(c->w, (const char *)m->data, m->size);
-	if (rc)
+	if ((rc = set_manifest(c, m))) {
+		if (rc == APPKG_ERR_IO)
+			problem(c, 4, "manifest.json: cannot be read");
+		else
+			writer_problem(c, rc);
+		if (rc == APPKG_ERR_NO_MEMORY || (rc = stand_in(c)))
+			return rc;
+	}
+	if (fs.sign_key && (rc = appkg_writer_set_signing_key(c->w, fs.sign_key, fs.key_password,
+							      fs.key_password_len)))
 		writer_problem(c, rc);
 	return 0;
+}
+
+/* A file copied from the package as it is, which does not read back. */
+static void damaged_file(struct commit *c, struct node *n, const char *path, enum kind k)
+{
+	const void *data;
+	size_t len;
+
+	if (k != RESOURCE || n->changed || !n->member || strcmp(n->member, path) ||
+	    !appkg_reader_read(fs.reader, path, &data, &len))
+		return;
+	damaged(c, path, path);
+	c->damaged++;
 }
 
 /* ---- after a commit: serve the new package ---- */
 
 static appkg_reader *next_reader;
+static struct node *dropped_signature;
 
 static void relink_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
@@ -290,6 +448,8 @@ static void relink_file(struct commit *c, struct node *n, const char *path, enum
 		n->changed = 0;
 		if (n->opens == 0)
 			node_drop_data(n);
+	} else if (k == SIGNATURE) { /* dropped as stale: taken out after the walk */
+		dropped_signature = n;
 	} else if (n->member) { /* a side file still backed by the old package */
 		node_load(n);
 		n->member = NULL;
@@ -316,6 +476,7 @@ static int keep_secrets_copy(void)
 /* The package was replaced: read from the new one, and what was edited is now in it. */
 static int switch_package(struct commit *c)
 {
+	struct appkg_member m;
 	int rc;
 
 	if (!(next_reader = appkg_reader_new()))
@@ -325,9 +486,21 @@ static int switch_package(struct commit *c)
 		appkg_reader_free(next_reader);
 		return rc;
 	}
+	dropped_signature = NULL;
 	walk_tree(c, relink_file);
+	if (dropped_signature) { /* gone from the mount as well (the walk is over the kids) */
+		if (dropped_signature->member)
+			node_load(dropped_signature); /* an open handle still reads it */
+		dropped_signature->member = NULL;
+		dir_remove(dropped_signature);
+		if (dropped_signature->opens == 0)
+			node_free(dropped_signature);
+	}
 	appkg_reader_free(fs.reader);
 	fs.reader = next_reader;
+	if (fs.sign_key && !dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE)) &&
+	    !appkg_reader_find(fs.reader, SIGNATURE_FILE, &m)) /* signed for the first time */
+		tree_add_member(m.path, m.size);
 	return keep_secrets_copy();
 }
 
@@ -380,24 +553,65 @@ static int seal_secrets(const char *dir, struct node *n)
 }
 
 static char recover_path[PATH_MAX];
+static const struct commit *recovering; /* the refused commit */
+static json_t *recover_missing;         /* package files that could not be read */
 
 static void recover_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
-	if (k == SIDE_FILE)
+	const char *data;
+	size_t len;
+
+	switch (k) {
+	case SIDE_FILE:
+	case BAD_DIR:
 		return;
-	if (k == SECRETS_JSON) {
+	case NO_PASSWORD:
+		commit_log("%s: not kept: mounted without the password, and plaintext secrets are "
+			   "never written to disk", path);
+		return;
+	case SECRETS_JSON:
 		if (seal_secrets(recover_path, n))
 			c->status = 4;
 		return;
+	default:
+		break;
 	}
-	if (node_load(n) || write_out(recover_path, path, n->data, n->size))
+	if (node_load(n)) { /* a member the package cannot give back, or out of memory */
+		if (!n->member || json_array_append_new(recover_missing, json_string(path)))
+			c->status = 4;
+		return;
+	}
+	data = (const char *)n->data;
+	len = n->size;
+	if (k == MANIFEST && recovering->manifest) { /* with the entries that follow renames */
+		data = recovering->manifest;
+		len = recovering->manifest_len;
+	}
+	if (write_out(recover_path, path, data, len))
 		c->status = 4;
 }
 
+/* The marker of a directory that lacks files of the package: a ".json" file at the top, which
+ * pack refuses, listing them; manifest.json still lists them too. */
+static void mark_incomplete(struct commit *c)
+{
+	json_t *o = json_pack("{s:s, s:O, s:s}", "package", fs.package, "missing", recover_missing,
+			      "what to do", "these files of the package could not be read (it is "
+			      "damaged). Restore them from a good copy of the package, or remove "
+			      "their entries from manifest.json, then delete this file and pack");
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+
+	if (!text || write_out(recover_path, "RECOVERY-INCOMPLETE.json", text, strlen(text)))
+		c->status = 4;
+	free(text);
+	json_decref(o);
+}
+
 /* Write the committed files as an unpacked directory beside the package. */
-static void recover(void)
+static void recover(const struct commit *refused)
 {
 	struct commit c = {0};
+	size_t missing;
 
 	for (int i = 0; i < 1000; i++) {
 		snprintf(recover_path, sizeof(recover_path), "%s.edits%s%.0d", fs.package,
@@ -409,9 +623,23 @@ static void recover(void)
 			return;
 		}
 	}
-	walk_tree(&c, recover_file);
+	recovering = refused;
+	if (!(recover_missing = json_array()))
+		c.status = 4;
+	else
+		walk_tree(&c, recover_file);
+	missing = json_array_size(recover_missing);
+	if (missing)
+		mark_incomplete(&c);
+	json_decref(recover_missing);
+	recover_missing = NULL;
 	if (c.status)
 		commit_log("'%s': some edits could not be written", recover_path);
+	else if (missing)
+		commit_log("edits kept in '%s', without %zu file%s of the package that could not be "
+			   "read (listed in '%s/RECOVERY-INCOMPLETE.json'): restore them or remove "
+			   "their manifest entries before appkg-pack", recover_path, missing,
+			   missing == 1 ? "" : "s", recover_path);
 	else
 		commit_log("edits kept in '%s': fix the files and run appkg-pack '%s' -o '%s'",
 			   recover_path, recover_path, fs.package);
@@ -449,7 +677,7 @@ int commit_run(int at_unmount)
 	int rc;
 
 	fs.report[0] = '\0';
-	if (fs.read_only || !tree_changed()) { /* the status says if the package read back clean */
+	if (fs.read_only || !tree_changed(&c)) { /* the status says if the package read back clean */
 		c.status = fs.bad_reads[0] ? APPKG_EXIT_REJECTED : 0;
 		c.report_len = (size_t)snprintf(fs.report, sizeof(fs.report), "%s", fs.bad_reads);
 		report_status(&c, 0);
@@ -459,9 +687,17 @@ int commit_run(int at_unmount)
 		problem(&c, appkg_error_class(rc), "out of memory");
 	else
 		walk_tree(&c, add_file);
-	if (c.status == 0 && (rc = appkg_writer_finish_path(c.w, fs.output)))
-		writer_problem(&c, rc);
+	if (c.status == 0 && (rc = appkg_writer_finish_path(c.w, fs.output))) {
+		walk_tree(&c, damaged_file); /* the writer's message may not name the member */
+		if (!c.damaged)
+			writer_problem(&c, rc);
+	} else if (c.status && (c.damaged || fs.bad_reads[0])) {
+		walk_tree(&c, damaged_file); /* a damaged package: name every member at once */
+	}
 	appkg_writer_free(c.w);
+	if (c.status == 0 && c.dropped_signature)
+		problem(&c, 0, "%s: dropped: the commit changed the manifest it signed (mount with "
+			       "--sign SECKEY to sign again)", SIGNATURE_FILE);
 	if (c.status == 0 && !strcmp(fs.output, fs.package))
 		switch_package(&c);
 	report_status(&c, c.status != 0);
@@ -471,6 +707,7 @@ int commit_run(int at_unmount)
 	else
 		commit_log("'%s': committed", fs.output);
 	if (c.status && at_unmount)
-		recover();
+		recover(&c);
+	free(c.manifest);
 	return c.status;
 }

@@ -9,7 +9,9 @@
  *
  * The commands talk to the mount through attributes of its root directory (mount.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,7 +30,7 @@
 struct mount_state fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 struct options {
-	const char *package, *mountpoint, *password_file, *output, *log;
+	const char *package, *mountpoint, *password_file, *output, *log, *sign, *key_password_file;
 	int foreground, unmount, commit, single_thread, debug;
 	struct fuse_args fuse;
 };
@@ -44,7 +46,11 @@ __attribute__((noreturn)) static void usage(struct options *o)
 	       "  -o OPT[,OPT]...          mount options: ro (read-only), or FUSE options below\n"
 	       "      --output FILE        commit into FILE and leave PKG as it is\n"
 	       "      --password-file FILE read the secrets password from FILE ('-': stdin)\n"
-	       "      --log FILE           append commit results to FILE (they also go to syslog)\n"
+	       "      --sign SECKEY        sign each commit with a minisign secret key\n"
+	       "      --key-password-file FILE  password of SECKEY (else APPKG_KEY_PASSWORD,\n"
+	       "                           else a prompt at mount time)\n"
+	       "      --log FILE           append commit results to FILE (default:\n"
+	       "                           $XDG_STATE_HOME/appkg/mount.log; also to syslog)\n"
 	       "  -l, --level N            zstd level of committed packages (default 3)\n"
 	       "  -T, --threads N          compression threads for commits (default 2)\n"
 	       "  -s                       single-threaded FUSE loop\n"
@@ -55,11 +61,16 @@ __attribute__((noreturn)) static void usage(struct options *o)
 	       "secrets.json, kept in locked memory only; without, secrets.enc read-only.\n"
 	       "Committed: manifest.json, manifest.json.minisig, secrets.json and\n"
 	       "resources/<type>/<name>.json; names starting with '.' or not ending in .json\n"
-	       "(editor swap, backup and temporary files) are never committed.\n"
+	       "(editor swap, backup and temporary files) and anything below a top-level\n"
+	       "directory other than resources/ are never committed (the rule pack uses).\n"
+	       "An unlinked resource loses its manifest entry; a renamed one keeps it.\n"
 	       "A refused commit leaves the package as it was: with -u or --commit the edits stay\n"
-	       "in the mount; at a plain unmount they are written to PKG.edits/.\n"
-	       "Exit status: 0 ok, 1 rejected package or refused commit, 2 usage, 3 bad password,\n"
-	       "4 I/O or FUSE error.\n\nFUSE options:\n",
+	       "in the mount; at a plain unmount they are written to PKG.edits/ and the log says\n"
+	       "why. Without --sign, a commit drops a signature that it would make stale.\n"
+	       "MOUNTPOINT must be an empty directory that is not a mount point.\n"
+	       "Exit status: 0 ok, 1 rejected package or refused commit, 2 usage, 3 bad password\n"
+	       "or signing key, 4 I/O or FUSE error, or a mount point that is not usable.\n\n"
+	       "FUSE options:\n",
 	       fe_prog, fe_prog);
 	fflush(stdout);
 	fuse_lib_help(&o->fuse);
@@ -88,6 +99,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"foreground", no_argument, NULL, 'f'}, {"output", required_argument, NULL, 'O'},
 		{"password-file", required_argument, NULL, 'p'}, {"log", required_argument, NULL, 'L'},
 		{"level", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 'T'},
+		{"sign", required_argument, NULL, 'S'},
+		{"key-password-file", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}};
 	int c, help = 0;
@@ -105,6 +118,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'O': o->output = optarg; break;
 		case 'p': o->password_file = optarg; break;
 		case 'L': o->log = optarg; break;
+		case 'S': o->sign = optarg; break;
+		case 'K': o->key_password_file = optarg; break;
 		case 'l':
 			if ((fs.level = (int)fe_parse_int(optarg, 1, 19)) < 0)
 				fe_usage_error("--level: expected 1..19, not '%s'", optarg);
@@ -212,8 +227,9 @@ static int control(const struct options *o)
 	pid = strtol(pid_text, NULL, 10);
 	status = ask_commit(mnt, &pending);
 	if (pending) {
-		fprintf(stderr, "%s: '%s': the edits are still in the mount; fix them and try again\n",
-			fe_prog, mnt);
+		fprintf(stderr, "%s: '%s': commit refused, the edits are still in the mount: fix what "
+			"is said above and run %s %s '%s' again\n", fe_prog, mnt, fe_prog,
+			o->unmount ? "-u" : "--commit", mnt);
 		return status;
 	}
 	if (!o->unmount || status == APPKG_EXIT_ENVIRONMENT)
@@ -241,6 +257,140 @@ static char *absolute(const char *path)
 	free(dir_real);
 	free(copy);
 	return out;
+}
+
+/* MOUNTPOINT is an empty directory and not a mount point already: mounting over files would
+ * hide them, and over a mount would stack a second daemon on the first. */
+static int is_mount_point(const char *mnt, const struct stat *st)
+{
+	struct stat up;
+	char *parent = NULL, *real = realpath(mnt, NULL), line[8192], at[PATH_MAX];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = 0;
+
+	if (asprintf(&parent, "%s/..", mnt) > 0 && stat(parent, &up) == 0)
+		found = st->st_dev != up.st_dev || st->st_ino == up.st_ino;
+	while (!found && real && f && fgets(line, sizeof(line), f)) /* a bind mount: same device */
+		found = sscanf(line, "%*s %*s %*s %*s %4095s", at) == 1 && !strcmp(at, real);
+	if (f)
+		fclose(f);
+	free(parent);
+	free(real);
+	return found;
+}
+
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int empty = 1;
+
+	if (stat(mnt, &st) != 0)
+		return fail_errno(mnt, "mount point");
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: '%s': mount point: not a directory\n", fe_prog, mnt);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	if (is_mount_point(mnt, &st)) {
+		fprintf(stderr, "%s: '%s': already a mount point: unmount it first\n", fe_prog, mnt);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	if (!(d = opendir(mnt)))
+		return fail_errno(mnt, "mount point");
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (!empty) {
+		fprintf(stderr, "%s: '%s': not empty: the mount would hide its files\n", fe_prog, mnt);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	return 0;
+}
+
+/* mkdir -p, new directories private to the user. */
+static int make_dirs(char *path)
+{
+	char *slash = path;
+
+	while ((slash = strchr(slash + 1, '/'))) {
+		*slash = '\0';
+		int rc = mkdir(path, 0700) != 0 && errno != EEXIST;
+		*slash = '/';
+		if (rc)
+			return -1;
+	}
+	return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* --log, else $XDG_STATE_HOME/appkg/mount.log (~/.local/state/appkg/mount.log): where a
+ * refused commit at a plain unmount can be found. NULL (syslog only) when it cannot be made. */
+static char *log_file(const char *option)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *dir = NULL, *path = NULL;
+	struct stat st;
+	int fd = -1;
+
+	errno = 0;
+	if (option)
+		path = absolute(option);
+	else if ((state && state[0] == '/' ? asprintf(&dir, "%s/appkg", state)
+		  : home && home[0] == '/' ? asprintf(&dir, "%s/.local/state/appkg", home) : -1) < 0)
+		dir = NULL;
+	if (dir && make_dirs(dir) == 0 && asprintf(&path, "%s/mount.log", dir) < 0)
+		path = NULL;
+	/* appended to at each commit: never a FIFO, which could block the daemon */
+	if (path && ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC,
+				0600)) < 0 || fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode))) {
+		errno = fd >= 0 && !errno ? EINVAL : errno;
+		free(path);
+		path = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!path)
+		fprintf(stderr, "%s: '%s': cannot keep a log: %s; commit results go to syslog only\n",
+			fe_prog, option ? option : dir ? dir : "$XDG_STATE_HOME",
+			errno ? strerror(errno) : "no home directory");
+	free(dir);
+	return path;
+}
+
+/* --sign: the key is loaded once now, so that a wrong password fails the mount and not the
+ * first commit; each commit loads it again with the password kept in guarded memory. */
+static int load_signing_key(const struct options *o)
+{
+	struct stat st;
+	appkg_writer *w = NULL;
+	int rc;
+
+	if (!(fs.sign_key = absolute(o->sign)))
+		return fe_report(o->sign, APPKG_ERR_IO, "cannot resolve the path");
+	if (stat(fs.sign_key, &st) != 0 || access(fs.sign_key, R_OK) != 0)
+		return fail_errno(o->sign, "signing key");
+	if (!S_ISREG(st.st_mode)) { /* a FIFO would block, a device never end */
+		fprintf(stderr, "%s: '%s': signing key: not a regular file\n", fe_prog, o->sign);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	if ((rc = appkg_secret_key_encrypted(fs.sign_key)) < 0)
+		return fe_report(o->sign, rc, "signing key: not a minisign secret key");
+	if (rc == 1) {
+		rc = fe_password_env(o->key_password_file, "APPKG_KEY_PASSWORD", 1, &fs.key_password,
+				     &fs.key_password_len);
+		if (rc == 1)
+			return fe_report(o->sign, APPKG_ERR_NO_PASSWORD, "signing key: no password");
+		if (rc < 0)
+			return appkg_error_class(rc);
+	}
+	if (rc == 0 && !(w = appkg_writer_new()))
+		rc = APPKG_ERR_NO_MEMORY;
+	if (rc == 0)
+		rc = appkg_writer_set_signing_key(w, fs.sign_key, fs.key_password, fs.key_password_len);
+	if (rc)
+		rc = fe_report(o->sign, rc, w ? appkg_writer_error(w) : "");
+	appkg_writer_free(w);
+	return rc;
 }
 
 static int add_secrets_file(char *plain, size_t len)
@@ -326,6 +476,9 @@ static int serve(struct options *o)
 		fprintf(stderr, "%s: '%s': cannot mount\n", fe_prog, o->mountpoint);
 		return APPKG_EXIT_ENVIRONMENT;
 	}
+	if (!fs.read_only && fs.log_path && !o->log) /* the default, said once */
+		fprintf(stderr, "%s: '%s': commit results are logged in '%s'\n", fe_prog,
+			o->mountpoint, fs.log_path);
 	fuse_set_signal_handlers(fuse_get_session(f));
 	fuse_daemonize(o->foreground);
 	rc = o->single_thread ? fuse_loop(f) : fuse_loop_mt(f, 0);
@@ -343,6 +496,8 @@ static void release_all(void)
 	node_free(fs.root);
 	appkg_reader_free(fs.reader);
 	fe_secret_free(fs.password, fs.password_len);
+	fe_secret_free(fs.key_password, fs.key_password_len);
+	free(fs.sign_key);
 	appkg_secure_free(fs.secrets_plain, fs.secrets_plain_len);
 	free(fs.package);
 	free(fs.output);
@@ -364,11 +519,13 @@ int main(int argc, char **argv)
 	openlog("appkg-mount", LOG_PID, LOG_USER);
 	fs.package = absolute(o.package);
 	fs.output = absolute(o.output ? o.output : o.package);
-	fs.log_path = o.log ? absolute(o.log) : NULL;
-	if (!fs.package || !fs.output || (o.log && !fs.log_path))
+	if (!fs.package || !fs.output)
 		rc = fe_report(o.package, APPKG_ERR_IO, "cannot resolve the path");
-	else if (!(rc = open_package(&o)))
+	else if (!(rc = check_mountpoint(o.mountpoint)) && !(rc = open_package(&o)) &&
+		 !(o.sign && (rc = load_signing_key(&o)))) {
+		fs.log_path = fs.read_only ? NULL : log_file(o.log);
 		rc = serve(&o);
+	}
 	release_all();
 	fuse_opt_free_args(&o.fuse);
 	return rc;

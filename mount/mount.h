@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * appkg-mount: the in-memory tree (tree.c), the FUSE operations (ops.c), the commit (commit.c)
- * and the command line (main.c). One mutex serialises every operation on the tree; the kernel
+ * with the manifest entries it writes (entries.c), and the command line (main.c). One mutex serialises every operation on the tree; the kernel
  * still runs requests on several threads, and a file's bytes are decoded from the package only
  * when it is opened.
  */
@@ -63,6 +63,9 @@ struct mount_state {
 	char *log_path;
 	char *password; /* guarded memory, or NULL */
 	size_t password_len;
+	char *sign_key;     /* --sign: absolute path of the minisign secret key, or NULL */
+	char *key_password; /* its password (guarded memory), or NULL for an unencrypted key */
+	size_t key_password_len;
 	char *secrets_plain; /* secrets as mounted (guarded), to tell an edit from none */
 	size_t secrets_plain_len;
 	struct node *root;
@@ -103,5 +106,14 @@ int node_load(struct node *n);
  * fs.report; at_unmount, a refused commit writes the edits to PKG.edits/ instead. */
 int commit_run(int at_unmount);
 void commit_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A member that failed its checks when read: logged once, and reported by the next commit. */
+void commit_bad_read(const char *member, const char *message);
+
+/* entries.c: the user manifest for a commit, with the entries of unlinked resources dropped
+ * and those of renamed ones carried to their new paths; each problem found goes to report.
+ * *out is a malloc'd new manifest text, or NULL when the user's stands. 0 or an APPKG_ERR_*. */
+typedef void (*manifest_problem_fn)(void *ctx, const char *line);
+int manifest_plan(const char *json, size_t len, char **out, size_t *out_len,
+		  manifest_problem_fn report, void *ctx);
 
 #endif

@@ -45,10 +45,7 @@ int node_load(struct node *n)
 		return n->data || n->size == 0 ? 0 : -EIO;
 	rc = appkg_reader_read(fs.reader, n->member, &data, &len);
 	if (rc) {
-		size_t used = strlen(fs.bad_reads);
-		snprintf(fs.bad_reads + used, sizeof(fs.bad_reads) - used, "'%s': %s\n", fs.package,
-			 appkg_reader_error(fs.reader));
-		commit_log("'%s': %s", fs.package, appkg_reader_error(fs.reader));
+		commit_bad_read(n->member, appkg_reader_error(fs.reader));
 		return -EIO;
 	}
 	if ((rc = node_reserve(n, len)))

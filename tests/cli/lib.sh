@@ -8,6 +8,7 @@ MOUNTS=
 trap 'for m in $MOUNTS; do umount -l "$m"; done; final_reports; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 export APPKG_PASSWORD_UNSET=1
 unset APPKG_PASSWORD
+export XDG_STATE_HOME="$W/state" # appkg-mount logs there by default
 
 # APPKG_TOOL_WRAPPER (e.g. "valgrind -q"): run every tool under it. $B then names a directory of
 # one-line scripts with the tools' names, so every way a test calls a tool is covered; $RAW_B

@@ -44,7 +44,7 @@ lines_verify=any # verify reports every problem it finds; the others stop at the
 # that failed. Without /dev/fuse (outside CI) mount is left out.
 tool_mount() {
 	mkdir "$2" || return 1
-	measured "$B/appkg-mount" ${3:+--password-file "$3"} "$1" "$2"
+	measured "$B/appkg-mount" --log /dev/null ${3:+--password-file "$3"} "$1" "$2"
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		find "$2" -type f -exec cat {} + >/dev/null 2>&1
