@@ -114,6 +114,13 @@ static void problem(struct pack *p, int code, const char *message)
 		p->problems = status;
 }
 
+/* A problem whose message has been printed already (by fe_password): only its status counts. */
+static void told(struct pack *p, int code)
+{
+	if (appkg_error_class(code) > p->problems)
+		p->problems = appkg_error_class(code);
+}
+
 static char *join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
@@ -314,6 +321,9 @@ static void set_secrets(struct pack *p)
 		problem(p, APPKG_ERR_NO_PASSWORD, "secrets.json: a password is needed to encrypt it "
 			"(--password-file, APPKG_PASSWORD or a terminal)");
 		rc = 0;
+	} else if (rc < 0) {
+		told(p, rc);
+		rc = 0;
 	} else if (rc == 0) {
 		rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, enc, enc_len);
 	}
@@ -339,6 +349,10 @@ static void set_signature(struct pack *p)
 		rc = appkg_secret_key_encrypted(p->o->sign_key);
 		if (rc == 1) {
 			rc = fe_password_env(p->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
+			if (rc < 0) { /* fe_password_env said why */
+				told(p, rc);
+				goto out;
+			}
 			rc = rc == 1 ? APPKG_ERR_NO_PASSWORD : rc;
 		}
 		if (rc == 0)
@@ -351,6 +365,7 @@ static void set_signature(struct pack *p)
 	if (rc)
 		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w)
 			: rc == APPKG_ERR_NO_PASSWORD ? "signing key: no password" : "signature: cannot read");
+out:
 	fe_secret_free(pw, pw_len);
 	free(data);
 	free(path);

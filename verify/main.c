@@ -25,6 +25,7 @@ struct options {
 struct problem {
 	int code;
 	char *message;
+	int printed; /* fe_password printed it already */
 };
 
 struct report {
@@ -100,6 +101,7 @@ static void add_problem(struct report *rep, int code, const char *message)
 		}
 	}
 	rep->problems[rep->n].code = code;
+	rep->problems[rep->n].printed = 0;
 	rep->problems[rep->n].message = strdup(message && *message ? message : appkg_error_name(code));
 	rep->n++;
 }
@@ -132,6 +134,11 @@ static void check_secrets(appkg_reader *r, const struct options *o, struct repor
 	if (!rep->has_secrets || (!o->password_file && !o->ask_password && !getenv("APPKG_PASSWORD")))
 		return;
 	rc = fe_password(o->password_file, o->ask_password, &pw, &pw_len);
+	if (rc < 0) { /* fe_password printed why */
+		add_problem(rep, rc, "secrets.enc: no usable password");
+		rep->problems[rep->n - 1].printed = 1;
+		return;
+	}
 	if (rc == 1)
 		rc = APPKG_ERR_NO_PASSWORD;
 	if (rc == 0 && (rc = appkg_reader_secrets(r, pw, pw_len, &plain, &len)) == 0)
@@ -227,7 +234,8 @@ static void print_json(const struct report *rep, appkg_reader *r, int status)
 static void print_text(const struct report *rep, appkg_reader *r, int status, int verbose)
 {
 	for (size_t i = 0; i < rep->n; i++)
-		fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
+		if (!rep->problems[i].printed)
+			fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
 	if (status == 0 && verbose)
 		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s\n", rep->package,
 		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",
