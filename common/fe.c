@@ -2,6 +2,7 @@
 /* Shared tool helpers: messages, exit codes, passwords (see fe.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -127,14 +128,56 @@ static int read_path(const char *path, size_t max, void *(*alloc)(size_t),
 	struct stat st;
 
 	if (fd < 0)
-		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : APPKG_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : errno == ELOOP ? APPKG_ERR_SOURCE
+										: APPKG_ERR_IO;
+	if (fstat(fd, &st) != 0)
 		rc = APPKG_ERR_IO;
+	else if (!S_ISREG(st.st_mode))
+		rc = APPKG_ERR_SOURCE;
 	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
 		rc = APPKG_ERR_IO;
 	else
 		rc = read_fd(fd, max, alloc, release, data, len);
 	close(fd);
+	return rc;
+}
+
+static int output_fail(const char *path, const char *what, int err)
+{
+	if (err)
+		fprintf(stderr, "%s: '%s': %s: %s\n", fe_prog, path, what, strerror(err));
+	else
+		fprintf(stderr, "%s: '%s': %s\n", fe_prog, path, what);
+	return APPKG_EXIT_ENVIRONMENT;
+}
+
+int fe_check_output(const char *path, int allow_device)
+{
+	struct stat st;
+	char *copy;
+	int rc = 0;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return output_fail(path, "is a directory", 0);
+		if (!S_ISREG(st.st_mode) && !(allow_device && S_ISCHR(st.st_mode)))
+			return output_fail(path, "not a regular file, will not replace it", 0);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return output_fail(path, "cannot write", errno);
+	if (!(copy = strdup(path)))
+		return output_fail(path, "out of memory", 0);
+	/* absent: its directory must exist and be writable (the file is made beside it) */
+	if (stat(dirname(copy), &st) != 0)
+		rc = output_fail(path, "cannot create", errno);
+	else if (!S_ISDIR(st.st_mode))
+		rc = output_fail(path, "cannot create", ENOTDIR);
+	else if (access(copy, W_OK | X_OK) != 0)
+		rc = output_fail(path, "cannot create", errno);
+	free(copy);
 	return rc;
 }
 

@@ -30,6 +30,11 @@ int fe_password(const char *file, int allow_prompt, char **pw, size_t *len);
 /* The same, reading the environment variable env instead of APPKG_PASSWORD. */
 int fe_password_env(const char *file, const char *env, int allow_prompt, char **pw, size_t *len);
 
+/* Before any work, check that path can be written as an output: "-", an existing regular
+ * file (or with allow_device a character device such as /dev/null), or a name that does not
+ * exist in a writable directory. 0, or after one line on stderr the exit status 4. */
+int fe_check_output(const char *path, int allow_device);
+
 /* Read a whole small file into guarded memory (for secrets.json). 0, or an APPKG_ERR_* code. */
 int fe_read_secret(const char *path, size_t max, char **data, size_t *len);
 

@@ -10,6 +10,7 @@
  * The commands talk to the mount through attributes of its root directory (mount.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -206,6 +207,8 @@ static int control(const struct options *o)
 	int status, pending;
 
 	if (getxattr(mnt, XATTR_PID, pid_text, sizeof(pid_text) - 1) <= 0) {
+		if (errno != ENODATA && errno != ENOTSUP && errno != ERANGE)
+			return fail_errno(mnt, "cannot read"); /* missing, no permission: exit 4 */
 		fprintf(stderr, "%s: '%s': not an appkg mount\n", fe_prog, mnt);
 		return APPKG_EXIT_USAGE;
 	}
@@ -226,6 +229,25 @@ static int control(const struct options *o)
 }
 
 /* ---- mounting ---- */
+
+/* Before the package is opened: MOUNTPOINT must be a directory (following a symbolic link, as
+ * mount(8) does, so a link to /dev/zero is refused rather than mounted over), and --output and
+ * --log must be writable, so that a commit cannot fail later for a path known bad now. */
+static int check_paths(const struct options *o)
+{
+	int fd = open(o->mountpoint, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOTDIR) {
+		fprintf(stderr, "%s: '%s': cannot mount: not a directory\n", fe_prog, o->mountpoint);
+		return APPKG_EXIT_ENVIRONMENT;
+	}
+	if (fd < 0)
+		return fail_errno(o->mountpoint, "cannot mount");
+	close(fd);
+	if (o->output && fe_check_output(o->output, 0))
+		return APPKG_EXIT_ENVIRONMENT;
+	return o->log ? fe_check_output(o->log, 1) : 0;
+}
 
 static char *absolute(const char *path)
 {
@@ -358,6 +380,10 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	if (o.unmount || o.commit) {
 		rc = control(&o);
+		fuse_opt_free_args(&o.fuse);
+		return rc;
+	}
+	if ((rc = check_paths(&o)) != 0) {
 		fuse_opt_free_args(&o.fuse);
 		return rc;
 	}

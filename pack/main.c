@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,19 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fe_usage_error("refusing to write a package to a terminal");
 }
 
+/* DIR, before anything else: a readable directory (a symbolic link to one is fine), else one
+ * line and exit 4. */
+static int check_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fe_report(dir, errno == ENOENT ? APPKG_ERR_NO_FILE : APPKG_ERR_IO,
+				 errno == ENOTDIR ? "not a directory" : strerror(errno));
+	close(fd);
+	return 0;
+}
+
 /* Report one problem with the input and keep going. */
 static void problem(struct pack *p, int code, const char *message)
 {
@@ -141,8 +155,9 @@ static int expect_type(struct pack *p, const char *path, const char *rel, mode_t
 	char msg[512];
 
 	if (lstat(path, &st) != 0) {
+		int missing = errno == ENOENT; /* a part of DIR is missing: DIR is rejected */
 		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
-		problem(p, APPKG_ERR_IO, msg);
+		problem(p, missing ? APPKG_ERR_MEMBER_MISSING : APPKG_ERR_IO, msg);
 		return -1;
 	}
 	if ((st.st_mode & S_IFMT) == type)
@@ -379,8 +394,8 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (expect_type(&p, o.dir, ".", S_IFDIR))
-		return p.problems;
+	if ((rc = check_dir(o.dir)) || (rc = fe_check_output(o.output, 0)))
+		return rc;
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads))
 		return fe_report(o.dir, APPKG_ERR_NO_MEMORY, NULL);
