@@ -26,6 +26,9 @@ FORMS="missing empty nl dir fifo zero noperm utf8 long"
 LONG=$(printf '%5000s' '' | tr ' ' a)
 BAD=$(printf '\377.x')
 NODAC="setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search"
+# The hang guard: 10 s; 60 s for the rows whose good form runs scrypt on a minisign secret key
+# (1 GiB, a few seconds, more on a loaded machine).
+GUARD=10
 FUSE=0
 [ -c /dev/fuse ] && command -v fusermount3 >/dev/null && FUSE=1
 
@@ -91,9 +94,9 @@ make_form() {
 	esac
 }
 
-# Unmount whatever a run mounted below R (a row whose mount succeeded).
+# Unmount whatever a run mounted at or below R (a row whose mount succeeded).
 unmount_below() {
-	awk -v r="$1/" '$3 == "fuse.appkg" && index($2, r) == 1 { print $2 }' /proc/mounts |
+	LC_ALL=C awk -v r="$1" '$3 == "fuse.appkg" && ($2 == r || index($2, r "/") == 1) { print $2 }' /proc/mounts |
 		while read -r m; do fusermount3 -u "$m" || fusermount3 -uz "$m"; done
 }
 
@@ -117,10 +120,10 @@ check_one() {
 	done
 	wrap=
 	[ "$form" = noperm ] && wrap=$NODAC
-	run timeout 10 $wrap "$@" </dev/null
+	run timeout "$GUARD" $wrap "$@" </dev/null
 	unmount_below "$R"
 	chmod -R u+rwx "$R" 2>/dev/null
-	[ "$rc" -ne 124 ] || fail "hangs (killed after 10 s)" || return 1
+	[ "$rc" -ne 124 ] || fail "hangs (killed after $GUARD s)" || return 1
 	[ "$rc" -lt 128 ] || fail "killed by signal $((rc - 128))" || return 1
 	expect_rc "$want" || return 1
 	if [ "$want" -eq 0 ]; then
@@ -165,7 +168,9 @@ row pack-DIR                  in "$APP"          "4 4 4 1 4 4 4 0 4" appkg-pack 
 row pack-o                    out -              "4 0 0 4 4 4 4 0 4" appkg-pack "$B/appkg-pack" "$APP" -o ARG --password-file "$PW"
 row pack-password-file        in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-pack "$B/appkg-pack" "$APP" -o NEW --password-file ARG
 row pack-sign                 in "$KW"           "4 3 3 4 4 4 4 0 4" appkg-pack "$B/appkg-pack" "$APP" -o NEW --password-file "$PW" --sign ARG
+GUARD=60
 row pack-key-password-file    in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-pack "$B/appkg-pack" "$APP" -o NEW --password-file "$PW" --sign "$KS" --key-password-file ARG
+GUARD=10
 row unpack-PKG                in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-unpack "$B/appkg-unpack" --password-file "$PW" ARG -C NEW
 row unpack-C                  out -              "4 4 4 0 4 4 4 0 4" appkg-unpack "$B/appkg-unpack" --password-file "$PW" "$PKG" -C ARG
 row unpack-password-file      in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-unpack "$B/appkg-unpack" --password-file ARG "$PKG" -C NEW
@@ -174,10 +179,14 @@ row verify-password-file      in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-verif
 row verify-pubkey             in "$SPKG_KEY"     "4 3 3 4 4 4 4 0 4" appkg-verify "$B/appkg-verify" --pubkey ARG "$SPKG"
 row keygen-p                  out -              "4 4 4 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" -W -p ARG -s NEW
 row keygen-s                  out -              "4 4 4 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" -W -p NEW -s ARG
+GUARD=60
 row keygen-password-file      in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-keygen "$B/appkg-keygen" --password-file ARG -p NEW -s NEW2
+GUARD=10
 row keygen-sign               in "$DOC"          "4 0 0 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" --sign ARG -s "$KW"
 row keygen-sign-s             in "$KW"           "4 3 3 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" --sign "$DOC" -s ARG
+GUARD=60
 row keygen-sign-password-file in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-keygen "$B/appkg-keygen" --sign "$DOC" -s "$KS" --password-file ARG
+GUARD=10
 row mount-PKG                 in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-mount "$B/appkg-mount" --password-file "$PW" ARG MNT
 row mount-MOUNTPOINT          mnt "$F/emptydir"  "4 4 4 0 4 4 4 0 4" appkg-mount "$B/appkg-mount" --password-file "$PW" "$PKG" ARG
 row mount-password-file       in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-mount "$B/appkg-mount" --password-file ARG "$PKG" MNT
@@ -220,3 +229,56 @@ front_bad_command() {
 	done
 }
 t bad_args_front-COMMAND front_bad_command
+
+# Item 1 of issue 10: an empty password crashed pack, verify and mount (a double free). Every
+# password source, for every tool that takes a password: APPKG_PASSWORD (and APPKG_KEY_PASSWORD)
+# set but empty or over 4096 bytes, and Enter at the terminal prompt: 3, one line naming the
+# source.
+password_env() { # password_env VALUE WHAT: each tool with APPKG_PASSWORD=VALUE
+	for c in "appkg-pack $APP -o $W/env.appkg" "appkg-verify $PKG" "appkg-unpack $PKG -C $W/env.d" \
+		"appkg-keygen -p $W/env.pub -s $W/env.sec" "appkg-keygen --sign $DOC -s $KS"; do
+		run timeout 10 env APPKG_PASSWORD="$1" $(echo "$c" | sed "s|^|$B/|")
+		expect_rc 3 && expect_one_line "${c%% *}" && expect_stderr "'APPKG_PASSWORD': $2" || return 1
+	done
+	if [ $FUSE = 1 ]; then
+		mkdir -p "$W/env.mnt"
+		run timeout 10 env APPKG_PASSWORD="$1" "$B/appkg-mount" "$PKG" "$W/env.mnt"
+		unmount_below "$W/env.mnt"
+		expect_rc 3 && expect_one_line appkg-mount && expect_stderr "'APPKG_PASSWORD': $2" || return 1
+	fi
+	run timeout 10 env APPKG_KEY_PASSWORD="$1" "$B/appkg-pack" --password-file "$PW" --sign "$KS" "$APP" -o "$W/env.appkg"
+	expect_rc 3 && expect_one_line appkg-pack && expect_stderr "'APPKG_KEY_PASSWORD': $2"
+}
+t bad_args_password_env_empty password_env "" "empty password"
+t bad_args_password_env_long password_env "$LONG" "password longer than 4096 bytes"
+
+# Enter at the prompt, on a terminal that script(1) provides.
+password_prompt_enter() {
+	command -v script >/dev/null || { echo "no script(1)"; return 0; }
+	mkdir -p "$W/tty.mnt"
+	for c in "appkg-pack $APP -o $W/tty.appkg" "appkg-verify -P $PKG" "appkg-unpack -s $PKG -C $W/tty.d" \
+		"appkg-keygen -p $W/tty.pub -s $W/tty.sec" "appkg-keygen --sign $DOC -s $KS" \
+		"appkg-mount $PKG $W/tty.mnt"; do
+		[ $FUSE = 1 ] || [ "${c%% *}" != appkg-mount ] || continue
+		(sleep 1; echo) | timeout 10 script -qec "$B/$c" /dev/null >"$W/stderr" 2>&1
+		rc=$?
+		unmount_below "$W/tty.mnt"
+		tr -d '\r' <"$W/stderr" | grep -v '^Password: *$' >"$W/stderr.lines"
+		mv "$W/stderr.lines" "$W/stderr"
+		expect_rc 3 && expect_one_line "${c%% *}" && expect_stderr "'/dev/tty': empty password" || return 1
+	done
+}
+t bad_args_password_prompt_enter password_prompt_enter
+
+# Passwords are bytes: one that is not UTF-8 seals and opens, and only byte for byte.
+password_not_utf8() {
+	printf '\377\376 latin-1 caf\351\n' >"$W/pw.latin1"
+	printf '\303\277\303\276 latin-1 caf\303\251\n' >"$W/pw.utf8" # the same text in UTF-8
+	cp -r "$F/app0" "$W/latin1"
+	run "$B/appkg-pack" --kdf interactive --password-file "$W/pw.latin1" "$W/latin1" -o "$W/latin1.appkg" &&
+		expect_rc 0 || return 1
+	run "$B/appkg-verify" --password-file "$W/pw.latin1" "$W/latin1.appkg" && expect_rc 0 || return 1
+	run "$B/appkg-verify" --password-file "$W/pw.utf8" "$W/latin1.appkg"
+	expect_rc 3 && expect_one_line appkg-verify
+}
+t bad_args_password_not_utf8 password_not_utf8
