@@ -154,7 +154,7 @@ static int output_fail(const char *path, const char *what, int err)
 int fe_check_output(const char *path, int allow_device)
 {
 	struct stat st;
-	char *copy;
+	char *copy, *dir;
 	int rc = 0;
 
 	if (!strcmp(path, "-"))
@@ -171,11 +171,12 @@ int fe_check_output(const char *path, int allow_device)
 	if (!(copy = strdup(path)))
 		return output_fail(path, "out of memory", 0);
 	/* absent: its directory must exist and be writable (the file is made beside it) */
-	if (stat(dirname(copy), &st) != 0)
+	dir = dirname(copy); /* copy, or a constant "." */
+	if (stat(dir, &st) != 0)
 		rc = output_fail(path, "cannot create", errno);
 	else if (!S_ISDIR(st.st_mode))
 		rc = output_fail(path, "cannot create", ENOTDIR);
-	else if (access(copy, W_OK | X_OK) != 0)
+	else if (access(dir, W_OK | X_OK) != 0)
 		rc = output_fail(path, "cannot create", errno);
 	free(copy);
 	return rc;
