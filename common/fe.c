@@ -18,7 +18,6 @@
 
 /* The longest password accepted, in bytes (see "Passwords" below). */
 #define PASSWORD_MAX 4096
-#define PASSWORD_MAX_TEXT "4096"
 
 const char *fe_prog = "appkg";
 
@@ -227,8 +226,7 @@ static int read_password_fd(int fd, struct source *s)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return source_fail(s->name, errno_code(errno), "cannot read the password file",
-					   errno);
+			return source_fail(s->name, errno_code(errno), "cannot read the password", errno);
 		if (r == 0)
 			break;
 		s->len += (size_t)r;
@@ -293,9 +291,11 @@ static int first_line(struct source *s)
 	s->len = n;
 	if (n == 0)
 		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, "empty password", 0);
-	if (n > PASSWORD_MAX)
-		return source_fail(s->name, APPKG_ERR_NO_PASSWORD,
-				   "password longer than " PASSWORD_MAX_TEXT " bytes", 0);
+	if (n > PASSWORD_MAX) {
+		char what[64];
+		snprintf(what, sizeof(what), "password longer than %d bytes", PASSWORD_MAX);
+		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, what, 0);
+	}
 	if (memchr(s->pw, '\0', n))
 		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, "password holds a NUL byte", 0);
 	return 0;
