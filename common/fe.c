@@ -226,7 +226,8 @@ static int read_password_fd(int fd, struct source *s)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return source_fail(s->name, errno_code(errno), "cannot read the password", errno);
+			return source_fail(s->name, errno_code(errno), "cannot read the password",
+					   errno);
 		if (r == 0)
 			break;
 		s->len += (size_t)r;

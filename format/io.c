@@ -379,7 +379,7 @@ static int spool_start(unsigned char *head, size_t *have, const void *chunk, siz
 
 int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	unsigned char chunk[65536], head[16];
 	uint64_t total = 0;
 	size_t have = 0;
@@ -388,9 +388,9 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 
 	if (magic_len > sizeof(head))
 		return appkg_fail(e, APPKG_ERR_INVALID_ARGUMENT, "io_spool: magic too long");
-	out = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	out = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (out < 0)
-		return fail_errno(e, "cannot create a temporary file for the stream", dir && *dir ? dir : "/tmp");
+		return fail_errno(e, "cannot create a temporary file for the stream", dir);
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -400,9 +400,9 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 		}
 		total += (uint64_t)r;
 		if (total > max) {
-			appkg_fail(e, APPKG_ERR_LIMIT_TOTAL, "the stream is over the %llu-byte limit for "
-				   "a package that is not a regular file; give it by name",
-				   (unsigned long long)max);
+			appkg_fail(e, APPKG_ERR_LIMIT_TOTAL, "the stream is over the %llu-byte "
+				   "limit for a package that is not a regular file; give it by "
+				   "name", (unsigned long long)max);
 			break;
 		}
 		if (spool_start(head, &have, chunk, (size_t)r, magic, magic_len, e) ||

@@ -438,7 +438,8 @@ int appkg_reader_open_fd(appkg_reader *r, int fd)
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
-		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s", strerror(errno));
+		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s",
+				  strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return appkg_fail(&r->err, APPKG_ERR_SOURCE, "is a directory, not a package");
 	if (!S_ISREG(st.st_mode)) { /* a stream: copied first, within APPKG_MAX_SPOOL_SIZE */
@@ -467,12 +468,14 @@ int appkg_reader_open_path(appkg_reader *r, const char *path)
 	if (fd < 0)
 		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) != 0)
-		rc = appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s", strerror(errno));
+		rc = appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s",
+				strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		rc = appkg_fail(&r->err, APPKG_ERR_SOURCE, "%s, not a package file",
 				file_kind(st.st_mode));
 	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
-		rc = appkg_fail(&r->err, APPKG_ERR_IO, "cannot clear O_NONBLOCK: %s", strerror(errno));
+		rc = appkg_fail(&r->err, APPKG_ERR_IO, "cannot clear O_NONBLOCK: %s",
+				strerror(errno));
 	else
 		rc = appkg_reader_open_fd(r, fd);
 	if (r->fd == fd)

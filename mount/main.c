@@ -238,7 +238,8 @@ static int check_paths(const struct options *o)
 	int fd = open(o->mountpoint, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOTDIR) {
-		fprintf(stderr, "%s: '%s': cannot mount: not a directory\n", fe_prog, o->mountpoint);
+		fprintf(stderr, "%s: '%s': cannot mount: not a directory\n", fe_prog,
+			o->mountpoint);
 		return APPKG_EXIT_ENVIRONMENT;
 	}
 	if (fd < 0)

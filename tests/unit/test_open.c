@@ -176,8 +176,9 @@ TEST(spool_magic_split_across_reads)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		if (write(p[1], "\x28", 1) != 1 || usleep(100000) || write(p[1], "\xB5\x2F", 2) != 2 ||
-		    usleep(100000) || write(p[1], "\xFC and more", 11) != 11)
+		if (write(p[1], "\x28", 1) != 1 || usleep(100000) ||
+		    write(p[1], "\xB5\x2F", 2) != 2 || usleep(100000) ||
+		    write(p[1], "\xFC and more", 11) != 11)
 			_exit(1);
 		_exit(0);
 	}
