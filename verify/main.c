@@ -126,6 +126,7 @@ static void read_all(appkg_reader *r, struct report *rep)
 
 static void check_secrets(appkg_reader *r, const struct options *o, struct report *rep)
 {
+	static int refused; /* the source was refused once: it would be again, said once */
 	char *pw = NULL, *plain = NULL;
 	size_t pw_len = 0, len = 0;
 	int rc;
@@ -133,8 +134,9 @@ static void check_secrets(appkg_reader *r, const struct options *o, struct repor
 	rep->has_secrets = appkg_reader_has_secrets(r);
 	if (!rep->has_secrets || (!o->password_file && !o->ask_password && !getenv("APPKG_PASSWORD")))
 		return;
-	rc = fe_password(o->password_file, o->ask_password, &pw, &pw_len);
+	rc = refused ? refused : fe_password(o->password_file, o->ask_password, &pw, &pw_len);
 	if (rc < 0) { /* fe_password printed why */
+		refused = rc;
 		add_problem(rep, rc, "secrets.enc: no usable password");
 		rep->problems[rep->n - 1].printed = 1;
 		return;

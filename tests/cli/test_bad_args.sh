@@ -246,6 +246,9 @@ password_env() { # password_env VALUE WHAT: each tool with APPKG_PASSWORD=VALUE
 		unmount_below "$W/env.mnt"
 		expect_rc 3 && expect_one_line appkg-mount && expect_stderr "'APPKG_PASSWORD': $2" || return 1
 	fi
+	# several packages: the refused source is reported once
+	run timeout 10 env APPKG_PASSWORD="$1" "$B/appkg-verify" "$PKG" "$PKG"
+	expect_rc 3 && expect_one_line appkg-verify || return 1
 	run timeout 10 env APPKG_KEY_PASSWORD="$1" "$B/appkg-pack" --password-file "$PW" --sign "$KS" "$APP" -o "$W/env.appkg"
 	expect_rc 3 && expect_one_line appkg-pack && expect_stderr "'APPKG_KEY_PASSWORD': $2"
 }
