@@ -92,7 +92,8 @@ APPKG_API appkg_reader *appkg_reader_new(void);
 /* Open a package. Reads the seek table, the member index and the manifest, and checks them
  * against each other (layout, names, sizes, digests of the index against the manifest); no
  * resource is decompressed. open_path accepts a regular file only (APPKG_ERR_SOURCE for a
- * directory, FIFO or device, refused without blocking or reading). open_fd does not take
+ * directory, FIFO or device, refused without blocking or reading; APPKG_ERR_NO_FILE when there
+ * is none). open_fd does not take
  * ownership of fd; a descriptor that is not a regular file (a pipe) is first copied to an
  * unlinked temporary file, at most APPKG_MAX_SPOOL_SIZE bytes (1 GiB, APPKG_ERR_LIMIT_TOTAL
  * past it) and only while it starts as a package does (APPKG_ERR_NOT_APPKG). open_memory
