@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,7 +17,8 @@
 #include "appkg/appkg.h"
 #include "fe.h"
 
-#define PASSWORD_MAX 1024
+/* The longest password accepted, in bytes (see "Passwords" below). */
+#define PASSWORD_MAX 4096
 
 const char *fe_prog = "appkg";
 
@@ -101,15 +103,83 @@ static int read_fd(int fd, size_t max, void *(*alloc)(size_t), void (*release)(v
 	return 0;
 }
 
+/* The code for a failed open or read of a file the user named (missing, a directory,
+ * permission: all environment errors, exit 4). */
+static int errno_code(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return APPKG_ERR_NO_FILE;
+	case EACCES:
+	case EPERM:
+		return APPKG_ERR_PERMISSION;
+	case ENOMEM:
+		return APPKG_ERR_NO_MEMORY;
+	default:
+		return APPKG_ERR_IO;
+	}
+}
+
 static int read_path(const char *path, size_t max, void *(*alloc)(size_t),
 		     void (*release)(void *), char **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+	/* O_NONBLOCK: a FIFO without a writer must not hang the open; then only regular files */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), rc;
+	struct stat st;
 
 	if (fd < 0)
-		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : APPKG_ERR_IO;
-	rc = read_fd(fd, max, alloc, release, data, len);
+		return errno == ENOENT ? APPKG_ERR_NOT_FOUND : errno == ELOOP ? APPKG_ERR_SOURCE
+										: APPKG_ERR_IO;
+	if (fstat(fd, &st) != 0)
+		rc = APPKG_ERR_IO;
+	else if (!S_ISREG(st.st_mode))
+		rc = APPKG_ERR_SOURCE;
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		rc = APPKG_ERR_IO;
+	else
+		rc = read_fd(fd, max, alloc, release, data, len);
 	close(fd);
+	return rc;
+}
+
+static int output_fail(const char *path, const char *what, int err)
+{
+	if (err)
+		fprintf(stderr, "%s: '%s': %s: %s\n", fe_prog, path, what, strerror(err));
+	else
+		fprintf(stderr, "%s: '%s': %s\n", fe_prog, path, what);
+	return APPKG_EXIT_ENVIRONMENT;
+}
+
+int fe_check_output(const char *path, int allow_device)
+{
+	struct stat st;
+	char *copy, *dir;
+	int rc = 0;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return output_fail(path, "is a directory", 0);
+		if (!S_ISREG(st.st_mode) && !(allow_device && S_ISCHR(st.st_mode)))
+			return output_fail(path, "not a regular file, will not replace it", 0);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return output_fail(path, "cannot write", errno);
+	if (!(copy = strdup(path)))
+		return output_fail(path, "out of memory", 0);
+	/* absent: its directory must exist and be writable (the file is made beside it) */
+	dir = dirname(copy); /* copy, or a constant "." */
+	if (stat(dir, &st) != 0)
+		rc = output_fail(path, "cannot create", errno);
+	else if (!S_ISDIR(st.st_mode))
+		rc = output_fail(path, "cannot create", ENOTDIR);
+	else if (access(dir, W_OK | X_OK) != 0)
+		rc = output_fail(path, "cannot create", errno);
+	free(copy);
 	return rc;
 }
 
@@ -123,19 +193,74 @@ int fe_read_file(const char *path, size_t max, char **data, size_t *len)
 	return read_path(path, max, malloc, free, data, len);
 }
 
-static size_t first_line(char *s, size_t n)
-{
-	char *nl = memchr(s, '\n', n);
+/*
+ * Passwords. A password is the bytes of the first line of its source, without the line end
+ * ("\n" or "\r\n"): at most PASSWORD_MAX bytes, not empty, no NUL byte. The bytes are used as
+ * they are (UTF-8 or not, never normalised), so the same keys must be typed each time. Only
+ * PASSWORD_READ bytes are ever read from a source, so /dev/zero or an endless pipe costs
+ * nothing. Every refusal prints one line naming the source: exit 4 when the source cannot be
+ * read (missing, a directory, permission), 3 when what it holds is no usable password.
+ */
+#define PASSWORD_READ (PASSWORD_MAX + 2)
 
-	if (nl)
-		n = (size_t)(nl - s);
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
-	sodium_memzero(s + n, strlen(s + n));
-	return n;
+struct source {
+	const char *name; /* for messages: the file, the variable or the terminal */
+	char *pw;         /* PASSWORD_READ + 1 bytes of guarded memory */
+	size_t len;
+};
+
+static int source_fail(const char *name, int code, const char *what, int err)
+{
+	if (err)
+		fprintf(stderr, "%s: '%s': %s: %s\n", fe_prog, name, what, strerror(err));
+	else
+		fprintf(stderr, "%s: '%s': %s\n", fe_prog, name, what);
+	return code;
 }
 
-static int prompt(char **pw, size_t *len)
+/* Read at most PASSWORD_READ bytes, stopping at the first line end or at the end of fd. */
+static int read_password_fd(int fd, struct source *s)
+{
+	ssize_t r;
+
+	while (s->len < PASSWORD_READ && !memchr(s->pw, '\n', s->len)) {
+		r = read(fd, s->pw + s->len, PASSWORD_READ - s->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return source_fail(s->name, errno_code(errno), "cannot read the password",
+					   errno);
+		if (r == 0)
+			break;
+		s->len += (size_t)r;
+	}
+	return 0;
+}
+
+/* A password file: regular, or a pipe or device read without blocking on its open. */
+static int read_password_file(const char *path, struct source *s)
+{
+	int fd, rc = 0;
+	struct stat st;
+
+	if (!strcmp(path, "-"))
+		return read_password_fd(0, s);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return source_fail(path, errno_code(errno), "cannot open the password file", errno);
+	if (fstat(fd, &st) != 0)
+		rc = source_fail(path, errno_code(errno), "cannot read the password file", errno);
+	else if (S_ISDIR(st.st_mode))
+		rc = source_fail(path, APPKG_ERR_IO, "cannot read the password file", EISDIR);
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		rc = source_fail(path, APPKG_ERR_IO, "cannot read the password file", errno);
+	else
+		rc = read_password_fd(fd, s); /* a FIFO with no writer reads as empty */
+	close(fd);
+	return rc;
+}
+
+static int prompt(struct source *s)
 {
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc;
@@ -150,17 +275,33 @@ static int prompt(char **pw, size_t *len)
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	dprintf(fd, "Password: ");
 	tcsetattr(fd, TCSAFLUSH, &quiet);
-	*pw = sodium_malloc(PASSWORD_MAX + 1);
-	rc = *pw ? 0 : APPKG_ERR_NO_MEMORY;
-	if (*pw) { /* canonical mode: one read is one line */
-		ssize_t r = read(fd, *pw, PASSWORD_MAX);
-		*len = r > 0 ? (size_t)r : 0;
-		(*pw)[*len] = '\0';
-	}
-	tcsetattr(fd, TCSAFLUSH, &old);
+	rc = read_password_fd(fd, s); /* canonical mode: one read is one line */
+	tcsetattr(fd, TCSAFLUSH, &old); /* TCSAFLUSH also drops the rest of an overlong line */
 	dprintf(fd, "\n");
 	close(fd);
 	return rc;
+}
+
+/* Cut the buffer to its first line and check what is left. */
+static int first_line(struct source *s)
+{
+	char *nl = memchr(s->pw, '\n', s->len);
+	size_t n = nl ? (size_t)(nl - s->pw) : s->len;
+
+	if (n > 0 && s->pw[n - 1] == '\r')
+		n--;
+	sodium_memzero(s->pw + n, PASSWORD_READ + 1 - n);
+	s->len = n;
+	if (n == 0)
+		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, "empty password", 0);
+	if (n > PASSWORD_MAX) {
+		char what[64];
+		snprintf(what, sizeof(what), "password longer than %d bytes", PASSWORD_MAX);
+		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, what, 0);
+	}
+	if (memchr(s->pw, '\0', n))
+		return source_fail(s->name, APPKG_ERR_NO_PASSWORD, "password holds a NUL byte", 0);
+	return 0;
 }
 
 int fe_password(const char *file, int allow_prompt, char **pw, size_t *len)
@@ -172,31 +313,35 @@ int fe_password_env(const char *file, const char *env_name, int allow_prompt, ch
 		    size_t *len)
 {
 	const char *env = getenv(env_name);
+	struct source s = {.name = file ? (strcmp(file, "-") ? file : "standard input")
+				       : env ? env_name : "/dev/tty"};
 	int rc;
 
-	if (file) {
-		rc = strcmp(file, "-") ? fe_read_secret(file, PASSWORD_MAX, pw, len)
-				       : read_fd(0, PASSWORD_MAX, sodium_malloc, sodium_free, pw, len);
-		if (rc) {
-			fprintf(stderr, "%s: '%s': cannot read the password file\n", fe_prog, file);
-			return rc == APPKG_ERR_NOT_FOUND ? APPKG_ERR_IO : rc;
-		}
-	} else if (env) {
-		*len = strlen(env);
-		*pw = sodium_malloc(*len + 1);
-		if (!*pw)
-			return APPKG_ERR_NO_MEMORY;
-		memcpy(*pw, env, *len + 1);
-	} else if (!allow_prompt || (rc = prompt(pw, len)) != 0) {
+	*pw = NULL;
+	*len = 0;
+	if (!file && !env && !allow_prompt)
 		return 1;
+	if (!(s.pw = sodium_malloc(PASSWORD_READ + 1)))
+		return source_fail(s.name, APPKG_ERR_NO_MEMORY, "out of memory", 0);
+	memset(s.pw, 0, PASSWORD_READ + 1);
+	if (file) {
+		rc = read_password_file(file, &s);
+	} else if (env) {
+		s.len = strnlen(env, PASSWORD_READ);
+		memcpy(s.pw, env, s.len);
+		rc = 0;
+	} else {
+		rc = prompt(&s);
 	}
-	*len = first_line(*pw, *len);
-	if (*len == 0) {
-		fe_secret_free(*pw, 0);
-		fprintf(stderr, "%s: empty password\n", fe_prog);
-		return APPKG_ERR_NO_PASSWORD;
+	if (rc == 0)
+		rc = first_line(&s);
+	if (rc == 0) {
+		*pw = s.pw;
+		*len = s.len;
+	} else {
+		sodium_free(s.pw); /* the caller gets nothing to free */
 	}
-	return 0;
+	return rc;
 }
 
 long fe_parse_int(const char *s, long min, long max)
@@ -247,54 +392,55 @@ int fe_getopt(int argc, char **argv, const char *shorts, const struct option *lo
 	fe_usage_error("unrecognized option '-%c'", optopt);
 }
 
+/* One password typed at the terminal into a source of its own; nothing to free on failure. */
+static int prompt_password(struct source *s)
+{
+	int rc;
+
+	*s = (struct source){.name = "/dev/tty", .pw = sodium_malloc(PASSWORD_READ + 1)};
+	if (!s->pw)
+		return source_fail(s->name, APPKG_ERR_NO_MEMORY, "out of memory", 0);
+	memset(s->pw, 0, PASSWORD_READ + 1);
+	if ((rc = prompt(s)) == 0)
+		rc = first_line(s);
+	if (rc) {
+		sodium_free(s->pw);
+		s->pw = NULL;
+	}
+	return rc;
+}
+
 /* Two prompts that must agree, for a password that is about to seal something new. */
 static int prompt_twice(char **pw, size_t *len)
 {
-	char *again = NULL;
-	size_t again_len = 0;
+	struct source first, again;
 	int fd = open("/dev/tty", O_WRONLY | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return 1;
 	dprintf(fd, "New password for the secrets (asked twice)\n");
 	close(fd);
-	if ((rc = prompt(pw, len)) != 0)
+	if ((rc = prompt_password(&first)) != 0)
 		return rc;
-	*len = first_line(*pw, *len);
-	if (*len > 0 && (rc = prompt(&again, &again_len)) == 0) {
-		again_len = first_line(again, again_len);
-		if (again_len != *len || sodium_memcmp(again, *pw, *len) != 0) {
-			fprintf(stderr, "%s: the two passwords differ\n", fe_prog);
-			rc = APPKG_ERR_AUTH;
-		}
+	if ((rc = prompt_password(&again)) == 0) {
+		if (again.len != first.len || sodium_memcmp(again.pw, first.pw, first.len) != 0)
+			rc = source_fail(first.name, APPKG_ERR_AUTH, "the two passwords differ", 0);
+		sodium_free(again.pw);
 	}
-	fe_secret_free(again, again_len);
-	return rc;
+	if (rc) {
+		sodium_free(first.pw);
+		return rc;
+	}
+	*pw = first.pw;
+	*len = first.len;
+	return 0;
 }
 
 int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *len)
 {
-	int rc;
-
 	*pw = NULL;
 	*len = 0;
-	if (file || getenv("APPKG_PASSWORD") || !allow_prompt) {
-		rc = fe_password(file, allow_prompt, pw, len);
-		if (rc) { /* whatever fe_password did with *pw, the caller must not free it */
-			*pw = NULL;
-			*len = 0;
-		}
-		return rc;
-	}
-	rc = prompt_twice(pw, len);
-	if (rc == 0 && *len == 0) {
-		fprintf(stderr, "%s: empty password\n", fe_prog);
-		rc = APPKG_ERR_NO_PASSWORD;
-	}
-	if (rc) {
-		fe_secret_free(*pw, *len);
-		*pw = NULL;
-		*len = 0;
-	}
-	return rc;
+	if (file || getenv("APPKG_PASSWORD") || !allow_prompt)
+		return fe_password(file, allow_prompt, pw, len);
+	return prompt_twice(pw, len);
 }

@@ -23,12 +23,20 @@ __attribute__((noreturn, format(printf, 1, 2))) void fe_usage_error(const char *
 __attribute__((noreturn)) void fe_version(void);
 
 /* A password from --password-file (first line), else APPKG_PASSWORD, else a no-echo prompt
- * when allow_prompt and a terminal is there. Returns 0 with *pw in guarded memory (release with
- * fe_secret_free), 1 when no password is available, or an APPKG_ERR_* code (message printed). */
+ * when allow_prompt and a terminal is there: 1 to 4096 bytes, no NUL, used as bytes (not
+ * necessarily UTF-8). Returns 0 with *pw in guarded memory (release with fe_secret_free), 1
+ * when no password is available (*pw NULL), or an APPKG_ERR_* code after one line on stderr
+ * naming the source (*pw NULL): NO_PASSWORD (exit 3) for an empty, overlong or NUL-holding
+ * password, an environment code (exit 4) for a file that cannot be read. */
 int fe_password(const char *file, int allow_prompt, char **pw, size_t *len);
 
 /* The same, reading the environment variable env instead of APPKG_PASSWORD. */
 int fe_password_env(const char *file, const char *env, int allow_prompt, char **pw, size_t *len);
+
+/* Before any work, check that path can be written as an output: "-", an existing regular
+ * file (or with allow_device a character device such as /dev/null), or a name that does not
+ * exist in a writable directory. 0, or after one line on stderr the exit status 4. */
+int fe_check_output(const char *path, int allow_device);
 
 /* Read a whole small file into guarded memory (for secrets.json). 0, or an APPKG_ERR_* code. */
 int fe_read_secret(const char *path, size_t max, char **data, size_t *len);

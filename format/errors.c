@@ -68,8 +68,9 @@ int appkg_errno_code(int err)
 	case EEXIST:
 	case ENOTEMPTY:
 		return APPKG_ERR_EXISTS;
-	case ENOENT:
-		return APPKG_ERR_NOT_FOUND;
+	case ENOENT: /* a file the caller named: an environment error, not "no such member" */
+	case ENOTDIR:
+		return APPKG_ERR_NO_FILE;
 	default:
 		return APPKG_ERR_IO;
 	}
@@ -101,6 +102,7 @@ static const struct {
 	{APPKG_ERR_NO_MEMORY, "out of memory"},
 	{APPKG_ERR_EXISTS, "destination exists"},
 	{APPKG_ERR_SOURCE, "unusable source file"},
+	{APPKG_ERR_NO_FILE, "no such file or directory"},
 	{APPKG_ERR_NOT_APPKG, "not an appkg package"},
 	{APPKG_ERR_TRUNCATED, "truncated package"},
 	{APPKG_ERR_SEEK_TABLE, "bad seek table"},

@@ -369,8 +369,10 @@ int io_write_file_at(int dirfd, const char *path, const void *data, size_t len, 
 		     struct appkg_err *e);
 /* Remove a tree without following links; best effort. */
 void io_remove_tree(const char *path);
-/* Copy a non-seekable fd into an unlinked temporary file; returns the new fd. */
-int io_spool(int fd, struct appkg_err *e);
+/* Copy a non-seekable fd into an unlinked temporary file in $TMPDIR (else /tmp); returns the
+ * new fd. Refuses a stream of more than max bytes (APPKG_ERR_LIMIT_TOTAL) and one whose first
+ * magic_len bytes are not magic (APPKG_ERR_NOT_APPKG), without reading on. */
+int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
 
 #endif

@@ -370,24 +370,57 @@ int io_write_file_at(int dirfd, const char *path, const void *data, size_t len, 
 	return close(fd) != 0 ? fail_errno(e, "close", path) : 0;
 }
 
-int io_spool(int fd, struct appkg_err *e)
+/* A stream must start with magic (the first bytes seen so far are in head, have of them). */
+static int spool_start(unsigned char *head, size_t *have, const void *chunk, size_t n,
+		       const void *magic, size_t magic_len, struct appkg_err *e)
 {
-	const char *dir = getenv("TMPDIR");
-	char chunk[65536];
-	int out = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	size_t k = magic_len - *have < n ? magic_len - *have : n;
+
+	if (*have >= magic_len)
+		return 0;
+	memcpy(head + *have, chunk, k);
+	*have += k;
+	if (*have == magic_len && memcmp(head, magic, magic_len) != 0)
+		return appkg_fail(e, APPKG_ERR_NOT_APPKG, "the stream does not begin with a zstd "
+				  "frame: not an appkg package");
+	return 0;
+}
+
+int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e)
+{
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	unsigned char chunk[65536], head[16];
+	uint64_t total = 0;
+	size_t have = 0;
+	int out;
 	ssize_t r;
 
+	if (magic_len > sizeof(head))
+		return appkg_fail(e, APPKG_ERR_INVALID_ARGUMENT, "io_spool: magic too long");
+	out = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (out < 0)
-		return fail_errno(e, "cannot create temporary file", "standard input");
+		return fail_errno(e, "cannot create a temporary file for the stream", dir);
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 || io_write_all(out, chunk, (size_t)r, "temporary file", e)) {
-			if (r < 0)
-				fail_errno(e, "read", "standard input");
-			close(out);
-			return e->code;
+		if (r < 0) {
+			fail_errno(e, "read", "the stream");
+			break;
 		}
+		total += (uint64_t)r;
+		if (total > max) {
+			appkg_fail(e, APPKG_ERR_LIMIT_TOTAL, "the stream is over the %llu-byte "
+				   "limit for a package that is not a regular file; give it by "
+				   "name", (unsigned long long)max);
+			break;
+		}
+		if (spool_start(head, &have, chunk, (size_t)r, magic, magic_len, e) ||
+		    io_write_all(out, chunk, (size_t)r, "temporary file", e))
+			break;
+	}
+	if (r != 0) {
+		close(out);
+		return e->code;
 	}
 	return out;
 }

@@ -48,6 +48,12 @@
 #define APPKG_MAX_EXPANSION 1000ull
 #define APPKG_EXPANSION_SLACK (64ull << 20)
 
+/* A package that is not a regular file (standard input, a pipe) is copied to an unlinked
+ * temporary file first, since reading needs the seek table at its end. 1 GiB is about ten
+ * times a package of APPKG_MAX_MEMBERS real resources and bounds the disk an endless stream can
+ * fill; a larger package can still be read by name. */
+#define APPKG_MAX_SPOOL_SIZE (1ull << 30)
+
 /* JSON nesting: real app definitions nest widget trees a few dozen levels deep; 128 keeps a
  * recursive parser's stack small. */
 #define APPKG_MAX_JSON_DEPTH 128

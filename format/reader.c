@@ -458,14 +458,27 @@ int appkg_reader_open_memory(appkg_reader *r, const void *buf, size_t len)
 	return open_common(r);
 }
 
+/* What a file that is not a package file is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode)
+	       ? "a character device" : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode)
+	       ? "a socket" : "not a regular file";
+}
+
 int appkg_reader_open_fd(appkg_reader *r, int fd)
 {
+	static const unsigned char zstd_magic[4] = {0x28, 0xB5, 0x2F, 0xFD}; /* §3.2, frame 0 */
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
-		return appkg_fail(&r->err, APPKG_ERR_IO, "cannot stat the package");
-	if (!S_ISREG(st.st_mode)) {
-		int spooled = io_spool(fd, &r->err);
+		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s",
+				  strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return appkg_fail(&r->err, APPKG_ERR_SOURCE, "is a directory, not a package");
+	if (!S_ISREG(st.st_mode)) { /* a stream: copied first, within APPKG_MAX_SPOOL_SIZE */
+		int spooled = io_spool(fd, APPKG_MAX_SPOOL_SIZE, zstd_magic, sizeof(zstd_magic),
+				       &r->err);
 		if (spooled < 0)
 			return spooled;
 		r->own_fd = 1;
@@ -478,17 +491,31 @@ int appkg_reader_open_fd(appkg_reader *r, int fd)
 	return open_common(r);
 }
 
+/* A package named by path must be a regular file: opened without blocking (a FIFO with no
+ * writer would hang open(2)) and refused before a byte is read if it is anything else, so a
+ * symbolic link to /dev/zero is not copied without end. */
 int appkg_reader_open_path(appkg_reader *r, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), rc;
+	struct stat st;
 
 	if (fd < 0)
 		return appkg_fail(&r->err, appkg_errno_code(errno), "cannot open: %s", strerror(errno));
-	rc = appkg_reader_open_fd(r, fd);
+	if (fstat(fd, &st) != 0)
+		rc = appkg_fail(&r->err, appkg_errno_code(errno), "cannot stat: %s",
+				strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = appkg_fail(&r->err, APPKG_ERR_SOURCE, "%s, not a package file",
+				file_kind(st.st_mode));
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		rc = appkg_fail(&r->err, APPKG_ERR_IO, "cannot clear O_NONBLOCK: %s",
+				strerror(errno));
+	else
+		rc = appkg_reader_open_fd(r, fd);
 	if (r->fd == fd)
 		r->own_fd = 1;
 	else
-		close(fd); /* failed early, or spooled into a file of its own */
+		close(fd); /* failed early */
 	return rc;
 }
 

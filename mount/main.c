@@ -221,6 +221,8 @@ static int control(const struct options *o)
 	int status, pending;
 
 	if (getxattr(mnt, XATTR_PID, pid_text, sizeof(pid_text) - 1) <= 0) {
+		if (errno != ENODATA && errno != ENOTSUP && errno != ERANGE)
+			return fail_errno(mnt, "cannot read"); /* missing, no permission: exit 4 */
 		fprintf(stderr, "%s: '%s': not an appkg mount\n", fe_prog, mnt);
 		return APPKG_EXIT_USAGE;
 	}
@@ -306,6 +308,21 @@ static int check_mountpoint(const char *mnt)
 		return APPKG_EXIT_ENVIRONMENT;
 	}
 	return 0;
+}
+
+/* Before the package is opened: MOUNTPOINT must be fit (check_mountpoint; stat follows a
+ * symbolic link as mount(8) does, so a link to /dev/zero is refused rather than mounted over),
+ * and --output and --log must be writable, so that a commit cannot fail later for a path known
+ * bad now. */
+static int check_paths(const struct options *o)
+{
+	int rc = check_mountpoint(o->mountpoint);
+
+	if (rc)
+		return rc;
+	if (o->output && fe_check_output(o->output, 0))
+		return APPKG_EXIT_ENVIRONMENT;
+	return o->log ? fe_check_output(o->log, 1) : 0;
 }
 
 /* mkdir -p, new directories private to the user. */
@@ -516,12 +533,16 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&o.fuse);
 		return rc;
 	}
+	if ((rc = check_paths(&o)) != 0) {
+		fuse_opt_free_args(&o.fuse);
+		return rc;
+	}
 	openlog("appkg-mount", LOG_PID, LOG_USER);
 	fs.package = absolute(o.package);
 	fs.output = absolute(o.output ? o.output : o.package);
 	if (!fs.package || !fs.output)
 		rc = fe_report(o.package, APPKG_ERR_IO, "cannot resolve the path");
-	else if (!(rc = check_mountpoint(o.mountpoint)) && !(rc = open_package(&o)) &&
+	else if (!(rc = open_package(&o)) &&
 		 !(o.sign && (rc = load_signing_key(&o)))) {
 		fs.log_path = fs.read_only ? NULL : log_file(o.log);
 		rc = serve(&o);

@@ -121,6 +121,19 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fe_usage_error("refusing to write a package to a terminal");
 }
 
+/* DIR, before anything else: a readable directory (a symbolic link to one is fine), else one
+ * line and exit 4. */
+static int check_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fe_report(dir, errno == ENOENT ? APPKG_ERR_NO_FILE : APPKG_ERR_IO,
+				 errno == ENOTDIR ? "not a directory" : strerror(errno));
+	close(fd);
+	return 0;
+}
+
 /* Report one problem with the input and keep going. */
 static void problem(struct pack *p, int code, const char *message)
 {
@@ -128,6 +141,13 @@ static void problem(struct pack *p, int code, const char *message)
 
 	if (status > p->problems)
 		p->problems = status;
+}
+
+/* A problem whose message has been printed already (by fe_password): only its status counts. */
+static void told(struct pack *p, int code)
+{
+	if (appkg_error_class(code) > p->problems)
+		p->problems = appkg_error_class(code);
 }
 
 static char *join(const char *a, const char *b)
@@ -150,8 +170,9 @@ static int expect_type(struct pack *p, const char *path, const char *rel, mode_t
 	char msg[512];
 
 	if (lstat(path, &st) != 0) {
+		int missing = errno == ENOENT; /* a part of DIR is missing: DIR is rejected */
 		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
-		problem(p, APPKG_ERR_IO, msg);
+		problem(p, missing ? APPKG_ERR_MEMBER_MISSING : APPKG_ERR_IO, msg);
 		return -1;
 	}
 	if ((st.st_mode & S_IFMT) == type)
@@ -343,8 +364,8 @@ static int get_password(struct pack *p, int confirm, char **pw, size_t *len)
 	if (rc == 1)
 		problem(p, APPKG_ERR_NO_PASSWORD, "secrets.json: a password is needed to encrypt it "
 			"(--password-file, APPKG_PASSWORD or a terminal)");
-	else if (rc && appkg_error_class(rc) > p->problems) /* the helper said why */
-		p->problems = appkg_error_class(rc);
+	else if (rc) /* the helper said why */
+		told(p, rc);
 	return rc;
 }
 
@@ -429,8 +450,7 @@ static int set_signing_key(struct pack *p)
 		if (rc == 1)
 			fe_report(key, APPKG_ERR_NO_PASSWORD, "the secret key is encrypted: a password is "
 				  "needed (--key-password-file, APPKG_KEY_PASSWORD or a terminal)");
-		if (appkg_error_class(rc == 1 ? APPKG_ERR_NO_PASSWORD : rc) > p->problems)
-			p->problems = appkg_error_class(rc == 1 ? APPKG_ERR_NO_PASSWORD : rc);
+		told(p, rc == 1 ? APPKG_ERR_NO_PASSWORD : rc);
 		return 0; /* reported */
 	}
 	rc = appkg_writer_set_signing_key(p->w, key, pw, pw_len);
@@ -557,15 +577,12 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct pack p = {.o = &o};
-	struct stat st;
 	int rc;
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (stat(o.dir, &st) != 0)
-		return fe_report(o.dir, APPKG_ERR_IO, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fe_report(o.dir, APPKG_ERR_TAR_TYPE, "not a directory");
+	if ((rc = check_dir(o.dir)) || (rc = fe_check_output(o.output, 0)))
+		return rc;
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
 	    appkg_writer_set_prune(p.w, o.prune))

@@ -27,6 +27,7 @@ struct problem {
 	char *member; /* NULL when about no one member */
 	unsigned line, column;
 	char *message;
+	int printed; /* fe_password printed it already */
 };
 
 struct report {
@@ -150,6 +151,7 @@ static void read_all(appkg_reader *r, struct report *rep)
 
 static void check_secrets(appkg_reader *r, const struct options *o, struct report *rep)
 {
+	static int refused; /* the source was refused once: it would be again, said once */
 	char *pw = NULL, *plain = NULL;
 	size_t pw_len = 0, len = 0;
 	int rc;
@@ -157,7 +159,13 @@ static void check_secrets(appkg_reader *r, const struct options *o, struct repor
 	rep->has_secrets = appkg_reader_has_secrets(r);
 	if (!rep->has_secrets || (!o->password_file && !o->ask_password && !getenv("APPKG_PASSWORD")))
 		return;
-	rc = fe_password(o->password_file, o->ask_password, &pw, &pw_len);
+	rc = refused ? refused : fe_password(o->password_file, o->ask_password, &pw, &pw_len);
+	if (rc < 0) { /* fe_password printed why */
+		refused = rc;
+		add_own_problem(rep, rc, "secrets.enc", "secrets.enc: no usable password");
+		rep->problems[rep->n - 1].printed = 1;
+		return;
+	}
 	if (rc == 1)
 		rc = APPKG_ERR_NO_PASSWORD;
 	if (rc == 0 && (rc = appkg_reader_secrets(r, pw, pw_len, &plain, &len)) == 0)
@@ -277,7 +285,8 @@ static void print_json(const struct report *rep, appkg_reader *r, int status)
 static void print_text(const struct report *rep, appkg_reader *r, int status, int verbose)
 {
 	for (size_t i = 0; i < rep->n; i++)
-		fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
+		if (!rep->problems[i].printed)
+			fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
 	if (status == 0 && verbose)
 		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s%s\n", rep->package,
 		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",

@@ -92,9 +92,13 @@ APPKG_API appkg_reader *appkg_reader_new(void);
 
 /* Open a package. Reads the seek table, the member index and the manifest, and checks them
  * against each other (layout, names, sizes, digests of the index against the manifest); no
- * resource is decompressed. open_fd does not take ownership of fd; a descriptor that cannot be
- * seeked (a pipe) is first copied to an unlinked temporary file. open_memory borrows buf until
- * appkg_reader_free. */
+ * resource is decompressed. open_path accepts a regular file only (APPKG_ERR_SOURCE for a
+ * directory, FIFO or device, refused without blocking or reading; APPKG_ERR_NO_FILE when there
+ * is none). open_fd does not take
+ * ownership of fd; a descriptor that is not a regular file (a pipe) is first copied to an
+ * unlinked temporary file, at most APPKG_MAX_SPOOL_SIZE bytes (1 GiB, APPKG_ERR_LIMIT_TOTAL
+ * past it) and only while it starts as a package does (APPKG_ERR_NOT_APPKG). open_memory
+ * borrows buf until appkg_reader_free. */
 APPKG_API int appkg_reader_open_path(appkg_reader *r, const char *path);
 APPKG_API int appkg_reader_open_fd(appkg_reader *r, int fd);
 APPKG_API int appkg_reader_open_memory(appkg_reader *r, const void *buf, size_t len);

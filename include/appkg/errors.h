@@ -23,7 +23,7 @@ enum appkg_error {
 	/* -1 .. -99: caller errors (usage) */
 	APPKG_ERR_INVALID_ARGUMENT = -1, /* bad argument to a library call */
 	APPKG_ERR_STATE = -2,            /* call not allowed in this state, or after a fatal error */
-	APPKG_ERR_NOT_FOUND = -3,        /* no such member or resource */
+	APPKG_ERR_NOT_FOUND = -3,        /* no such member or resource (a missing file: NO_FILE) */
 
 	/* -100 .. -199: environment */
 	APPKG_ERR_IO = -100,         /* read, write, fsync or rename failed */
@@ -32,6 +32,7 @@ enum appkg_error {
 	APPKG_ERR_NO_MEMORY = -103,  /* allocation failed */
 	APPKG_ERR_EXISTS = -104,     /* destination exists */
 	APPKG_ERR_SOURCE = -105,     /* a source file is unusable (changed while packing, not regular) */
+	APPKG_ERR_NO_FILE = -106,    /* a file or directory named by the caller does not exist */
 
 	/* -200 .. -299: container (zstd frames, seek table, index) */
 	APPKG_ERR_NOT_APPKG = -200,       /* no seek table footer: not an appkg package */

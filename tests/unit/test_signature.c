@@ -540,7 +540,7 @@ TEST(test_malformed_key_files_rejected)
 	sig_key_free(k);
 	CHECK_EQ(sig_load_secret(&k, in_dir("crlf.pub"), NULL, 0, &e), APPKG_ERR_SIGNATURE);
 	e = (struct appkg_err){0};
-	CHECK_EQ(sig_load_public(&k, in_dir("missing.pub"), &e), APPKG_ERR_NOT_FOUND);
+	CHECK_EQ(sig_load_public(&k, in_dir("missing.pub"), &e), APPKG_ERR_NO_FILE);
 	/* a damaged unencrypted key: its checksum no longer matches */
 	e = (struct appkg_err){0};
 	CHECK_EQ(make_keys(in_dir("k.pub"), in_dir("k.key"), NULL, &e), 0);
