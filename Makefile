@@ -28,7 +28,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-TOOLS := appkg appkg-pack appkg-unpack appkg-verify appkg-keygen appkg-mount
+# Every folder with a main.c is one tool, appkg-FOLDER; mount/ has more files (its own rule).
+TOOLS := appkg $(patsubst %/main.c,appkg-%,$(wildcard */main.c))
 MOUNT_SRC := $(wildcard mount/*.c)
 BINS := $(TOOLS:%=$(BUILD)/bin/%)
 STATIC := $(BUILD)/lib/libappkg.a

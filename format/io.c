@@ -425,9 +425,10 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 	return out;
 }
 
+/* O_NONBLOCK: a FIFO given as the file must not block the open; it is refused as not regular. */
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	int rc = 0;
 

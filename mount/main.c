@@ -493,7 +493,7 @@ static int serve(struct options *o)
 		fprintf(stderr, "%s: '%s': cannot mount\n", fe_prog, o->mountpoint);
 		return APPKG_EXIT_ENVIRONMENT;
 	}
-	if (!fs.read_only && fs.log_path && !o->log) /* the default, said once */
+	if (!fs.read_only && fs.log_path && !o->log && isatty(2)) /* the default, said to a person */
 		fprintf(stderr, "%s: '%s': commit results are logged in '%s'\n", fe_prog,
 			o->mountpoint, fs.log_path);
 	fuse_set_signal_handlers(fuse_get_session(f));

@@ -214,8 +214,11 @@ EOF
 # Item 14: the front lists every tool and `appkg help CMD` shows the command's own help.
 front_help() {
 	run "$B/appkg" --help && expect_rc 0 || return 1
-	for c in pack unpack verify mount keygen; do
-		grep -q "^  $c " "$W/stdout" || fail "appkg --help lacks $c" || return 1
+	for t in "$RAW_B"/appkg-*; do # every tool is listed, and every command listed exists
+		grep -q "^  ${t##*/appkg-} " "$W/stdout" || fail "appkg --help lacks ${t##*/appkg-}" || return 1
+	done
+	for c in $(sed -n 's/^  \([a-z]*\) .*/\1/p' "$W/stdout"); do
+		[ -x "$RAW_B/appkg-$c" ] || fail "appkg --help lists $c, which does not exist" || return 1
 	done
 	"$B/appkg-pack" --help >"$W/pack.help" || return 1
 	run "$B/appkg" help pack && expect_rc 0 && cmp "$W/stdout" "$W/pack.help" || fail "appkg help pack differs" || return 1
