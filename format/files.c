@@ -2,7 +2,8 @@
 /*
  * Calls on files that need no package: sign a file and check a file's signature (minisign's
  * formats, signature.c), and seal secrets into a secrets.enc blob (secrets.c) for a tool that
- * keeps an unpacked directory without packing it (the mount's recovery directory). Each
+ * keeps an unpacked directory without packing it (the mount's recovery directory), and replace
+ * a file atomically (pack's --update-secrets-enc). Each
  * records its outcome for appkg_last_problem.
  */
 #include <stdio.h>
@@ -30,6 +31,18 @@ static int replace_file(const char *path, const void *data, size_t len, struct a
 		unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+int appkg_file_replace(const char *path, const void *data, size_t len)
+{
+	struct appkg_err e = {0};
+	const char *candidates[1] = {path};
+
+	if (!path || (!data && len))
+		appkg_fail(&e, APPKG_ERR_INVALID_ARGUMENT, "replace: no file or no data");
+	else
+		replace_file(path, data, len, &e);
+	return problem_set_last(&e, candidates, 1);
 }
 
 /* "path.minisig", malloc'd. */

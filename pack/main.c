@@ -482,70 +482,25 @@ static void set_signature(struct pack *p)
 	free(path);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *c = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, c, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Write data to a new temporary file in DIR and rename it over DIR/name: fsync of the file
- * before and of DIR after, so that a crash leaves the old file or the new one. 0 or -1 (errno). */
-static int replace_file(const char *dir, const char *name, const void *data, size_t len)
-{
-	char *path = join(dir, name), *tmp = malloc(strlen(path) + 16), *slash;
-	int fd = -1, dfd, rc = -1, err;
-
-	if (!tmp)
-		goto out;
-	slash = strrchr(path, '/'); /* a side file (spec §6.1) if a crash leaves it behind */
-	sprintf(tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1);
-	if ((fd = mkstemp(tmp)) < 0)
-		goto out;
-	if (fchmod(fd, 0644) || write_all(fd, data, len) || fsync(fd))
-		goto out;
-	rc = close(fd);
-	fd = -1;
-	if (rc || (rc = rename(tmp, path)) != 0)
-		goto out;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd))
-		rc = -1;
-	if (dfd >= 0)
-		close(dfd);
-out:
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	errno = err;
-	return rc;
-}
-
 /* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed. The only write pack
  * makes into DIR. */
 static int rewrite_secrets_enc(struct pack *p)
 {
 	const void *blob;
 	size_t len;
-	char msg[512];
+	char *path;
+	struct appkg_problem why;
+	int rc;
 
-	if (appkg_writer_secrets_blob(p->w, &blob, &len) != 0 ||
-	    replace_file(p->o->dir, "secrets.enc", blob, len) == 0)
+	if (appkg_writer_secrets_blob(p->w, &blob, &len) != 0)
 		return 0;
-	snprintf(msg, sizeof(msg), "secrets.enc: cannot rewrite it: %s", strerror(errno));
-	return fe_report(p->o->dir, APPKG_ERR_IO, msg);
+	path = join(p->o->dir, "secrets.enc");
+	rc = appkg_file_replace(path, blob, len);
+	free(path);
+	if (!rc)
+		return 0;
+	appkg_last_problem(&why);
+	return fe_report(p->o->dir, rc, why.message);
 }
 
 /* After the package is written: the notices and the one write into DIR. */

@@ -390,8 +390,14 @@ APPKG_API int appkg_secrets_seal(const char *json, size_t len, const char *passw
 				 enum appkg_kdf_level level, const void *previous, size_t previous_len,
 				 const char *package_id, void **blob, size_t *blob_len);
 
+/* Replace the file at path with len bytes of data, atomically, as a package is written: a
+ * temporary file beside it (leftovers of killed runs removed), fsync, rename over path, fsync
+ * of the directory. The file is mode 0644 less the umask. 0 or an error code. */
+APPKG_API int appkg_file_replace(const char *path, const void *data, size_t len);
+
 /* The outcome of the last call without a handle made by this thread (appkg_keygen,
- * appkg_secret_key_encrypted, appkg_sign_file, appkg_check_file_signature, appkg_secrets_seal)
+ * appkg_secret_key_encrypted, appkg_sign_file, appkg_check_file_signature, appkg_secrets_seal,
+ * appkg_file_replace)
  * as data; returns its code, 0 after a success. Strings are valid until the next such call on
  * this thread; member is a copy of the path the problem is about: one the call was given, or the
  * signature file appkg_sign_file writes). */
