@@ -257,7 +257,8 @@ static char **list_dir(struct pack *p, const char *path, const char *rel, size_t
 		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n) /* an empty directory has no array to sort */
+		qsort(names, n, sizeof(*names), name_cmp);
 	*count = n;
 	return names;
 }
