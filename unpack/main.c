@@ -5,6 +5,7 @@
  * its name, an atomic swap with --force, nothing left behind on failure. This file reads the
  * options and the password and reports the outcome.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,15 +109,31 @@ static int get_password(appkg_reader *r, const struct options *o, const char *su
 	return rc ? appkg_error_class(rc) : 0;
 }
 
+/* Before a password is asked: a DEST the library would refuse (not empty, no --force). */
+static int dest_in_use(const struct options *o)
+{
+	struct dirent *e;
+	DIR *d;
+	int used = 0;
+
+	if (o->force || !(d = opendir(o->dest)))
+		return 0; /* absent, or not a directory: appkg_extract says which */
+	while (!used && (e = readdir(d)))
+		used = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return used ? fe_report(o->dest, APPKG_ERR_EXISTS,
+				"destination is not empty (use --force to replace it)") : 0;
+}
+
 static int run(appkg_reader *r, const struct options *o, const char *subject)
 {
 	struct appkg_extract_options x = {.force = o->force, .only = o->nonly ? o->only : NULL,
 					  .only_count = o->nonly};
 	char *pw = NULL;
 	size_t pw_len = 0;
-	int rc = get_password(r, o, subject, &pw, &pw_len);
+	int rc = dest_in_use(o);
 
-	if (rc)
+	if (rc || (rc = get_password(r, o, subject, &pw, &pw_len)))
 		return rc;
 	x.password = pw;
 	x.password_len = pw_len;

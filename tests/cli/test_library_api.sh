@@ -63,7 +63,19 @@ unpack_dash_dest_is_usage() {
 	[ -z "$(ls -A "$W/dash")" ] || fail "something was created: $(ls -A "$W/dash")"
 }
 
+# A DEST that is not empty is refused before a password is asked: a FIFO as the password file
+# would block the read, so reaching it shows the order.
+dest_checked_before_password() {
+	cp -R "$TOP/examples/crm-console" "$W/crm-s" && rm -rf "$W/crm-s/secrets.enc"
+	APPKG_PASSWORD=pw "$B/appkg-pack" "$W/crm-s" -o "$W/s.appkg" || return 1
+	mkdir -p "$W/used" && echo keep >"$W/used/file" && mkfifo "$W/pw.fifo"
+	run timeout 10 "$B/appkg-unpack" --password-file "$W/pw.fifo" "$W/s.appkg" -C "$W/used"
+	expect_rc 4 && expect_one_line appkg-unpack && expect_stderr "not empty" &&
+		[ "$(cat "$W/used/file")" = keep ] || return 1
+}
+
 t signed_without_pubkey_not_checked signed_without_pubkey_not_checked
+t dest_checked_before_password dest_checked_before_password
 t only_repeatable_in_every_form only_repeatable_in_every_form
 t only_output_packs_and_verifies only_output_packs_and_verifies
 t only_missing_dependency_refused only_missing_dependency_refused
