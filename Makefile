@@ -32,6 +32,12 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS := appkg $(patsubst %/main.c,appkg-%,$(wildcard */main.c))
 MOUNT_SRC := $(wildcard mount/*.c)
 BINS := $(TOOLS:%=$(BUILD)/bin/%)
+# Manual pages (section 1 per tool, section 5 for the format) and the bash completion, which
+# bash-completion loads by command name: `make install` links every appkg-* name to it.
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+MANDIR = $(PREFIX)/share/man
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 STATIC := $(BUILD)/lib/libappkg.a
 SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -184,10 +190,17 @@ install: all
 	ln -sf libappkg.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libappkg.so
 	install -m 644 include/appkg/*.h $(DESTDIR)$(PREFIX)/include/appkg/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' appkg.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/appkg.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 completion/appkg $(DESTDIR)$(COMPLETIONDIR)/appkg
+	for t in $(filter appkg-%,$(TOOLS)); do ln -sf appkg $(DESTDIR)$(COMPLETIONDIR)/$$t; done
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libappkg.*
 	rm -rf $(DESTDIR)$(PREFIX)/include/appkg $(DESTDIR)$(PREFIX)/lib/pkgconfig/appkg.pc
+	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
+	rm -f $(TOOLS:%=$(DESTDIR)$(COMPLETIONDIR)/%)
 
 clean:
 	rm -rf build build-asan
