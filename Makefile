@@ -54,7 +54,7 @@ SHARED_BINS := $(TOOLS:%=$(SHARED_DIR)/bin/%)
 SHARED_UNITS := $(PUBLIC_UNITS:%=$(SHARED_DIR)/tests/%)
 SHARED_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude \
 	$(shell pkg-config --cflags jansson libsodium)
-SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium
+SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium -lzstd
 SHARED_SOURCES = $(wildcard */main.c common/*.c common/*.h common/front/main.c mount/*.[ch]) \
 	$(PUBLIC_UNITS:%=tests/unit/%.c) tests/unit/harness.h tests/unit/pipes.h
 
