@@ -812,10 +812,10 @@ static int keep_chosen(appkg_writer *w, const unsigned char *chosen)
 		if ((!path || (k >= 0 && chosen[k])) && json_array_append(kept, e))
 			return json_decref(kept), appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	}
-	if (json_is_array(list) && json_object_set_new(w->user, "resources", kept))
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (!json_is_array(list))
-		json_decref(kept);
+		json_decref(kept); /* nothing to filter: the manifest check reports it */
+	else if (json_object_set_new(w->user, "resources", kept)) /* frees list */
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (i = 0; i < w->n; i++) {
 		if (chosen[i])
 			w->members[n++] = w->members[i];
