@@ -113,7 +113,7 @@ static int take(struct merge *mg, const struct item *it)
 		return appkg_fail(mg->e, rc, "input %zu: %s", it->input + 1,
 				  appkg_reader_error(mg->in[it->input]));
 	if ((rc = appkg_writer_add_copy(mg->w, res.type, res.file_name, mg->in[it->input])))
-		return mg->e->code ? mg->e->code : appkg_fail(mg->e, rc, "%s", mg->e->msg);
+		return mg->e->code = rc; /* a refused add keeps its message on w, not its code */
 	entry = resources_entry(mg->in[it->input], it->index);
 	if (!entry || json_array_append_new(mg->entries, entry))
 		return appkg_fail(mg->e, APPKG_ERR_NO_MEMORY, "out of memory");

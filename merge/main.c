@@ -217,15 +217,11 @@ static int get_passwords(struct run *x)
 	if (!with || (!o->new_password_file && with < 2))
 		return 0;
 	for (size_t i = 0; i < o->ninputs && !rc; i++) {
-		if (appkg_reader_has_secrets(x->in[i]) != 1)
-			continue;
-		if (np > 1 || i == 0 || !x->pw[0] || np == 0) {
-			size_t k = np > 1 ? i : 0;
-			if (!x->pw[k])
-				rc = password_status(fe_password(np ? o->password_files[k] : NULL, 1,
-								 &x->pw[k], &x->pw_len[k]),
-						     subject(o->inputs[i]));
-		}
+		size_t k = np > 1 ? i : 0; /* one password per input, or one for all */
+		if (appkg_reader_has_secrets(x->in[i]) == 1 && !x->pw[k])
+			rc = password_status(fe_password(np ? o->password_files[k] : NULL, 1, &x->pw[k],
+							 &x->pw_len[k]),
+					     subject(o->inputs[i]));
 	}
 	if (!rc)
 		rc = password_status(fe_password_confirm(o->new_password_file, 1, &x->new_pw,
@@ -308,18 +304,16 @@ static int build(struct run *x)
 					 .new_password = x->new_pw, .new_password_len = x->new_pw_len,
 					 .kdf = o->kdf, .conflict_fn = on_conflict, .conflict_ctx = x};
 	const char *pws[MAX_LIST] = {0};
+	size_t lens[MAX_LIST] = {0};
 	int rc;
 
-	for (size_t i = 0; i < o->ninputs; i++)
-		pws[i] = x->pw[o->npassword_files > 1 ? i : 0];
-	mo.passwords = pws;
-	mo.password_lens = o->npassword_files > 1 ? x->pw_len : NULL;
-	if (o->npassword_files <= 1 && x->pw[0]) {
-		static size_t lens[MAX_LIST];
-		for (size_t i = 0; i < o->ninputs; i++)
-			lens[i] = x->pw_len[0];
-		mo.password_lens = lens;
+	for (size_t i = 0; i < o->ninputs; i++) {
+		size_t k = o->npassword_files > 1 ? i : 0;
+		pws[i] = x->pw[k];
+		lens[i] = x->pw_len[k];
 	}
+	mo.passwords = pws;
+	mo.password_lens = lens;
 	if (!(x->w = appkg_writer_new()) || appkg_writer_set_level(x->w, o->level))
 		return fe_report(o->output, APPKG_ERR_NO_MEMORY, NULL);
 	appkg_writer_set_problem_handler(x->w, on_problem, x);
@@ -329,8 +323,7 @@ static int build(struct run *x)
 	if (!rc && o->nonly && (rc = appkg_writer_check(x->w)))
 		return x->status ? x->status : fe_report(o->output, rc, appkg_writer_error(x->w));
 	if (rc)
-		return fe_report(rc == APPKG_ERR_MERGE_CONFLICT ? o->output : o->output, rc,
-				 appkg_writer_error(x->w));
+		return fe_report(o->output, rc, appkg_writer_error(x->w));
 	return o->sign_key ? set_signing_key(x) : 0;
 }
 

@@ -57,7 +57,8 @@ test_pack_only_missing_dependency() {
 
 test_pack_only_unknown() {
 	run "$B/appkg-pack" --only pages/nosuch "$W/d" -o "$W/no.appkg" --password-file "$W/pw"
-	[ "$rc" -ne 0 ] && grep -q "pages/nosuch" "$W/stderr" || fail "exit $rc"
+	expect_rc 2 || return 1
+	grep -q "pages/nosuch: no such resource" "$W/stderr" || fail "not named"
 }
 
 test_select_from_package_sealed() {
