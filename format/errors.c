@@ -135,6 +135,7 @@ static const struct {
 	{APPKG_ERR_DIGEST_MISMATCH, "digest mismatch"},
 	{APPKG_ERR_IMPORT_MODE, "bad import mode"},
 	{APPKG_ERR_DEPENDENCY, "dangling dependency"},
+	{APPKG_ERR_MERGE_CONFLICT, "merge conflict"},
 	{APPKG_ERR_DIGEST_ALGORITHM, "unsupported digest algorithm"},
 	{APPKG_ERR_JSON_SYNTAX, "invalid JSON"},
 	{APPKG_ERR_JSON_NOT_OBJECT, "JSON is not an object"},

@@ -85,6 +85,9 @@
 #define reader_read_digest_only appkg__reader_read_digest_only
 #define resource_path_make appkg__resource_path_make
 #define resource_path_split appkg__resource_path_split
+#define resource_path_make_dep appkg__resource_path_make_dep
+#define select_closure appkg__select_closure
+#define writer_err appkg__writer_err
 #define secrets_check_json appkg__secrets_check_json
 #define secrets_decrypt appkg__secrets_decrypt
 #define secrets_encrypt appkg__secrets_encrypt
@@ -374,5 +377,29 @@ void io_remove_tree(const char *path);
  * magic_len bytes are not magic (APPKG_ERR_NOT_APPKG), without reading on. */
 int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
+
+
+/* ---- select.c ---- */
+/* Resources as a graph for a selection: n of them; find a selector (the forms of
+ * appkg_reader_resource_find) and a depends_on entry ("<type>/<file-name form>"), each giving an
+ * index or -1; dep gives the k-th depends_on of resource i, NULL past the last; path names i. */
+struct select_graph {
+	size_t n;
+	void *ctx;
+	long (*find)(void *ctx, const char *selector);
+	long (*find_dep)(void *ctx, const char *dep);
+	const char *(*dep)(void *ctx, size_t i, size_t k);
+	const char *(*path)(void *ctx, size_t i);
+};
+/* Set chosen[i] (n bytes) for the selected resources and everything they depend on; returns
+ * how many, or NOT_FOUND for a selector naming nothing, DEPENDENCY (naming both ends) for a
+ * depends_on entry naming nothing. */
+int select_closure(const struct select_graph *g, const char *const *selectors, size_t count,
+		   unsigned char *chosen, struct appkg_err *e);
+/* "resources/<dep>.json", malloc'd. */
+char *resource_path_make_dep(const char *dep);
+
+/* ---- writer.c, for merge.c ---- */
+struct appkg_err *writer_err(appkg_writer *w);
 
 #endif

@@ -23,6 +23,8 @@
 
 struct options {
 	const char *dir, *output, *password_file, *sign_key, *key_password_file;
+	const char *only[256]; /* --only selectors */
+	size_t nonly;
 	int level, threads, prune, update_secrets;
 	enum appkg_kdf_level kdf;
 };
@@ -51,6 +53,8 @@ __attribute__((noreturn)) static void usage(void)
 	       "      --update-secrets-enc secrets.json wins: pack it even if it differs from\n"
 	       "                           DIR/secrets.enc, and rewrite DIR/secrets.enc to match\n"
 	       "                           (by default pack refuses when they differ)\n"
+	       "      --only TYPE/NAME     pack only this resource and everything it depends on\n"
+	       "                           (repeatable; logical or file-name form)\n"
 	       "      --prune              drop manifest entries whose file is gone (by default\n"
 	       "                           pack refuses and names them)\n"
 	       "      --sign SECKEY        sign with a minisign secret key (appkg keygen)\n"
@@ -86,7 +90,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
 		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'}, {"prune", no_argument, NULL, 'P'},
-		{"update-secrets-enc", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0}};
+		{"update-secrets-enc", no_argument, NULL, 'U'}, {"only", required_argument, NULL, 'O'},
+		{NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
@@ -107,6 +112,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'K': o->key_password_file = optarg; break;
 		case 'P': o->prune = 1; break;
 		case 'U': o->update_secrets = 1; break;
+		case 'O':
+			if (o->nonly == sizeof(o->only) / sizeof(o->only[0]))
+				fe_usage_error("--only: at most 256");
+			o->only[o->nonly++] = optarg;
+			break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -541,7 +551,8 @@ int main(int argc, char **argv)
 		return rc;
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
-	    appkg_writer_set_prune(p.w, o.prune))
+	    appkg_writer_set_prune(p.w, o.prune) ||
+	    (o.nonly && appkg_writer_set_selection(p.w, o.only, o.nonly)))
 		return fe_report(o.dir, APPKG_ERR_NO_MEMORY, NULL);
 	appkg_writer_set_problem_handler(p.w, writer_problem, &p);
 	set_manifest(&p);

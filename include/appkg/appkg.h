@@ -336,6 +336,78 @@ APPKG_API int appkg_reader_resource(appkg_reader *r, size_t i, struct appkg_reso
  * APPKG_ERR_NOT_FOUND (with a message naming the selector) when nothing matches. */
 APPKG_API int appkg_reader_resource_find(appkg_reader *r, const char *selector, size_t *index);
 
+/* ---- selections and merges (spec sections "Selections", "appkg merge --json") ---------- */
+
+/* A selection with its dependencies: each resource that selectors names (count of them, in the
+ * forms of appkg_reader_resource_find) and every resource those depend on through depends_on,
+ * transitively. chosen must hold appkg_reader_resource_count(r) bytes; each is set to 1 for a
+ * resource in the selection, else 0. Returns how many resources are chosen;
+ * APPKG_ERR_NOT_FOUND when a selector names nothing, APPKG_ERR_DEPENDENCY when a depends_on
+ * entry names no resource ("resources/a/x.json: depends on b/y, which is not there": both
+ * ends named; a package that opened has none, the format forbids them). A bad selection leaves
+ * the handle usable; the message stays on r. */
+APPKG_API int appkg_reader_select(appkg_reader *r, const char *const *selectors, size_t count,
+				  unsigned char *chosen);
+
+/* Write only a selection: at check and finish the writer keeps the resources selectors names
+ * (forms of appkg_reader_resource_find, matched against the added resources) and everything
+ * they depend on through the depends_on of the user manifest, and drops the other resources
+ * and their manifest entries. A selector naming nothing is APPKG_ERR_NOT_FOUND; a selected
+ * resource whose depends_on names a resource not added is APPKG_ERR_DEPENDENCY, the message
+ * naming both (each also goes to the problem handler). The selectors are copied. */
+APPKG_API int appkg_writer_set_selection(appkg_writer *w, const char *const *selectors, size_t count);
+
+/* How a merge settles a resource or a secret that its inputs hold differently. */
+enum appkg_prefer {
+	APPKG_PREFER_NONE = 0, /* refuse: every conflict is reported and nothing is merged */
+	APPKG_PREFER_FIRST = 1,
+	APPKG_PREFER_LAST = 2,
+};
+
+/* One conflict of a merge: a resource (same type and logical name) whose content or manifest
+ * attributes differ, or a secret name with different values. Strings are borrowed for the
+ * duration of the callback. Never holds a secret value. */
+struct appkg_conflict {
+	const char *kind;        /* "resource" or "secret" */
+	const char *what;        /* "content" (data differs), "attributes" (same data, other mode,
+				  * depends_on, id or other entry fields) or "value" (a secret) */
+	const char *path;        /* member path of a resource; NULL for a secret */
+	const char *type;        /* resource type; NULL for a secret */
+	const char *name;        /* logical name of the resource, or the secret's name */
+	size_t first, second;    /* the two inputs that disagree (indexes, first < second) */
+};
+typedef void (*appkg_conflict_fn)(void *ctx, const struct appkg_conflict *conflict);
+
+struct appkg_merge_options {
+	enum appkg_prefer prefer;
+	const char *name, *version;  /* package fields of the output; NULL: the first input's */
+	/* Secrets. With new_password, the secrets of every input that has them are decrypted
+	 * (passwords[i], password_lens[i] for input i: passwords may be NULL, or an entry NULL,
+	 * for inputs without secrets), merged by name and sealed under new_password with kdf.
+	 * Without it, the secrets.enc of the one input that has secrets is carried as it is
+	 * (the output takes that input's package_id); two or more inputs with secrets then need
+	 * the passwords (APPKG_ERR_NO_PASSWORD). */
+	const char *const *passwords;
+	const size_t *password_lens;
+	const char *new_password;
+	size_t new_password_len;
+	enum appkg_kdf_level kdf;
+	appkg_conflict_fn conflict_fn; /* called for each conflict, settled by prefer or not */
+	void *conflict_ctx;
+};
+
+/* Fill w, a new writer, with the merge of the n open packages inputs (in order): the union of
+ * their resources, matched by type and logical name and copied (appkg_writer_add_copy, so the
+ * inputs must stay open until finish) with their manifest entries; the other manifest fields
+ * of the first input, name and version as options say; secrets as options say. No signature
+ * is carried (the caller may set a signing key). Returns 0; APPKG_ERR_MERGE_CONFLICT after
+ * reporting every conflict to conflict_fn when prefer is NONE and any exists, w then unusable;
+ * APPKG_ERR_AUTH or APPKG_ERR_NO_PASSWORD for secrets. The message is on w (appkg_writer_error).
+ * Decrypted secrets are wiped after use. A selection (appkg_writer_set_selection) may be set
+ * on w before or after. */
+APPKG_API int appkg_merge(appkg_writer *w, appkg_reader *const *inputs, size_t n,
+			  const struct appkg_merge_options *options);
+
 /* ---- extracting a package (spec section "Unpacked directories") ------------------------- */
 
 struct appkg_extract_options {

@@ -74,6 +74,7 @@ enum appkg_error {
 	APPKG_ERR_IMPORT_MODE = -507,        /* import mode not one of the defined values */
 	APPKG_ERR_DEPENDENCY = -508,         /* depends_on names no resource in the package */
 	APPKG_ERR_DIGEST_ALGORITHM = -509,   /* digest algorithm not supported */
+	APPKG_ERR_MERGE_CONFLICT = -520,     /* packages to merge hold a resource or secret differently */
 
 	/* -600 .. -699: resources */
 	APPKG_ERR_JSON_SYNTAX = -600,     /* not valid JSON (message has line and column) */
