@@ -184,11 +184,13 @@ static int compare_values(appkg_diff *d, int subject, const char *type, const ch
 	return rc;
 }
 
-/* Top-level fields the user wrote or pack keeps: everything but the format's constants, the
- * resource list and the secrets description, which have their own steps. */
+/* Top-level fields the user wrote: everything but what pack computes or draws (the format's
+ * constants, created_by, package_id, which a fresh pack draws anew) and the resource list and
+ * secrets description, which have their own steps. */
 static int compare_package(appkg_diff *d, json_t *ma, json_t *mb)
 {
-	static const char *const skip[] = {"format", "digest_algorithm", "resources", "secrets", NULL};
+	static const char *const skip[] = {"format", "format_version", "digest_algorithm",
+					   "created_by", "package_id", "resources", "secrets", NULL};
 	json_t *a = without(ma, skip), *b = without(mb, skip);
 	int rc = compare_values(d, APPKG_DIFF_PACKAGE, NULL, NULL, a, b);
 
@@ -472,6 +474,19 @@ static int compare_secrets(appkg_diff *d, const struct secret_set *a, const stru
 
 /* ---- the comparison ------------------------------------------------------------------- */
 
+/* Every member read once and checked (tar header, digest, JSON), so that a damaged input is
+ * refused rather than called equal where the digests in its manifest agree with the other's. */
+static int verify_input(appkg_diff *d, int input, appkg_reader *r)
+{
+	struct appkg_member m;
+	const void *data;
+	int rc;
+
+	while ((rc = appkg_reader_next(r, &m, &data)) == 1)
+		;
+	return rc ? fail(d, input, rc, appkg_reader_error(r)) : 0;
+}
+
 int appkg_diff_compare(appkg_diff *d, const struct appkg_diff_input *a,
 		       const struct appkg_diff_input *b)
 {
@@ -485,8 +500,9 @@ int appkg_diff_compare(appkg_diff *d, const struct appkg_diff_input *a,
 		return fail(d, -1, APPKG_ERR_STATE, "this handle has compared already");
 	d->done = 1;
 	randombytes_buf(d->key, sizeof(d->key));
-	/* secrets first: a wrong password is refused before any other work */
-	if ((rc = load_secrets(d, 0, a, &sa)) || (rc = load_secrets(d, 1, b, &sb)))
+	/* secrets before the comparison: a wrong password is refused before it */
+	if ((rc = verify_input(d, 0, a->reader)) || (rc = verify_input(d, 1, b->reader)) ||
+	    (rc = load_secrets(d, 0, a, &sa)) || (rc = load_secrets(d, 1, b, &sb)))
 		goto out;
 	if (!(ma = load_manifest(d, 0, a->reader, &rc)) || !(mb = load_manifest(d, 1, b->reader, &rc)))
 		goto out;
