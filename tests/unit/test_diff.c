@@ -81,6 +81,8 @@ static int count_subject(appkg_diff *d, int subject)
 
 #define MANIFEST "{\"name\":\"demo\",\"version\":\"1.0\"}"
 
+static int write_file(const char *dir, const char *rel, const char *text);
+
 TEST(test_diff_equal)
 {
 	appkg_reader *a = package(MANIFEST, "pages", "home", "{\"t\":1,\"l\":[1,2]}", NULL);
@@ -338,6 +340,83 @@ TEST(test_diff_secrets_by_name)
 	appkg_reader_free(b);
 }
 
+/* A wrong password is APPKG_ERR_AUTH about that input, before anything is compared; the right
+ * one compares the package with itself as equal. */
+TEST(test_diff_wrong_password)
+{
+	appkg_reader *a = appkg_reader_new(), *b = appkg_reader_new();
+	struct appkg_diff_input ia = {.reader = a, .password = "not it", .password_len = 6};
+	struct appkg_diff_input ib = {.reader = b};
+	char pw[256] = {0};
+	FILE *f = fopen("tests/vectors/valid/PASSWORD", "r");
+	appkg_diff *d = appkg_diff_new();
+
+	CHECK(f && fgets(pw, sizeof(pw), f));
+	fclose(f);
+	pw[strcspn(pw, "\n")] = '\0';
+	CHECK(appkg_reader_open_path(a, "tests/vectors/valid/v1.0-secrets.appkg") == 0);
+	CHECK(appkg_reader_open_path(b, "tests/vectors/valid/v1.0-secrets.appkg") == 0);
+	CHECK_EQ(appkg_diff_compare(d, &ia, &ib), APPKG_ERR_AUTH);
+	CHECK_EQ(appkg_diff_failed_input(d), 0);
+	appkg_diff_free(d);
+	appkg_reader_free(a);
+	appkg_reader_free(b);
+	a = appkg_reader_new();
+	b = appkg_reader_new();
+	CHECK(appkg_reader_open_path(a, "tests/vectors/valid/v1.0-secrets.appkg") == 0);
+	CHECK(appkg_reader_open_path(b, "tests/vectors/valid/v1.0-secrets.appkg") == 0);
+	ia = (struct appkg_diff_input){.reader = a, .password = pw, .password_len = strlen(pw)};
+	ib = (struct appkg_diff_input){.reader = b, .password = pw, .password_len = strlen(pw)};
+	d = appkg_diff_new();
+	harness_msg = appkg_diff_error(d);
+	CHECK_EQ(appkg_diff_compare(d, &ia, &ib), 0);
+	appkg_diff_free(d);
+	appkg_reader_free(a);
+	appkg_reader_free(b);
+}
+
+/* The layout rule of pack: a side file is skipped, a symbolic link where a resource belongs
+ * and a misplaced .json file are problems, each reported to the writer's handler. */
+static void count_problem(void *ctx, int code, const char *message)
+{
+	(void)code;
+	(void)message;
+	(*(int *)ctx)++;
+}
+
+TEST(test_directory_layout_rule)
+{
+	char dir[512], sub[600], link[700];
+	appkg_writer *w = appkg_writer_new();
+	int problems = 0;
+
+	snprintf(dir, sizeof(dir), "%s/layout", tmp);
+	snprintf(sub, sizeof(sub), "%s/resources/pages", dir);
+	CHECK(mkdir(dir, 0755) == 0);
+	CHECK(mkdir(strcat(strcpy(link, dir), "/resources"), 0755) == 0);
+	CHECK(mkdir(sub, 0755) == 0);
+	CHECK(write_file(dir, "manifest.json", MANIFEST) == 0);
+	CHECK(write_file(dir, "resources/pages/home.json", "{}") == 0);
+	CHECK(write_file(dir, "resources/pages/home.json~", "side file") == 0);
+	snprintf(link, sizeof(link), "%s/resources/pages/link.json", dir);
+	CHECK(symlink("home.json", link) == 0);
+	CHECK(write_file(dir, "notes.json", "{}") == 0);
+	appkg_writer_set_problem_handler(w, count_problem, &problems);
+	CHECK(appkg_writer_add_directory(w, dir) != 0);
+	CHECK_EQ(problems, 2);
+	appkg_writer_free(w);
+	CHECK(unlink(link) == 0);
+	snprintf(link, sizeof(link), "%s/notes.json", dir);
+	CHECK(unlink(link) == 0);
+	w = appkg_writer_new();
+	CHECK_EQ(appkg_writer_add_directory(w, dir), 0);
+	appkg_writer_free(w);
+	w = appkg_writer_new();
+	snprintf(link, sizeof(link), "%s/none", tmp);
+	CHECK_EQ(appkg_writer_add_directory(w, link), APPKG_ERR_NO_FILE);
+	appkg_writer_free(w);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -356,6 +435,8 @@ int main(void)
 	RUN(test_diff_large_array_index_wise);
 	RUN(test_diff_directory_against_package);
 	RUN(test_diff_secrets_by_name);
+	RUN(test_diff_wrong_password);
+	RUN(test_directory_layout_rule);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmp);
