@@ -5,7 +5,8 @@
  * (member-name rules), tar.c (canonical tar entries), container.c (zstd frames, seek table,
  * member index), json.c (strict JSON), manifest.c, secrets.c, io.c (file writes), reader.c,
  * writer.c, resources.c (the resource listing), extract.c (package to directory), files.c
- * (signed files, sealed secrets), problem.c (problems as data).
+ * (signed files, sealed secrets), problem.c (problems as data), directory.c (a directory as
+ * input), diff.c and diffjson.c (comparing two packages).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H
