@@ -388,9 +388,10 @@ static int scan_secrets(appkg_diff *d, const char *json, size_t len, struct secr
 				break;
 			s->v = v;
 		}
-		if (!(name = malloc(len + 1)))
+		vlen = decode_string(p, len, &i, value);
+		name = strndup((const char *)value, vlen);
+		if (!name)
 			break;
-		name[decode_string(p, len, &i, (unsigned char *)name)] = '\0';
 		skip_ws(p, len, &i);
 		vlen = decode_string(p, len, &i, value);
 		crypto_generichash(s->v[s->n].hash, sizeof(s->v[s->n].hash), value, vlen, d->key,
