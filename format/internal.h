@@ -5,7 +5,8 @@
  * (member-name rules), tar.c (canonical tar entries), container.c (zstd frames, seek table,
  * member index), json.c (strict JSON), manifest.c, secrets.c, io.c (file writes), reader.c,
  * writer.c, resources.c (the resource listing), extract.c (package to directory), files.c
- * (signed files, sealed secrets), problem.c (problems as data).
+ * (signed files, sealed secrets), problem.c (problems as data), directory.c (a directory as
+ * input), diff.c and diffjson.c (comparing two packages).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H
@@ -32,6 +33,9 @@
 #define buf_reserve appkg__buf_reserve
 #define container_free appkg__container_free
 #define container_open appkg__container_open
+#define diff_add appkg__diff_add
+#define diff_value_text appkg__diff_value_text
+#define diff_values appkg__diff_values
 #define digest_bytes appkg__digest_bytes
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
@@ -78,6 +82,7 @@
 #define reader_err appkg__reader_err
 #define reader_frame_copy appkg__reader_frame_copy
 #define reader_manifest_view appkg__reader_manifest_view
+#define reader_open_owned appkg__reader_open_owned
 #define reader_reports_problems appkg__reader_reports_problems
 #define reader_resources_slot appkg__reader_resources_slot
 #define resources_entry appkg__resources_entry
@@ -108,6 +113,7 @@
 #define tar_parse_entry appkg__tar_parse_entry
 #define tar_put_header appkg__tar_put_header
 #define tar_put_padding appkg__tar_put_padding
+#define writer_problem appkg__writer_problem
 #define APPKG_MSG_MAX 512
 
 /* ---- errors.c ---- */
@@ -321,9 +327,29 @@ struct appkg_err *reader_err(appkg_reader *r);
 const struct manifest *reader_manifest_view(appkg_reader *r);
 int reader_reports_problems(const appkg_reader *r);
 struct resources **reader_resources_slot(appkg_reader *r);
+/* appkg_reader_open_fd, the reader then owning fd (closed by appkg_reader_free). */
+int reader_open_owned(appkg_reader *r, int fd);
+/* writer.c: a problem found outside writer.c, to the writer's handler; returns code. */
+int writer_problem(appkg_writer *w, int code, const char *message);
 void resources_free(struct resources *l);
 /* The manifest entry of resource i, parsed (a new reference), or NULL. */
 json_t *resources_entry(appkg_reader *r, size_t i);
+
+/* ---- diff.c, diffjson.c ---- */
+/* Where a value comparison is: the change subject and resource it reports, and the pointer so
+ * far (NUL-terminated in pointer.data when not empty). */
+struct diff_ctx {
+	appkg_diff *d;
+	int subject;
+	const char *type, *name;
+	struct buf pointer;
+};
+/* Record one change (strings copied, values shortened); 0 or APPKG_ERR_NO_MEMORY. */
+int diff_add(appkg_diff *d, int kind, int subject, const char *type, const char *name,
+	     const char *pointer, json_t *old_value, json_t *new_value);
+/* Every difference between a and b, as changes below c's pointer; 0 or APPKG_ERR_NO_MEMORY. */
+int diff_values(struct diff_ctx *c, json_t *a, json_t *b);
+char *diff_value_text(json_t *v, size_t max);
 
 /* ---- problem.c ---- */
 /* Fill out from e. member names the member or file the problem is about (NULL: none); it must

@@ -66,4 +66,10 @@
 /* depends_on entries per resource. */
 #define APPKG_MAX_DEPENDS 1024u
 
+/* appkg_diff_compare aligns two arrays by longest common subsequence only while the part that
+ * differs has at most this many cells (elements of A times elements of B): 4 MiB of table and
+ * about a million element comparisons, a blink for a diff. Past it arrays are compared index by
+ * index (spec §19.2). */
+#define APPKG_MAX_DIFF_CELLS (1u << 20)
+
 #endif

@@ -852,3 +852,16 @@ struct resources **reader_resources_slot(appkg_reader *r)
 {
 	return &r->resources;
 }
+
+/* appkg_reader_open_fd on a descriptor the reader then owns and closes (a directory packed
+ * into memory); closed at once when the open fails before keeping it. */
+int reader_open_owned(appkg_reader *r, int fd)
+{
+	int rc = appkg_reader_open_fd(r, fd);
+
+	if (r->fd == fd && !r->own_fd)
+		r->own_fd = 1;
+	else if (r->fd != fd)
+		close(fd);
+	return rc;
+}

@@ -248,6 +248,17 @@ void appkg_writer_set_problem_handler(appkg_writer *w, appkg_problem_fn fn, void
 	w->problem_ctx = ctx;
 }
 
+/* A problem found outside this file (appkg_writer_add_directory): to the handler, its message
+ * kept on w, the handle usable. Returns code. */
+int writer_problem(appkg_writer *w, int code, const char *message)
+{
+	if (message != w->err.msg)
+		snprintf(w->err.msg, sizeof(w->err.msg), "%s", message);
+	if (w->problem_fn)
+		w->problem_fn(w->problem_ctx, code, w->err.msg);
+	return soft(w, code);
+}
+
 /* A resource the caller tried to add but that was refused: it exists, so the manifest check
  * must not call its entry absent. Returns rc, the handle kept usable. */
 static int rejected(appkg_writer *w, const char *type, const char *name, int rc)

@@ -18,6 +18,7 @@ static const char *const commands[][2] = {
 	{"verify", "check a package before import"},
 	{"mount", "mount a package read-write with FUSE"},
 	{"keygen", "make a signing key pair, or sign a file"},
+	{"diff", "show what changed between two packages or directories"},
 	{"merge", "merge packages, or keep a selection of one"},
 };
 

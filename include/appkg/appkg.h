@@ -475,6 +475,97 @@ APPKG_API int appkg_file_replace(const char *path, const void *data, size_t len)
  * signature file appkg_sign_file writes). */
 APPKG_API int appkg_last_problem(struct appkg_problem *out);
 
+/* ---- unpacked directories as packages (spec section "Unpacked directories") ------------ */
+
+/* Add an unpacked directory to w by the rules pack uses (appkg_path_classify): manifest.json
+ * (appkg_writer_set_manifest), every resources/<type>/<name>.json (appkg_writer_add_file),
+ * secrets.enc carried over unchanged (appkg_writer_set_secrets_blob) and manifest.json.minisig
+ * (appkg_writer_set_signature_blob). Side files are skipped; a misplaced .json file, a symbolic
+ * link or special file where a member belongs and an unreadable entry are problems. secrets.json
+ * is not read: sealing it needs a password, which is the caller's business. Every problem goes
+ * to the writer's problem handler as it is found and reading goes on; returns 0 or the code
+ * of the first problem (APPKG_ERR_NO_FILE or APPKG_ERR_IO when dir itself cannot be opened). */
+APPKG_API int appkg_writer_add_directory(appkg_writer *w, const char *dir);
+
+/* Open an unpacked directory as a package: it is packed into an anonymous in-memory file (zstd
+ * level 1, appkg_writer_add_directory, the user's manifest checked as pack checks it) and
+ * opened from there, so every reader call works on it. secrets.json is left out (see
+ * appkg_diff_input for comparing it). The first problem's code and message stay on r. */
+APPKG_API int appkg_reader_open_directory(appkg_reader *r, const char *dir);
+
+/* ---- comparing two packages (spec section 19.2) ------------------------------------------ */
+
+/* One input of a comparison. */
+struct appkg_diff_input {
+	appkg_reader *reader;     /* an open package (appkg_reader_open_*); borrowed */
+	const char *password;     /* opens the reader's secrets.enc to compare secret names, or NULL */
+	size_t password_len;
+	const char *secrets_json; /* or the plaintext secrets (a directory's secrets.json), used
+				   * instead of secrets.enc; NULL when none */
+	size_t secrets_json_len;
+};
+
+enum appkg_change_kind {
+	APPKG_CHANGE_ADDED = 1,   /* only in B */
+	APPKG_CHANGE_REMOVED = 2, /* only in A */
+	APPKG_CHANGE_CHANGED = 3, /* in both, different */
+};
+
+enum appkg_change_subject {
+	APPKG_DIFF_PACKAGE = 1,  /* a top-level manifest field ("/name", "/version") */
+	APPKG_DIFF_RESOURCE = 2, /* a resource as a whole (type, name) */
+	APPKG_DIFF_VALUE = 3,    /* a value inside a changed resource's JSON */
+	APPKG_DIFF_ENTRY = 4,    /* an attribute of its manifest entry ("/mode", "/depends_on/0") */
+	APPKG_DIFF_SECRET = 5,   /* one secret, by name (never a value) */
+	APPKG_DIFF_SECRETS = 6,  /* the secrets as a whole, when their names could not be compared */
+};
+
+/* One change. Strings belong to the appkg_diff handle and live until appkg_diff_free. */
+struct appkg_change {
+	int kind;                /* APPKG_CHANGE_* */
+	int subject;             /* APPKG_DIFF_* */
+	const char *type;        /* resource type (file-name form) for RESOURCE, VALUE, ENTRY */
+	const char *name;        /* its logical name; for SECRET the secret's name; else NULL */
+	const char *pointer;     /* RFC 6901 pointer into the resource (VALUE), its entry (ENTRY) or
+				  * the manifest (PACKAGE); a removed value's pointer addresses A,
+				  * the others B; else NULL */
+	const char *old_value;   /* compact JSON text of the value in A, shortened; NULL when absent
+				  * and always for SECRET and SECRETS */
+	const char *new_value;   /* the same for B */
+};
+
+typedef struct appkg_diff appkg_diff;
+
+/* A new comparison handle, or NULL if out of memory. */
+APPKG_API appkg_diff *appkg_diff_new(void);
+
+/* Longest value text in a change, in bytes (default 60, at least 8): a longer one is cut at a
+ * character boundary and ends in "...". */
+APPKG_API int appkg_diff_set_value_max(appkg_diff *d, size_t bytes);
+
+/* Compare package a with b: manifest fields, resources by type and logical name (added,
+ * removed, changed: values by JSON pointer, arrays aligned by longest common subsequence when
+ * small enough, else index by index), entry attributes, and secrets (by name when both sides'
+ * plaintext is available, else by their sealed blobs). Resources with equal JSON values are
+ * equal whatever their bytes. Returns the number of changes (0: equal) or a negative code:
+ * APPKG_ERR_AUTH when a password does not open its secrets.enc, or the code of a member that
+ * does not read back; appkg_diff_error says why and appkg_diff_failed_input which input. A
+ * handle compares once. The readers stay the caller's and are read, not changed. */
+APPKG_API int appkg_diff_compare(appkg_diff *d, const struct appkg_diff_input *a,
+				 const struct appkg_diff_input *b);
+
+/* The changes, in report order: package fields, then resources by path (each changed resource
+ * followed by its values and entry attributes), then secrets. appkg_diff_change fills out for
+ * change i, APPKG_ERR_NOT_FOUND past the end. */
+APPKG_API size_t appkg_diff_count(const appkg_diff *d);
+APPKG_API int appkg_diff_change(const appkg_diff *d, size_t i, struct appkg_change *out);
+
+/* Why the comparison failed, and which input it is about: 0 for a, 1 for b, -1 for neither. */
+APPKG_API const char *appkg_diff_error(const appkg_diff *d);
+APPKG_API int appkg_diff_failed_input(const appkg_diff *d);
+
+APPKG_API void appkg_diff_free(appkg_diff *d);
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 /* Wipe and release memory returned by appkg_reader_secrets. NULL is a no-op. */
