@@ -251,6 +251,19 @@ hostile_corpus_never_crashes() {
 	done <"$W/hostile/cases"
 }
 
+# The manual renders, and its OPTIONS section names exactly the long options --help prints.
+man_page_matches_help() {
+	page=$TOP/man/appkg-info.1
+	command -v man >/dev/null || { echo "no man(1)"; return 0; }
+	MANWIDTH=80 man -l "$page" >"$W/man.txt" 2>"$W/man.err" && [ ! -s "$W/man.err" ] ||
+		fail "man -l: $(cat "$W/man.err")" || return 1
+	"$B/appkg-info" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/help.opts"
+	sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$page" | grep -o '\\-\\-[a-z][a-z-]*' |
+		sed 's/\\-/-/g' | sort -u >"$W/man.opts"
+	diff "$W/help.opts" "$W/man.opts" || fail "--help and the manual differ"
+}
+
+t info_man_page_matches_help man_page_matches_help
 t info_json_manifest_fields json_manifest_fields
 t info_json_signature_checked_and_not json_signature_checked_and_not
 t info_json_resources_by_type json_resources_by_type
