@@ -186,6 +186,20 @@ stdin_dash() {
 		expect_one_line appkg-info
 }
 
+# On a terminal (script(1)), no prompt unless asked: without -P the secrets stay sealed; with -P
+# the password typed at the prompt lists the names.
+prompt_only_when_asked() {
+	command -v script >/dev/null || { echo "no script(1)"; return 0; }
+	script -qc "timeout 10 '$B/appkg-info' '$W/crm.appkg'" /dev/null </dev/null >"$W/tty.out" ||
+		fail "status $? without -P: $(cat "$W/tty.out")" || return 1
+	! grep -qi password: "$W/tty.out" && grep -q "present, sealed (give the password" "$W/tty.out" ||
+		fail "without -P: $(cat "$W/tty.out")" || return 1
+	(sleep 1; printf 'info-test-pw\r') | script -qc "timeout 10 '$B/appkg-info' -P '$W/crm.appkg'" \
+		/dev/null >"$W/tty.out" || fail "status $? with -P: $(cat "$W/tty.out")" || return 1
+	grep -qi "password:" "$W/tty.out" && grep -q "^  WEBHOOK_HMAC" "$W/tty.out" ||
+		fail "with -P: $(cat "$W/tty.out")"
+}
+
 front_runs_info() {
 	run "$B/appkg" info --json "$W/crm.appkg" && expect_rc 0 || return 1
 	jq -e '.name == "crm-console"' "$W/stdout" >/dev/null || fail "appkg info: $(head -3 "$W/stdout")"
@@ -274,6 +288,7 @@ t info_secret_value_check_can_fail secret_value_check_can_fail
 t info_text_grouped_and_sorted text_grouped_and_sorted
 t info_text_escapes_controls text_escapes_controls
 t info_stdin_dash stdin_dash
+t info_prompt_only_when_asked prompt_only_when_asked
 t info_front_runs_info front_runs_info
 t info_exit_statuses exit_statuses
 t info_hostile_corpus_never_crashes hostile_corpus_never_crashes
