@@ -246,12 +246,31 @@ static int load_secrets(appkg_reader *r, const struct options *o, struct info *i
 
 /* ---- text output ---- */
 
-/* Bytes of s that must not reach a terminal as they are: C0 and C1 controls, DEL, and the
- * bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069). 0 if the
- * sequence at s is fine, else how many bytes to write as %XX. */
+/* 1 if s starts with a well-formed UTF-8 sequence of two to four bytes (no overlong form,
+ * surrogate or code point past U+10FFFF). */
+static int utf8_sequence(const unsigned char *s)
+{
+	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+		: s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n != 0;
+}
+
+/* Bytes of s that must not reach a terminal as they are: C0 and C1 controls, DEL, the
+ * bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), and bytes
+ * that are not UTF-8 (0x9B is CSI to an 8-bit terminal). 0 if the sequence at s is fine, else
+ * how many bytes to write as %XX. */
 static size_t unsafe_bytes(const unsigned char *s)
 {
 	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (s[0] >= 0x80 && !utf8_sequence(s))
 		return 1;
 	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
 		return 2;
@@ -271,8 +290,10 @@ static void put_text(const char *s)
 
 	while (*p) {
 		size_t n = unsafe_bytes(p);
-		if (!n) {
-			putchar(*p++);
+		if (!n) { /* one character: ASCII, or a whole UTF-8 sequence */
+			n = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
+			fwrite(p, 1, n, stdout);
+			p += n;
 			continue;
 		}
 		while (n--)
@@ -374,6 +395,26 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* A string from outside the manifest (the trusted comment, which the signature format lets be
+ * any bytes but controls): as it is when it is UTF-8, else with every non-ASCII byte written
+ * %XX, so that the document stays valid JSON. */
+static json_t *bytes_json(const char *s)
+{
+	json_t *j;
+	char *escaped, *p;
+
+	if (!s || (j = json_string(s)))
+		return s ? j : json_null();
+	if (!(escaped = p = malloc(3 * strlen(s) + 1)))
+		out_of_memory();
+	for (; *s; s++)
+		p += (unsigned char)*s < 0x80 ? sprintf(p, "%c", *s)
+					      : sprintf(p, "%%%02X", (unsigned char)*s);
+	j = json_string(escaped);
+	free(escaped);
+	return j;
+}
+
 static json_t *item_json(const struct item *it)
 {
 	json_t *deps = json_array();
@@ -418,7 +459,7 @@ static json_t *signature_json(const struct info *in)
 	return json_pack("{s:b, s:s, s:b, s:o, s:o}", "present", present, "status", in->signature,
 			 "checked", !strcmp(in->signature, "valid") || !strcmp(in->signature, "invalid"),
 			 "key_id", string_or_null(present && in->key_id[0] ? in->key_id : NULL),
-			 "trusted_comment", string_or_null(in->trusted[0] ? in->trusted : NULL));
+			 "trusted_comment", bytes_json(in->trusted[0] ? in->trusted : NULL));
 }
 
 static void print_json(appkg_reader *r, const struct info *in)

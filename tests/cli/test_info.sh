@@ -152,7 +152,7 @@ text_grouped_and_sorted() {
 		"^package id: *[0-9a-f]" "^created by: *appkg 0.1.0$" "^description: *Internal CRM" \
 		"^signature: *key $KEY_ID, checked: valid$" "^trusted comment: *appkg package" \
 		"^secrets: *present, sealed, 5 names:$" "^  WEBHOOK_HMAC$" \
-		"^resources: *17 in 6 types, " "^queries (6)$" "^  invoices/open$" \
+		"^resources: *17 in 6 types, " "^queries (6)$" "^  invoices/open$" "^  Kundenübersicht$" \
 		"mode update, 617 bytes, id ds-billing-api$" "depends on datasources/billing-api$"; do
 		grep -q "$want" "$W/stdout" || fail "no line '$want' in: $(cat "$W/stdout")" || return 1
 	done
