@@ -395,9 +395,9 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* A string from outside the manifest (the trusted comment, which the signature format lets be
- * any bytes but controls): as it is when it is UTF-8, else with every non-ASCII byte written
- * %XX, so that the document stays valid JSON. */
+/* A string from outside the manifest (the path given, or the trusted comment, which minisign
+ * lets be any bytes but controls): as it is when it is UTF-8, else with every non-ASCII byte
+ * written %XX, so that the document stays valid JSON. */
 static json_t *bytes_json(const char *s)
 {
 	json_t *j;
@@ -468,7 +468,7 @@ static void print_json(appkg_reader *r, const struct info *in)
 					     "package_id", "created_by"};
 	json_t *o = json_object();
 
-	json_object_set_new(o, "package", json_string(in->subject));
+	json_object_set_new(o, "package", bytes_json(in->subject));
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		json_object_set_new(o, fields[i], string_or_null(appkg_reader_meta(r, fields[i])));
 	json_object_set_new(o, "signature", signature_json(in));
