@@ -410,8 +410,7 @@ APPKG_API int appkg_secrets_seal(const char *json, size_t len, const char *passw
 				 const char *package_id, void **blob, size_t *blob_len);
 
 /* The outcome of the last call without a handle made by this thread (appkg_keygen,
- * appkg_secret_key_encrypted, appkg_sign_file, appkg_check_file_signature, appkg_secrets_seal,
- * appkg_secrets_names)
+ * appkg_secret_key_encrypted, appkg_sign_file, appkg_check_file_signature, appkg_secrets_seal)
  * as data; returns its code, 0 after a success. Strings are valid until the next such call on
  * this thread; member is a copy of the path the problem is about: one the call was given, or the
  * signature file appkg_sign_file writes). */
