@@ -63,6 +63,7 @@
 #define json_canonical appkg__json_canonical
 #define json_check_resource appkg__json_check_resource
 #define json_member_span appkg__json_member_span
+#define json_object_keys appkg__json_object_keys
 #define json_parse_strict appkg__json_parse_strict
 #define json_validate appkg__json_validate
 #define json_values_are_strings appkg__json_values_are_strings
@@ -255,6 +256,8 @@ int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e,
 /* In an object json_validate accepted: is every member's value a string? Copies nothing, so it
  * suits plaintext secrets. */
 int json_values_are_strings(const void *data, size_t len);
+/* In such an object: fn for each key, decoded and NUL-terminated, values not copied. */
+int json_object_keys(const void *data, size_t len, int (*fn)(void *ctx, const char *key), void *ctx);
 /* In a document already checked: the span of the value of top-level member key (1 if found),
  * and a callback for each element span of an array. */
 int json_member_span(const unsigned char *p, size_t n, const char *key, size_t *start,

@@ -508,3 +508,36 @@ int json_values_are_strings(const void *data, size_t len)
 	scan_free(&s);
 	return ok;
 }
+
+/* In an object json_validate accepted: call fn with each member's key, decoded (escapes
+ * resolved, NUL-terminated; the buffer is reused after the call), in document order. The
+ * values are stepped over without being copied, so this suits plaintext secrets. Returns 0,
+ * the first non-zero value fn returns, or -1 when out of memory. */
+int json_object_keys(const void *data, size_t len, int (*fn)(void *ctx, const char *key), void *ctx)
+{
+	struct scan s = {.p = data, .n = len};
+	struct buf key = {0};
+	int rc = 0;
+
+	skip_ws(&s);
+	s.i++; /* '{' */
+	for (skip_ws(&s); !rc && s.i < s.n && s.p[s.i] == '"'; skip_ws(&s)) {
+		key.len = 0;
+		if (string(&s, &key) || buf_append(&key, "", 1)) {
+			rc = -1;
+			break;
+		}
+		rc = fn(ctx, (const char *)key.data);
+		skip_ws(&s);
+		s.i++; /* ':' */
+		skip_ws(&s);
+		if (!rc && string(&s, NULL))
+			rc = -1;
+		skip_ws(&s);
+		if (s.i < s.n && s.p[s.i] == ',')
+			s.i++;
+	}
+	buf_free(&key);
+	scan_free(&s);
+	return rc;
+}

@@ -16,6 +16,7 @@ static const char *const commands[][2] = {
 	{"pack", "pack a directory into a package"},
 	{"unpack", "unpack a package into a directory"},
 	{"verify", "check a package before import"},
+	{"info", "show what a package holds, for review"},
 	{"mount", "mount a package read-write with FUSE"},
 	{"keygen", "make a signing key pair, or sign a file"},
 	{"diff", "show what changed between two packages or directories"},

@@ -144,6 +144,25 @@ APPKG_API int appkg_reader_has_secrets(appkg_reader *r);
 APPKG_API int appkg_reader_secrets(appkg_reader *r, const char *password, size_t password_len,
                          char **plain, size_t *len);
 
+/* The names of the secrets, never their values: decrypt secrets.enc as appkg_reader_secrets
+ * does and copy out only the keys of secrets.json; the plaintext stays in guarded memory and is
+ * wiped before the call returns. On success *names is a malloc'd array of *count malloc'd,
+ * NUL-terminated UTF-8 names, sorted by their bytes (byte-wise strcmp order), which the caller
+ * releases with appkg_secret_names_free; an empty secrets.json gives *count 0 and *names NULL.
+ * Returns 0, APPKG_ERR_NOT_FOUND when the package has no secrets, APPKG_ERR_AUTH on a wrong
+ * password, or another code (the message stays on r); on failure *names is NULL. */
+APPKG_API int appkg_reader_secret_names(appkg_reader *r, const char *password, size_t password_len,
+					char ***names, size_t *count);
+
+/* The same for the bytes of a secrets.json the caller holds (in guarded memory, say, from
+ * appkg_secrets_decrypt): checks that it is an object of strings (APPKG_ERR_SECRETS_JSON, or a
+ * JSON or limit code, else 0) and returns its names as above, copying no value. The outcome is
+ * kept for appkg_last_problem. */
+APPKG_API int appkg_secrets_names(const char *json, size_t len, char ***names, size_t *count);
+
+/* Release what appkg_reader_secret_names or appkg_secrets_names returned. NULL is a no-op. */
+APPKG_API void appkg_secret_names_free(char **names, size_t count);
+
 /* Report-and-continue mode, for verifiers: fn is called with each problem's code and message,
  * and reading goes on. A member with a problem (size, digest, JSON, secrets header, its tar
  * header) is skipped by appkg_reader_next; a frame that does not decode skips its members;

@@ -99,3 +99,23 @@ mount_tmpfs() {
 	mkdir -p "$1" && mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" 2>"$W/.mount" || return 1
 	MOUNTS="$1 $MOUNTS"
 }
+
+# expect_no_secret_values SECRETS_JSON FILE...: no value of SECRETS_JSON (an object of strings)
+# appears in any FILE, neither as it is nor as JSON writes it (escaped). For the "never a
+# secret value in any output" checks of the commands that read secrets: give it the stdout and
+# stderr of every run. Values shorter than 8 bytes would match by chance: such a fixture fails.
+expect_no_secret_values() {
+	secrets=$1
+	shift
+	jq -e 'type == "object" and ([.[] | type == "string" and (utf8bytelength >= 8)] | all)' \
+		"$secrets" >/dev/null || fail "$secrets: not an object of strings of 8 bytes or more" ||
+		return 1
+	jq -r '.[]' "$secrets" >"$W/.values" && jq -r '.[] | tojson | .[1:-1]' "$secrets" >>"$W/.values" ||
+		return 1
+	for f in "$@"; do
+		if grep -F -n -f "$W/.values" "$f" >"$W/.leaks"; then
+			fail "a secret value is in $f, line $(cut -d: -f1 "$W/.leaks" | head -3 | tr "\n" " ")"
+			return 1
+		fi
+	done
+}
