@@ -71,17 +71,6 @@ __attribute__((noreturn)) static void usage(void)
 	exit(0);
 }
 
-static enum appkg_kdf_level parse_kdf(const char *s)
-{
-	if (!strcmp(s, "interactive"))
-		return APPKG_KDF_INTERACTIVE;
-	if (!strcmp(s, "moderate"))
-		return APPKG_KDF_MODERATE;
-	if (!strcmp(s, "sensitive"))
-		return APPKG_KDF_SENSITIVE;
-	fe_usage_error("--kdf: expected interactive, moderate or sensitive, not '%s'", s);
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
@@ -106,7 +95,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if ((o->threads = (int)fe_parse_int(optarg, 1, 64)) < 0)
 				fe_usage_error("--threads: expected 1..64, not '%s'", optarg);
 			break;
-		case 'k': o->kdf = parse_kdf(optarg); break;
+		case 'k': o->kdf = fe_parse_kdf(optarg); break;
 		case 'p': o->password_file = optarg; break;
 		case 's': o->sign_key = optarg; break;
 		case 'K': o->key_password_file = optarg; break;
