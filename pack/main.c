@@ -31,7 +31,7 @@ struct pack {
 	const struct options *o;
 	appkg_writer *w;
 	int problems; /* worst exit status of the problems reported so far */
-	int reported; /* problems the writer handed to writer_problem */
+	int reported; /* problems the library handed to writer_problem */
 	int checking; /* in appkg_writer_check: a missing member is a manifest entry */
 	char *enc; /* a copy of the secrets.enc the library carried over, or NULL */
 	size_t enc_len;
@@ -149,7 +149,7 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-/* Each problem the writer finds in the manifest, as it finds it. */
+/* Each problem the library finds in DIR or in the manifest, as it finds it. */
 static void writer_problem(void *ctx, int code, const char *message)
 {
 	struct pack *p = ctx;
@@ -218,7 +218,7 @@ static void set_secrets(struct pack *p)
 
 	if (appkg_writer_secrets_blob(p->w, &blob, &p->enc_len) == 0) {
 		if (!(p->enc = malloc(p->enc_len ? p->enc_len : 1))) {
-			rc = APPKG_ERR_NO_MEMORY;
+			problem(p, APPKG_ERR_NO_MEMORY, "out of memory");
 			goto out;
 		}
 		memcpy(p->enc, blob, p->enc_len);
