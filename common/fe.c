@@ -356,6 +356,17 @@ long fe_parse_int(const char *s, long min, long max)
 	return v;
 }
 
+enum appkg_kdf_level fe_parse_kdf(const char *s)
+{
+	if (!strcmp(s, "interactive"))
+		return APPKG_KDF_INTERACTIVE;
+	if (!strcmp(s, "moderate"))
+		return APPKG_KDF_MODERATE;
+	if (!strcmp(s, "sensitive"))
+		return APPKG_KDF_SENSITIVE;
+	fe_usage_error("--kdf: expected interactive, moderate or sensitive, not '%s'", s);
+}
+
 /* The long option argv[optind - 1] names, if getopt's last answer was about it. */
 static const struct option *long_option(char **argv, const struct option *longs)
 {

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "appkg/appkg.h"
+
 extern const char *fe_prog;
 
 void fe_init(const char *argv0);
@@ -48,6 +50,10 @@ void fe_secret_free(char *p, size_t len);
 
 /* Parse a decimal integer in [min, max]; -1 if not. */
 long fe_parse_int(const char *s, long min, long max);
+
+/* The argument of --kdf: interactive, moderate or sensitive; anything else ends the program
+ * through fe_usage_error. */
+enum appkg_kdf_level fe_parse_kdf(const char *s);
 
 /* getopt_long without getopt's own messages: a bad option, a missing or an unexpected option
  * argument ends the program through fe_usage_error, naming the option. Never returns '?'. */

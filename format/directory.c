@@ -216,9 +216,10 @@ static void add_top(struct walk *k, const char *name)
 		problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
 		return;
 	}
+	if (!strcmp(name, "manifest.json"))
+		k->have_manifest = 1; /* there, if perhaps refused: never "missing" as well */
 	kind = classify(k, path, name, &is_link, &is_reg);
 	if (kind == APPKG_PATH_MANIFEST) {
-		k->have_manifest = 1;
 		add_small(k, path, name, APPKG_MAX_MANIFEST_SIZE, set_manifest);
 	} else if (kind == APPKG_PATH_SIGNATURE) {
 		add_small(k, path, name, APPKG_MAX_SIGNATURE_SIZE, appkg_writer_set_signature_blob);
@@ -246,10 +247,18 @@ int appkg_writer_add_directory(appkg_writer *w, const char *dir)
 	names = list_dir(&k, dir, "", &n);
 	for (size_t i = 0; i < n; i++)
 		add_top(&k, names[i]);
-	free_list(names, n);
-	if (!k.have_manifest && !k.first)
+	if (!k.have_manifest && (names || !k.first)) /* unless DIR could not be listed */
 		problem(&k, APPKG_ERR_MEMBER_MISSING, "manifest.json: missing");
+	free_list(names, n);
 	return k.first;
+}
+
+/* Each problem the writer hands over, to the reader's error, which keeps the first (the
+ * writer's own message is the last one's). */
+static void keep_first(void *ctx, int code, const char *message)
+{
+	if (code)
+		appkg_fail(ctx, code, "%s", message);
 }
 
 /* The directory packed into fd, an anonymous file. 0, or the first problem's code with its
@@ -261,6 +270,7 @@ static int pack_into(appkg_reader *r, const char *dir, int fd)
 
 	if (!w)
 		return appkg_fail(reader_err(r), APPKG_ERR_NO_MEMORY, "out of memory");
+	appkg_writer_set_problem_handler(w, keep_first, reader_err(r));
 	rc = appkg_writer_set_level(w, 1);
 	if (!rc && !(rc = appkg_writer_add_directory(w, dir)))
 		rc = appkg_writer_finish_fd(w, fd);

@@ -79,17 +79,6 @@ __attribute__((noreturn)) static void usage(void)
 	exit(0);
 }
 
-static enum appkg_kdf_level parse_kdf(const char *s)
-{
-	if (!strcmp(s, "interactive"))
-		return APPKG_KDF_INTERACTIVE;
-	if (!strcmp(s, "moderate"))
-		return APPKG_KDF_MODERATE;
-	if (!strcmp(s, "sensitive"))
-		return APPKG_KDF_SENSITIVE;
-	fe_usage_error("--kdf: expected interactive, moderate or sensitive, not '%s'", s);
-}
-
 static void add_to(const char **list, size_t *n, const char *opt, const char *value)
 {
 	if (*n == MAX_LIST)
@@ -154,7 +143,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'R': o->version = optarg; break;
 		case 'p': add_to(o->password_files, &o->npassword_files, "--password-file", optarg); break;
 		case 'n': o->new_password_file = optarg; break;
-		case 'k': o->kdf = parse_kdf(optarg); break;
+		case 'k': o->kdf = fe_parse_kdf(optarg); break;
 		case 's': o->sign_key = optarg; break;
 		case 'K': o->key_password_file = optarg; break;
 		case 'l':

@@ -3,14 +3,12 @@
  * appkg-pack: turn an unpacked application directory into a .appkg package.
  *
  * DIR holds manifest.json, resources/<type>/<name>.json, and optionally secrets.json (encrypted
- * into secrets.enc) or a secrets.enc carried over from an earlier unpack. Side files (.git,
- * README.md, editor backups) are skipped by the library's layout rule (spec §6.1); a .json file
- * where no resource can be is an error. Every problem is reported before the tool gives up, and
+ * into secrets.enc) or a secrets.enc carried over from an earlier unpack. The library walks DIR
+ * (appkg_writer_add_directory: side files such as .git, README.md and editor backups skipped by
+ * the layout rule of spec §6.1, a .json file where no resource can be an error); pack adds what
+ * needs the user: the password that seals secrets.json, the key of --sign. Every problem is reported before the tool gives up, and
  * nothing is written then. The one write into DIR is --update-secrets-enc.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +31,10 @@ struct pack {
 	const struct options *o;
 	appkg_writer *w;
 	int problems; /* worst exit status of the problems reported so far */
-	int reported; /* problems the writer handed to writer_problem */
-	int manifest_set, have_enc, rewrite_enc;
+	int reported; /* problems the library handed to writer_problem */
+	int checking; /* in appkg_writer_check: a missing member is a manifest entry */
+	char *enc; /* a copy of the secrets.enc the library carried over, or NULL */
+	size_t enc_len;
 };
 
 __attribute__((noreturn)) static void usage(void)
@@ -71,17 +71,6 @@ __attribute__((noreturn)) static void usage(void)
 	exit(0);
 }
 
-static enum appkg_kdf_level parse_kdf(const char *s)
-{
-	if (!strcmp(s, "interactive"))
-		return APPKG_KDF_INTERACTIVE;
-	if (!strcmp(s, "moderate"))
-		return APPKG_KDF_MODERATE;
-	if (!strcmp(s, "sensitive"))
-		return APPKG_KDF_SENSITIVE;
-	fe_usage_error("--kdf: expected interactive, moderate or sensitive, not '%s'", s);
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
@@ -106,7 +95,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if ((o->threads = (int)fe_parse_int(optarg, 1, 64)) < 0)
 				fe_usage_error("--threads: expected 1..64, not '%s'", optarg);
 			break;
-		case 'k': o->kdf = parse_kdf(optarg); break;
+		case 'k': o->kdf = fe_parse_kdf(optarg); break;
 		case 'p': o->password_file = optarg; break;
 		case 's': o->sign_key = optarg; break;
 		case 'K': o->key_password_file = optarg; break;
@@ -129,19 +118,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fe_usage_error("missing -o OUT.appkg");
 	if (!strcmp(o->output, "-") && isatty(1))
 		fe_usage_error("refusing to write a package to a terminal");
-}
-
-/* DIR, before anything else: a readable directory (a symbolic link to one is fine), else one
- * line and exit 4. */
-static int check_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return fe_report(dir, errno == ENOENT ? APPKG_ERR_NO_FILE : APPKG_ERR_IO,
-				 errno == ENOTDIR ? "not a directory" : strerror(errno));
-	close(fd);
-	return 0;
 }
 
 /* Report one problem with the input and keep going. */
@@ -173,189 +149,14 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-/* lstat a path below DIR, reporting anything but the expected file type. */
-static int expect_type(struct pack *p, const char *path, const char *rel, mode_t type)
-{
-	struct stat st;
-	char msg[512];
-
-	if (lstat(path, &st) != 0) {
-		int missing = errno == ENOENT; /* a part of DIR is missing: DIR is rejected */
-		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
-		problem(p, missing ? APPKG_ERR_MEMBER_MISSING : APPKG_ERR_IO, msg);
-		return -1;
-	}
-	if ((st.st_mode & S_IFMT) == type)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s: %s, expected a %s", rel,
-		 S_ISLNK(st.st_mode) ? "symbolic link" : S_ISDIR(st.st_mode) ? "directory"
-							 : S_ISREG(st.st_mode) ? "regular file" : "special file",
-		 type == S_IFDIR ? "directory" : "regular file");
-	problem(p, APPKG_ERR_TAR_TYPE, msg);
-	return -1;
-}
-
-/* DIR/rel by the library's layout rule. A symbolic link counts as what it points at, so that a
- * link posing as a resource or a type directory is reported rather than skipped. */
-static int classify(struct pack *p, const char *path, const char *rel)
-{
-	struct stat st, target;
-	char msg[512];
-	int kind, is_dir;
-
-	if (lstat(path, &st) != 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
-		problem(p, APPKG_ERR_IO, msg);
-		return APPKG_ERR_IO;
-	}
-	is_dir = S_ISDIR(st.st_mode) ||
-		 (S_ISLNK(st.st_mode) && stat(path, &target) == 0 && S_ISDIR(target.st_mode));
-	kind = appkg_path_classify(rel, is_dir);
-	if (kind < 0) {
-		snprintf(msg, sizeof(msg), "%s: not part of an appkg directory: resources are "
-			 "resources/<type>/<name>.json", rel);
-		problem(p, kind, msg);
-	}
-	return kind;
-}
-
-static void add_resource(struct pack *p, const char *type, const char *file, const char *path)
-{
-	char *name, rel[1024];
-	int rc;
-
-	snprintf(rel, sizeof(rel), "resources/%s/%s", type, file);
-	if (classify(p, path, rel) != APPKG_PATH_RESOURCE || expect_type(p, path, rel, S_IFREG))
-		return;
-	name = strndup(file, strlen(file) - 5);
-	rc = name ? appkg_writer_add_file(p->w, type, name, path) : APPKG_ERR_NO_MEMORY;
-	if (rc)
-		problem(p, rc, appkg_writer_error(p->w));
-	free(name);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The entries of a directory, sorted, without "." and "..". */
-static char **list_dir(struct pack *p, const char *path, const char *rel, size_t *count)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-
-	*count = 0;
-	if (!d) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s: %s", rel, strerror(errno));
-		problem(p, APPKG_ERR_IO, msg);
-		return NULL;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			names = realloc(names, cap * sizeof(*names));
-		}
-		if (!names || !(names[n++] = strdup(de->d_name))) {
-			fprintf(stderr, "%s: out of memory\n", fe_prog);
-			exit(APPKG_EXIT_ENVIRONMENT);
-		}
-	}
-	closedir(d);
-	if (n) /* an empty directory has no array to sort */
-		qsort(names, n, sizeof(*names), name_cmp);
-	*count = n;
-	return names;
-}
-
-static void free_list(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-static void add_type(struct pack *p, const char *resources, const char *type)
-{
-	char *dir = join(resources, type), rel[512];
-	size_t n;
-	char **files;
-
-	snprintf(rel, sizeof(rel), "resources/%s", type);
-	if (classify(p, dir, rel) == APPKG_PATH_DIRECTORY && expect_type(p, dir, rel, S_IFDIR) == 0) {
-		files = list_dir(p, dir, rel, &n);
-		for (size_t i = 0; i < n; i++) {
-			char *path = join(dir, files[i]);
-			add_resource(p, type, files[i], path);
-			free(path);
-		}
-		free_list(files, n);
-	}
-	free(dir);
-}
-
-static void add_types(struct pack *p, const char *resources)
-{
-	size_t n;
-	char **types;
-
-	if (expect_type(p, resources, "resources", S_IFDIR))
-		return;
-	types = list_dir(p, resources, "resources", &n);
-	for (size_t i = 0; i < n; i++)
-		add_type(p, resources, types[i]);
-	free_list(types, n);
-}
-
-/* The top of DIR: resources/ is walked, the other members are read by their own steps, side
- * files are left alone, and misplaced .json files are reported. */
-static void add_resources(struct pack *p)
-{
-	size_t n;
-	char **names = list_dir(p, p->o->dir, ".", &n);
-
-	for (size_t i = 0; i < n; i++) {
-		char *path = join(p->o->dir, names[i]);
-		if (classify(p, path, names[i]) == APPKG_PATH_DIRECTORY)
-			add_types(p, path);
-		free(path);
-	}
-	free_list(names, n);
-}
-
-static void set_manifest(struct pack *p)
-{
-	char *path = join(p->o->dir, "manifest.json"), *data;
-	size_t len;
-	int rc;
-
-	if (expect_type(p, path, "manifest.json", S_IFREG) == 0) {
-		rc = fe_read_file(path, 64u << 20, &data, &len);
-		if (!rc) {
-			rc = appkg_writer_set_manifest(p->w, data, len);
-			free(data);
-		}
-		if (rc)
-			problem(p, rc, rc == APPKG_ERR_IO ? "manifest.json: cannot read"
-							  : appkg_writer_error(p->w));
-		p->manifest_set = rc == 0;
-	}
-	free(path);
-}
-
-/* Each problem the writer finds in the manifest, as it finds it. */
+/* Each problem the library finds in DIR or in the manifest, as it finds it. */
 static void writer_problem(void *ctx, int code, const char *message)
 {
 	struct pack *p = ctx;
 	char msg[1024];
 
 	p->reported++;
-	if (code == APPKG_ERR_MEMBER_MISSING && !p->o->prune) {
+	if (p->checking && code == APPKG_ERR_MEMBER_MISSING && !p->o->prune) {
 		snprintf(msg, sizeof(msg), "%s; restore it, or --prune drops the entry", message);
 		message = msg;
 	}
@@ -405,42 +206,41 @@ static int check_sealed(struct pack *p, const char *enc, size_t enc_len, const c
 }
 
 /* secrets.json is encrypted (keeping the salt of secrets.enc if there is one); a lone
- * secrets.enc is carried over unchanged. */
+ * secrets.enc stays as appkg_writer_add_directory carried it. The library has refused a
+ * secrets.json that is not a regular file already. */
 static void set_secrets(struct pack *p)
 {
-	char *plain_path = join(p->o->dir, "secrets.json"), *enc_path = join(p->o->dir, "secrets.enc");
-	char *plain = NULL, *pw = NULL, *enc = NULL;
-	size_t plain_len = 0, pw_len = 0, enc_len = 0;
+	char *plain_path = join(p->o->dir, "secrets.json"), *plain = NULL, *pw = NULL;
+	size_t plain_len = 0, pw_len = 0;
+	const void *blob;
 	struct stat st;
-	int rc = 0, have_plain = lstat(plain_path, &st) == 0, have_enc = lstat(enc_path, &st) == 0;
+	int rc = 0;
 
-	p->have_enc = have_enc;
-	if ((have_plain && expect_type(p, plain_path, "secrets.json", S_IFREG)) ||
-	    (have_enc && expect_type(p, enc_path, "secrets.enc", S_IFREG)) || p->problems)
+	if (appkg_writer_secrets_blob(p->w, &blob, &p->enc_len) == 0) {
+		if (!(p->enc = malloc(p->enc_len ? p->enc_len : 1))) {
+			problem(p, APPKG_ERR_NO_MEMORY, "out of memory");
+			goto out;
+		}
+		memcpy(p->enc, blob, p->enc_len);
+	}
+	if (lstat(plain_path, &st) != 0)
 		goto out;
-	if (have_enc && (rc = fe_read_file(enc_path, 2u << 20, &enc, &enc_len)))
-		goto out;
-	if (!have_plain) {
-		if (have_enc)
-			rc = appkg_writer_set_secrets_blob(p->w, enc, enc_len);
+	if ((rc = fe_read_secret(plain_path, 1u << 20, &plain, &plain_len))) {
+		problem(p, rc, "secrets.json: cannot read");
+		rc = 0;
 		goto out;
 	}
-	if ((rc = fe_read_secret(plain_path, 1u << 20, &plain, &plain_len)))
-		goto out;
-	if (get_password(p, !have_enc, &pw, &pw_len) ||
-	    (have_enc && check_sealed(p, enc, enc_len, pw, pw_len, plain, plain_len))) {
-		rc = 0; /* reported */
-		goto out;
-	}
-	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, enc, enc_len);
+	if (get_password(p, !p->enc, &pw, &pw_len) ||
+	    (p->enc && check_sealed(p, p->enc, p->enc_len, pw, pw_len, plain, plain_len)))
+		goto out; /* reported */
+	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, p->enc,
+				      p->enc_len);
 out:
 	if (rc)
-		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w) : "secrets: cannot read");
+		problem(p, rc, appkg_writer_error(p->w));
 	fe_secret_free(plain, plain_len);
 	fe_secret_free(pw, pw_len);
-	free(enc);
 	free(plain_path);
-	free(enc_path);
 }
 
 /* A secret key: tried without a password first, so that a missing or unreadable file is named
@@ -469,28 +269,16 @@ static int set_signing_key(struct pack *p)
 	return rc;
 }
 
-/* --sign: a fresh signature; otherwise an unpacked signature file is carried over, and the
- * writer leaves it out if the manifest changed. */
+/* --sign: a fresh signature, in place of the one appkg_writer_add_directory carried over
+ * (which the writer leaves out if the manifest changed). */
 static void set_signature(struct pack *p)
 {
-	char *path = join(p->o->dir, "manifest.json.minisig"), *data = NULL;
-	size_t len = 0;
-	struct stat st;
-	int rc = 0;
+	int rc = set_signing_key(p);
 
-	if (p->o->sign_key) {
-		rc = set_signing_key(p);
-		if (rc == APPKG_ERR_NOT_FOUND)
-			rc = APPKG_ERR_IO; /* a file that is not there: the environment, as for DIR */
-	} else if (lstat(path, &st) == 0 && expect_type(p, path, "manifest.json.minisig", S_IFREG) == 0) {
-		rc = fe_read_file(path, 4096, &data, &len);
-		if (rc == 0)
-			rc = appkg_writer_set_signature_blob(p->w, data, len);
-	}
+	if (rc == APPKG_ERR_NOT_FOUND)
+		rc = APPKG_ERR_IO; /* a file that is not there: the environment, as for DIR */
 	if (rc)
-		problem(p, rc, *appkg_writer_error(p->w) ? appkg_writer_error(p->w) : "signature: cannot read");
-	free(data);
-	free(path);
+		problem(p, rc, appkg_writer_error(p->w));
 }
 
 /* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed. The only write pack
@@ -519,24 +307,15 @@ static int after_finish(struct pack *p)
 {
 	const void *blob;
 	size_t len;
-	char *enc = NULL;
-	size_t enc_len = 0;
-	int rc = 0;
 
 	if (appkg_writer_signature_dropped(p->w))
 		fe_report(p->o->dir, 0, "manifest.json.minisig: left out: it signed the manifest "
 			  "before the changes (--sign SECKEY signs the package again)");
 	if (!p->o->update_secrets || appkg_writer_secrets_blob(p->w, &blob, &len))
 		return 0;
-	if (p->have_enc) {
-		char *path = join(p->o->dir, "secrets.enc");
-		fe_read_file(path, 2u << 20, &enc, &enc_len);
-		free(path);
-	}
-	if (!enc || enc_len != len || memcmp(enc, blob, len) != 0)
-		rc = rewrite_secrets_enc(p);
-	free(enc);
-	return rc;
+	if (!p->enc || p->enc_len != len || memcmp(p->enc, blob, len) != 0)
+		return rewrite_secrets_enc(p);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -547,24 +326,26 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if ((rc = check_dir(o.dir)) || (rc = fe_check_output(o.output, 0)))
-		return rc;
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
 	    appkg_writer_set_prune(p.w, o.prune) ||
 	    (o.nonly && appkg_writer_set_selection(p.w, o.only, o.nonly)))
 		return fe_report(o.dir, APPKG_ERR_NO_MEMORY, NULL);
 	appkg_writer_set_problem_handler(p.w, writer_problem, &p);
-	set_manifest(&p);
-	add_resources(&p);
-	if (p.manifest_set)
-		appkg_writer_check(p.w); /* each problem went to writer_problem */
+	if (appkg_writer_add_directory(p.w, o.dir) != 0 && !p.problems)
+		p.problems = APPKG_EXIT_ENVIRONMENT; /* never silent: out of memory at the least */
+	p.checking = 1;
+	appkg_writer_check(p.w); /* each problem went to writer_problem; no manifest: nothing */
+	p.checking = 0;
+	if (!p.problems && (rc = fe_check_output(o.output, 0)))
+		p.problems = rc;
 	if (!p.problems)
 		set_secrets(&p);
-	if (!p.problems)
+	if (!p.problems && o.sign_key)
 		set_signature(&p);
 	if (p.problems) {
 		appkg_writer_free(p.w);
+		free(p.enc);
 		return p.problems;
 	}
 	rc = strcmp(o.output, "-") ? appkg_writer_finish_path(p.w, o.output)
@@ -576,5 +357,6 @@ int main(int argc, char **argv)
 	else
 		rc = after_finish(&p);
 	appkg_writer_free(p.w);
+	free(p.enc);
 	return rc;
 }

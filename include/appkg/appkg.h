@@ -500,7 +500,8 @@ APPKG_API int appkg_last_problem(struct appkg_problem *out);
  * (appkg_writer_set_manifest), every resources/<type>/<name>.json (appkg_writer_add_file),
  * secrets.enc carried over unchanged (appkg_writer_set_secrets_blob) and manifest.json.minisig
  * (appkg_writer_set_signature_blob). Side files are skipped; a misplaced .json file, a symbolic
- * link or special file where a member belongs and an unreadable entry are problems. secrets.json
+ * link or special file where a member belongs, an unreadable entry and no manifest.json at all
+ * (APPKG_ERR_MEMBER_MISSING) are problems. secrets.json
  * is not read: sealing it needs a password, which is the caller's business. Every problem goes
  * to the writer's problem handler as it is found and reading goes on; returns 0 or the code
  * of the first problem (APPKG_ERR_NO_FILE or APPKG_ERR_IO when dir itself cannot be opened). */

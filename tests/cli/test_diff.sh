@@ -102,6 +102,14 @@ stat_counts() {
 
 # A package whose resource frame is damaged: the manifest digests agree with the intact copy,
 # so only reading every member tells; 5, never 0 or 1.
+# A directory with several problems: the one line names the first (its code and message agree).
+directory_first_problem() {
+	fresh
+	echo '{}' >"$W/b/a-notes.json" && echo '{}' >"$W/b/b-notes.json" || return 1
+	run "$D" "$W/a" "$W/b"
+	expect_rc 5 && expect_one_line appkg-diff && expect_stderr "': a-notes.json: not part of"
+}
+
 corrupt_is_5() {
 	fresh
 	"$B/appkg-pack" "$W/a" -o "$W/a.appkg" || return 1
@@ -183,5 +191,6 @@ t diff_key_removed key_removed
 t diff_package_vs_directory package_vs_directory
 t diff_stat_counts stat_counts
 t diff_corrupt_input_is_5 corrupt_is_5
+t diff_directory_first_problem directory_first_problem
 t diff_usage_is_2 usage_is_2
 t diff_secrets_never_shown secrets_never_shown

@@ -188,6 +188,17 @@ side_files_skipped() {
 		[ ! -e "$W/sf3.appkg" ]
 }
 
+# No manifest.json beside another problem: both are named, and the missing manifest is not
+# mistaken for a manifest entry (no --prune hint).
+no_manifest_with_other_problem() {
+	corpus "$W/nm" 3 plain --no-secrets && rm "$W/nm/manifest.json" && echo '{}' >"$W/nm/notes.json" ||
+		return 1
+	run "$B/appkg-pack" "$W/nm" -o "$W/nm.appkg"
+	expect_rc 1 && [ "$(wc -l <"$W/stderr")" -eq 2 ] && expect_stderr "': notes.json: not part of" &&
+		expect_stderr "': manifest.json: missing" && ! grep -q -- --prune "$W/stderr" &&
+		[ ! -e "$W/nm.appkg" ]
+}
+
 # Item 12: every manifest problem in one run, with the resource problems beside them.
 every_problem_at_once() {
 	corpus "$W/ep" 6 plain --no-secrets && "$B/appkg-pack" "$W/ep" -o "$W/ep.appkg" &&
@@ -238,4 +249,5 @@ t bad_option_one_line bad_option_one_line
 t colon_name_says_escape colon_name_says_escape
 t side_files_skipped side_files_skipped
 t every_problem_at_once every_problem_at_once
+t no_manifest_with_other_problem no_manifest_with_other_problem
 t front_help front_help
