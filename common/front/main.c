@@ -18,6 +18,7 @@ static const char *const commands[][2] = {
 	{"verify", "check a package before import"},
 	{"mount", "mount a package read-write with FUSE"},
 	{"keygen", "make a signing key pair, or sign a file"},
+	{"rekey", "change the password of a package's secrets"},
 };
 
 static void usage(FILE *out)
