@@ -20,11 +20,14 @@
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "progress.h"
 
 struct options {
 	const char *dir, *output, *password_file, *sign_key, *key_password_file;
+	const char *reuse_from; /* --reuse-from PKG */
 	int level, threads, prune, update_secrets;
 	enum appkg_kdf_level kdf;
+	enum fe_progress_mode progress;
 };
 
 struct pack {
@@ -51,11 +54,19 @@ __attribute__((noreturn)) static void usage(void)
 	       "      --update-secrets-enc secrets.json wins: pack it even if it differs from\n"
 	       "                           DIR/secrets.enc, and rewrite DIR/secrets.enc to match\n"
 	       "                           (by default pack refuses when they differ)\n"
+	       "      --reuse-from PKG     when DIR has secrets.json and no secrets.enc, reuse the\n"
+	       "                           salt, KDF cost and package id of PKG's secrets (the\n"
+	       "                           password must open them); by default those of the\n"
+	       "                           package already at OUT, so that a fresh export packs\n"
+	       "                           to the same bytes\n"
 	       "      --prune              drop manifest entries whose file is gone (by default\n"
 	       "                           pack refuses and names them)\n"
 	       "      --sign SECKEY        sign with a minisign secret key (appkg keygen)\n"
 	       "      --key-password-file FILE  password of SECKEY (else APPKG_KEY_PASSWORD,\n"
 	       "                           else a prompt)\n"
+	       "  -q, --quiet              no progress display\n"
+	       "      --progress           a progress display even when stderr is not a terminal\n"
+	       "                           or the work is short\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "The password comes from --password-file, else APPKG_PASSWORD, else a prompt.\n"
@@ -86,11 +97,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
 		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'}, {"prune", no_argument, NULL, 'P'},
-		{"update-secrets-enc", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0}};
+		{"update-secrets-enc", no_argument, NULL, 'U'},
+		{"reuse-from", required_argument, NULL, 'R'}, {"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, 'G'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
-	while ((c = fe_getopt(argc, argv, "o:l:T:hV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "o:l:T:qhV", longs)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'l':
@@ -107,6 +120,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'K': o->key_password_file = optarg; break;
 		case 'P': o->prune = 1; break;
 		case 'U': o->update_secrets = 1; break;
+		case 'R': o->reuse_from = optarg; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -393,17 +409,80 @@ static int check_sealed(struct pack *p, const char *enc, size_t enc_len, const c
 	return rc;
 }
 
-/* secrets.json is encrypted (keeping the salt of secrets.enc if there is one); a lone
- * secrets.enc is carried over unchanged. */
+/* The package whose secrets lend their salt, KDF parameters and package_id when DIR has no
+ * secrets.enc (spec §11.6): --reuse-from, else a regular file at the output path. */
+static const char *reuse_source(const struct options *o)
+{
+	struct stat st;
+
+	if (o->reuse_from)
+		return o->reuse_from;
+	if (!strcmp(o->output, "-") || stat(o->output, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	return o->output;
+}
+
+/* The secrets.enc of that package into *blob (malloc'd), or *blob NULL when there is nothing
+ * to reuse: no such package at the output, one that does not open (it is replaced, as before),
+ * or one without secrets. A --reuse-from that cannot be read is a problem. */
+static int reuse_blob(struct pack *p, const char *from, char **blob, size_t *len)
+{
+	appkg_reader *r = appkg_reader_new();
+	const void *data;
+	int rc;
+
+	*blob = NULL;
+	if (!r)
+		return APPKG_ERR_NO_MEMORY;
+	rc = appkg_reader_open_path(r, from);
+	if (!rc && appkg_reader_has_secrets(r) &&
+	    !(rc = appkg_reader_read(r, "secrets.enc", &data, len)) && !(*blob = malloc(*len)))
+		rc = APPKG_ERR_NO_MEMORY;
+	if (*blob)
+		memcpy(*blob, data, *len);
+	if (rc && (p->o->reuse_from || rc == APPKG_ERR_NO_MEMORY))
+		told(p, (fe_report(from, rc, appkg_reader_error(r)), rc));
+	else
+		rc = 0;
+	appkg_reader_free(r);
+	return rc;
+}
+
+/* The password must open the reused secrets: a typo must not give a package that looks like a
+ * re-pack of the old one but opens with another password. 0 to go on. */
+static int check_reused(struct pack *p, const char *from, const char *blob, size_t len,
+			const char *pw, size_t pw_len)
+{
+	char *old = NULL, msg[256];
+	size_t old_len = 0;
+	int rc = appkg_secrets_decrypt(blob, len, pw, pw_len, &old, &old_len, msg);
+
+	appkg_secure_free(old, old_len);
+	if (rc == APPKG_ERR_AUTH)
+		fe_report(from, rc, "secrets.enc: wrong password: this pack reuses the salt and "
+			  "package id of these secrets, so the password must open them; nothing "
+			  "written (to change it: appkg rekey, or pack to a new file)");
+	else if (rc)
+		fe_report(from, rc, msg);
+	if (rc)
+		told(p, rc);
+	return rc;
+}
+
+/* secrets.json is encrypted (keeping the salt of secrets.enc, or of the package at the output,
+ * if there is one); a lone secrets.enc is carried over unchanged. */
 static void set_secrets(struct pack *p)
 {
 	char *plain_path = join(p->o->dir, "secrets.json"), *enc_path = join(p->o->dir, "secrets.enc");
 	char *plain = NULL, *pw = NULL, *enc = NULL;
+	const char *from = NULL;
 	size_t plain_len = 0, pw_len = 0, enc_len = 0;
 	struct stat st;
 	int rc = 0, have_plain = lstat(plain_path, &st) == 0, have_enc = lstat(enc_path, &st) == 0;
 
 	p->have_enc = have_enc;
+	if (have_enc && p->o->reuse_from)
+		fe_usage_error("--reuse-from: DIR has secrets.enc, whose salt pack keeps already");
 	if ((have_plain && expect_type(p, plain_path, "secrets.json", S_IFREG)) ||
 	    (have_enc && expect_type(p, enc_path, "secrets.enc", S_IFREG)) || p->problems)
 		goto out;
@@ -416,8 +495,11 @@ static void set_secrets(struct pack *p)
 	}
 	if ((rc = fe_read_secret(plain_path, 1u << 20, &plain, &plain_len)))
 		goto out;
-	if (get_password(p, !have_enc, &pw, &pw_len) ||
-	    (have_enc && check_sealed(p, enc, enc_len, pw, pw_len, plain, plain_len))) {
+	if (!have_enc && (from = reuse_source(p->o)) && reuse_blob(p, from, &enc, &enc_len))
+		goto out; /* reported */
+	if (get_password(p, !have_enc && !enc, &pw, &pw_len) ||
+	    (have_enc && check_sealed(p, enc, enc_len, pw, pw_len, plain, plain_len)) ||
+	    (!have_enc && enc && check_reused(p, from, enc, enc_len, pw, pw_len))) {
 		rc = 0; /* reported */
 		goto out;
 	}
@@ -577,6 +659,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct pack p = {.o = &o};
+	struct fe_progress *progress;
 	int rc;
 
 	fe_init(argv[0]);
@@ -600,8 +683,11 @@ int main(int argc, char **argv)
 		appkg_writer_free(p.w);
 		return p.problems;
 	}
+	progress = fe_progress_new("packing", o.progress);
+	appkg_writer_set_progress(p.w, fe_progress_update, progress);
 	rc = strcmp(o.output, "-") ? appkg_writer_finish_path(p.w, o.output)
 				   : appkg_writer_finish_fd(p.w, 1);
+	fe_progress_end(progress);
 	if (rc && !p.reported)
 		rc = fe_report(o.dir, rc, appkg_writer_error(p.w));
 	else if (rc)
