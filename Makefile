@@ -43,7 +43,7 @@ CRASH := $(BUILD)/crash
 # against $(SHARED) with -Iinclude and no header of format/ (tests/README.md lists the
 # white-box programs that stay static, and why).
 SHARED_DIR := $(BUILD)/shared
-PUBLIC_UNITS := test_api test_layout test_vectors
+PUBLIC_UNITS := test_api test_layout test_vectors test_progress
 SHARED_BINS := $(TOOLS:%=$(SHARED_DIR)/bin/%)
 SHARED_UNITS := $(PUBLIC_UNITS:%=$(SHARED_DIR)/tests/%)
 SHARED_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude \
