@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,12 +70,23 @@ static int due(struct fe_progress *p, double t, int last_call)
 	return !p->drawn || t - p->last >= (p->tty ? REDRAW : RELOG);
 }
 
+/* The line, cut to the terminal's width: a line that wrapped could not be erased with "\r". */
+static void draw(struct fe_progress *p, char *line)
+{
+	struct winsize ws;
+
+	if (p->tty && ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+		line[ws.ws_col - 1] = '\0';
+	fprintf(stderr, p->tty ? "\r%s\033[K" : "%s\n", line);
+	fflush(stderr);
+}
+
 void fe_progress_update(void *ctx, uint64_t bytes_done, uint64_t bytes_total,
 			size_t members_done, size_t members_total)
 {
 	struct fe_progress *p = ctx;
 	double t = now(), elapsed, rate;
-	char done[32], total[32], speed[32], left[32] = "";
+	char done[32], total[32], speed[32], left[32] = "", line[256];
 
 	if (!p || !due(p, t, bytes_done >= bytes_total && members_done >= members_total))
 		return;
@@ -87,11 +99,11 @@ void fe_progress_update(void *ctx, uint64_t bytes_done, uint64_t bytes_total,
 		unsigned long s = (unsigned long)((double)(bytes_total - bytes_done) / rate + 0.5);
 		snprintf(left, sizeof(left), ", %lu:%02lu left", s / 60, s % 60);
 	}
-	fprintf(stderr, "%s%s: %s: %s / %s (%d%%), %zu/%zu members, %s/s%s%s", p->tty ? "\r" : "",
-		fe_prog, p->label, done, total,
-		bytes_total ? (int)(100.0 * (double)bytes_done / (double)bytes_total) : 100,
-		members_done, members_total, speed, left, p->tty ? "\033[K" : "\n");
-	fflush(stderr);
+	snprintf(line, sizeof(line), "%s: %s: %s / %s (%d%%), %zu/%zu members, %s/s%s", fe_prog,
+		 p->label, done, total,
+		 bytes_total ? (int)(100.0 * (double)bytes_done / (double)bytes_total) : 100,
+		 members_done, members_total, speed, left);
+	draw(p, line);
 	p->drawn = 1;
 	p->last = t;
 }
