@@ -401,8 +401,9 @@ APPKG_API int appkg_last_problem(struct appkg_problem *out);
 
 /* Progress of a long call, for a progress display: bytes_done of bytes_total (the members'
  * data sizes, uncompressed) and members_done of members_total so far. Called from the thread
- * that made the call, after each member, and once more at the end (done == total); it must not
- * call back into the handle. The library never decides whether or how to show it. */
+ * that made the call, after each member (the last call has done == total; with several threads
+ * the last frames may still be compressing then); it must not call back into the handle. The
+ * library never decides whether or how to show it. */
 typedef void (*appkg_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total,
 				  size_t members_done, size_t members_total);
 
