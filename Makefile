@@ -107,17 +107,17 @@ $(BUILD)/tests/mk%: tests/tools/mk%.c tests/tools/pkgbuild.c tests/tools/pkgbuil
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(EXTRA_SRC) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
-$(SHARED_DIR)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h common/fe.c common/fe.h $(SHARED)
+$(SHARED_DIR)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h $(COMMON_SRC) $(wildcard common/*.h) $(SHARED)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) common/fe.c $(LDFLAGS) $(SHARED_LINK) $(FUSE_LIBS) -o $@
+	$(CC) $(SHARED_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) $(COMMON_SRC) $(LDFLAGS) $(SHARED_LINK) $(FUSE_LIBS) -o $@
 
-$(SHARED_DIR)/bin/appkg-%: %/main.c common/fe.c common/fe.h $(SHARED)
+$(SHARED_DIR)/bin/appkg-%: %/main.c $(COMMON_SRC) $(wildcard common/*.h) $(SHARED)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED_CFLAGS) -Icommon $< common/fe.c $(LDFLAGS) $(SHARED_LINK) -o $@
+	$(CC) $(SHARED_CFLAGS) -Icommon $< $(COMMON_SRC) $(LDFLAGS) $(SHARED_LINK) -o $@
 
-$(SHARED_DIR)/bin/appkg: common/front/main.c common/fe.c common/fe.h $(SHARED)
+$(SHARED_DIR)/bin/appkg: common/front/main.c $(COMMON_SRC) $(wildcard common/*.h) $(SHARED)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED_CFLAGS) -Icommon $< common/fe.c $(LDFLAGS) $(SHARED_LINK) -o $@
+	$(CC) $(SHARED_CFLAGS) -Icommon $< $(COMMON_SRC) $(LDFLAGS) $(SHARED_LINK) -o $@
 
 $(SHARED_DIR)/tests/%: tests/unit/%.c tests/unit/harness.h tests/unit/pipes.h $(SHARED)
 	@mkdir -p $(dir $@)

@@ -455,3 +455,13 @@ int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *l
 		return fe_password(file, allow_prompt, pw, len);
 	return prompt_twice(pw, len);
 }
+
+int fe_password_confirm_env(const char *file, const char *env_name, int allow_prompt, char **pw,
+			    size_t *len)
+{
+	*pw = NULL;
+	*len = 0;
+	if (file || getenv(env_name) || !allow_prompt)
+		return fe_password_env(file, env_name, allow_prompt, pw, len);
+	return prompt_twice(pw, len);
+}

@@ -65,4 +65,9 @@ int fe_getopt(int argc, char **argv, const char *shorts, const struct option *lo
  * failure *pw is NULL. */
 int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *len);
 
+/* The same, reading the environment variable env instead of APPKG_PASSWORD (appkg-rekey's
+ * APPKG_NEW_PASSWORD). */
+int fe_password_confirm_env(const char *file, const char *env, int allow_prompt, char **pw,
+			    size_t *len);
+
 #endif

@@ -44,6 +44,10 @@ struct appkg_reader {
 	int64_t seq_frame; /* sequential: frame of the previous member, or -1 */
 	int skip_json;     /* digests only: the caller validates the JSON later */
 	uint64_t next_pos; /* sequential: position in that frame */
+	appkg_progress_fn progress_fn; /* appkg_reader_set_progress */
+	void *progress_ctx;
+	uint32_t progress_seen; /* index entries counted so far */
+	uint64_t progress_done, progress_total;
 };
 
 appkg_reader *appkg_reader_new(void)
@@ -621,6 +625,27 @@ static int next_member(appkg_reader *r, const struct index_entry *x, struct appk
 	return 1;
 }
 
+void appkg_reader_set_progress(appkg_reader *r, appkg_progress_fn fn, void *ctx)
+{
+	r->progress_fn = fn;
+	r->progress_ctx = ctx;
+}
+
+/* Count the entries sequential reading has passed (returned or skipped) and report them. */
+static void progress(appkg_reader *r)
+{
+	uint32_t upto = r->next < r->c.nentries ? r->next : r->c.nentries;
+
+	if (!r->progress_fn || r->progress_seen == upto)
+		return;
+	if (r->progress_seen == 0)
+		for (uint32_t i = 0; i < r->c.nentries; i++)
+			r->progress_total += r->c.entries[i].size;
+	while (r->progress_seen < upto)
+		r->progress_done += r->c.entries[r->progress_seen++].size;
+	r->progress_fn(r->progress_ctx, r->progress_done, r->progress_total, upto, r->c.nentries);
+}
+
 int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **data)
 {
 	int rc;
@@ -629,6 +654,7 @@ int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const void **da
 		return r->err.code;
 	while (r->next < r->c.nentries) {
 		rc = next_member(r, &r->c.entries[r->next], out, data);
+		progress(r);
 		if (rc != 0)
 			return rc;
 	}

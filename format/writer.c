@@ -61,6 +61,10 @@ struct appkg_writer {
 	struct buf cur;
 	appkg_reader *cur_src; /* the package every member of cur was copied from, or NULL */
 	int cur_members;
+	appkg_progress_fn progress_fn; /* appkg_writer_set_progress */
+	void *progress_ctx;
+	uint64_t progress_done, progress_total;
+	size_t progress_members;
 };
 
 static uint64_t default_mtime(void)
@@ -948,23 +952,76 @@ static char *make_manifest(appkg_writer *w, size_t *len)
 	return text;
 }
 
+/* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
+ * members with their data sizes; the signature rides with the manifest. */
+static void progress_start(appkg_writer *w, size_t manifest_len)
+{
+	w->progress_done = 0;
+	w->progress_members = 0;
+	w->progress_total = manifest_len + (w->has_secrets ? w->secrets.len : 0);
+	for (size_t i = 0; i < w->n; i++)
+		w->progress_total += w->members[i].size;
+}
+
+static void progress_step(appkg_writer *w, uint64_t bytes)
+{
+	w->progress_done += bytes;
+	w->progress_members++;
+	if (w->progress_fn)
+		w->progress_fn(w->progress_ctx, w->progress_done, w->progress_total,
+			       w->progress_members, w->n + 1 + (size_t)w->has_secrets);
+}
+
+void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx)
+{
+	w->progress_fn = fn;
+	w->progress_ctx = ctx;
+}
+
+/* Here beside appkg_secrets_decrypt: a caller re-sealing secrets asks which cost they had. */
+int appkg_secrets_kdf_level(const void *blob, size_t len)
+{
+	static const enum appkg_kdf_level levels[] = {APPKG_KDF_INTERACTIVE, APPKG_KDF_MODERATE,
+						      APPKG_KDF_SENSITIVE};
+	static const uint64_t ops[] = {crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				       crypto_pwhash_OPSLIMIT_MODERATE,
+				       crypto_pwhash_OPSLIMIT_SENSITIVE};
+	static const uint64_t mem[] = {crypto_pwhash_MEMLIMIT_INTERACTIVE,
+				       crypto_pwhash_MEMLIMIT_MODERATE,
+				       crypto_pwhash_MEMLIMIT_SENSITIVE};
+	struct appkg_err e = {0};
+	struct secrets_header h;
+
+	if (!blob || secrets_parse_header(blob, len, &h, &e))
+		return e.code ? e.code : APPKG_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < 3; i++)
+		if (h.opslimit == ops[i] && h.memlimit == mem[i])
+			return levels[i];
+	return APPKG_KDF_KEEP;
+}
+
 static int write_members(appkg_writer *w, const char *manifest, size_t len)
 {
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	struct buf tail = {0};
 	int rc;
 
+	progress_start(w, len);
 	digest_bytes(digest, manifest, len);
 	if (put_member(w, MANIFEST_PATH, manifest, len, digest) || put_signature(w, manifest, len) ||
 	    cut_frame(w))
 		return w->err.code;
-	for (size_t i = 0; i < w->n; i++)
+	progress_step(w, len);
+	for (size_t i = 0; i < w->n; i++) {
 		if (put_resource(w, &w->members[i]))
 			return w->err.code;
+		progress_step(w, w->members[i].size);
+	}
 	if (w->has_secrets) {
 		digest_bytes(digest, w->secrets.data, w->secrets.len);
 		if (put_member(w, SECRETS_PATH, w->secrets.data, w->secrets.len, digest))
 			return w->err.code;
+		progress_step(w, w->secrets.len);
 	}
 	if (cut_frame(w) || buf_append_zeros(&w->cur, TAR_END_BYTES) || cut_frame(w) ||
 	    flush_slots(w))

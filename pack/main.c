@@ -18,13 +18,16 @@
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "progress.h"
 
 struct options {
 	const char *dir, *output, *password_file, *sign_key, *key_password_file;
 	const char *only[256]; /* --only selectors */
 	size_t nonly;
+	const char *reuse_from; /* --reuse-from PKG */
 	int level, threads, prune, update_secrets;
 	enum appkg_kdf_level kdf;
+	enum fe_progress_mode progress;
 };
 
 struct pack {
@@ -55,11 +58,19 @@ __attribute__((noreturn)) static void usage(void)
 	       "                           (by default pack refuses when they differ)\n"
 	       "      --only TYPE/NAME     pack only this resource and everything it depends on\n"
 	       "                           (repeatable; logical or file-name form)\n"
+	       "      --reuse-from PKG     when DIR has secrets.json and no secrets.enc, reuse the\n"
+	       "                           salt, KDF cost and package id of PKG's secrets (the\n"
+	       "                           password must open them); by default those of the\n"
+	       "                           package already at OUT, so that a fresh export packs\n"
+	       "                           to the same bytes\n"
 	       "      --prune              drop manifest entries whose file is gone (by default\n"
 	       "                           pack refuses and names them)\n"
 	       "      --sign SECKEY        sign with a minisign secret key (appkg keygen)\n"
 	       "      --key-password-file FILE  password of SECKEY (else APPKG_KEY_PASSWORD,\n"
 	       "                           else a prompt)\n"
+	       "  -q, --quiet              no progress display\n"
+	       "      --progress           a progress display even when stderr is not a terminal\n"
+	       "                           or the work is short\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "The password comes from --password-file, else APPKG_PASSWORD, else a prompt.\n"
@@ -80,7 +91,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'}, {"prune", no_argument, NULL, 'P'},
 		{"update-secrets-enc", no_argument, NULL, 'U'}, {"only", required_argument, NULL, 'O'},
-		{NULL, 0, NULL, 0}};
+		{"reuse-from", required_argument, NULL, 'R'}, {"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, 'G'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
@@ -106,6 +118,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 				fe_usage_error("--only: at most 256");
 			o->only[o->nonly++] = optarg;
 			break;
+		case 'R': o->reuse_from = optarg; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -205,13 +220,74 @@ static int check_sealed(struct pack *p, const char *enc, size_t enc_len, const c
 	return rc;
 }
 
-/* secrets.json is encrypted (keeping the salt of secrets.enc if there is one); a lone
- * secrets.enc stays as appkg_writer_add_directory carried it. The library has refused a
- * secrets.json that is not a regular file already. */
+/* The package whose secrets lend their salt, KDF parameters and package_id when DIR has no
+ * secrets.enc (spec §11.6): --reuse-from, else a regular file at the output path. */
+static const char *reuse_source(const struct options *o)
+{
+	struct stat st;
+
+	if (o->reuse_from)
+		return o->reuse_from;
+	if (!strcmp(o->output, "-") || stat(o->output, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	return o->output;
+}
+
+/* The secrets.enc of that package into *blob (malloc'd), or *blob NULL when there is nothing
+ * to reuse: no such package at the output, one that does not open (it is replaced, as before),
+ * or one without secrets. A --reuse-from that cannot be read is a problem. */
+static int reuse_blob(struct pack *p, const char *from, char **blob, size_t *len)
+{
+	appkg_reader *r = appkg_reader_new();
+	const void *data;
+	int rc;
+
+	*blob = NULL;
+	if (!r)
+		return APPKG_ERR_NO_MEMORY;
+	rc = appkg_reader_open_path(r, from);
+	if (!rc && appkg_reader_has_secrets(r) &&
+	    !(rc = appkg_reader_read(r, "secrets.enc", &data, len)) && !(*blob = malloc(*len)))
+		rc = APPKG_ERR_NO_MEMORY;
+	if (*blob)
+		memcpy(*blob, data, *len);
+	if (rc && (p->o->reuse_from || rc == APPKG_ERR_NO_MEMORY))
+		told(p, (fe_report(from, rc, appkg_reader_error(r)), rc));
+	else
+		rc = 0;
+	appkg_reader_free(r);
+	return rc;
+}
+
+/* The password must open the reused secrets: a typo must not give a package that looks like a
+ * re-pack of the old one but opens with another password. 0 to go on. */
+static int check_reused(struct pack *p, const char *from, const char *blob, size_t len,
+			const char *pw, size_t pw_len)
+{
+	char *old = NULL, msg[256];
+	size_t old_len = 0;
+	int rc = appkg_secrets_decrypt(blob, len, pw, pw_len, &old, &old_len, msg);
+
+	appkg_secure_free(old, old_len);
+	if (rc == APPKG_ERR_AUTH)
+		fe_report(from, rc, "secrets.enc: wrong password: this pack reuses the salt and "
+			  "package id of these secrets, so the password must open them; nothing "
+			  "written (to change it: appkg rekey, or pack to a new file)");
+	else if (rc)
+		fe_report(from, rc, msg);
+	if (rc)
+		told(p, rc);
+	return rc;
+}
+
+/* secrets.json is encrypted, keeping the salt of secrets.enc, or else of the package at the
+ * output or --reuse-from (spec §11.6); a lone secrets.enc stays as appkg_writer_add_directory
+ * carried it. The library has refused a secrets.json that is not a regular file already. */
 static void set_secrets(struct pack *p)
 {
-	char *plain_path = join(p->o->dir, "secrets.json"), *plain = NULL, *pw = NULL;
-	size_t plain_len = 0, pw_len = 0;
+	char *plain_path = join(p->o->dir, "secrets.json"), *plain = NULL, *pw = NULL, *reused = NULL;
+	size_t plain_len = 0, pw_len = 0, reused_len = 0;
+	const char *from = NULL;
 	const void *blob;
 	struct stat st;
 	int rc = 0;
@@ -223,6 +299,8 @@ static void set_secrets(struct pack *p)
 		}
 		memcpy(p->enc, blob, p->enc_len);
 	}
+	if (p->enc && p->o->reuse_from)
+		fe_usage_error("--reuse-from: DIR has secrets.enc, whose salt pack keeps already");
 	if (lstat(plain_path, &st) != 0)
 		goto out;
 	if ((rc = fe_read_secret(plain_path, 1u << 20, &plain, &plain_len))) {
@@ -230,16 +308,20 @@ static void set_secrets(struct pack *p)
 		rc = 0;
 		goto out;
 	}
-	if (get_password(p, !p->enc, &pw, &pw_len) ||
-	    (p->enc && check_sealed(p, p->enc, p->enc_len, pw, pw_len, plain, plain_len)))
+	if (!p->enc && (from = reuse_source(p->o)) && reuse_blob(p, from, &reused, &reused_len))
 		goto out; /* reported */
-	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf, p->enc,
-				      p->enc_len);
+	if (get_password(p, !p->enc && !reused, &pw, &pw_len) ||
+	    (p->enc && check_sealed(p, p->enc, p->enc_len, pw, pw_len, plain, plain_len)) ||
+	    (reused && check_reused(p, from, reused, reused_len, pw, pw_len)))
+		goto out; /* reported */
+	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf,
+				      p->enc ? p->enc : reused, p->enc ? p->enc_len : reused_len);
 out:
 	if (rc)
 		problem(p, rc, appkg_writer_error(p->w));
 	fe_secret_free(plain, plain_len);
 	fe_secret_free(pw, pw_len);
+	free(reused);
 	free(plain_path);
 }
 
@@ -322,6 +404,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct pack p = {.o = &o};
+	struct fe_progress *progress;
 	int rc;
 
 	fe_init(argv[0]);
@@ -348,8 +431,11 @@ int main(int argc, char **argv)
 		free(p.enc);
 		return p.problems;
 	}
+	progress = fe_progress_new("packing", o.progress);
+	appkg_writer_set_progress(p.w, fe_progress_update, progress);
 	rc = strcmp(o.output, "-") ? appkg_writer_finish_path(p.w, o.output)
 				   : appkg_writer_finish_fd(p.w, 1);
+	fe_progress_end(progress);
 	if (rc && !p.reported)
 		rc = fe_report(o.dir, rc, appkg_writer_error(p.w));
 	else if (rc)

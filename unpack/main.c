@@ -13,6 +13,7 @@
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "progress.h"
 
 #define MAX_ONLY 4096
 
@@ -21,6 +22,7 @@ struct options {
 	const char *only[MAX_ONLY];
 	size_t nonly;
 	int force, secrets;
+	enum fe_progress_mode progress;
 };
 
 __attribute__((noreturn)) static void usage(void)
@@ -36,6 +38,9 @@ __attribute__((noreturn)) static void usage(void)
 	       "  -s, --secrets            decrypt secrets.enc into secrets.json (mode 0600);\n"
 	       "                           asks for the password on a terminal\n"
 	       "      --password-file FILE read the password from FILE (implies --secrets)\n"
+	       "  -q, --quiet              no progress display\n"
+	       "      --progress           a progress display even when stderr is not a terminal\n"
+	       "                           or the work is short\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "APPKG_PASSWORD in the environment also implies --secrets. Without a password the\n"
@@ -51,11 +56,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"directory", required_argument, NULL, 'C'}, {"force", no_argument, NULL, 'f'},
 		{"only", required_argument, NULL, 'o'}, {"secrets", no_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+		{"version", no_argument, NULL, 'V'}, {"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, 'G'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){0};
-	while ((c = fe_getopt(argc, argv, "C:fshV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "C:fsqhV", longs)) != -1) {
 		switch (c) {
 		case 'C': o->dest = optarg; break;
 		case 'f': o->force = 1; break;
@@ -65,6 +71,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->only[o->nonly++] = optarg;
 			break;
 		case 's': o->secrets = 1; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'p': o->password_file = optarg; o->secrets = 1; break;
 		case 'h': usage();
 		case 'V': fe_version();
@@ -131,13 +139,17 @@ static int run(appkg_reader *r, const struct options *o, const char *subject)
 					  .only_count = o->nonly};
 	char *pw = NULL;
 	size_t pw_len = 0;
+	struct fe_progress *progress;
 	int rc = dest_in_use(o);
 
 	if (rc || (rc = get_password(r, o, subject, &pw, &pw_len)))
 		return rc;
 	x.password = pw;
 	x.password_len = pw_len;
+	progress = fe_progress_new("unpacking", o->progress);
+	appkg_reader_set_progress(r, fe_progress_update, progress);
 	rc = appkg_extract(r, o->dest, &x);
+	fe_progress_end(progress);
 	fe_secret_free(pw, pw_len);
 	return rc ? report(r, o, subject, rc) : 0;
 }

@@ -13,6 +13,7 @@
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "progress.h"
 
 #define MAX_KEYS 16
 
@@ -20,6 +21,7 @@ struct options {
 	const char *password_file;
 	const char *pubkeys[MAX_KEYS];
 	int npubkeys, require_signature, json, verbose, ask_password;
+	enum fe_progress_mode progress;
 };
 
 struct problem {
@@ -50,6 +52,9 @@ __attribute__((noreturn)) static void usage(void)
 	       "      --require-signature  fail packages that carry no valid signature\n"
 	       "      --json               print one JSON report per package on stdout\n"
 	       "  -v, --verbose            print a summary line for each good package\n"
+	       "  -q, --quiet              no progress display\n"
+	       "      --progress           a progress display even when stderr is not a terminal\n"
+	       "                           or the work is short\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "APPKG_PASSWORD in the environment also supplies the password.\n"
@@ -67,11 +72,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"pubkey", required_argument, NULL, 'k'}, {"require-signature", no_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'}, {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{"quiet", no_argument, NULL, 'q'}, {"progress", no_argument, NULL, 'G'},
 		{NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){0};
-	while ((c = fe_getopt(argc, argv, "PvhV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "PvqhV", longs)) != -1) {
 		switch (c) {
 		case 'p': o->password_file = optarg; break;
 		case 'P': o->ask_password = 1; break;
@@ -83,6 +89,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'r': o->require_signature = 1; break;
 		case 'j': o->json = 1; break;
 		case 'v': o->verbose = 1; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -310,8 +318,11 @@ static int verify_one(const char *package, const struct options *o)
 	if (rc) {
 		add_reader_problem(&rep, r, rc);
 	} else {
+		struct fe_progress *progress = fe_progress_new("verifying", o->progress);
 		rep.members = appkg_reader_member_count(r);
+		appkg_reader_set_progress(r, fe_progress_update, progress);
 		read_all(r, &rep);
+		fe_progress_end(progress);
 		check_secrets(r, o, &rep);
 		check_signature(r, o, &rep);
 	}

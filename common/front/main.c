@@ -21,6 +21,7 @@ static const char *const commands[][2] = {
 	{"keygen", "make a signing key pair, or sign a file"},
 	{"diff", "show what changed between two packages or directories"},
 	{"merge", "merge packages, or keep a selection of one"},
+	{"rekey", "change the password of a package's secrets"},
 };
 
 static void usage(FILE *out)

@@ -585,6 +585,29 @@ APPKG_API const char *appkg_diff_error(const appkg_diff *d);
 APPKG_API int appkg_diff_failed_input(const appkg_diff *d);
 
 APPKG_API void appkg_diff_free(appkg_diff *d);
+/* ---- progress and secrets parameters ---------------------------------------------------- */
+
+/* Progress of a long call, for a progress display: bytes_done of bytes_total (the members'
+ * data sizes, uncompressed) and members_done of members_total so far. Called from the thread
+ * that made the call, after each member (the last call has done == total; with several threads
+ * the last frames may still be compressing then); it must not call back into the handle. The
+ * library never decides whether or how to show it. */
+typedef void (*appkg_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total,
+				  size_t members_done, size_t members_total);
+
+/* Report the progress of appkg_writer_finish_path / finish_fd (every member written, copies
+ * included) to fn; NULL turns it off. */
+APPKG_API void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx);
+
+/* Report the progress of sequential reading (appkg_reader_next, and so appkg_extract of a
+ * whole package and a full verification) to fn; random reads are not counted. NULL turns it
+ * off. */
+APPKG_API void appkg_reader_set_progress(appkg_reader *r, appkg_progress_fn fn, void *ctx);
+
+/* The Argon2id preset a secrets.enc blob was sealed with: APPKG_KDF_INTERACTIVE, _MODERATE or
+ * _SENSITIVE, or APPKG_KDF_KEEP (0) for parameters that match no preset; a negative code for a
+ * blob whose header does not parse. Lets a caller re-seal at the same cost with a fresh salt. */
+APPKG_API int appkg_secrets_kdf_level(const void *blob, size_t len);
 
 /* ---- memory ----------------------------------------------------------------------------- */
 

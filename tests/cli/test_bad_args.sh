@@ -197,6 +197,12 @@ row mount-commit              ctl -              "4 2 2 2 2 2 4 2 4" appkg-mount
 row front-verify-PKG          in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-verify "$B/appkg" verify --password-file "$PW" ARG
 row front-unpack-PKG          in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-unpack "$B/appkg" unpack ARG -C NEW
 row front-pack-DIR            in "$APP"          "4 4 4 1 4 4 4 0 4" appkg-pack "$B/appkg" pack ARG -o NEW --password-file "$PW"
+row pack-reuse-from           in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-pack "$B/appkg-pack" --password-file "$PW" --reuse-from ARG "$F/app0" -o NEW
+row rekey-PKG                 in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-rekey "$B/appkg-rekey" --password-file "$PW" --new-password-file "$PW" ARG
+row rekey-o                   out -              "4 0 0 4 4 4 4 0 4" appkg-rekey "$B/appkg-rekey" --password-file "$PW" --new-password-file "$PW" -o ARG "$PKG"
+row rekey-password-file       in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-rekey "$B/appkg-rekey" --password-file ARG --new-password-file "$PW" -o NEW "$PKG"
+row rekey-new-password-file   in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-rekey "$B/appkg-rekey" --password-file "$PW" --new-password-file ARG -o NEW "$PKG"
+row rekey-sign                in "$KW"           "4 3 3 4 4 4 4 0 4" appkg-rekey "$B/appkg-rekey" --password-file "$PW" --new-password-file "$PW" --sign ARG -o NEW "$PKG"
 
 # Standard input ('-') as a package or a password source: /dev/zero, empty, a pipe of garbage.
 # A package stream must begin with a zstd frame and is refused at once otherwise (1), without
@@ -220,6 +226,8 @@ done
 t bad_args_verify-password-stdin_zero stdin_one 3 appkg-verify /dev/zero "$B/appkg-verify" --password-file - "$PKG"
 t bad_args_verify-password-stdin_empty stdin_one 3 appkg-verify "$W/empty" "$B/appkg-verify" --password-file - "$PKG"
 t bad_args_pack-password-stdin_zero stdin_one 3 appkg-pack /dev/zero "$B/appkg-pack" --password-file - "$APP" -o "$W/stdin.appkg"
+t bad_args_rekey-stdin_zero stdin_one 1 appkg-rekey /dev/zero "$B/appkg-rekey" --password-file "$PW" --new-password-file "$PW" - -o "$W/stdin-rekey.appkg"
+t bad_args_rekey-new-password-stdin_zero stdin_one 3 appkg-rekey /dev/zero "$B/appkg-rekey" --password-file "$PW" --new-password-file - -o "$W/stdin-rekey.appkg" "$PKG"
 
 # The front's own argument, a command name: empty, not UTF-8, very long.
 front_bad_command() {

@@ -111,6 +111,15 @@ t exit_table_keygen_4_key_exists status 4 appkg-keygen "$B/appkg-keygen" -W -p "
 t exit_table_keygen_4_no_dir status 4 appkg-keygen "$B/appkg-keygen" -W -p "$W/nodir/k4.pub" -s "$W/nodir/k4.sec"
 t exit_table_keygen_help help_names appkg-keygen 0 2 3 4
 
+# appkg-rekey
+t exit_table_rekey_0_ok status 0 appkg-rekey "$B/appkg-rekey" --password-file "$GPW" --new-password-file "$F/wrong" -o "$W/r0.appkg" "$F/app.appkg"
+t exit_table_rekey_1_not_appkg status 1 appkg-rekey "$B/appkg-rekey" --password-file "$GPW" --new-password-file "$F/wrong" "$F/empty.appkg"
+t exit_table_rekey_1_corrupt status 1 appkg-rekey "$B/appkg-rekey" --password-file "$GPW" --new-password-file "$F/wrong" -o "$W/r1.appkg" "$CORRUPT"
+t exit_table_rekey_2_bad_option status 2 appkg-rekey "$B/appkg-rekey" --no-such-option "$F/app.appkg"
+t exit_table_rekey_3_wrong_password status 3 appkg-rekey "$B/appkg-rekey" --password-file "$F/wrong" --new-password-file "$GPW" -o "$W/r3.appkg" "$F/app.appkg"
+t exit_table_rekey_4_missing_package status 4 appkg-rekey "$B/appkg-rekey" --password-file "$GPW" --new-password-file "$F/wrong" "$W/nosuch.appkg"
+t exit_table_rekey_help help_names appkg-rekey 0 1 2 3 4
+
 # appkg-mount
 mount_ok() { # mount, unmount with -u: both 0
 	mkdir -p "$W/m0"
