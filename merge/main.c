@@ -20,6 +20,7 @@
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "progress.h"
 
 #define MAX_LIST 256
 
@@ -31,6 +32,7 @@ struct options {
 	size_t ninputs;
 	enum appkg_prefer prefer;
 	enum appkg_kdf_level kdf;
+	enum fe_progress_mode progress;
 	int level, json;
 };
 
@@ -68,6 +70,9 @@ __attribute__((noreturn)) static void usage(void)
 	       "                             else a prompt)\n"
 	       "  -l, --level N              zstd level 1..19 (default 3)\n"
 	       "      --json                 print the report (conflicts) as JSON on stdout\n"
+	       "  -q, --quiet                no progress display\n"
+	       "      --progress             a progress display even when stderr is not a terminal\n"
+	       "                             or the work is short\n"
 	       "  -h, --help                 show this help\n"
 	       "  -V, --version              show the version\n\n"
 	       "When one input has secrets and no new password is given, its secrets.enc is\n"
@@ -125,12 +130,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"new-password-file", required_argument, NULL, 'n'}, {"kdf", required_argument, NULL, 'k'},
 		{"sign", required_argument, NULL, 's'}, {"key-password-file", required_argument, NULL, 'K'},
 		{"level", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'}, {"progress", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){.level = 3, .kdf = APPKG_KDF_MODERATE};
-	while ((c = fe_getopt(argc, argv, "o:l:hV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "o:l:qhV", longs)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'O': add_to(o->only, &o->nonly, "--only", optarg); break;
@@ -151,6 +157,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 				fe_usage_error("--level: expected 1..19, not '%s'", optarg);
 			break;
 		case 'j': o->json = 1; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -332,8 +340,12 @@ static void notice_sealed(struct run *x)
 static int finish(struct run *x)
 {
 	const char *out = x->o->output;
-	int rc = strcmp(out, "-") ? appkg_writer_finish_path(x->w, out)
-				  : appkg_writer_finish_fd(x->w, 1);
+	struct fe_progress *progress = fe_progress_new("merging", x->o->progress);
+	int rc;
+
+	appkg_writer_set_progress(x->w, fe_progress_update, progress);
+	rc = strcmp(out, "-") ? appkg_writer_finish_path(x->w, out) : appkg_writer_finish_fd(x->w, 1);
+	fe_progress_end(progress);
 
 	if (rc)
 		return x->status ? x->status : fe_report(out, rc, appkg_writer_error(x->w));

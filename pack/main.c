@@ -96,7 +96,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
-	while ((c = fe_getopt(argc, argv, "o:l:T:hV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "o:l:T:qhV", longs)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'l':

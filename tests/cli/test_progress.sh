@@ -1,7 +1,7 @@
 # Progress on stderr (issue 11): under a terminal (script -qc) a pack that takes a few seconds
 # draws a progress line (bytes, members, rate, time left) and erases it at the end; a short run
 # shows nothing; a piped stderr stays empty on success; --quiet and --progress force it off and
-# on, in pack, unpack, verify and rekey.
+# on, in pack, unpack, verify, rekey and merge.
 . "$(dirname "$0")/lib.sh"
 
 EX=$TOP/examples/crm-console
@@ -62,7 +62,11 @@ quiet_and_forced() {
 		grep -q "^appkg-unpack: unpacking: " "$W/stderr" || return 1
 	printf 'new\n' >"$W/new"
 	run "$B/appkg-rekey" --progress --password-file "$W/pw" --new-password-file "$W/new" \
-		"$W/short.appkg" && expect_rc 0 && grep -q "^appkg-rekey: rekeying: " "$W/stderr"
+		"$W/short.appkg" && expect_rc 0 && grep -q "^appkg-rekey: rekeying: " "$W/stderr" || return 1
+	run "$B/appkg-merge" --progress "$W/short.appkg" -o "$W/merged.appkg" && expect_rc 0 &&
+		grep -q "^appkg-merge: merging: " "$W/stderr" || return 1
+	run "$B/appkg-merge" -q "$W/short.appkg" -o "$W/merged-q.appkg" && expect_rc 0 &&
+		! grep -q "merging" "$W/stderr"
 }
 
 forced_on_tty_erased() {
