@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,11 +356,35 @@ static void plan_problem(void *ctx, const char *line)
 	problem(ctx, 1, "%s", line);
 }
 
+/* The writer's progress, for XATTR_PROGRESS: written by the commit, read by other FUSE
+ * threads without the lock. */
+static _Atomic uint64_t progress[4];
+
+static void on_progress(void *ctx, uint64_t bytes_done, uint64_t bytes_total, size_t members_done,
+			size_t members_total)
+{
+	atomic_store(&progress[0], bytes_done);
+	atomic_store(&progress[1], bytes_total);
+	atomic_store(&progress[2], members_done);
+	atomic_store(&progress[3], members_total);
+}
+
+size_t commit_progress_text(char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%llu %llu %llu %llu", (unsigned long long)atomic_load(&progress[0]),
+			 (unsigned long long)atomic_load(&progress[1]),
+			 (unsigned long long)atomic_load(&progress[2]),
+			 (unsigned long long)atomic_load(&progress[3]));
+
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static appkg_writer *new_writer(void)
 {
 	appkg_writer *w = appkg_writer_new();
 
 	if (w) {
+		appkg_writer_set_progress(w, on_progress, NULL);
 		appkg_writer_set_level(w, fs.level);
 		appkg_writer_set_threads(w, fs.threads);
 		appkg_writer_set_verify(w, 1);
@@ -682,6 +707,7 @@ int commit_run(int at_unmount)
 		report_status(&c, 0);
 		return c.status;
 	}
+	on_progress(NULL, 0, 0, 0, 0); /* the last commit's figures stay until the next one */
 	if ((rc = start_writer(&c)))
 		problem(&c, appkg_error_class(rc), "out of memory");
 	else

@@ -15,6 +15,8 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +28,14 @@
 
 #include "fe.h"
 #include "mount.h"
+#include "progress.h"
 
 struct mount_state fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 struct options {
 	const char *package, *mountpoint, *password_file, *output, *log, *sign, *key_password_file;
 	int foreground, unmount, commit, single_thread, debug;
+	enum fe_progress_mode progress; /* of a commit asked with -u or --commit */
 	struct fuse_args fuse;
 };
 
@@ -55,6 +59,9 @@ __attribute__((noreturn)) static void usage(struct options *o)
 	       "  -T, --threads N          compression threads for commits (default 2)\n"
 	       "  -s                       single-threaded FUSE loop\n"
 	       "  -d                       FUSE debug output (implies -f)\n"
+	       "  -q, --quiet              with -u or --commit: no progress display\n"
+	       "      --progress           with -u or --commit: a progress display even when\n"
+	       "                           stderr is not a terminal or the commit is short\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "With a password (--password-file, APPKG_PASSWORD or a prompt) the mount shows\n"
@@ -101,6 +108,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"level", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 'T'},
 		{"sign", required_argument, NULL, 'S'},
 		{"key-password-file", required_argument, NULL, 'K'},
+		{"quiet", no_argument, NULL, 'q'}, {"progress", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}};
 	int c, help = 0;
@@ -109,7 +117,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	fs.threads = 2;
 	if (fuse_opt_add_arg(&o->fuse, argv[0]))
 		fe_usage_error("out of memory");
-	while ((c = fe_getopt(argc, argv, "ufo:l:T:sdhV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "ufo:l:T:sdqhV", longs)) != -1) {
 		switch (c) {
 		case 'u': o->unmount = 1; break;
 		case 'c': o->commit = 1; break;
@@ -130,6 +138,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 's': o->single_thread = 1; break;
 		case 'd': o->debug = o->foreground = 1; break;
+		case 'q': o->progress = FE_PROGRESS_NEVER; break;
+		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'h': help = 1; break;
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -157,16 +167,66 @@ static int fail_errno(const char *subject, const char *what)
 	return APPKG_EXIT_ENVIRONMENT;
 }
 
+/* While the commit runs (the setxattr that asked for it has not returned), its progress
+ * attribute is read every tenth of a second into the display. */
+struct watch {
+	const char *mnt;
+	struct fe_progress *display;
+	atomic_int done;
+};
+
+static void show_progress(struct watch *w)
+{
+	unsigned long long v[4];
+	char text[96];
+	ssize_t n = getxattr(w->mnt, XATTR_PROGRESS, text, sizeof(text) - 1);
+
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	if (sscanf(text, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]) == 4 && v[3] > 0)
+		fe_progress_update(w->display, v[0], v[1], (size_t)v[2], (size_t)v[3]);
+}
+
+static void *watch_commit(void *arg)
+{
+	struct watch *w = arg;
+
+	while (!atomic_load(&w->done)) {
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+		show_progress(w);
+	}
+	return NULL;
+}
+
+/* setxattr(XATTR_COMMIT) with the progress display; 0 or -1 (errno). */
+static int run_commit(const char *mnt, enum fe_progress_mode mode)
+{
+	struct watch w = {.mnt = mnt, .display = fe_progress_new("committing", mode)};
+	pthread_t t;
+	int watching = w.display && pthread_create(&t, NULL, watch_commit, &w) == 0;
+	int rc = setxattr(mnt, XATTR_COMMIT, "1", 1, 0), err = errno;
+
+	atomic_store(&w.done, 1);
+	if (watching)
+		pthread_join(t, NULL);
+	if (rc == 0 && w.display)
+		show_progress(&w); /* the final figures (a short commit shows only with --progress) */
+	fe_progress_end(w.display);
+	errno = err;
+	return rc;
+}
+
 /* Commit through the mount and print its report; the commit's exit status, with *pending set
  * when a refused commit left edits in the mount. */
-static int ask_commit(const char *mnt, int *pending)
+static int ask_commit(const char *mnt, enum fe_progress_mode mode, int *pending)
 {
 	static char report[REPORT_BYTES + 1];
 	ssize_t n;
 	char *line, *end;
 
 	*pending = 0;
-	if (setxattr(mnt, XATTR_COMMIT, "1", 1, 0) != 0)
+	if (run_commit(mnt, mode) != 0)
 		return errno == EROFS ? 0 : fail_errno(mnt, "commit");
 	n = getxattr(mnt, XATTR_REPORT, report, REPORT_BYTES);
 	if (n <= 0)
@@ -227,7 +287,7 @@ static int control(const struct options *o)
 		return APPKG_EXIT_USAGE;
 	}
 	pid = strtol(pid_text, NULL, 10);
-	status = ask_commit(mnt, &pending);
+	status = ask_commit(mnt, o->progress, &pending);
 	if (pending) {
 		fprintf(stderr, "%s: '%s': commit refused, the edits are still in the mount: fix what "
 			"is said above and run %s %s '%s' again\n", fe_prog, mnt, fe_prog,

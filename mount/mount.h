@@ -34,6 +34,9 @@
 #define XATTR_COMMIT "user.appkg.commit"
 #define XATTR_REPORT "user.appkg.report"
 #define XATTR_PID "user.appkg.pid"
+/* "BYTES_DONE BYTES_TOTAL MEMBERS_DONE MEMBERS_TOTAL" of the commit being written, or of the
+ * last one written; read without fs.lock, which the commit holds, for the client's progress. */
+#define XATTR_PROGRESS "user.appkg.progress"
 
 struct node {
 	char *name;
@@ -108,6 +111,8 @@ int commit_run(int at_unmount);
 void commit_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A member that failed its checks when read: logged once, and reported by the next commit. */
 void commit_bad_read(const char *member, const char *message);
+/* The XATTR_PROGRESS text into out; its length. Safe without fs.lock. */
+size_t commit_progress_text(char *out, size_t cap);
 
 /* entries.c: the user manifest for a commit, with the entries of unlinked resources dropped
  * and those of renamed ones carried to their new paths; each problem found goes to report.
