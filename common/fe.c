@@ -465,3 +465,26 @@ int fe_password_confirm_env(const char *file, const char *env_name, int allow_pr
 		return fe_password_env(file, env_name, allow_prompt, pw, len);
 	return prompt_twice(pw, len);
 }
+
+int fe_set_signing_key(appkg_writer *w, const char *key, const char *key_password_file)
+{
+	char *pw = NULL;
+	size_t pw_len = 0;
+	int rc = appkg_writer_set_signing_key(w, key, NULL, 0);
+
+	if (rc == APPKG_ERR_NO_PASSWORD) { /* tried without first: a bad file is named before a prompt */
+		rc = fe_password_env(key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
+		if (rc == 1)
+			fe_report(key, APPKG_ERR_NO_PASSWORD, "the secret key is encrypted: a password is "
+				  "needed (--key-password-file, APPKG_KEY_PASSWORD or a terminal)");
+		if (rc) /* the helper said why */
+			return rc == 1 ? APPKG_ERR_NO_PASSWORD : rc;
+		rc = appkg_writer_set_signing_key(w, key, pw, pw_len);
+		fe_secret_free(pw, pw_len);
+	}
+	if (rc == APPKG_ERR_NOT_FOUND)
+		rc = APPKG_ERR_NO_FILE; /* a key file that is not there: the environment */
+	if (rc)
+		fe_report(key, rc, appkg_writer_error(w));
+	return rc;
+}

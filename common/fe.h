@@ -70,4 +70,9 @@ int fe_password_confirm(const char *file, int allow_prompt, char **pw, size_t *l
 int fe_password_confirm_env(const char *file, const char *env, int allow_prompt, char **pw,
 			    size_t *len);
 
+/* --sign SECKEY on a writer: the key is tried without a password first, then with one from
+ * key_password_file, APPKG_KEY_PASSWORD or a prompt. 0, or an APPKG_ERR_* code after one line
+ * naming the key file was printed. */
+int fe_set_signing_key(appkg_writer *w, const char *key, const char *key_password_file);
+
 #endif

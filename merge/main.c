@@ -269,22 +269,6 @@ static void print_json(struct run *x, int status)
 	json_decref(doc);
 }
 
-static int set_signing_key(struct run *x)
-{
-	char *pw = NULL;
-	size_t len = 0;
-	int rc = appkg_writer_set_signing_key(x->w, x->o->sign_key, NULL, 0);
-
-	if (rc != APPKG_ERR_NO_PASSWORD)
-		return rc ? fe_report(x->o->sign_key, rc, appkg_writer_error(x->w)) : 0;
-	rc = fe_password_env(x->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &len);
-	if (rc)
-		return password_status(rc, x->o->sign_key);
-	rc = appkg_writer_set_signing_key(x->w, x->o->sign_key, pw, len);
-	fe_secret_free(pw, len);
-	return rc ? fe_report(x->o->sign_key, rc, appkg_writer_error(x->w)) : 0;
-}
-
 static void on_problem(void *ctx, int code, const char *message)
 {
 	struct run *x = ctx;
@@ -321,7 +305,10 @@ static int build(struct run *x)
 		return x->status ? x->status : fe_report(o->output, rc, appkg_writer_error(x->w));
 	if (rc)
 		return fe_report(o->output, rc, appkg_writer_error(x->w));
-	return o->sign_key ? set_signing_key(x) : 0;
+	if (!o->sign_key)
+		return 0;
+	rc = fe_set_signing_key(x->w, o->sign_key, o->key_password_file);
+	return rc ? appkg_error_class(rc) : 0;
 }
 
 /* One line when secrets.enc goes out sealed as one input had it. */

@@ -325,42 +325,14 @@ out:
 	free(plain_path);
 }
 
-/* A secret key: tried without a password first, so that a missing or unreadable file is named
- * before anyone is asked for one. */
-static int set_signing_key(struct pack *p)
-{
-	const char *key = p->o->sign_key;
-	char *pw = NULL;
-	size_t pw_len = 0;
-	int rc = appkg_writer_set_signing_key(p->w, key, NULL, 0);
-
-	if (rc != APPKG_ERR_NO_PASSWORD)
-		return rc;
-	rc = fe_password_env(p->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
-	if (rc) {
-		pw = NULL;
-		pw_len = 0;
-		if (rc == 1)
-			fe_report(key, APPKG_ERR_NO_PASSWORD, "the secret key is encrypted: a password is "
-				  "needed (--key-password-file, APPKG_KEY_PASSWORD or a terminal)");
-		told(p, rc == 1 ? APPKG_ERR_NO_PASSWORD : rc);
-		return 0; /* reported */
-	}
-	rc = appkg_writer_set_signing_key(p->w, key, pw, pw_len);
-	fe_secret_free(pw, pw_len);
-	return rc;
-}
-
 /* --sign: a fresh signature, in place of the one appkg_writer_add_directory carried over
  * (which the writer leaves out if the manifest changed). */
 static void set_signature(struct pack *p)
 {
-	int rc = set_signing_key(p);
+	int rc = fe_set_signing_key(p->w, p->o->sign_key, p->o->key_password_file);
 
-	if (rc == APPKG_ERR_NOT_FOUND)
-		rc = APPKG_ERR_IO; /* a file that is not there: the environment, as for DIR */
 	if (rc)
-		problem(p, rc, appkg_writer_error(p->w));
+		told(p, rc);
 }
 
 /* --update-secrets-enc: DIR/secrets.enc becomes the blob just packed. The only write pack

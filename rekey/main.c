@@ -68,17 +68,6 @@ __attribute__((noreturn)) static void usage(void)
 	exit(0);
 }
 
-static enum appkg_kdf_level parse_kdf(const char *s)
-{
-	if (!strcmp(s, "interactive"))
-		return APPKG_KDF_INTERACTIVE;
-	if (!strcmp(s, "moderate"))
-		return APPKG_KDF_MODERATE;
-	if (!strcmp(s, "sensitive"))
-		return APPKG_KDF_SENSITIVE;
-	fe_usage_error("--kdf: expected interactive, moderate or sensitive, not '%s'", s);
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
@@ -96,7 +85,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'p': o->password_file = optarg; break;
 		case 'n': o->new_password_file = optarg; break;
-		case 'k': o->kdf = parse_kdf(optarg); o->kdf_given = 1; break;
+		case 'k': o->kdf = fe_parse_kdf(optarg); o->kdf_given = 1; break;
 		case 'o': o->output = optarg; break;
 		case 'l':
 			if ((o->level = (int)fe_parse_int(optarg, 1, 19)) < 0)
@@ -206,27 +195,6 @@ static int copy_package(struct rekey *k)
 	return 0;
 }
 
-/* A secret key: tried without a password first, so that a bad file is named before a prompt. */
-static int set_signing_key(struct rekey *k)
-{
-	char *pw = NULL;
-	size_t pw_len = 0;
-	int rc = appkg_writer_set_signing_key(k->w, k->o->sign_key, NULL, 0);
-
-	if (rc != APPKG_ERR_NO_PASSWORD)
-		return rc ? fe_report(k->o->sign_key, rc, appkg_writer_error(k->w)) : 0;
-	rc = fe_password_env(k->o->key_password_file, "APPKG_KEY_PASSWORD", 1, &pw, &pw_len);
-	if (rc == 1)
-		return fe_report(k->o->sign_key, APPKG_ERR_NO_PASSWORD, "the secret key is encrypted: "
-				 "a password is needed (--key-password-file, APPKG_KEY_PASSWORD or a "
-				 "terminal)");
-	if (rc)
-		return appkg_error_class(rc);
-	rc = appkg_writer_set_signing_key(k->w, k->o->sign_key, pw, pw_len);
-	fe_secret_free(pw, pw_len);
-	return rc ? fe_report(k->o->sign_key, rc, appkg_writer_error(k->w)) : 0;
-}
-
 /* --sign signs anew; otherwise the old signature is offered, and the writer leaves it out
  * because the manifest it signed is not the one written. */
 static int set_signature(struct rekey *k)
@@ -235,8 +203,10 @@ static int set_signature(struct rekey *k)
 	size_t len;
 	int rc;
 
-	if (k->o->sign_key)
-		return set_signing_key(k);
+	if (k->o->sign_key) {
+		rc = fe_set_signing_key(k->w, k->o->sign_key, k->o->key_password_file);
+		return rc ? appkg_error_class(rc) : 0;
+	}
 	if (appkg_reader_read(k->r, "manifest.json.minisig", &sig, &len) != 0)
 		return 0;
 	rc = appkg_writer_set_signature_blob(k->w, sig, len);
