@@ -466,7 +466,8 @@ int fe_password_confirm_env(const char *file, const char *env_name, int allow_pr
 	return prompt_twice(pw, len);
 }
 
-int fe_set_signing_key(appkg_writer *w, const char *key, const char *key_password_file)
+int fe_set_signing_key(appkg_writer *w, const char *subject, const char *key,
+		       const char *key_password_file)
 {
 	char *pw = NULL;
 	size_t pw_len = 0;
@@ -484,7 +485,7 @@ int fe_set_signing_key(appkg_writer *w, const char *key, const char *key_passwor
 	}
 	if (rc == APPKG_ERR_NOT_FOUND)
 		rc = APPKG_ERR_NO_FILE; /* a key file that is not there: the environment */
-	if (rc)
-		fe_report(key, rc, appkg_writer_error(w));
+	if (rc) /* the writer's message names the key file */
+		fe_report(subject, rc, appkg_writer_error(w));
 	return rc;
 }

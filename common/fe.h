@@ -72,7 +72,8 @@ int fe_password_confirm_env(const char *file, const char *env, int allow_prompt,
 
 /* --sign SECKEY on a writer: the key is tried without a password first, then with one from
  * key_password_file, APPKG_KEY_PASSWORD or a prompt. 0, or an APPKG_ERR_* code after one line
- * naming the key file was printed. */
-int fe_set_signing_key(appkg_writer *w, const char *key, const char *key_password_file);
+ * (about subject, the tool's input, naming the key file) was printed. */
+int fe_set_signing_key(appkg_writer *w, const char *subject, const char *key,
+		       const char *key_password_file);
 
 #endif

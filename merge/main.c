@@ -307,7 +307,7 @@ static int build(struct run *x)
 		return fe_report(o->output, rc, appkg_writer_error(x->w));
 	if (!o->sign_key)
 		return 0;
-	rc = fe_set_signing_key(x->w, o->sign_key, o->key_password_file);
+	rc = fe_set_signing_key(x->w, o->output, o->sign_key, o->key_password_file);
 	return rc ? appkg_error_class(rc) : 0;
 }
 

@@ -329,7 +329,7 @@ out:
  * (which the writer leaves out if the manifest changed). */
 static void set_signature(struct pack *p)
 {
-	int rc = fe_set_signing_key(p->w, p->o->sign_key, p->o->key_password_file);
+	int rc = fe_set_signing_key(p->w, p->o->dir, p->o->sign_key, p->o->key_password_file);
 
 	if (rc)
 		told(p, rc);

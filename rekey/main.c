@@ -204,7 +204,7 @@ static int set_signature(struct rekey *k)
 	int rc;
 
 	if (k->o->sign_key) {
-		rc = fe_set_signing_key(k->w, k->o->sign_key, k->o->key_password_file);
+		rc = fe_set_signing_key(k->w, k->subject, k->o->sign_key, k->o->key_password_file);
 		return rc ? appkg_error_class(rc) : 0;
 	}
 	if (appkg_reader_read(k->r, "manifest.json.minisig", &sig, &len) != 0)
