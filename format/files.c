@@ -2,9 +2,9 @@
 /*
  * Calls on files that need no package: sign a file and check a file's signature (minisign's
  * formats, signature.c), and seal secrets into a secrets.enc blob (secrets.c) for a tool that
- * keeps an unpacked directory without packing it (the mount's recovery directory), and replace
- * a file atomically (pack's --update-secrets-enc). Each
- * records its outcome for appkg_last_problem.
+ * keeps an unpacked directory without packing it (the mount's recovery directory), open a
+ * sealed blob and tell its KDF cost, and replace a file atomically (pack's
+ * --update-secrets-enc). Each records its outcome for appkg_last_problem.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,4 +162,43 @@ int appkg_secrets_seal(const char *json, size_t len, const char *password, size_
 	*blob = out.data;
 	*blob_len = out.len;
 	return problem_set_last(&e, NULL, 0);
+}
+
+/* A caller checks the password of a secrets.enc it is about to re-seal (spec §11.6). */
+int appkg_secrets_decrypt(const void *blob, size_t len, const char *password, size_t password_len,
+			  char **plain, size_t *plain_len, char *message)
+{
+	struct appkg_err e = {0};
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (!blob || !password)
+		appkg_fail(&e, APPKG_ERR_INVALID_ARGUMENT, "no secrets or no password");
+	else
+		secrets_decrypt(blob, len, password, password_len, plain, plain_len, &e);
+	if (message)
+		snprintf(message, 256, "%.255s", e.msg);
+	return e.code;
+}
+
+/* A caller re-sealing secrets asks which cost they had. */
+int appkg_secrets_kdf_level(const void *blob, size_t len)
+{
+	static const enum appkg_kdf_level levels[] = {APPKG_KDF_INTERACTIVE, APPKG_KDF_MODERATE,
+						      APPKG_KDF_SENSITIVE};
+	static const uint64_t ops[] = {crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				       crypto_pwhash_OPSLIMIT_MODERATE,
+				       crypto_pwhash_OPSLIMIT_SENSITIVE};
+	static const uint64_t mem[] = {crypto_pwhash_MEMLIMIT_INTERACTIVE,
+				       crypto_pwhash_MEMLIMIT_MODERATE,
+				       crypto_pwhash_MEMLIMIT_SENSITIVE};
+	struct appkg_err e = {0};
+	struct secrets_header h;
+
+	if (!blob || secrets_parse_header(blob, len, &h, &e))
+		return e.code ? e.code : APPKG_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < 3; i++)
+		if (h.opslimit == ops[i] && h.memlimit == mem[i])
+			return levels[i];
+	return APPKG_KDF_KEEP;
 }

@@ -115,6 +115,8 @@
 #define tar_put_header appkg__tar_put_header
 #define tar_put_padding appkg__tar_put_padding
 #define writer_problem appkg__writer_problem
+#define writer_member_free appkg__writer_member_free
+#define writer_apply_selection appkg__writer_apply_selection
 #define APPKG_MSG_MAX 512
 
 /* ---- errors.c ---- */

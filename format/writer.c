@@ -18,54 +18,7 @@
 
 #include "internal.h"
 #include "signature.h"
-
-#define MAX_THREADS 64
-
-struct slot {
-	ZSTD_CCtx *cctx;
-	struct buf in, out;
-	int copied; /* out already holds the frame, copied from the source package */
-	struct appkg_err err;
-};
-
-struct appkg_writer {
-	struct appkg_err err;
-	int level, threads, finished, verify;
-	uint64_t mtime;
-	json_t *user;
-	struct writer_member *members;
-	size_t n, cap;
-	struct buf secrets;
-	int has_secrets;
-	char package_id[129];
-	struct appkg_key *sign_key;
-	struct buf signature;
-	int has_signature, signature_dropped;
-	struct buf user_text; /* the manifest as given: what a carried signature signed */
-	int prune;
-	char **only; /* the selection (appkg_writer_set_selection), or NULL */
-	size_t nonly;
-	appkg_problem_fn problem_fn;
-	void *problem_ctx;
-	char **rejected; /* paths of resources whose add failed, for the manifest check */
-	size_t nrejected, rejected_cap;
-	/* output state during finish */
-	int fd;
-	const char *out_name; /* named in write errors */
-	struct slot *slots;
-	int used;
-	struct frame_info *frames;
-	uint32_t nframes, frames_cap;
-	struct index_entry *index;
-	uint32_t nindex;
-	struct buf cur;
-	appkg_reader *cur_src; /* the package every member of cur was copied from, or NULL */
-	int cur_members;
-	appkg_progress_fn progress_fn; /* appkg_writer_set_progress */
-	void *progress_ctx;
-	uint64_t progress_done, progress_total;
-	size_t progress_members;
-};
+#include "writer.h"
 
 static uint64_t default_mtime(void)
 {
@@ -92,7 +45,7 @@ appkg_writer *appkg_writer_new(void)
 	return w;
 }
 
-static void free_member(struct writer_member *m)
+void writer_member_free(struct writer_member *m)
 {
 	free(m->path);
 	free(m->type);
@@ -106,7 +59,7 @@ void appkg_writer_free(appkg_writer *w)
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n; i++)
-		free_member(&w->members[i]);
+		writer_member_free(&w->members[i]);
 	free(w->members);
 	json_decref(w->user);
 	buf_free(&w->user_text);
@@ -334,7 +287,7 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	m->type = strdup(type);
 	m->name = strdup(name);
 	if (!m->type || !m->name) {
-		free_member(m);
+		writer_member_free(m);
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
@@ -367,7 +320,7 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 	else if (!io_read_file(fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
 		admit(w, m, b.data, b.len, m->path);
 	if (w->err.code && m == &w->members[w->n])
-		free_member(m);
+		writer_member_free(m);
 	rc = w->err.code;
 	buf_free(&b);
 	return rc ? rejected(w, type, name, rc) : 0;
@@ -382,12 +335,12 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 		return rejected(w, type, name, w->err.code);
 	m->mem = malloc(len ? len : 1);
 	if (!m->mem) {
-		free_member(m);
+		writer_member_free(m);
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	}
 	memcpy(m->mem, data, len);
 	if (admit(w, m, data, len, m->path)) {
-		free_member(m);
+		writer_member_free(m);
 		return rejected(w, type, name, w->err.code);
 	}
 	return 0;
@@ -404,7 +357,7 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 	rc = appkg_reader_find(r, m->path, &from);
 	if (rc) {
 		appkg_fail(&w->err, rc, "%s: not in the source package", m->path);
-		free_member(m);
+		writer_member_free(m);
 		return rejected(w, type, name, rc);
 	}
 	m->src = r;
@@ -475,24 +428,6 @@ int appkg_writer_secrets_blob(const appkg_writer *w, const void **blob, size_t *
 	*blob = w->secrets.data;
 	*len = w->secrets.len;
 	return 0;
-}
-
-/* Here rather than in secrets.c: a writer's caller needs it, to check the password of the
- * secrets.enc it is about to re-seal (spec §11.6). */
-int appkg_secrets_decrypt(const void *blob, size_t len, const char *password, size_t password_len,
-			  char **plain, size_t *plain_len, char *message)
-{
-	struct appkg_err e = {0};
-
-	*plain = NULL;
-	*plain_len = 0;
-	if (!blob || !password)
-		appkg_fail(&e, APPKG_ERR_INVALID_ARGUMENT, "no secrets or no password");
-	else
-		secrets_decrypt(blob, len, password, password_len, plain, plain_len, &e);
-	if (message)
-		snprintf(message, 256, "%.255s", e.msg);
-	return e.code;
 }
 
 int appkg_writer_set_signing_key(appkg_writer *w, const char *seckey_path, const char *password,
@@ -739,138 +674,6 @@ static int string_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* ---- a selection (spec §10.6): members as a graph for select_closure ---------------------- */
-
-struct writer_graph {
-	appkg_writer *w;
-	json_t **entries; /* per member (sorted), its user entry or NULL */
-};
-
-static long member_index(const appkg_writer *w, const char *path)
-{
-	size_t lo = 0, hi = w->n;
-
-	while (path && lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(path, w->members[mid].path);
-		if (!c)
-			return (long)mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
-}
-
-/* The forms of appkg_reader_resource_find: member path, TYPE/NAME in file-name form, or
- * TYPE/NAME with the logical name. */
-static long writer_find(void *ctx, const char *selector)
-{
-	const appkg_writer *w = ((struct writer_graph *)ctx)->w;
-	const char *slash = strchr(selector, '/');
-	char *type, *path = NULL, *encoded = NULL;
-	long i = -1;
-
-	if (!strncmp(selector, "resources/", 10))
-		return member_index(w, selector);
-	if (!slash || slash == selector || !(type = strndup(selector, (size_t)(slash - selector))))
-		return -1;
-	if ((path = resource_path_make(type, slash + 1)))
-		i = member_index(w, path);
-	free(path);
-	path = NULL;
-	if (i < 0 && (encoded = appkg_name_encode(slash + 1)) &&
-	    (path = resource_path_make(type, encoded)))
-		i = member_index(w, path);
-	free(path);
-	free(encoded);
-	free(type);
-	return i;
-}
-
-static long writer_find_dep(void *ctx, const char *dep)
-{
-	char *path = resource_path_make_dep(dep);
-	long i = path ? member_index(((struct writer_graph *)ctx)->w, path) : -1;
-
-	free(path);
-	return i;
-}
-
-/* A non-string entry ends the list here; manifest_check_user reports it. */
-static const char *writer_dep(void *ctx, size_t i, size_t k)
-{
-	json_t *e = ((struct writer_graph *)ctx)->entries[i];
-
-	return json_string_value(json_array_get(json_object_get(e, "depends_on"), k));
-}
-
-static const char *writer_path(void *ctx, size_t i)
-{
-	return ((struct writer_graph *)ctx)->w->members[i].path;
-}
-
-/* The user's entries of the chosen members only (and those without a usable path, which the
- * manifest check reports); the other members are dropped. */
-static int keep_chosen(appkg_writer *w, const unsigned char *chosen)
-{
-	json_t *list = json_object_get(w->user, "resources"), *kept = json_array(), *e;
-	size_t i, n = 0;
-	long k;
-
-	if (!kept)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	json_array_foreach(list, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		k = path ? member_index(w, path) : -1;
-		if ((!path || (k >= 0 && chosen[k])) && json_array_append(kept, e))
-			return json_decref(kept), appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	}
-	if (!json_is_array(list))
-		json_decref(kept); /* nothing to filter: the manifest check reports it */
-	else if (json_object_set_new(w->user, "resources", kept)) /* frees list */
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (i = 0; i < w->n; i++) {
-		if (chosen[i])
-			w->members[n++] = w->members[i];
-		else
-			free_member(&w->members[i]);
-	}
-	w->n = n;
-	return 0;
-}
-
-static int apply_selection(appkg_writer *w)
-{
-	struct writer_graph wg = {.w = w, .entries = calloc(w->n + 1, sizeof(json_t *))};
-	struct select_graph g = {.n = w->n, .ctx = &wg, .find = writer_find,
-				 .find_dep = writer_find_dep, .dep = writer_dep, .path = writer_path};
-	unsigned char *chosen = calloc(w->n + 1, 1);
-	json_t *list = json_object_get(w->user, "resources"), *e;
-	size_t i;
-	int rc;
-
-	if (!wg.entries || !chosen) {
-		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-		goto out;
-	}
-	json_array_foreach(list, i, e) {
-		long k = member_index(w, json_string_value(json_object_get(e, "path")));
-		if (k >= 0 && json_is_object(e))
-			wg.entries[k] = e;
-	}
-	rc = select_closure(&g, (const char *const *)w->only, w->nonly, chosen, &w->err);
-	if (rc >= 0)
-		rc = keep_chosen(w, chosen);
-	else if (w->problem_fn)
-		w->problem_fn(w->problem_ctx, rc, w->err.msg);
-out:
-	free(wg.entries);
-	free(chosen);
-	return rc;
-}
-
 /* The user's manifest against the members: every problem to the handler, the first on w. */
 static int check_manifest(appkg_writer *w)
 {
@@ -882,7 +685,7 @@ static int check_manifest(appkg_writer *w)
 		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
 	if (w->nrejected > 1)
 		qsort(w->rejected, w->nrejected, sizeof(*w->rejected), string_cmp);
-	if (w->only && w->user && apply_selection(w))
+	if (w->only && w->user && writer_apply_selection(w))
 		return w->err.code;
 	c.n = w->n;
 	return manifest_check_user(w->user, &c, &w->err);
@@ -976,28 +779,6 @@ void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx)
 {
 	w->progress_fn = fn;
 	w->progress_ctx = ctx;
-}
-
-/* Here beside appkg_secrets_decrypt: a caller re-sealing secrets asks which cost they had. */
-int appkg_secrets_kdf_level(const void *blob, size_t len)
-{
-	static const enum appkg_kdf_level levels[] = {APPKG_KDF_INTERACTIVE, APPKG_KDF_MODERATE,
-						      APPKG_KDF_SENSITIVE};
-	static const uint64_t ops[] = {crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				       crypto_pwhash_OPSLIMIT_MODERATE,
-				       crypto_pwhash_OPSLIMIT_SENSITIVE};
-	static const uint64_t mem[] = {crypto_pwhash_MEMLIMIT_INTERACTIVE,
-				       crypto_pwhash_MEMLIMIT_MODERATE,
-				       crypto_pwhash_MEMLIMIT_SENSITIVE};
-	struct appkg_err e = {0};
-	struct secrets_header h;
-
-	if (!blob || secrets_parse_header(blob, len, &h, &e))
-		return e.code ? e.code : APPKG_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < 3; i++)
-		if (h.opslimit == ops[i] && h.memlimit == mem[i])
-			return levels[i];
-	return APPKG_KDF_KEEP;
 }
 
 static int write_members(appkg_writer *w, const char *manifest, size_t len)
