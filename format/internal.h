@@ -3,10 +3,12 @@
  * Declarations shared by the files of libappkg; nothing here is public. Each concern has its
  * own file: errors.c (codes, messages), buf.c (byte buffers, little-endian, hex), names.c
  * (member-name rules), tar.c (canonical tar entries), container.c (zstd frames, seek table,
- * member index), json.c (strict JSON), manifest.c, secrets.c, io.c (file writes), reader.c,
- * writer.c, resources.c (the resource listing), extract.c (package to directory), files.c
- * (signed files, sealed secrets), problem.c (problems as data), directory.c (a directory as
- * input), diff.c and diffjson.c (comparing two packages).
+ * member index), json.c and jsoncheck.c (strict JSON), layout.c (which paths are members),
+ * manifest.c, secrets.c, secretnames.c, io.c (file writes), reader.c, writer.c (its handle in
+ * writer.h) and writer_select.c, resources.c (the resource listing), extract.c (package to
+ * directory), files.c (signed files, sealed secrets, atomic replace), problem.c (problems as
+ * data), directory.c (a directory as input), diff.c and diffjson.c (comparing two packages),
+ * select.c (the closure of a selection), merge.c.
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H
