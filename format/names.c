@@ -173,8 +173,8 @@ static void char_problem(const char *comp, char *out, size_t cap)
 		struct buf esc = {0};
 		if (c == '%') {
 			int hi = hex_digit(comp[i + 1]), lo = hi < 0 ? -1 : hex_digit(comp[i + 2]);
-			ucs4_t v = (ucs4_t)(hi << 4 | lo);
-			if (lo < 0 || v == 0) {
+			ucs4_t v = lo < 0 ? 0 : (ucs4_t)(hi << 4 | lo); /* no shift of a -1 */
+			if (v == 0) {
 				snprintf(out, cap, "bad escape '%.3s': escapes are %%XX with uppercase hex "
 					 "digits ('%%' itself is written %%25)", comp + i);
 				return;

@@ -80,6 +80,21 @@ TEST(test_name_rules_reject)
 	CHECK_EQ(appkg_name_check("abcdef", 5), APPKG_ERR_NAME_LENGTH);
 }
 
+/* The message of a bad escape names it; a '%' followed by no hex digit once made the message
+ * code shift -1 (UBSan in make asan; found by fuzz_names). */
+TEST(test_name_bad_escape_message)
+{
+	static const char *const paths[] = {"resources/t/a%zz.json", "resources/t/a%G1.json",
+					    "resources/t/a%.json", "resources/t/%4.json"};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct appkg_err e = {0};
+		harness_msg = paths[i];
+		CHECK_EQ(member_path_check(paths[i], strlen(paths[i]), &e), APPKG_ERR_NAME_CHAR);
+		CHECK(strstr(e.msg, "bad escape") != NULL);
+	}
+}
+
 TEST(test_name_collisions)
 {
 	struct appkg_err e = {0};
@@ -464,6 +479,7 @@ int main(void)
 		return 1;
 	RUN(test_name_encode_decode);
 	RUN(test_name_rules_reject);
+	RUN(test_name_bad_escape_message);
 	RUN(test_name_collisions);
 	RUN(test_tar_round_trip_and_pax);
 	RUN(test_tar_rejects_non_canonical);
