@@ -34,6 +34,14 @@ static void usage(FILE *out)
 	fprintf(out, "\n'appkg COMMAND --help' shows the options of a command.\n");
 }
 
+/* A command is a short name of lowercase letters, digits and '-'. */
+static int command_name(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return n > 0 && n <= 64 && s[n] == '\0';
+}
+
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], prog[PATH_MAX + 32], *slash;
@@ -57,6 +65,10 @@ int main(int argc, char **argv)
 		fe_version();
 	if (argv[1][0] == '-' || strchr(argv[1], '/'))
 		fe_usage_error("'%s' is not a command", argv[1]);
+	if (!command_name(argv[1])) { /* never handed to exec: no tool has such a name */
+		fprintf(stderr, "appkg: '%s' is not an appkg command\n", argv[1]);
+		return APPKG_EXIT_USAGE;
+	}
 	snprintf(prog, sizeof(prog), "appkg-%s", argv[1]);
 	argv[1] = prog;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
