@@ -119,3 +119,34 @@ expect_no_secret_values() {
 		fi
 	done
 }
+
+# at_prompt ANSWERS CMD...: run CMD on a new pseudo-terminal, typing the comma-separated ANSWERS
+# (an empty string is one empty answer) one at each "Password: " prompt, and only once the
+# prompt has turned echo off: a prompt flushes what was typed before it, so typing on a timer
+# races a slow machine. What the terminal showed goes to $W/tty; $rc is CMD's exit status.
+at_prompt() {
+	timeout 70 python3 - "$@" >"$W/tty" 2>&1 <<'EOF'
+import os, pty, select, sys, termios, time
+answers = sys.argv[1].split(",")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+seen, shown, deadline = 0, b"", time.time() + 60
+while time.time() < deadline:
+    if answers and shown.count(b"Password: ") > seen and not termios.tcgetattr(fd)[3] & termios.ECHO:
+        os.write(fd, answers.pop(0).encode() + b"\n")
+        seen += 1
+    if select.select([fd], [], [], 0.05)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        shown += data
+sys.stdout.write(shown.decode(errors="replace"))
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+EOF
+	rc=$?
+}

@@ -263,18 +263,17 @@ password_env() { # password_env VALUE WHAT: each tool with APPKG_PASSWORD=VALUE
 t bad_args_password_env_empty password_env "" "empty password"
 t bad_args_password_env_long password_env "$LONG" "password longer than 4096 bytes"
 
-# Enter at the prompt, on a terminal that script(1) provides.
+# Enter at the prompt, on a terminal (at_prompt).
 password_prompt_enter() {
-	command -v script >/dev/null || { echo "no script(1)"; return 0; }
 	mkdir -p "$W/tty.mnt"
 	for c in "appkg-pack $APP -o $W/tty.appkg" "appkg-verify -P $PKG" "appkg-unpack -s $PKG -C $W/tty.d" \
 		"appkg-keygen -p $W/tty.pub -s $W/tty.sec" "appkg-keygen --sign $DOC -s $KS" \
 		"appkg-mount $PKG $W/tty.mnt"; do
 		[ $FUSE = 1 ] || [ "${c%% *}" != appkg-mount ] || continue
-		(sleep 1; echo) | timeout 10 script -qec "$B/$c" /dev/null >"$W/stderr" 2>&1
-		rc=$?
+		# shellcheck disable=SC2086 # $c is the command line, split on spaces
+		at_prompt "" "$B/"$c
 		unmount_below "$W/tty.mnt"
-		tr -d '\r' <"$W/stderr" | grep -v '^Password: *$' >"$W/stderr.lines"
+		tr -d '\r' <"$W/tty" | grep -v '^Password: *$' >"$W/stderr.lines"
 		mv "$W/stderr.lines" "$W/stderr"
 		expect_rc 3 && expect_one_line "${c%% *}" && expect_stderr "'/dev/tty': empty password" || return 1
 	done

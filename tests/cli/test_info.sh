@@ -186,18 +186,17 @@ stdin_dash() {
 		expect_one_line appkg-info
 }
 
-# On a terminal (script(1)), no prompt unless asked: without -P the secrets stay sealed; with -P
+# On a terminal (at_prompt), no prompt unless asked: without -P the secrets stay sealed; with -P
 # the password typed at the prompt lists the names.
 prompt_only_when_asked() {
-	command -v script >/dev/null || { echo "no script(1)"; return 0; }
-	script -qc "timeout 10 '$B/appkg-info' '$W/crm.appkg'" /dev/null </dev/null >"$W/tty.out" ||
-		fail "status $? without -P: $(cat "$W/tty.out")" || return 1
-	! grep -qi password: "$W/tty.out" && grep -q "present, sealed (give the password" "$W/tty.out" ||
-		fail "without -P: $(cat "$W/tty.out")" || return 1
-	(sleep 1; printf 'info-test-pw\r') | script -qc "timeout 10 '$B/appkg-info' -P '$W/crm.appkg'" \
-		/dev/null >"$W/tty.out" || fail "status $? with -P: $(cat "$W/tty.out")" || return 1
-	grep -qi "password:" "$W/tty.out" && grep -q "^  WEBHOOK_HMAC" "$W/tty.out" ||
-		fail "with -P: $(cat "$W/tty.out")"
+	at_prompt "" "$B/appkg-info" "$W/crm.appkg"
+	[ "$rc" -eq 0 ] || fail "status $rc without -P: $(cat "$W/tty")" || return 1
+	! grep -qi password: "$W/tty" && grep -q "present, sealed (give the password" "$W/tty" ||
+		fail "without -P: $(cat "$W/tty")" || return 1
+	at_prompt info-test-pw "$B/appkg-info" -P "$W/crm.appkg"
+	[ "$rc" -eq 0 ] || fail "status $rc with -P: $(cat "$W/tty")" || return 1
+	grep -qi "password:" "$W/tty" && grep -q "^  WEBHOOK_HMAC" "$W/tty" ||
+		fail "with -P: $(cat "$W/tty")"
 }
 
 front_runs_info() {

@@ -1,42 +1,12 @@
 # appkg-pack and the tools' shared front end against ordinary mistakes (issue 10, items 2, 3, 4,
 # 5, 10, 11, 12 and 14): a mistyped password, a renamed resource, a stale secrets.enc or
 # signature, side files in a git checkout, several manifest problems at once, and the messages
-# of bad arguments. Prompts are driven through a pseudo-terminal (python3's pty module).
+# of bad arguments. Prompts are answered on a pseudo-terminal (at_prompt in lib.sh).
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1767225600
 PW="$W/pw"
 echo "correct horse" >"$PW"
 echo "correct hrose" >"$W/typo"
-
-# on_tty ANSWERS CMD...: run CMD on a new pseudo-terminal, typing the comma-separated ANSWERS
-# one at each "Password: " prompt once echo is off (so no typed line is flushed). Everything the
-# terminal shows goes to $W/tty; the exit status is CMD's.
-on_tty() {
-	timeout 30 python3 - "$@" >"$W/tty" 2>&1 <<'EOF'
-import os, pty, select, sys, termios, time
-answers = [a for a in sys.argv[1].split(",") if a]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-seen, shown, deadline = 0, b"", time.time() + 25
-while time.time() < deadline:
-    if answers and shown.count(b"Password: ") > seen and not termios.tcgetattr(fd)[3] & termios.ECHO:
-        os.write(fd, answers.pop(0).encode() + b"\n")
-        seen += 1
-    if select.select([fd], [], [], 0.05)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        shown += data
-sys.stdout.write(shown.decode(errors="replace"))
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
-EOF
-	rc=$?
-}
 
 # A package with secrets, unpacked with its password: DIR has secrets.json and secrets.enc.
 unpacked_with_secrets() { # unpacked_with_secrets NAME
@@ -58,20 +28,20 @@ wrong_password_refused() {
 
 wrong_password_at_prompt() {
 	unpacked_with_secrets wt || return 1
-	on_tty "correct hrose" "$B/appkg-pack" "$W/wt" -o "$W/wt1.appkg"
+	at_prompt "correct hrose" "$B/appkg-pack" "$W/wt" -o "$W/wt1.appkg"
 	[ "$rc" -eq 3 ] && grep -q "wrong password" "$W/tty" && [ ! -e "$W/wt1.appkg" ] ||
 		{ cat "$W/tty"; fail "exit $rc, expected 3"; } || return 1
-	on_tty "correct horse" "$B/appkg-pack" "$W/wt" -o "$W/wt2.appkg"
+	at_prompt "correct horse" "$B/appkg-pack" "$W/wt" -o "$W/wt2.appkg"
 	[ "$rc" -eq 0 ] && cmp "$W/wt.appkg" "$W/wt2.appkg" || { cat "$W/tty"; fail "exit $rc, expected 0"; }
 }
 
 # Item 2: a new password (no secrets.enc) typed at the prompt is asked twice and must match.
 new_password_asked_twice() {
 	corpus "$W/np" 4 plain || return 1
-	on_tty "first,second" "$B/appkg-pack" --kdf interactive "$W/np" -o "$W/np.appkg"
+	at_prompt "first,second" "$B/appkg-pack" --kdf interactive "$W/np" -o "$W/np.appkg"
 	[ "$rc" -eq 3 ] && grep -q "passwords differ" "$W/tty" && [ ! -e "$W/np.appkg" ] ||
 		{ cat "$W/tty"; fail "exit $rc, expected 3"; } || return 1
-	on_tty "same one,same one" "$B/appkg-pack" --kdf interactive "$W/np" -o "$W/np.appkg"
+	at_prompt "same one,same one" "$B/appkg-pack" --kdf interactive "$W/np" -o "$W/np.appkg"
 	[ "$rc" -eq 0 ] && [ "$(grep -c "Password: " "$W/tty")" -eq 2 ] || { cat "$W/tty"; fail "exit $rc"; } || return 1
 	echo "same one" >"$W/np.pw"
 	run "$B/appkg-verify" --password-file "$W/np.pw" "$W/np.appkg" && expect_rc 0 || return 1

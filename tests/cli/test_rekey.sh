@@ -94,28 +94,16 @@ passwords_from_environment() {
 	expect_rc 3 && expect_stderr "new password" && cmp "$W/orig.appkg" "$W/nonew.appkg"
 }
 
-# type LINE...: each line typed on the terminal two seconds after the one before (a prompt
-# flushes what was typed before it).
-type_lines() {
-	for l in "$@"; do
-		sleep 2
-		printf '%s\n' "$l"
-	done
-	sleep 2
-}
-
 new_password_asked_twice() {
-	command -v script >/dev/null || fail "script(1) is missing" || return 1
 	fresh twice
-	type_lines 'old password' 'typed twice' 'typed twice' |
-		timeout 60 script -qec "'$B/appkg-rekey' '$W/twice.appkg'" /dev/null >"$W/tty" 2>&1
-	[ "$(grep -c 'Password:' "$W/tty")" -eq 3 ] || fail "expected three prompts" || return 1
+	at_prompt 'old password,typed twice,typed twice' "$B/appkg-rekey" "$W/twice.appkg"
+	[ "$rc" -eq 0 ] && [ "$(grep -c 'Password:' "$W/tty")" -eq 3 ] ||
+		fail "exit $rc, expected three prompts: $(cat "$W/tty")" || return 1
 	printf 'typed twice\n' >"$W/typed"
 	run "$B/appkg-verify" --password-file "$W/typed" "$W/twice.appkg" && expect_rc 0 || return 1
 	# two different answers: refused, nothing changed
 	fresh differ
-	type_lines 'old password' 'first answer' 'second answer' |
-		timeout 60 script -qec "'$B/appkg-rekey' '$W/differ.appkg'" /dev/null >"$W/tty" 2>&1
+	at_prompt 'old password,first answer,second answer' "$B/appkg-rekey" "$W/differ.appkg"
 	grep -q "the two passwords differ" "$W/tty" || fail "no refusal: $(cat "$W/tty")" || return 1
 	cmp "$W/orig.appkg" "$W/differ.appkg" || fail "package changed"
 }
