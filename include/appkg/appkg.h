@@ -436,6 +436,10 @@ struct appkg_extract_options {
 	const char *const *only; /* only_count selectors (appkg_reader_resource_find forms), or
 				  * NULL for every member */
 	size_t only_count;
+	appkg_bindings *bindings; /* non-NULL: write each resource bound for this environment
+				   * (appkg_bind), the tree import-ready, not a package source */
+	int bind_secrets;         /* with bindings and password: also replace secret references;
+				   * files that then hold a secret are mode 0600 */
 };
 
 /* Write the package open in r as an unpacked directory dest: manifest.json, its signature,
@@ -585,6 +589,173 @@ APPKG_API const char *appkg_diff_error(const appkg_diff *d);
 APPKG_API int appkg_diff_failed_input(const appkg_diff *d);
 
 APPKG_API void appkg_diff_free(appkg_diff *d);
+/* ---- inputs, placeholders and bindings (spec section 20) -------------------------------- */
+
+/* A resource names a value the target supplies with a placeholder inside a JSON string:
+ * [[appkg:input:NAME]] (a value from the target environment), [[appkg:secret:NAME]] (a key of
+ * the package's secrets.json) or [[appkg:literal]] (the text "[[appkg:" itself). Packages
+ * that hold any are format 2.0 (spec section 12); their manifest lists the inputs. */
+enum appkg_placeholder_kind {
+	APPKG_PLACEHOLDER_INPUT = 1,
+	APPKG_PLACEHOLDER_SECRET = 2,
+	APPKG_PLACEHOLDER_LITERAL = 3,
+};
+
+/* One placeholder found in a document. Strings are borrowed for the duration of the callback. */
+struct appkg_placeholder {
+	int kind;              /* APPKG_PLACEHOLDER_* */
+	const char *name;      /* the input's or secret's name; NULL for a literal */
+	unsigned line, column; /* where it starts in the document's text, from 1 */
+	int whole;             /* 1 when it is the whole value of its string */
+};
+typedef void (*appkg_placeholder_fn)(void *ctx, const struct appkg_placeholder *p);
+
+/* Find every placeholder in the JSON document json/len (a resource), in document order,
+ * calling fn (may be NULL) for each. Placeholders are recognised in the decoded value of a
+ * string (so a \u escape cannot hide one). Returns the number found, or APPKG_ERR_PLACEHOLDER
+ * for "[[appkg:" text that does not match the grammar, stands outside a string or inside an
+ * object key; the message has the line, column and the rule (appkg_last_problem). The
+ * document's other JSON rules are not checked here. */
+APPKG_API int appkg_placeholders_scan(const char *json, size_t len, appkg_placeholder_fn fn,
+				      void *ctx);
+
+/* One input of a package, from its manifest's "inputs" (spec section 20.3). Strings are
+ * borrowed from the reader until the next appkg_reader_input call on it. */
+struct appkg_input {
+	const char *name;
+	const char *description;       /* NULL when none */
+	const char *default_json;      /* the default as compact JSON text; NULL when none */
+	int required;                  /* 1: used and without a default, so a target must supply it */
+	const char *const *used_by;    /* member paths of the resources that use it */
+	size_t used_by_count;
+};
+
+/* The package's inputs, sorted by name (0 for a format 1.x package or one without inputs). */
+APPKG_API size_t appkg_reader_input_count(appkg_reader *r);
+APPKG_API int appkg_reader_input(appkg_reader *r, size_t i, struct appkg_input *out);
+
+/* Values for one target environment: a bindings file (ENV.json, spec section 20.4) and,
+ * optionally, the plaintext secrets for secret references. */
+typedef struct appkg_bindings appkg_bindings;
+
+APPKG_API appkg_bindings *appkg_bindings_new(void);
+
+/* Load a bindings document (json/len) or file (a regular file of at most 16 MiB). Input names
+ * are checked against the grammar; an unknown top-level field is refused (a typo would bind
+ * nothing). APPKG_ERR_BINDINGS or a JSON code on a bad document; the message (with line and
+ * column) stays on b. A second load replaces the first. */
+APPKG_API int appkg_bindings_load(appkg_bindings *b, const char *json, size_t len);
+APPKG_API int appkg_bindings_load_file(appkg_bindings *b, const char *path);
+
+/* Number of inputs given and the i-th name (sorted); the value as compact JSON text, or NULL
+ * when the input is not given. Borrowed until the next load or free. */
+APPKG_API size_t appkg_bindings_count(const appkg_bindings *b);
+APPKG_API const char *appkg_bindings_name(const appkg_bindings *b, size_t i);
+APPKG_API const char *appkg_bindings_value(const appkg_bindings *b, const char *name);
+
+/* The "environment" field of the document, or NULL. */
+APPKG_API const char *appkg_bindings_environment(const appkg_bindings *b);
+
+/* Take the defaults of r's inputs: a value the document does not give comes from them. */
+APPKG_API int appkg_bindings_use_defaults(appkg_bindings *b, appkg_reader *r);
+
+/* The plaintext of secrets.json (an object of strings), copied into guarded memory and wiped
+ * at appkg_bindings_free; needed only for APPKG_BIND_SECRETS. */
+APPKG_API int appkg_bindings_set_secrets(appkg_bindings *b, const char *json, size_t len);
+
+/* A check of bindings against a package's inputs, one report per finding. */
+struct appkg_binding_problem {
+	const char *input;             /* the input's name */
+	int unbound;                   /* 1: a required input with no value (an error);
+					* 0: a value given for an input the package does not have
+					* (a warning) */
+	const char *const *used_by;    /* for an unbound input, the resources that use it */
+	size_t used_by_count;
+};
+typedef void (*appkg_binding_fn)(void *ctx, const struct appkg_binding_problem *p);
+
+/* Check b against the inputs of r and call fn for every finding, all of them. Returns the
+ * number of unbound inputs (0: the target supplies everything) or a negative code. */
+APPKG_API int appkg_bindings_check(const appkg_bindings *b, appkg_reader *r, appkg_binding_fn fn,
+				   void *ctx);
+
+#define APPKG_BIND_SECRETS 1 /* also replace secret references (needs appkg_bindings_set_secrets) */
+
+/* Bind one resource: replace each input placeholder by its value (a string's text, JSON-escaped
+ * inside the string; any other JSON value as itself when the placeholder is the whole string,
+ * else as its compact JSON text), each literal by "[[appkg:", and with APPKG_BIND_SECRETS each
+ * secret reference by the secret; without it secret references are left as they are. Bytes
+ * outside the rewritten strings are kept. On success *out (malloc'd, *out_len bytes, valid
+ * JSON) is released with appkg_bound_free, which wipes it: it may hold a secret. Returns the
+ * number of placeholders replaced, APPKG_ERR_UNBOUND naming the first input (or secret) with
+ * no value, or APPKG_ERR_PLACEHOLDER; the message stays on b (appkg_bindings_error). */
+APPKG_API int appkg_bind(appkg_bindings *b, const char *json, size_t len, int flags, char **out,
+			 size_t *out_len);
+APPKG_API void appkg_bound_free(char *out, size_t len);
+
+APPKG_API const char *appkg_bindings_error(const appkg_bindings *b);
+APPKG_API void appkg_bindings_free(appkg_bindings *b);
+
+/* ---- a plan against the target (spec section 21) ---------------------------------------- */
+
+/* What importing one resource would do to the target. */
+enum appkg_action {
+	APPKG_ACTION_CREATE = 1,    /* absent in the target: created (modes create, overwrite, merge) */
+	APPKG_ACTION_CONFLICT = 2,  /* mode create, and the target has it: left alone, reported */
+	APPKG_ACTION_UPDATE = 3,    /* mode update, present and different */
+	APPKG_ACTION_OVERWRITE = 4, /* mode overwrite, present and different */
+	APPKG_ACTION_MERGE = 5,     /* mode merge, present, and the merge (RFC 7396) changes it */
+	APPKG_ACTION_UNCHANGED = 6, /* present and would end up equal */
+	APPKG_ACTION_ERROR = 7,     /* mode update and absent, or no way to match it */
+	APPKG_ACTION_SKIP = 8,      /* mode skip */
+};
+
+/* One resource of the plan. Strings belong to the plan handle. */
+struct appkg_plan_item {
+	int action;              /* APPKG_ACTION_* */
+	const char *path;        /* the package's member path */
+	const char *type, *name; /* type (file-name form) and logical name */
+	const char *mode;        /* import mode from the manifest */
+	const char *match;       /* "name" or "id" (spec section 21.1) */
+	const char *id;          /* the entry's id, or NULL */
+	const char *target_path; /* the target's resource it matched, or NULL */
+	const char *reason;      /* one line for CONFLICT and ERROR, else NULL */
+	size_t change_count;     /* changes of UPDATE, OVERWRITE, MERGE (appkg_plan_change) */
+};
+
+typedef struct appkg_plan appkg_plan;
+
+APPKG_API appkg_plan *appkg_plan_new(void);
+
+/* Bind inputs (never secrets) before comparing; b is borrowed until appkg_plan_make returns. */
+APPKG_API int appkg_plan_set_bindings(appkg_plan *p, appkg_bindings *b);
+
+/* Plan importing package into target (both open; target is what the target holds now, an
+ * export opened as a package or with appkg_reader_open_directory). Items come in import
+ * order: a topological order of depends_on, ties by path. Returns 0 when applying would
+ * change nothing and nothing stands in the way (every item UNCHANGED or SKIP, no unbound
+ * input, no cycle), 1 otherwise, or a negative code when an input cannot be read
+ * (appkg_plan_error, appkg_plan_failed_input: 0 package, 1 target). */
+APPKG_API int appkg_plan_make(appkg_plan *p, appkg_reader *package, appkg_reader *target);
+
+APPKG_API size_t appkg_plan_count(const appkg_plan *p);
+APPKG_API int appkg_plan_item(const appkg_plan *p, size_t i, struct appkg_plan_item *out);
+APPKG_API int appkg_plan_change(const appkg_plan *p, size_t item, size_t i,
+				struct appkg_change *out);
+
+/* Required inputs the bindings do not supply, sorted by name. */
+APPKG_API size_t appkg_plan_unbound_count(const appkg_plan *p);
+APPKG_API const char *appkg_plan_unbound(const appkg_plan *p, size_t i);
+
+/* Dependency cycles: cycle i lists *count member paths (a -> b -> ... -> a). */
+APPKG_API size_t appkg_plan_cycle_count(const appkg_plan *p);
+APPKG_API const char *const *appkg_plan_cycle(const appkg_plan *p, size_t i, size_t *count);
+
+APPKG_API const char *appkg_plan_action_name(int action); /* "create", ... */
+APPKG_API const char *appkg_plan_error(const appkg_plan *p);
+APPKG_API int appkg_plan_failed_input(const appkg_plan *p);
+APPKG_API void appkg_plan_free(appkg_plan *p);
+
 /* ---- progress and secrets parameters ---------------------------------------------------- */
 
 /* Progress of a long call, for a progress display: bytes_done of bytes_total (the members'

@@ -74,6 +74,10 @@ enum appkg_error {
 	APPKG_ERR_IMPORT_MODE = -507,        /* import mode not one of the defined values */
 	APPKG_ERR_DEPENDENCY = -508,         /* depends_on names no resource in the package */
 	APPKG_ERR_DIGEST_ALGORITHM = -509,   /* digest algorithm not supported */
+	APPKG_ERR_UNBOUND = -510,            /* an input or secret reference has no value */
+	APPKG_ERR_PLACEHOLDER = -511,        /* placeholder text outside the grammar, outside a
+					      * string, in a key, or not as the manifest lists it */
+	APPKG_ERR_BINDINGS = -512,           /* a bindings file (ENV.json) is not as spec §20.4 says */
 	APPKG_ERR_MERGE_CONFLICT = -520,     /* packages to merge hold a resource or secret differently */
 
 	/* -600 .. -699: resources */
