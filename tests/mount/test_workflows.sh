@@ -78,6 +78,12 @@ verify_bindings() { # verify_bindings NAME PKG COMPLETE INCOMPLETE MISSING...
 	done
 	[ "$(grep -c "is required" "$W/stderr")" -eq $# ] || fail "not one line per missing input" ||
 		return 1
+	# a key that no input of the package has is a warning
+	for k in $(jq -r --slurpfile m "$EXP/$n/bound/manifest.json" \
+		'.inputs | keys - ($m[0].inputs | keys) | .[]' "$incomplete"); do
+		grep -q "^appkg-verify: '$incomplete': warning: input '$k' is not used by the package" \
+			"$W/stderr" || fail "no warning for the unused key $k" || return 1
+	done
 	step "$n" "$B/appkg-verify" --bindings "$complete" "$pkg" && expect_rc 0
 }
 
