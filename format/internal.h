@@ -75,7 +75,6 @@
 #define manifest_check_placeholders appkg__manifest_check_placeholders
 #define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
-#define manifest_input_name_ok appkg__manifest_input_name_ok
 #define manifest_load appkg__manifest_load
 #define member_path_check appkg__member_path_check
 #define name_char_control appkg__name_char_control
@@ -317,8 +316,6 @@ void manifest_free(struct manifest *m);
  * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */
 int manifest_check_placeholders(const struct manifest *m, const char *path, const void *data,
 				size_t len, struct appkg_err *e);
-/* An input name by the grammar of spec §20.1? */
-int manifest_input_name_ok(const char *name);
 /* Build the manifest a writer stores, from the user manifest and the members. */
 struct writer_member {
 	char *path;

@@ -308,16 +308,10 @@ static json_t *parse_top(const unsigned char *data, size_t len, size_t start, si
 
 #define MAX_INPUTS 65536u
 
-int manifest_input_name_ok(const char *name)
+/* An input name by the grammar of spec §20.1 (a NUL inside a JSON key makes it shorter). */
+static int input_name_ok(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (n < 1 || n > 64 || !((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z')))
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", name[i]))
-			return 0;
-	return 1;
+	return placeholder_name_ok(name, strlen(name));
 }
 
 static int input_cmp(const void *a, const void *b)
@@ -375,7 +369,7 @@ static int load_input(struct manifest *m, struct manifest_input *in, json_t *v,
 	json_t *req = json_object_get(v, "required"), *def = json_object_get(v, "default");
 	json_t *desc = json_object_get(v, "description");
 
-	if (!manifest_input_name_ok(in->name))
+	if (!input_name_ok(in->name))
 		return input_schema(e, in->name, "not an input name: a letter, then up to 63 letters, "
 				    "digits, '_', '-' or '.' (spec §20.1)");
 	if (!json_is_object(v))
@@ -864,7 +858,7 @@ static void check_user_inputs(struct checking *k, json_t *user)
 	if (!json_is_object(inputs) || json_object_size(inputs) > MAX_INPUTS)
 		return;
 	json_object_foreach(inputs, name, v) {
-		if (!manifest_input_name_ok(name))
+		if (!input_name_ok(name))
 			input_schema(&t, name, "not an input name: a letter, then up to 63 letters, "
 				     "digits, '_', '-' or '.' (spec §20.1)");
 		else if (!json_is_object(v))
