@@ -494,7 +494,9 @@ int manifest_check_placeholders(const struct manifest *m, const char *path, cons
 		appkg_fail(e, rc, "%s: %s", path, p.message ? p.message : "bad placeholder");
 		e->line = p.line;
 		e->column = p.column;
-	} else if (rc >= 0 && !e->code && u.distinct != m->res_inputs[k]) {
+	} else if (rc < 0 && !e->code) {
+		appkg_fail(e, rc, "%s: cannot look for placeholders", path);
+	} else if (!e->code && u.distinct != m->res_inputs[k]) {
 		unused_listing(&u);
 	}
 	free(u.seen);

@@ -340,6 +340,8 @@ static int scan(appkg_writer *w, struct writer_member *m, const void *data, size
 
 	if (f.failed)
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (rc == APPKG_ERR_NO_MEMORY)
+		return appkg_fail(&w->err, rc, "out of memory");
 	if (rc != APPKG_ERR_PLACEHOLDER)
 		return 0; /* any other JSON problem is the JSON check's to report */
 	appkg_last_problem(&p);
