@@ -447,7 +447,8 @@ struct ph_item {
 	size_t off, len;       /* where in the decoded text */
 	const char *name;      /* its name in the decoded text, not terminated; NULL for a literal */
 	size_t name_len;
-	unsigned line, column; /* of its first character in the document */
+	size_t at;             /* the document's byte where it starts (an escape, perhaps) */
+	unsigned line, column; /* of that byte, from 1 */
 };
 /* A string value that holds placeholders: its raw token and its decoded value. */
 struct ph_string {
