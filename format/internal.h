@@ -72,6 +72,7 @@
 #define json_validate appkg__json_validate
 #define json_values_are_strings appkg__json_values_are_strings
 #define manifest_build appkg__manifest_build
+#define manifest_check_placeholders appkg__manifest_check_placeholders
 #define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
@@ -296,9 +297,25 @@ struct manifest {
 	int has_secrets;
 	uint64_t secrets_size;
 	unsigned char secrets_digest[APPKG_DIGEST_BYTES];
+	int major;                      /* of format_version */
+	struct manifest_input *inputs;  /* format 2: "inputs", sorted by name */
+	size_t ninputs;
+	uint32_t *res_inputs;           /* per resource: how many inputs list it in used_by */
+};
+/* One entry of "inputs" (spec §20.3); strings borrowed from the manifest's tree. */
+struct manifest_input {
+	const char *name, *description;
+	char *default_json; /* compact JSON, malloc'd, or NULL */
+	int required;
+	const char **used_by;
+	size_t nused;
 };
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e);
 void manifest_free(struct manifest *m);
+/* Format 2: scan resource path's data for placeholders and check them against "inputs";
+ * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */
+int manifest_check_placeholders(const struct manifest *m, const char *path, const void *data,
+				size_t len, struct appkg_err *e);
 /* Build the manifest a writer stores, from the user manifest and the members. */
 struct writer_member {
 	char *path;
@@ -308,6 +325,9 @@ struct writer_member {
 	char *fs_path;      /* source file, or NULL */
 	unsigned char *mem; /* in-memory data, or NULL */
 	appkg_reader *src;  /* package to copy the member from, or NULL */
+	json_t *uses;       /* input names the resource uses (an object used as a set), or NULL */
+	json_t *secret_refs; /* its secret references, [name, line, column] each, or NULL */
+	int placeholders;   /* 1 when it holds a placeholder of any kind */
 };
 json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,
