@@ -226,7 +226,7 @@ static int fail_at(struct walk *w, size_t raw, const char *fmt, const unsigned c
 	w->e->line = line;
 	w->e->column = column;
 	return appkg_fail(w->e, APPKG_ERR_PLACEHOLDER, fmt, line, column, shown,
-			  (const char *)text, shown < (int)len && text[shown - 1] != ']' ? "..." : "");
+			  (const char *)text, (size_t)shown < len && text[shown - 1] != ']' ? "..." : "");
 }
 
 static int bad_placeholder(struct walk *w, size_t raw, const unsigned char *text, size_t len)
