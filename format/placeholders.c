@@ -518,10 +518,12 @@ static int out_reserve(struct out *o, size_t extra)
 		cap *= 2;
 	if (!(p = malloc(cap)))
 		return APPKG_ERR_NO_MEMORY;
-	if (o->len)
-		memcpy(p, o->p, o->len);
+	size_t len = o->len;
+	if (len)
+		memcpy(p, o->p, len);
 	out_wipe(o);
 	o->p = p;
+	o->len = len;
 	o->cap = cap;
 	return 0;
 }

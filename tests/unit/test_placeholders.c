@@ -220,13 +220,18 @@ static appkg_bindings *bindings(const char *env)
 static char *bound;
 static size_t bound_len;
 
-static int bind(appkg_bindings *b, const char *doc, int flags)
+static int bind_n(appkg_bindings *b, const void *doc, size_t len, int flags)
 {
 	appkg_bound_free(bound, bound_len);
 	bound = NULL;
-	int rc = appkg_bind(b, doc, strlen(doc), flags, &bound, &bound_len);
+	int rc = appkg_bind(b, doc, len, flags, &bound, &bound_len);
 	harness_msg = appkg_bindings_error(b);
 	return rc;
+}
+
+static int bind(appkg_bindings *b, const char *doc, int flags)
+{
+	return bind_n(b, doc, strlen(doc), flags);
 }
 
 /* The bound document parsed (must be valid JSON), member key of it. */
@@ -323,6 +328,32 @@ TEST(bytes_outside_kept)
 	/* no placeholder: the same bytes */
 	CHECK_EQ(bind(b, "{\"a\" :\t[ 1 ,2 ]}", 0), 0);
 	CHECK(!strcmp(bound, "{\"a\" :\t[ 1 ,2 ]}"));
+	appkg_bindings_free(b);
+}
+
+/* A bound document many times its input's size: everything before each string survives the
+ * output buffer's growth. */
+TEST(output_grows)
+{
+	char env[1200], doc[4096], *p = doc;
+	appkg_bindings *b;
+	json_t *root, *v;
+
+	snprintf(env, sizeof(env), "{\"inputs\": {\"v\": \"%01000d\"}}", 7);
+	b = bindings(env);
+	CHECK(b);
+	p += sprintf(p, "{\"first\": 1, \"list\": [");
+	for (int i = 0; i < 100; i++)
+		p += sprintf(p, "%s\"%d [[appkg:input:v]]\"", i ? ", " : "", i);
+	sprintf(p, "], \"last\": \"[[appkg:input:v]]\"}");
+	CHECK_EQ(bind(b, doc, 0), 101);
+	CHECK(bound_len > 100000);
+	v = bound_member(&root, "list");
+	CHECK(json_integer_value(json_object_get(root, "first")) == 1);
+	CHECK_EQ(json_array_size(v), 100);
+	CHECK_EQ(strlen(json_string_value(json_array_get(v, 99))), 1003);
+	CHECK_EQ(strlen(json_string_value(json_object_get(root, "last"))), 1000);
+	json_decref(root);
 	appkg_bindings_free(b);
 }
 
@@ -476,6 +507,7 @@ int main(void)
 	RUN(value_escaped_into_valid_json);
 	RUN(whole_string_takes_any_value);
 	RUN(bytes_outside_kept);
+	RUN(output_grows);
 	RUN(unbound_names_the_input);
 	RUN(secrets_only_with_the_flag);
 	RUN(bindings_file_read);
