@@ -85,7 +85,8 @@ echo "ok: pack, inspect, unpack and re-pack all round-trip exactly"
 
 # Part two: moving an app between environments. The package says what a target must supply
 # (its inputs); the target's bindings file supplies it.
-app=$root/examples/parts-tracker
+cd "$root"
+app=examples/parts-tracker
 apppkg=$tmp/parts-tracker.appkg
 import=$tmp/import-staging
 
