@@ -100,7 +100,8 @@ plan_equals() { # plan_equals NAME PKG TARGET COMPLETE
 	diff "$W/$1.plan.want" "$W/$1.plan" || fail "plan differs from $EXP/$1/plan.json"
 }
 
-# unpack --bindings --bind-secrets: no placeholder left but the intended literal text, the
+# unpack --bindings --bind-secrets: no placeholder left but the intended literal text (in
+# parts-tracker's Stock page, "[[appkg:literal]]bin:ROW-SHELF]]" becomes "[[appkg:bin:..."), the
 # resources byte for byte as expected, the manifest as expected but for what each run draws
 # anew (the sealed secrets' size and digest) and the resources' sizes and digests (those of
 # the package's members), and every file holding a bound secret mode 0600.
@@ -120,12 +121,12 @@ bind_equals() { # bind_equals NAME PKG COMPLETE [LITERAL_FILE]
 		>"$W/$1.manifest" && jq -S . "$EXP/$1/bound/manifest.json" >"$W/$1.manifest.want" ||
 		return 1
 	diff "$W/$1.manifest.want" "$W/$1.manifest" || fail "bound manifest differs" || return 1
-	(cd "$out" && find resources -type f) | while read -r f; do
-		if grep -qF -f "$W/$1.secrets" "$out/$f" && [ "$(stat -c %a "$out/$f")" != 600 ]; then
-			echo "$f holds a secret but has mode $(stat -c %a "$out/$f")"
-			exit 1
-		fi
-	done
+	grep -rlF -f "$W/$1.secrets" "$out/resources" >"$W/$1.secret.files"
+	[ -s "$W/$1.secret.files" ] || fail "no resource holds a bound secret" || return 1
+	while read -r f; do
+		[ "$(stat -c %a "$f")" = 600 ] || fail "$f holds a secret, mode $(stat -c %a "$f")" ||
+			return 1
+	done <"$W/$1.secret.files"
 }
 
 # One example's workflow after its package is made: one PASS/FAIL line per stage.
