@@ -23,6 +23,7 @@ struct options {
 	const char *password_file, *bindings;
 	const char *pubkeys[MAX_KEYS];
 	int npubkeys, require_signature, json, verbose, ask_password;
+	int several; /* more than one PKG: binding lines name the package */
 	enum fe_progress_mode progress;
 };
 
@@ -105,6 +106,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind == argc)
 		fe_usage_error("missing PKG");
+	o->several = argc - optind > 1;
 }
 
 static void add_problem(struct report *rep, const struct appkg_problem *p)
@@ -331,22 +333,26 @@ static void print_json(const struct report *rep, appkg_reader *r, int status, co
 	json_decref(o);
 }
 
-/* One line per input ENV.json lacks, with the resources that use it; one per unused key. */
-static void print_bindings(const struct report *rep, const char *bindings)
+/* One line per input ENV.json lacks, with the resources that use it; one per unused key.
+ * With several packages each line ends naming the package. */
+static void print_bindings(const struct report *rep, const struct options *o)
 {
+	const char *in = o->several ? " in '" : "", *end = o->several ? "'" : "";
+	const char *package = o->several ? rep->package : "";
 	size_t i, k;
 	json_t *item, *path;
 
 	json_array_foreach(rep->unbound, i, item) {
-		fprintf(stderr, "%s: '%s': input '%s' is required (used by", fe_prog, bindings,
+		fprintf(stderr, "%s: '%s': input '%s' is required (used by", fe_prog, o->bindings,
 			json_string_value(json_object_get(item, "name")));
 		json_array_foreach(json_object_get(item, "used_by"), k, path)
 			fprintf(stderr, "%s %s", k ? "," : "", json_string_value(path));
-		fputs(")\n", stderr);
+		fprintf(stderr, ")%s%s%s\n", in, package, end);
 	}
 	json_array_foreach(rep->unused, i, item)
-		fprintf(stderr, "%s: '%s': warning: input '%s' is not used by the package\n", fe_prog,
-			bindings, json_string_value(item));
+		fprintf(stderr, "%s: '%s': warning: input '%s' is not used by the package%s%s%s\n",
+			fe_prog, o->bindings, json_string_value(item), o->several ? " '" : "", package,
+			end);
 }
 
 static void print_text(const struct report *rep, appkg_reader *r, int status,
@@ -358,7 +364,7 @@ static void print_text(const struct report *rep, appkg_reader *r, int status,
 		if (!rep->problems[i].printed)
 			fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
 	if (rep->unbound)
-		print_bindings(rep, o->bindings);
+		print_bindings(rep, o);
 	if (status == 0 && verbose)
 		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s%s\n", rep->package,
 		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",

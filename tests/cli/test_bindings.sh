@@ -66,6 +66,16 @@ EOF
 	diff "$W/want" "$W/stderr" || fail "not one line per missing input"
 }
 
+# Several packages: each line names its package.
+verify_several_packages() {
+	cp "$W/app.appkg" "$W/app2.appkg"
+	run "$B/appkg-verify" --bindings "$W/missing.json" "$W/app.appkg" "$W/app2.appkg"
+	expect_rc 1 || return 1
+	[ "$(wc -l <"$W/stderr")" -eq 4 ] || fail "not four lines" || return 1
+	[ "$(grep -c "input 'motd' is required (used by resources/pages/home.json) in '$W/app2.appkg'$" "$W/stderr")" -eq 1 ] ||
+		fail "the package is not named"
+}
+
 verify_missing_json() {
 	run "$B/appkg-verify" --json --bindings "$W/missing.json" "$W/app.appkg"
 	expect_rc 1 || return 1
@@ -219,6 +229,7 @@ pack_refuses_bound_tree() {
 }
 
 t bindings_verify_every_missing_input_one_line_each verify_every_missing_input
+t bindings_verify_several_packages_named verify_several_packages
 t bindings_verify_json_unbound verify_missing_json
 t bindings_verify_unused_key_warned verify_unused_key_warned
 t bindings_verify_complete_passes verify_complete_passes
