@@ -658,8 +658,9 @@ APPKG_API appkg_bindings *appkg_bindings_new(void);
 APPKG_API int appkg_bindings_load(appkg_bindings *b, const char *json, size_t len);
 APPKG_API int appkg_bindings_load_file(appkg_bindings *b, const char *path);
 
-/* Number of inputs given and the i-th name (sorted); the value as compact JSON text, or NULL
- * when the input is not given. Borrowed until the next load or free. */
+/* Number of inputs the document gives and the i-th name (sorted); the value as compact JSON
+ * text (the document's, else a default taken by appkg_bindings_use_defaults), or NULL when
+ * the input has none. Borrowed until the next load or free. */
 APPKG_API size_t appkg_bindings_count(const appkg_bindings *b);
 APPKG_API const char *appkg_bindings_name(const appkg_bindings *b, size_t i);
 APPKG_API const char *appkg_bindings_value(const appkg_bindings *b, const char *name);
@@ -679,7 +680,7 @@ struct appkg_binding_problem {
 	const char *input;             /* the input's name */
 	int unbound;                   /* 1: a required input with no value (an error);
 					* 0: a value given for an input the package does not have
-					* (a warning) */
+					* or that no resource uses (a warning) */
 	const char *const *used_by;    /* for an unbound input, the resources that use it */
 	size_t used_by_count;
 };

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the placeholder scanner and the binder (spec section 20). Every name has a
+/* libFuzzer target: the placeholder scanner, the binder and the bindings file reader (spec
+ * section 20). The input is also loaded as a bindings file and as secrets: every name read
+ * must follow the grammar and every value be valid JSON. For binding, every name has a
  * value here (a string full of characters that need escaping, a number, an object, null,
  * chosen by the name), so that most documents with placeholders bind. Checked: nothing
  * crashes; a bound document is valid JSON (by the project's validator and, when it takes the
@@ -46,6 +48,35 @@ static int jansson_takes(const void *data, size_t size)
 	return ok;
 }
 
+/* The input as a bindings file and as plaintext secrets. */
+static void load_as_bindings(const uint8_t *data, size_t size)
+{
+	appkg_bindings *b = appkg_bindings_new();
+	char doc[256];
+
+	if (!b)
+		return;
+	if (appkg_bindings_load(b, (const char *)data, size) == 0) {
+		for (size_t i = 0; i < appkg_bindings_count(b); i++) {
+			const char *name = appkg_bindings_name(b, i), *v = appkg_bindings_value(b, name);
+			struct appkg_err e = {0};
+			struct buf wrapped = {0};
+			if (!placeholder_name_ok(name, strlen(name)) || !v)
+				abort();
+			snprintf(doc, sizeof(doc), "{\"v\": ");
+			if (buf_append(&wrapped, doc, strlen(doc)) || buf_append(&wrapped, v, strlen(v)) ||
+			    buf_append(&wrapped, "}", 1))
+				abort();
+			if (json_check_resource(wrapped.data, wrapped.len, &e, "value") &&
+			    e.code != APPKG_ERR_JSON_DEPTH)
+				abort(); /* a value is valid JSON (one level deeper here) */
+			buf_free(&wrapped);
+		}
+	}
+	appkg_bindings_set_secrets(b, (const char *)data, size);
+	appkg_bindings_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out;
 	size_t out_len;
 
+	load_as_bindings(data, size);
 	if (found < 0 && found != APPKG_ERR_PLACEHOLDER)
 		abort();
 	if (found < 0 && (!scan_err.line || !scan_err.column || !strstr(scan_err.msg, "§20.1")))

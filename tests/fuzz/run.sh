@@ -30,7 +30,9 @@ for t in ${FUZZ_TARGETS:-reader manifest secrets names json placeholders}; do
 	json) find examples $V/valid/src -name '*.json' | head -40 | while read -r f; do cp "$f" "$c/$(md5sum <"$f" | cut -c1-12)"; done ;;
 	placeholders) find examples $V/valid/src* -name '*.json' | head -40 | while read -r f; do cp "$f" "$c/$(md5sum <"$f" | cut -c1-12)"; done
 		printf '%s' '{"a": "x [[appkg:input:h]] \u005b[appkg:secret:S]] [[appkg:literal]]", "b": ["[[appkg:input:n]]"]}' >"$c/seed-1"
-		printf '%s' '{"p": [[appkg:input:port]], "[[appkg:literal]]": "[[appkg:inptu:x]]"}' >"$c/seed-2" ;;
+		printf '%s' '{"p": [[appkg:input:port]], "[[appkg:literal]]": "[[appkg:inptu:x]]"}' >"$c/seed-2"
+		printf '%s' '{"environment": "e", "inputs": {"a": [1, {"b": "c\n"}], "x.y": 1.5e3, "s": "\u00e9"}}' >"$c/seed-3"
+		printf '%s' '{"A": "x", "B": "\u00e9\"q"}' >"$c/seed-4" ;;
 	esac
 	echo "fuzz_$t: ${SECONDS_EACH}s"
 	if "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
