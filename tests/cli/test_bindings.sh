@@ -107,6 +107,9 @@ verify_bad_bindings_file() {
 	echo '{"environment": "x", "inputs": {}, "input": {"db_host": "h"}}' >"$W/typo.json"
 	run "$B/appkg-verify" --bindings "$W/typo.json" "$W/app.appkg"
 	expect_rc 1 && expect_one_line appkg-verify && expect_stderr "'$W/typo.json'" || return 1
+	printf '\n  [1]\n' >"$W/array.json" # the position of the value, not of the end of the text
+	run "$B/appkg-verify" --bindings "$W/array.json" "$W/app.appkg"
+	expect_rc 1 && expect_stderr "'$W/array.json': line 2 column 3: not an object" || return 1
 	run "$B/appkg-verify" --bindings "$W/nosuch.json" "$W/app.appkg"
 	expect_rc 4 && expect_one_line appkg-verify && expect_stderr "'$W/nosuch.json'"
 }
