@@ -436,7 +436,7 @@ struct appkg_extract_options {
 	const char *const *only; /* only_count selectors (appkg_reader_resource_find forms), or
 				  * NULL for every member */
 	size_t only_count;
-	appkg_bindings *bindings; /* non-NULL: write each resource bound for this environment
+	struct appkg_bindings *bindings; /* non-NULL: write each resource bound for this environment
 				   * (appkg_bind), the tree import-ready, not a package source */
 	int bind_secrets;         /* with bindings and password: also replace secret references;
 				   * files that then hold a secret are mode 0600 */
