@@ -413,11 +413,12 @@ static int plan_item(appkg_plan *p, struct plan_item *it, appkg_reader *pkg,
 		return rc ? plan_fail(p, -1, rc, NULL) : 0;
 	if (found && !(it->target_path = strdup(found)))
 		return plan_fail(p, -1, APPKG_ERR_NO_MEMORY, NULL);
-	if (!found && !strcmp(it->mode, "update"))
-		rc = set_reason(it, APPKG_ACTION_ERROR, strcmp(it->match, "id")
-				? "mode update, but the target has no such resource%s%s"
-				: "mode update, but the target has no resource of type %s with id %s",
-				it->type, it->id);
+	if (!found && !strcmp(it->mode, "update") && !strcmp(it->match, "id"))
+		rc = set_reason(it, APPKG_ACTION_ERROR, "mode update, but the target has no resource "
+				"of type %s with id %s", it->type, it->id);
+	else if (!found && !strcmp(it->mode, "update"))
+		rc = set_reason(it, APPKG_ACTION_ERROR, "mode update, but the target has no such "
+				"resource%s%s", NULL, NULL);
 	else if (!found)
 		it->action = APPKG_ACTION_CREATE;
 	else if (!strcmp(it->mode, "create"))

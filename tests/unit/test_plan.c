@@ -126,7 +126,8 @@ TEST(every_action)
 	CHECK_EQ(action_of(p, "resources/pages/gone.json"), APPKG_ACTION_ERROR);
 	CHECK_EQ(action_of(p, "resources/pages/skp.json"), APPKG_ACTION_SKIP);
 	it = item(p, "resources/pages/gone.json", NULL);
-	CHECK(it->reason && strstr(it->reason, "no such resource") && !it->target_path);
+	CHECK(it->reason && !strcmp(it->reason, "mode update, but the target has no such resource") &&
+	      !it->target_path);
 	it = item(p, "resources/pages/dup.json", NULL);
 	CHECK(it->reason && !strcmp(it->target_path, "resources/pages/dup.json"));
 	CHECK_EQ(it->change_count, 0);

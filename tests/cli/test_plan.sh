@@ -1,0 +1,209 @@
+# appkg-plan (issue 12, "plan against the target"): the table and --json (schema and values) for
+# a package against a target directory and the same target packed; every action and the
+# changes under it; matching by id; the import order and a cycle; a clean plan exits 0;
+# usage 2; a bindings file that cannot be read 4; damaged, hostile or missing inputs 5 with one
+# line; standard input; the front runs it.
+. "$(dirname "$0")/lib.sh"
+export SOURCE_DATE_EPOCH=1767225600
+P=$B/appkg-plan
+
+# $W/pkg: one resource per action against $W/target; written afresh by each test.
+make_inputs() {
+	rm -rf "$W/pkg" "$W/target"
+	mkdir -p "$W/pkg/resources/pages" "$W/pkg/resources/queries" "$W/target/resources/pages" \
+		"$W/target/resources/queries"
+	cat >"$W/pkg/manifest.json" <<'EOF'
+{"name": "shop", "resources": [
+ {"path": "resources/pages/about.json", "mode": "merge"},
+ {"path": "resources/pages/archive.json", "mode": "skip"},
+ {"path": "resources/pages/gone.json", "mode": "update"},
+ {"path": "resources/pages/home.json", "mode": "update", "depends_on": ["queries/orders"]},
+ {"path": "resources/pages/legal.json", "mode": "overwrite"},
+ {"path": "resources/pages/same.json", "mode": "overwrite"},
+ {"path": "resources/queries/orders.json", "mode": "create"},
+ {"path": "resources/queries/stock.json", "mode": "update", "match": "id", "id": "Q-7"}]}
+EOF
+	echo '{"title": null, "footer": {"year": 2026}}' >"$W/pkg/resources/pages/about.json"
+	echo '{"old": true}' >"$W/pkg/resources/pages/archive.json"
+	echo '{"t": 1}' >"$W/pkg/resources/pages/gone.json"
+	echo '{"title": "Start", "blocks": [1, 2]}' >"$W/pkg/resources/pages/home.json"
+	echo '{"text": "new terms"}' >"$W/pkg/resources/pages/legal.json"
+	echo '{"s": [1, {"k": "v"}]}' >"$W/pkg/resources/pages/same.json"
+	echo '{"sql": "select * from orders"}' >"$W/pkg/resources/queries/orders.json"
+	echo '{"sql": "select 2"}' >"$W/pkg/resources/queries/stock.json"
+	cat >"$W/target/manifest.json" <<'EOF'
+{"name": "prod", "resources": [{"path": "resources/queries/inventory.json", "id": "Q-7"}]}
+EOF
+	echo '{"title": "About", "footer": {"year": 2025, "by": "us"}}' >"$W/target/resources/pages/about.json"
+	echo '{"title": "Home", "blocks": [1, 2, 3]}' >"$W/target/resources/pages/home.json"
+	echo '{"text": "old terms"}' >"$W/target/resources/pages/legal.json"
+	echo '{"s":[1,{"k":"v"}]}' >"$W/target/resources/pages/same.json"
+	echo '{"sql": "select * from orders"}' >"$W/target/resources/queries/orders.json"
+	echo '{"sql": "select 1"}' >"$W/target/resources/queries/inventory.json"
+}
+
+# line ACTION RESOURCE: the table row of RESOURCE has ACTION.
+row() {
+	awk -v a="$1" -v r="$2" '$1 == a && $2 == r {found = 1} END {exit !found}' "$W/stdout" ||
+		fail "no row '$1 $2' in:
+$(cat "$W/stdout")"
+}
+
+table_every_action() {
+	make_inputs
+	"$B/appkg-pack" "$W/pkg" -o "$W/pkg.appkg" || return 1
+	run "$P" "$W/pkg.appkg" "$W/target"
+	expect_rc 1 && [ ! -s "$W/stderr" ] || fail "stderr not empty" || return 1
+	head -1 "$W/stdout" | grep -q '^ACTION *RESOURCE *MODE *MATCH *TARGET *CHANGES$' ||
+		fail "no header" || return 1
+	row merge pages/about && row skip pages/archive && row error pages/gone &&
+		row update pages/home && row overwrite pages/legal && row unchanged pages/same &&
+		row conflict queries/orders && row update queries/stock || return 1
+	grep -q '^update  *pages/home  *update  *name  *resources/pages/home.json  *2$' "$W/stdout" &&
+		grep -qx '    /title: "Home" -> "Start"' "$W/stdout" &&
+		grep -qx '    /blocks/2: removed 3' "$W/stdout" &&
+		grep -qx '    /footer/year: 2025 -> 2026' "$W/stdout" &&
+		! grep -q '/footer/by' "$W/stdout" &&
+		grep -q '^error  *pages/gone  *update  *name  *mode update, but the target has no such resource  *0$' "$W/stdout" &&
+		grep -q '^update  *queries/stock  *update  *id  *resources/queries/inventory.json  *1$' "$W/stdout" ||
+		fail "rows or changes differ:
+$(cat "$W/stdout")" || return 1
+	# import order: what home depends on comes before it
+	[ "$(grep -n 'queries/orders' "$W/stdout" | cut -d: -f1)" -lt "$(grep -n 'pages/home ' "$W/stdout" | cut -d: -f1)" ] ||
+		fail "queries/orders is not before pages/home"
+}
+
+json_schema_and_values() {
+	make_inputs
+	run "$P" --json "$W/pkg" "$W/target"
+	expect_rc 1 || return 1
+	jq -e '
+	  (keys == ["clean","cycles","environment","items","package","summary","target","unbound_inputs"])
+	  and .clean == false and .environment == null and .cycles == [] and .unbound_inputs == []
+	  and (.package | endswith("/pkg")) and (.target | endswith("/target"))
+	  and .summary == {"create":0,"conflict":1,"update":2,"overwrite":1,"merge":1,
+	                   "unchanged":1,"error":1,"skip":1}
+	  and ([.items[].order] == [range(1; 9)])
+	  and all(.items[]; keys == ["action","changes","id","match","mode","name","order","path",
+	                             "reason","target_path","type"])
+	  and all(.items[].changes[]; keys == ["kind","new","old","pointer"]
+	          and (.kind | IN("added","removed","changed")))
+	  and ([.items[] | select(.path == "resources/pages/about.json")][0] as $m
+	       | $m.action == "merge" and $m.target_path == "resources/pages/about.json"
+	       and ($m.changes | map(.pointer) | sort) == ["/footer/year","/title"])
+	  and ([.items[] | select(.name == "stock")][0] | .match == "id" and .id == "Q-7"
+	       and .target_path == "resources/queries/inventory.json"
+	       and .changes == [{"kind":"changed","pointer":"/sql","old":"\"select 1\"","new":"\"select 2\""}])
+	  and ([.items[] | select(.action == "conflict" or .action == "error")] | all(.reason | type == "string"))
+	  and ([.items[] | select(.action == "create" or .action == "unchanged")] | all(.reason == null))
+	' "$W/stdout" >/dev/null || fail "$(cat "$W/stdout")"
+}
+
+# The same target as a directory and packed: the same plan.
+directory_and_package_targets_agree() {
+	make_inputs
+	"$B/appkg-pack" "$W/target" -o "$W/target.appkg" || return 1
+	run "$P" --json "$W/pkg" "$W/target" && jq 'del(.target)' "$W/stdout" >"$W/dir.json" || return 1
+	run "$P" --json "$W/pkg" "$W/target.appkg" && jq 'del(.target)' "$W/stdout" >"$W/pkg.json" || return 1
+	expect_rc 1 && cmp -s "$W/dir.json" "$W/pkg.json" || fail "plans differ"
+}
+
+clean_is_0() {
+	make_inputs
+	sed -i 's/"create"/"overwrite"/; s/"update"/"overwrite"/g; s/"merge"/"overwrite"/' "$W/pkg/manifest.json"
+	"$B/appkg-pack" "$W/pkg" -o "$W/pkg.appkg" || return 1
+	run "$P" "$W/pkg.appkg" "$W/pkg"
+	expect_rc 0 && [ ! -s "$W/stderr" ] || return 1
+	[ "$(grep -c '^unchanged ' "$W/stdout")" -eq 7 ] && [ "$(grep -c '^skip ' "$W/stdout")" -eq 1 ] ||
+		fail "$(cat "$W/stdout")" || return 1
+	run "$P" --json "$W/pkg.appkg" "$W/pkg"
+	expect_rc 0 && jq -e '.clean == true and .summary.unchanged == 7' "$W/stdout" >/dev/null ||
+		fail "$(cat "$W/stdout")"
+}
+
+cycle_reported() {
+	make_inputs
+	sed -i 's|"mode": "skip"}|"mode": "skip", "depends_on": ["pages/legal"]}|;
+		s|{"path": "resources/pages/legal.json", "mode": "overwrite"}|{"path": "resources/pages/legal.json", "mode": "overwrite", "depends_on": ["pages/archive"]}|' \
+		"$W/pkg/manifest.json"
+	run "$P" "$W/pkg" "$W/target"
+	expect_rc 1 || return 1
+	grep -qx 'cycle: resources/pages/archive.json -> resources/pages/legal.json -> resources/pages/archive.json' "$W/stdout" &&
+		[ "$(grep -c '^cycle: ' "$W/stdout")" -eq 1 ] || fail "$(cat "$W/stdout")" || return 1
+	# resources on the cycle come last
+	grep -v '^ \|^cycle: ' "$W/stdout" | tail -2 | awk '{print $1, $2}' | tr '\n' ' ' |
+		grep -qx 'skip pages/archive overwrite pages/legal ' || fail "$(cat "$W/stdout")" || return 1
+	run "$P" --json "$W/pkg" "$W/target"
+	jq -e '.cycles == [["resources/pages/archive.json","resources/pages/legal.json"]]
+	       and .items[-2].path == "resources/pages/archive.json"
+	       and .items[-1].path == "resources/pages/legal.json"' "$W/stdout" >/dev/null ||
+		fail "$(cat "$W/stdout")"
+}
+
+usage_is_2() {
+	make_inputs
+	for args in "" "$W/pkg" "$W/pkg $W/target $W/target" "--no-such $W/pkg $W/target" \
+		"- -" "--bindings" "--bindings - $W/pkg $W/target"; do
+		# shellcheck disable=SC2086
+		run "$P" $args
+		expect_rc 2 && expect_one_line appkg-plan || { echo "args: $args"; return 1; }
+	done
+	run "$P" --help
+	expect_rc 0 && grep -q -- '--bindings' "$W/stdout"
+}
+
+bindings_unreadable_is_4() {
+	make_inputs
+	run "$P" --bindings "$W/no-such.json" "$W/pkg" "$W/target"
+	expect_rc 4 && expect_one_line appkg-plan && expect_stderr "no-such.json" && [ ! -s "$W/stdout" ]
+}
+
+# damaged, hostile, missing: 5 and one line, nothing on stdout, whichever side
+damaged_inputs_are_5() {
+	make_inputs
+	"$B/appkg-pack" "$W/target" -o "$W/t.appkg" || return 1
+	size=$(stat -c %s "$W/t.appkg")
+	tried=0
+	for off in $(seq 100 37 $((size - 100))); do
+		cp "$W/t.appkg" "$W/bad.appkg"
+		printf '\377' | dd of="$W/bad.appkg" bs=1 seek="$off" conv=notrunc 2>/dev/null
+		"$B/appkg-verify" "$W/bad.appkg" 2>/dev/null && continue
+		tried=$((tried + 1))
+		run timeout 10 "$P" "$W/pkg" "$W/bad.appkg"
+		expect_rc 5 && expect_one_line appkg-plan && [ ! -s "$W/stdout" ] || { echo "offset $off"; return 1; }
+	done
+	[ "$tried" -gt 3 ] || fail "too few damaged copies" || return 1
+	for v in zstd_frame_bit_flip decompression_bomb symlink_member traversal_member; do
+		run timeout 10 "$P" "$W/pkg" "$TOP/tests/vectors/invalid/$v/package.appkg"
+		expect_rc 5 && expect_one_line appkg-plan || { echo "vector $v"; return 1; }
+		run timeout 10 "$P" "$TOP/tests/vectors/invalid/$v/package.appkg" "$W/target"
+		expect_rc 5 && expect_one_line appkg-plan || { echo "vector $v as PKG"; return 1; }
+	done
+	printf '{"t":' >"$W/target/resources/pages/home.json"
+	run "$P" "$W/pkg" "$W/target"
+	expect_rc 5 && expect_one_line appkg-plan && expect_stderr "resources/pages/home.json" || return 1
+	run "$P" "$W/pkg" "$W/missing"
+	expect_rc 5 && expect_one_line appkg-plan
+}
+
+stdin_and_front() {
+	make_inputs
+	"$B/appkg-pack" "$W/pkg" -o "$W/pkg.appkg" || return 1
+	run "$P" --json "$W/pkg" "$W/target"
+	jq 'del(.package)' "$W/stdout" >"$W/want.json"
+	"$P" --json - "$W/target" <"$W/pkg.appkg" >"$W/stdout" 2>"$W/stderr"
+	[ $? -eq 1 ] && jq -e '.package == "(stdin)"' "$W/stdout" >/dev/null &&
+		jq 'del(.package)' "$W/stdout" | cmp -s - "$W/want.json" || fail "stdin plan differs" || return 1
+	run "$B/appkg" plan "$W/pkg.appkg" "$W/target"
+	expect_rc 1 && grep -q '^conflict  *queries/orders ' "$W/stdout" || fail "appkg plan"
+}
+
+t plan_table_every_action table_every_action
+t plan_json_schema_and_values json_schema_and_values
+t plan_directory_and_package_targets_agree directory_and_package_targets_agree
+t plan_clean_is_0 clean_is_0
+t plan_cycle_reported cycle_reported
+t plan_usage_is_2 usage_is_2
+t plan_bindings_unreadable_is_4 bindings_unreadable_is_4
+t plan_damaged_inputs_are_5 damaged_inputs_are_5
+t plan_stdin_and_front stdin_and_front
