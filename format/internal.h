@@ -8,7 +8,8 @@
  * writer.h) and writer_select.c, resources.c (the resource listing), extract.c (package to
  * directory), files.c (signed files, sealed secrets, atomic replace), problem.c (problems as
  * data), directory.c (a directory as input), diff.c and diffjson.c (comparing two packages),
- * select.c (the closure of a selection), merge.c.
+ * select.c (the closure of a selection), merge.c, plan.c and plangraph.c (a plan against a
+ * target; its handle in the private plan.h).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H

@@ -1,6 +1,7 @@
 # appkg-plan (issue 12, "plan against the target"): the table and --json (schema and values) for
 # a package against a target directory and the same target packed; every action and the
-# changes under it; matching by id; the import order and a cycle; a clean plan exits 0;
+# changes under it; matching by id, and "match" other than "name" or "id" refused at pack; the
+# import order and a cycle; a clean plan exits 0;
 # usage 2; a bindings file that cannot be read 4; damaged, hostile or missing inputs 5 with one
 # line; standard input; the front runs it.
 . "$(dirname "$0")/lib.sh"
@@ -198,6 +199,19 @@ stdin_and_front() {
 	expect_rc 1 && grep -q '^conflict  *queries/orders ' "$W/stdout" || fail "appkg plan"
 }
 
+# "match" must be "name" or "id": pack refuses another value, naming the entry
+match_must_be_name_or_id() {
+	make_inputs
+	for bad in '"path"' '3' 'null'; do
+		sed -i "s|\"match\": [^,]*,|\"match\": $bad,|" "$W/pkg/manifest.json"
+		run "$B/appkg-pack" "$W/pkg" -o "$W/badmatch.appkg"
+		expect_rc 1 && expect_stderr 'resources/queries/stock.json: match must be "name" or "id"' &&
+			[ ! -e "$W/badmatch.appkg" ] || { echo "match: $bad"; return 1; }
+	done
+	run "$P" "$W/pkg" "$W/target"
+	expect_rc 5 && expect_one_line appkg-plan && expect_stderr 'match must be'
+}
+
 t plan_table_every_action table_every_action
 t plan_json_schema_and_values json_schema_and_values
 t plan_directory_and_package_targets_agree directory_and_package_targets_agree
@@ -207,3 +221,4 @@ t plan_usage_is_2 usage_is_2
 t plan_bindings_unreadable_is_4 bindings_unreadable_is_4
 t plan_damaged_inputs_are_5 damaged_inputs_are_5
 t plan_stdin_and_front stdin_and_front
+t plan_match_must_be_name_or_id match_must_be_name_or_id
