@@ -212,6 +212,30 @@ match_must_be_name_or_id() {
 	expect_rc 5 && expect_one_line appkg-plan && expect_stderr 'match must be'
 }
 
+# A ring of 20,000 resources (each depends on the next) under a 256 KiB stack: the order and
+# the cycle are found without recursion per resource; the cycle is reported once, whole.
+long_cycle_bounded_stack() {
+	mkdir -p "$W/ring/resources/r" "$W/empty" || return 1
+	python3 - "$W/ring" <<'EOF2' || return 1
+import json, sys
+n, top = 20000, sys.argv[1]
+for i in range(n):
+    with open("%s/resources/r/%05d.json" % (top, i), "w") as f:
+        f.write('{"i": %d}' % i)
+entries = [{"path": "resources/r/%05d.json" % i, "depends_on": ["r/%05d" % ((i + 1) % n)]}
+           for i in range(n)]
+json.dump({"name": "ring", "resources": entries}, open(top + "/manifest.json", "w"))
+EOF2
+	echo '{"name": "empty"}' >"$W/empty/manifest.json"
+	"$B/appkg-pack" "$W/ring" -o "$W/ring.appkg" || return 1
+	(ulimit -s 256 && exec timeout 20 "$P" --json "$W/ring.appkg" "$W/empty") >"$W/stdout" 2>"$W/stderr"
+	rc=$?
+	expect_rc 1 || return 1
+	jq -e '(.cycles | length) == 1 and (.cycles[0] | length) == 20000
+	       and .cycles[0][0] == "resources/r/00000.json" and .cycles[0][1] == "resources/r/00001.json"
+	       and .summary.create == 20000' "$W/stdout" >/dev/null || fail "cycle not reported whole"
+}
+
 t plan_table_every_action table_every_action
 t plan_json_schema_and_values json_schema_and_values
 t plan_directory_and_package_targets_agree directory_and_package_targets_agree
@@ -222,3 +246,4 @@ t plan_bindings_unreadable_is_4 bindings_unreadable_is_4
 t plan_damaged_inputs_are_5 damaged_inputs_are_5
 t plan_stdin_and_front stdin_and_front
 t plan_match_must_be_name_or_id match_must_be_name_or_id
+t plan_long_cycle_bounded_stack long_cycle_bounded_stack
