@@ -1,9 +1,10 @@
 # appkg-plan (issue 12, "plan against the target"): the table and --json (schema and values) for
 # a package against a target directory and the same target packed; every action and the
 # changes under it; matching by id, and "match" other than "name" or "id" refused at pack; the
-# import order and a cycle; a clean plan exits 0;
-# usage 2; a bindings file that cannot be read 4; damaged, hostile or missing inputs 5 with one
-# line; standard input; the front runs it.
+# import order and a cycle (also a ring of 20,000 under a small stack); a clean plan exits 0;
+# bindings: inputs bound before comparing, unbound inputs listed, the environment in the JSON,
+# a rejected bindings file 5; usage 2; a bindings file that cannot be read 4; damaged, hostile
+# or missing inputs 5 with one line; standard input; the front runs it.
 . "$(dirname "$0")/lib.sh"
 export SOURCE_DATE_EPOCH=1767225600
 P=$B/appkg-plan
@@ -153,6 +154,44 @@ usage_is_2() {
 	expect_rc 0 && grep -q -- '--bindings' "$W/stdout"
 }
 
+# A format 2.0 package whose datasource uses db_host (required) and port (with a default), and
+# a secret reference, against a target that holds it bound.
+make_bindable() {
+	rm -rf "$W/app" "$W/prod"
+	mkdir -p "$W/app/resources/datasources" "$W/prod/resources/datasources"
+	echo '{"name": "app", "inputs": {"port": {"default": 5432, "description": "database port"}},
+	       "resources": [{"path": "resources/datasources/crm.json", "mode": "update"}]}' >"$W/app/manifest.json"
+	echo '{"url": "pg://[[appkg:input:db_host]]:[[appkg:input:port]]/crm", "port": "[[appkg:input:port]]",
+	       "password": "[[appkg:secret:DB_PASS]]"}' >"$W/app/resources/datasources/crm.json"
+	echo '{"name": "prod"}' >"$W/prod/manifest.json"
+	echo '{"url": "pg://db.prod:5432/crm", "port": 5432, "password": "[[appkg:secret:DB_PASS]]"}' \
+		>"$W/prod/resources/datasources/crm.json"
+	echo '{"environment": "prod-eu", "inputs": {"db_host": "db.prod"}}' >"$W/prod.json"
+	echo '{"environment": "prod-eu", "inputs": {}}' >"$W/none.json"
+}
+
+bindings_bind_and_report() {
+	make_bindable
+	run "$P" --bindings "$W/prod.json" "$W/app" "$W/prod"
+	expect_rc 0 && [ ! -s "$W/stderr" ] && grep -q '^unchanged  *datasources/crm ' "$W/stdout" ||
+		fail "bound plan not clean: $(cat "$W/stdout")" || return 1
+	run "$P" --json --bindings "$W/prod.json" "$W/app" "$W/prod"
+	expect_rc 0 && jq -e '.environment == "prod-eu" and .clean and .unbound_inputs == []' \
+		"$W/stdout" >/dev/null || fail "$(cat "$W/stdout")" || return 1
+	# a required input the file does not supply: listed, the plan is not clean
+	run "$P" --bindings "$W/none.json" "$W/app" "$W/prod"
+	expect_rc 1 && grep -qx 'unbound input db_host (used by resources/datasources/crm.json)' "$W/stdout" ||
+		fail "$(cat "$W/stdout")" || return 1
+	run "$P" --json "$W/app" "$W/prod"
+	expect_rc 1 && jq -e '.environment == null and .clean == false
+	       and .unbound_inputs == [{"name": "db_host", "used_by": ["resources/datasources/crm.json"]}]
+	       and .items[0].action == "update"' "$W/stdout" >/dev/null || fail "$(cat "$W/stdout")" || return 1
+	# a rejected bindings file: no plan
+	echo '{"inputs": {}, "inputz": {}}' >"$W/typo.json"
+	run "$P" --bindings "$W/typo.json" "$W/app" "$W/prod"
+	expect_rc 5 && expect_one_line appkg-plan && expect_stderr inputz && [ ! -s "$W/stdout" ]
+}
+
 bindings_unreadable_is_4() {
 	make_inputs
 	run "$P" --bindings "$W/no-such.json" "$W/pkg" "$W/target"
@@ -242,6 +281,7 @@ t plan_directory_and_package_targets_agree directory_and_package_targets_agree
 t plan_clean_is_0 clean_is_0
 t plan_cycle_reported cycle_reported
 t plan_usage_is_2 usage_is_2
+t plan_bindings_bind_and_report bindings_bind_and_report
 t plan_bindings_unreadable_is_4 bindings_unreadable_is_4
 t plan_damaged_inputs_are_5 damaged_inputs_are_5
 t plan_stdin_and_front stdin_and_front
