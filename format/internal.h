@@ -8,7 +8,8 @@
  * writer.h) and writer_select.c, resources.c (the resource listing), extract.c (package to
  * directory), files.c (signed files, sealed secrets, atomic replace), problem.c (problems as
  * data), directory.c (a directory as input), diff.c and diffjson.c (comparing two packages),
- * select.c (the closure of a selection), merge.c, plan.c and plangraph.c (a plan against a
+ * select.c (the closure of a selection), merge.c, placeholders.c (finding and binding
+ * placeholders), bindings.c (the bindings handle), plan.c and plangraph.c (a plan against a
  * target; its handle in the private plan.h).
  */
 #ifndef APPKG_INTERNAL_H
@@ -65,12 +66,14 @@
 #define json_array_elements appkg__json_array_elements
 #define json_canonical appkg__json_canonical
 #define json_check_resource appkg__json_check_resource
+#define json_string_decode appkg__json_string_decode
 #define json_member_span appkg__json_member_span
 #define json_object_keys appkg__json_object_keys
 #define json_parse_strict appkg__json_parse_strict
 #define json_validate appkg__json_validate
 #define json_values_are_strings appkg__json_values_are_strings
 #define manifest_build appkg__manifest_build
+#define manifest_check_placeholders appkg__manifest_check_placeholders
 #define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
@@ -80,6 +83,11 @@
 #define names_check_collisions appkg__names_check_collisions
 #define problem_fill appkg__problem_fill
 #define problem_set_last appkg__problem_set_last
+#define placeholder_name_ok appkg__placeholder_name_ok
+#define placeholder_uses_free appkg__placeholder_uses_free
+#define placeholders_bind appkg__placeholders_bind
+#define placeholders_collect appkg__placeholders_collect
+#define placeholders_walk appkg__placeholders_walk
 #define put_le16 appkg__put_le16
 #define put_le32 appkg__put_le32
 #define put_le64 appkg__put_le64
@@ -290,9 +298,25 @@ struct manifest {
 	int has_secrets;
 	uint64_t secrets_size;
 	unsigned char secrets_digest[APPKG_DIGEST_BYTES];
+	int major;                      /* of format_version */
+	struct manifest_input *inputs;  /* format 2: "inputs", sorted by name */
+	size_t ninputs;
+	uint32_t *res_inputs;           /* per resource: how many inputs list it in used_by */
+};
+/* One entry of "inputs" (spec §20.3); strings borrowed from the manifest's tree. */
+struct manifest_input {
+	const char *name, *description;
+	char *default_json; /* compact JSON, malloc'd, or NULL */
+	int required;
+	const char **used_by;
+	size_t nused;
 };
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e);
 void manifest_free(struct manifest *m);
+/* Format 2: scan resource path's data for placeholders and check them against "inputs";
+ * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */
+int manifest_check_placeholders(const struct manifest *m, const char *path, const void *data,
+				size_t len, struct appkg_err *e);
 /* Build the manifest a writer stores, from the user manifest and the members. */
 struct writer_member {
 	char *path;
@@ -302,6 +326,9 @@ struct writer_member {
 	char *fs_path;      /* source file, or NULL */
 	unsigned char *mem; /* in-memory data, or NULL */
 	appkg_reader *src;  /* package to copy the member from, or NULL */
+	json_t *uses;       /* input names the resource uses (an object used as a set), or NULL */
+	json_t *secret_refs; /* its secret references, [name, line, column] each, or NULL */
+	int placeholders;   /* 1 when it holds a placeholder of any kind */
 };
 json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,
@@ -432,6 +459,68 @@ int select_closure(const struct select_graph *g, const char *const *selectors, s
 		   unsigned char *chosen, struct appkg_err *e);
 /* "resources/<dep>.json", malloc'd. */
 char *resource_path_make_dep(const char *dep);
+
+/* ---- placeholders.c (spec section 20) ---- */
+#define PLACEHOLDER_NAME_MAX 64
+/* One placeholder found in the decoded value of a string. */
+struct ph_item {
+	int kind;              /* APPKG_PLACEHOLDER_* */
+	size_t off, len;       /* where in the decoded text */
+	const char *name;      /* its name in the decoded text, not terminated; NULL for a literal */
+	size_t name_len;
+	unsigned line, column; /* of its first character in the document */
+};
+/* A string value that holds placeholders: its raw token and its decoded value. */
+struct ph_string {
+	size_t start, end;         /* the token in the document: its opening quote, past its close */
+	const unsigned char *text; /* the decoded value */
+	size_t len;
+	const struct ph_item *items;
+	size_t count;
+};
+typedef int (*ph_string_fn)(void *ctx, const struct ph_string *s);
+/* Call fn (may be NULL) for each string value of json/len holding placeholders, in document
+ * order; fn returns 0 to go on or a negative code. Returns the number of placeholders, or
+ * APPKG_ERR_PLACEHOLDER (with line and column on e) for prefix text that is not one, one in an
+ * object key or outside a string. Checks no other JSON rule. */
+int placeholders_walk(const void *json, size_t len, ph_string_fn fn, void *ctx, struct appkg_err *e);
+/* The inputs and secrets a document uses: each (kind, name) once, sorted by kind then name,
+ * with the position of its first use; total counts every placeholder, literals included (a
+ * package holding any is format 2.0). Free with placeholder_uses_free. */
+struct placeholder_use {
+	int kind;
+	char name[PLACEHOLDER_NAME_MAX + 1];
+	unsigned line, column;
+};
+struct placeholder_uses {
+	struct placeholder_use *v;
+	size_t n, cap;
+	size_t total;
+};
+int placeholders_collect(const void *json, size_t len, struct placeholder_uses *u, struct appkg_err *e);
+void placeholder_uses_free(struct placeholder_uses *u);
+/* 1 if name (len bytes) is a name by the grammar: a letter, then up to 63 letters, digits,
+ * '_', '-' or '.'. */
+int placeholder_name_ok(const char *name, size_t len);
+/* The string token opening at p[i]: its decoded value to out (room for its raw length; NULL
+ * to count), the decoded length returned, *end past its closing quote (n when unclosed). */
+size_t json_string_decode(const unsigned char *p, size_t n, size_t i, unsigned char *out,
+			  size_t *end);
+/* A value to bind: json (compact text); for a string also text, its decoded value. */
+struct ph_value {
+	const char *json; /* NULL for a secret, which is bound from text */
+	size_t json_len;
+	const unsigned char *text;
+	size_t text_len;
+	int is_string;
+};
+/* 1 with v filled when the input or secret name has a value, else 0. */
+typedef int (*ph_lookup_fn)(void *ctx, int kind, const char *name, size_t name_len,
+			    struct ph_value *v);
+/* Bind json/len (validated first as a resource) by spec section 20.2; flags as appkg_bind.
+ * *out (malloc'd, NUL after *out_len bytes) is wiped by whoever frees it. */
+int placeholders_bind(const void *json, size_t len, ph_lookup_fn lookup, void *ctx, int flags,
+		      char **out, size_t *out_len, struct appkg_err *e);
 
 /* ---- writer.c, for merge.c ---- */
 struct appkg_err *writer_err(appkg_writer *w);

@@ -15,6 +15,10 @@
  * bounds the memory a JSON parse may need. */
 #define APPKG_MAX_RESOURCE_SIZE (16u << 20)
 
+/* A bindings file (ENV.json, spec §20.4) holds one environment's values, a few hundred at most;
+ * it is bounded like a resource, since values may be whole documents. */
+#define APPKG_MAX_BINDINGS_SIZE (16u << 20)
+
 /* The manifest grows by about 300 bytes a resource: 64 MiB covers APPKG_MAX_MEMBERS. */
 #define APPKG_MAX_MANIFEST_SIZE (64u << 20)
 

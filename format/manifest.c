@@ -38,7 +38,7 @@ static long version_part(const char **s)
 	return v;
 }
 
-static int check_version(json_t *root, struct appkg_err *e)
+static int check_version_major(json_t *root, int *out, struct appkg_err *e)
 {
 	const char *v = json_string_value(json_object_get(root, "format_version")), *p = v;
 	long major = p ? version_part(&p) : -1, minor = -1;
@@ -53,7 +53,15 @@ static int check_version(json_t *root, struct appkg_err *e)
 		return appkg_fail(e, APPKG_ERR_NEWER_MAJOR,
 				  "manifest.json: written by a newer appkg (format %s); this appkg "
 				  "reads format %d.x", v, APPKG_FORMAT_MAJOR);
+	*out = (int)major;
 	return 0;
+}
+
+static int check_version(json_t *root, struct appkg_err *e)
+{
+	int major;
+
+	return check_version_major(root, &major, e);
 }
 
 static int check_mode(json_t *entry, const char *where, struct appkg_err *e)
@@ -306,6 +314,205 @@ static json_t *parse_top(const unsigned char *data, size_t len, size_t start, si
 	return root;
 }
 
+/* ---- inputs (format 2, spec §20.3) ---- */
+
+#define MAX_INPUTS 65536u
+
+/* An input name by the grammar of spec §20.1 (a NUL inside a JSON key makes it shorter). */
+static int input_name_ok(const char *name)
+{
+	return placeholder_name_ok(name, strlen(name));
+}
+
+static int input_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_input *)a)->name,
+		      ((const struct manifest_input *)b)->name);
+}
+
+static long resource_index(const struct manifest *m, const char *path)
+{
+	struct manifest_resource key = {.path = path};
+	const struct manifest_resource *r = bsearch(&key, m->res, m->nres, sizeof(key), path_cmp);
+
+	return r ? r - m->res : -1;
+}
+
+static int input_schema(struct appkg_err *e, const char *name, const char *problem)
+{
+	return appkg_fail(e, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: inputs: %s: %s", name,
+			  problem);
+}
+
+/* used_by of one input: sorted, unique paths of resources of the package. */
+static int load_used_by(struct manifest *m, struct manifest_input *in, json_t *arr,
+			struct appkg_err *e)
+{
+	json_t *v;
+	size_t j;
+	long k;
+
+	if (!json_is_array(arr))
+		return input_schema(e, in->name, "used_by must be an array");
+	if (json_array_size(arr) > m->nres)
+		return input_schema(e, in->name, "used_by names more paths than there are resources");
+	if (!(in->used_by = calloc(json_array_size(arr) + 1, sizeof(*in->used_by))))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	json_array_foreach(arr, j, v) {
+		const char *p = json_string_value(v);
+		if (!p)
+			return input_schema(e, in->name, "used_by entries must be strings");
+		if (j > 0 && strcmp(in->used_by[j - 1], p) >= 0)
+			return input_schema(e, in->name, "used_by must be sorted, no duplicates");
+		if ((k = resource_index(m, p)) < 0)
+			return appkg_fail(e, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: inputs: %s: "
+					  "used_by \"%s\" is not a resource of the package", in->name, p);
+		in->used_by[in->nused++] = p;
+		m->res_inputs[k]++;
+	}
+	return 0;
+}
+
+static int load_input(struct manifest *m, struct manifest_input *in, json_t *v,
+		      struct appkg_err *e)
+{
+	json_t *req = json_object_get(v, "required"), *def = json_object_get(v, "default");
+	json_t *desc = json_object_get(v, "description");
+
+	if (!input_name_ok(in->name))
+		return input_schema(e, in->name, "not an input name: a letter, then up to 63 letters, "
+				    "digits, '_', '-' or '.' (spec §20.1)");
+	if (!json_is_object(v))
+		return input_schema(e, in->name, "must be an object");
+	if (desc && !json_is_string(desc))
+		return input_schema(e, in->name, "description must be a string");
+	in->description = json_string_value(desc);
+	if (!json_is_boolean(req))
+		return input_schema(e, in->name, "required must be true or false");
+	if (load_used_by(m, in, json_object_get(v, "used_by"), e))
+		return e->code;
+	in->required = json_is_true(req);
+	if (in->required != (in->nused > 0 && !def))
+		return input_schema(e, in->name, "required must be true exactly when a resource uses "
+				    "the input and it has no default");
+	if (def && !(in->default_json = json_dumps(def, JSON_COMPACT | JSON_ENCODE_ANY)))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
+/* Format 2: "inputs" is required, an object; each entry checked (spec §20.3). */
+static int check_inputs(struct manifest *m, struct appkg_err *e)
+{
+	json_t *inputs = json_object_get(m->root, "inputs"), *v;
+	const char *name;
+	size_t i = 0;
+
+	if (m->major < 2)
+		return 0;
+	if (!json_is_object(inputs))
+		return schema(e, "inputs", "required in format 2, an object");
+	if (json_object_size(inputs) > MAX_INPUTS)
+		return schema(e, "inputs", "too many inputs");
+	m->res_inputs = calloc(m->nres + 1, sizeof(*m->res_inputs));
+	m->inputs = calloc(json_object_size(inputs) + 1, sizeof(*m->inputs));
+	if (!m->res_inputs || !m->inputs)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	json_object_foreach(inputs, name, v) {
+		m->inputs[i].name = name;
+		m->ninputs = ++i;
+		if (load_input(m, &m->inputs[i - 1], v, e))
+			return e->code;
+	}
+	qsort(m->inputs, m->ninputs, sizeof(*m->inputs), input_cmp);
+	return 0;
+}
+
+/* What a resource uses, against what "inputs" lists for it. */
+struct use_check {
+	const struct manifest *m;
+	const char *path;
+	struct appkg_err *e;
+	unsigned char *seen; /* per input */
+	size_t distinct;
+};
+
+static const struct manifest_input *input_find(const struct manifest *m, const char *name)
+{
+	struct manifest_input key = {.name = name};
+
+	return bsearch(&key, m->inputs, m->ninputs, sizeof(key), input_cmp);
+}
+
+static int string_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int lists(const struct manifest_input *in, const char *path)
+{
+	return in->nused && bsearch(&path, in->used_by, in->nused, sizeof(*in->used_by),
+				    string_ptr_cmp) != NULL;
+}
+
+static void use_found(void *ctx, const struct appkg_placeholder *p)
+{
+	struct use_check *u = ctx;
+	const struct manifest_input *in;
+
+	if (p->kind != APPKG_PLACEHOLDER_INPUT || u->e->code)
+		return;
+	in = input_find(u->m, p->name);
+	if (!in || !lists(in, u->path)) {
+		appkg_fail(u->e, APPKG_ERR_PLACEHOLDER, "%s: line %u column %u: input '%s' is used, "
+			   "but manifest.json inputs does not list it for this resource", u->path,
+			   p->line, p->column, p->name);
+		u->e->line = p->line;
+		u->e->column = p->column;
+		return;
+	}
+	if (!u->seen[in - u->m->inputs]++)
+		u->distinct++;
+}
+
+/* The input listing path that the resource does not use (there is one: the counts differ). */
+static void unused_listing(struct use_check *u)
+{
+	for (size_t i = 0; i < u->m->ninputs; i++)
+		if (!u->seen[i] && lists(&u->m->inputs[i], u->path)) {
+			appkg_fail(u->e, APPKG_ERR_PLACEHOLDER, "%s: manifest.json inputs lists input "
+				   "'%s' for this resource, which does not use it", u->path,
+				   u->m->inputs[i].name);
+			return;
+		}
+}
+
+int manifest_check_placeholders(const struct manifest *m, const char *path, const void *data,
+				size_t len, struct appkg_err *e)
+{
+	struct use_check u = {.m = m, .path = path, .e = e};
+	struct appkg_problem p;
+	long k;
+	int rc;
+
+	if (m->major < 2 || (k = resource_index(m, path)) < 0)
+		return 0;
+	if (!(u.seen = calloc(m->ninputs + 1, 1)))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	rc = appkg_placeholders_scan(data, len, use_found, &u);
+	if (rc == APPKG_ERR_PLACEHOLDER && !e->code) {
+		appkg_last_problem(&p);
+		appkg_fail(e, rc, "%s: %s", path, p.message ? p.message : "bad placeholder");
+		e->line = p.line;
+		e->column = p.column;
+	} else if (rc < 0 && !e->code) {
+		appkg_fail(e, rc, "%s: cannot look for placeholders", path);
+	} else if (!e->code && u.distinct != m->res_inputs[k]) {
+		unused_listing(&u);
+	}
+	free(u.seen);
+	return e->code;
+}
+
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
 {
 	const char *name;
@@ -327,7 +534,7 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 		return appkg_fail(e, APPKG_ERR_MANIFEST_JSON, "manifest.json: not a JSON object");
 	if (strcmp(json_string_value(json_object_get(m->root, "format")) ?: "", "appkg") != 0)
 		return schema(e, "format", "must be \"appkg\"");
-	if (check_version(m->root, e))
+	if (check_version_major(m->root, &m->major, e))
 		return e->code;
 	if (strcmp(json_string_value(json_object_get(m->root, "digest_algorithm")) ?: "",
 		   "blake2b-256") != 0)
@@ -341,11 +548,18 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 		return e->code;
 	if (!has_resources)
 		return schema(e, "resources", "must be an array");
-	return check_resources(m, data, start, end, e) || check_secrets(m, e) ? e->code : 0;
+	return check_resources(m, data, start, end, e) || check_secrets(m, e) ||
+	       check_inputs(m, e) ? e->code : 0;
 }
 
 void manifest_free(struct manifest *m)
 {
+	for (size_t i = 0; i < m->ninputs; i++) {
+		free(m->inputs[i].default_json);
+		free(m->inputs[i].used_by);
+	}
+	free(m->inputs);
+	free(m->res_inputs);
 	json_decref(m->root);
 	buf_free(&m->pool);
 	free(m->deps);
@@ -454,12 +668,50 @@ static int build_secrets(json_t *root, const void *blob, size_t blob_len, const 
 	return set_new(root, "package_id", json_string(package_id), e);
 }
 
+/* "inputs" of a new manifest (spec §20.3): the user's declarations (description, default,
+ * unknown fields) with used_by and required computed from what the resources use. Returns
+ * the format major to write: 2 when a resource holds a placeholder or an input is declared. */
+static int build_inputs(json_t *root, const struct writer_member *m, size_t n,
+			struct appkg_err *e)
+{
+	json_t *inputs = json_object_get(root, "inputs"), *decl, *uses;
+	const char *name;
+	int placeholders = 0;
+
+	if (!json_is_object(inputs) && set_new(root, "inputs", inputs = json_object(), e))
+		return -1;
+	json_object_foreach(inputs, name, decl) /* used_by and required are the writer's */
+		if (!json_is_object(decl) || set_new(decl, "used_by", json_array(), e))
+			return e->code ? -1 : (input_schema(e, name, "must be an object"), -1);
+	for (size_t i = 0; i < n; i++) {
+		placeholders |= m[i].placeholders;
+		json_object_foreach(m[i].uses, name, uses) {
+			if (!json_object_get(inputs, name) &&
+			    (set_new(inputs, name, decl = json_object(), e) ||
+			     set_new(decl, "used_by", json_array(), e)))
+				return -1;
+			decl = json_object_get(inputs, name);
+			if (json_array_append_new(json_object_get(decl, "used_by"), json_string(m[i].path)))
+				return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory"), -1;
+		}
+	}
+	json_object_foreach(inputs, name, decl)
+		if (set_new(decl, "required", json_boolean(json_array_size(json_object_get(decl, "used_by")) &&
+							   !json_object_get(decl, "default")), e))
+			return -1;
+	if (placeholders || json_object_size(inputs))
+		return 2;
+	json_object_del(root, "inputs");
+	return 1;
+}
+
 json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		       const void *secrets_blob, size_t blob_len, const char *package_id,
 		       struct appkg_err *e)
 {
 	json_t *root = json_deep_copy(user);
 	const char *name = json_string_value(json_object_get(user, "name"));
+	int major = 1;
 
 	if (!root) {
 		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -471,9 +723,10 @@ json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 		check_version(user, e);
 	if (!e->code && !json_object_get(root, "created_by"))
 		set_new(root, "created_by", json_string("appkg " APPKG_VERSION), e);
+	if (!e->code && (major = build_inputs(root, m, n, e)) < 0 && !e->code)
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
-	    set_new(root, "format_version", json_sprintf("%d.%d", APPKG_FORMAT_MAJOR,
-							  APPKG_FORMAT_MINOR), e) ||
+	    set_new(root, "format_version", json_sprintf("%d.%d", major, APPKG_FORMAT_MINOR), e) ||
 	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
 	    build_resources(root, m, n, e) || build_secrets(root, secrets_blob, blob_len, package_id, e)) {
 		json_decref(root);
@@ -606,6 +859,31 @@ static void check_user_entry(struct checking *k, json_t *entry, size_t i)
 	check_user_depends(k, entry, path);
 }
 
+/* The user's "inputs": an object of declarations (spec §20.3). */
+static void check_user_inputs(struct checking *k, json_t *user)
+{
+	json_t *inputs = json_object_get(user, "inputs"), *v;
+	struct appkg_err t = {0};
+	const char *name;
+
+	if (inputs && (!json_is_object(inputs) || json_object_size(inputs) > MAX_INPUTS))
+		schema(&t, "inputs", json_is_object(inputs) ? "too many inputs" : "must be an object");
+	emit(k, &t);
+	if (!json_is_object(inputs) || json_object_size(inputs) > MAX_INPUTS)
+		return;
+	json_object_foreach(inputs, name, v) {
+		if (!input_name_ok(name))
+			input_schema(&t, name, "not an input name: a letter, then up to 63 letters, "
+				     "digits, '_', '-' or '.' (spec §20.1)");
+		else if (!json_is_object(v))
+			input_schema(&t, name, "must be an object");
+		else if (json_object_get(v, "description") &&
+			 !json_is_string(json_object_get(v, "description")))
+			input_schema(&t, name, "description must be a string");
+		emit(k, &t);
+	}
+}
+
 static void check_user_top(struct checking *k, json_t *user)
 {
 	static const char *const strings[] = {"description", "version", "created_by", "package_id"};
@@ -626,6 +904,7 @@ static void check_user_top(struct checking *k, json_t *user)
 	if (res && !json_is_array(res))
 		schema(&t, "resources", "must be an array");
 	emit(k, &t);
+	check_user_inputs(k, user);
 }
 
 int manifest_check_user(json_t *user, const struct user_check *c, struct appkg_err *e)

@@ -3,8 +3,9 @@
  * Merging packages (appkg_merge, spec §10.7): the union of the inputs' resources, matched by
  * path (the type and the encoded logical name, so by type and logical name), each copied from
  * the input that wins it with its manifest entry. Two inputs holding one resource with other
- * bytes or other entry fields, or one secret name with other values, conflict; every conflict
- * is reported before anything is settled, and without a preference none is. The secrets are
+ * bytes or other entry fields, one secret name with other values, or one input (spec §20.3)
+ * declared otherwise, conflict; every conflict is reported before anything is settled, and
+ * without a preference none is. The secrets are
  * either carried sealed (one input has them, no new password) or decrypted, merged by name and
  * sealed anew; decrypted values are wiped, and never appear in a message.
  */
@@ -271,6 +272,72 @@ static int build_root(struct merge *mg)
 	return 0;
 }
 
+/* An input's declaration: its manifest entry without what pack computes; NULL when it
+ * declares nothing (an input a resource uses, listed by pack alone). */
+static json_t *declaration(json_t *entry, struct merge *mg)
+{
+	json_t *d = json_deep_copy(entry);
+
+	if (!d) {
+		appkg_fail(mg->e, APPKG_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	json_object_del(d, "used_by");
+	json_object_del(d, "required");
+	if (json_object_size(d))
+		return d;
+	json_decref(d);
+	return NULL;
+}
+
+/* One input's declarations into all; from records which input gave each (spec §10.7). */
+static int add_inputs(struct merge *mg, size_t k, json_t *all, json_t *from)
+{
+	const struct manifest *m = reader_manifest_view(mg->in[k]);
+	json_t *v, *d, *old;
+	const char *name;
+
+	json_object_foreach(m && m->major >= 2 ? json_object_get(m->root, "inputs") : NULL, name, v) {
+		if (!(d = declaration(v, mg))) {
+			if (mg->e->code)
+				return mg->e->code;
+			continue;
+		}
+		old = json_object_get(all, name);
+		if (old && !json_equal(old, d))
+			report(mg, &(struct appkg_conflict){.kind = "input", .what = "attributes",
+				.name = name, .first = (size_t)json_integer_value(json_object_get(from, name)),
+				.second = k});
+		if (old && mg->o->prefer != APPKG_PREFER_LAST) {
+			json_decref(d);
+			continue;
+		}
+		if (json_object_set_new(all, name, d) ||
+		    (!old && json_object_set_new(from, name, json_integer((json_int_t)k))))
+			return appkg_fail(mg->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	return 0;
+}
+
+/* The inputs the merged package declares: each from the first input that declares it; two
+ * declarations that differ conflict, settled like resources. */
+static int merge_inputs(struct merge *mg)
+{
+	json_t *all = json_object(), *from = json_object();
+	int rc = all && from ? 0 : appkg_fail(mg->e, APPKG_ERR_NO_MEMORY, "out of memory");
+
+	for (size_t k = 0; !rc && k < mg->n; k++)
+		rc = add_inputs(mg, k, all, from);
+	if (!rc && json_object_size(all))
+		rc = json_object_set(mg->root, "inputs", all) ? appkg_fail(mg->e, APPKG_ERR_NO_MEMORY,
+									  "out of memory") : 0;
+	else
+		json_object_del(mg->root, "inputs");
+	json_decref(all);
+	json_decref(from);
+	return rc;
+}
+
 static int set_manifest(struct merge *mg)
 {
 	size_t len;
@@ -292,7 +359,7 @@ static int run(struct merge *mg)
 	size_t blob_len;
 	int rc;
 
-	if (build_root(mg) || merge_resources(mg))
+	if (build_root(mg) || merge_resources(mg) || merge_inputs(mg))
 		return mg->e->code;
 	rc = mg->o->new_password ? merge_secrets(mg, &all) : carry_sealed(mg, &carried);
 	if (!rc && mg->conflicts && mg->o->prefer == APPKG_PREFER_NONE)

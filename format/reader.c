@@ -229,7 +229,8 @@ static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
 		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
 	if (x->kind == MEMBER_RESOURCE && !r->skip_json)
-		return json_check_resource(data, t->size, e, x->path);
+		return json_check_resource(data, t->size, e, x->path) ||
+		       manifest_check_placeholders(&r->m, x->path, data, t->size, e) ? e->code : 0;
 	if (x->kind == MEMBER_SECRETS)
 		return check_secrets_header(r, data, t->size);
 	return 0;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The resources a package lists, with their attributes, for callers that should not parse the
- * manifest (appkg_reader_resource), and the one rule for naming a resource on a command line
- * (appkg_reader_resource_find). The reader has already checked the manifest at open; here the
- * resources array is only cut into entry spans once, and one entry at a time is parsed when it
- * is asked for, so that a manifest of 100,000 entries never becomes one tree in memory.
+ * manifest (appkg_reader_resource), the one rule for naming a resource on a command line
+ * (appkg_reader_resource_find), and the inputs (appkg_reader_input). The reader has already
+ * checked the manifest at open; here the resources array is only cut into entry spans once,
+ * and one entry at a time is parsed when it is asked for, so that a manifest of 100,000
+ * entries never becomes one tree in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,32 @@ json_t *resources_entry(appkg_reader *r, size_t i)
 	if (!l || i >= m->nres)
 		return NULL;
 	return json_loadb(l->base + l->start[i], l->len[i], 0, NULL);
+}
+
+/* ---- inputs (spec §20.3): checked by the reader at open, borrowed from its manifest ---- */
+
+size_t appkg_reader_input_count(appkg_reader *r)
+{
+	const struct manifest *m = reader_manifest_view(r);
+
+	return m ? m->ninputs : 0;
+}
+
+int appkg_reader_input(appkg_reader *r, size_t i, struct appkg_input *out)
+{
+	const struct manifest *m = reader_manifest_view(r);
+	const struct manifest_input *in;
+
+	if (!m)
+		return reader_err(r)->code ? reader_err(r)->code : APPKG_ERR_STATE;
+	if (!out || i >= m->ninputs)
+		return APPKG_ERR_NOT_FOUND;
+	in = &m->inputs[i];
+	out->name = in->name;
+	out->description = in->description;
+	out->default_json = in->default_json;
+	out->required = in->required;
+	out->used_by = in->used_by;
+	out->used_by_count = in->nused;
+	return 0;
 }

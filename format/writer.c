@@ -52,6 +52,8 @@ void writer_member_free(struct writer_member *m)
 	free(m->name);
 	free(m->fs_path);
 	free(m->mem);
+	json_decref(m->uses);
+	json_decref(m->secret_refs);
 }
 
 void appkg_writer_free(appkg_writer *w)
@@ -158,6 +160,12 @@ int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len)
 		json_decref(v);
 		return soft(w, appkg_fail(&w->err, APPKG_ERR_MANIFEST_JSON,
 					  "manifest.json: not a JSON object"));
+	}
+	if (json_object_get(v, "bound_for")) { /* spec §20.2 */
+		json_decref(v);
+		return soft(w, appkg_fail(&w->err, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: bound_for: "
+					  "a bound tree is for import, not a package source; pack the "
+					  "unbound directory"));
 	}
 	w->user_text.len = 0;
 	if (buf_append(&w->user_text, json, len)) {
@@ -294,11 +302,60 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	return m;
 }
 
+/* Each placeholder of a resource being added: the inputs it uses, its secret references. */
+struct found {
+	struct writer_member *m;
+	int failed;
+};
+
+static void found_one(void *ctx, const struct appkg_placeholder *p)
+{
+	struct found *f = ctx;
+	struct writer_member *m = f->m;
+
+	m->placeholders = 1;
+	if (p->kind == APPKG_PLACEHOLDER_INPUT) {
+		if (!m->uses && !(m->uses = json_object()))
+			f->failed = 1;
+		else if (json_object_set_new(m->uses, p->name, json_true()))
+			f->failed = 1;
+	} else if (p->kind == APPKG_PLACEHOLDER_SECRET) {
+		if (!m->secret_refs && !(m->secret_refs = json_array()))
+			f->failed = 1;
+		else if (json_array_append_new(m->secret_refs, json_pack("[sII]", p->name,
+						(json_int_t)p->line, (json_int_t)p->column)))
+			f->failed = 1;
+	}
+}
+
+/* Find the placeholders of a resource (spec §20.1): one that breaks the grammar or stands
+ * outside a string is refused with its line, column and the rule, before the JSON check
+ * would call it only invalid JSON. */
+static int scan(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
+		const char *subject)
+{
+	struct found f = {.m = m};
+	struct appkg_problem p;
+	int rc = appkg_placeholders_scan(data, len, found_one, &f);
+
+	if (f.failed)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (rc == APPKG_ERR_NO_MEMORY)
+		return appkg_fail(&w->err, rc, "out of memory");
+	if (rc != APPKG_ERR_PLACEHOLDER)
+		return 0; /* any other JSON problem is the JSON check's to report */
+	appkg_last_problem(&p);
+	appkg_fail(&w->err, rc, "%s: %s", subject, p.message);
+	w->err.line = p.line;
+	w->err.column = p.column;
+	return rc;
+}
+
 /* Validate a resource's bytes and record its size and digest. */
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (json_check_resource(data, len, &w->err, subject))
+	if (scan(w, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
@@ -346,6 +403,22 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 	return 0;
 }
 
+/* A resource copied from a format 2 package is scanned like any other (its source read it
+ * against its own inputs); a format 1 package holds no placeholders, only text. */
+static int scan_copy(appkg_writer *w, struct writer_member *m, appkg_reader *r)
+{
+	const struct manifest *sm = reader_manifest_view(r);
+	const void *data;
+	size_t len;
+	int rc;
+
+	if (!sm || sm->major < 2)
+		return 0;
+	if ((rc = appkg_reader_read(r, m->path, &data, &len)))
+		return appkg_fail(&w->err, rc, "%s", appkg_reader_error(r));
+	return scan(w, m, data, len, m->path);
+}
+
 int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)
 {
 	struct writer_member *m = new_member(w, type, name);
@@ -363,6 +436,10 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 	m->src = r;
 	m->size = from.size;
 	memcpy(m->digest, from.digest, APPKG_DIGEST_BYTES);
+	if (scan_copy(w, m, r)) {
+		writer_member_free(m);
+		return rejected(w, type, name, w->err.code);
+	}
 	w->n++;
 	return 0;
 }
@@ -383,6 +460,41 @@ static void choose_package_id(appkg_writer *w, const struct secrets_header *prev
 	}
 }
 
+static int name_into(void *ctx, const char *key)
+{
+	return json_object_set_new(ctx, key, json_true()) ? -1 : 0;
+}
+
+/* Every secret reference must name a key of secrets.json (spec §20.3): each one that does not
+ * is a problem of its own. Only the names are taken from the plaintext. */
+static int check_secret_refs(appkg_writer *w, const char *json, size_t len)
+{
+	json_t *names = json_object(), *ref;
+	char msg[APPKG_MSG_MAX];
+	int rc = 0;
+	size_t j;
+
+	if (!names || json_object_keys(json, len, name_into, names)) {
+		json_decref(names);
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	for (size_t i = 0; i < w->n; i++)
+		json_array_foreach(w->members[i].secret_refs, j, ref) {
+			const char *name = json_string_value(json_array_get(ref, 0));
+			if (!name || json_object_get(names, name))
+				continue;
+			snprintf(msg, sizeof(msg), "%s: line %lld column %lld: secret %s is not in "
+				 "secrets.json", w->members[i].path,
+				 (long long)json_integer_value(json_array_get(ref, 1)),
+				 (long long)json_integer_value(json_array_get(ref, 2)), name);
+			w->err.line = (unsigned)json_integer_value(json_array_get(ref, 1));
+			w->err.column = (unsigned)json_integer_value(json_array_get(ref, 2));
+			rc = writer_problem(w, APPKG_ERR_UNBOUND, msg);
+		}
+	json_decref(names);
+	return rc;
+}
+
 int appkg_writer_set_secrets(appkg_writer *w, const char *json, size_t len, const char *password,
 			     size_t password_len, enum appkg_kdf_level level, const void *previous,
 			     size_t previous_len)
@@ -393,8 +505,8 @@ int appkg_writer_set_secrets(appkg_writer *w, const char *json, size_t len, cons
 		return w->err.code;
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "set the manifest before the secrets");
-	if (secrets_check_json(json, len, &w->err))
-		return w->err.code;
+	if (secrets_check_json(json, len, &w->err) || check_secret_refs(w, json, len))
+		return w->err.code ? w->err.code : APPKG_ERR_UNBOUND;
 	if (previous && secrets_parse_header(previous, previous_len, &prev, &w->err))
 		return w->err.code;
 	choose_package_id(w, previous ? &prev : NULL);
@@ -726,6 +838,22 @@ static int sort_members(appkg_writer *w)
 	return rc;
 }
 
+/* A selection keeps only the inputs its resources use. */
+static void drop_unused_inputs(appkg_writer *w)
+{
+	json_t *inputs = json_object_get(w->user, "inputs"), *v;
+	const char *name;
+	void *tmp;
+
+	json_object_foreach_safe(inputs, tmp, name, v) {
+		int used = 0;
+		for (size_t i = 0; i < w->n && !used; i++)
+			used = json_object_get(w->members[i].uses, name) != NULL;
+		if (!used)
+			json_object_del(inputs, name);
+	}
+}
+
 /* The canonical manifest text, checked by the same code readers use. */
 static char *make_manifest(appkg_writer *w, size_t *len)
 {
@@ -733,6 +861,8 @@ static char *make_manifest(appkg_writer *w, size_t *len)
 	char *text = NULL;
 	struct manifest check;
 
+	if (w->only)
+		drop_unused_inputs(w);
 	root = manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
 			      w->secrets.len, w->package_id, &w->err);
 	if (!root)

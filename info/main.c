@@ -363,6 +363,43 @@ static void print_secrets_text(const struct info *in)
 	}
 }
 
+/* Inputs (spec §20.3): what the target must supply, one block per input. */
+static void print_inputs_text(appkg_reader *r)
+{
+	size_t n = appkg_reader_input_count(r);
+	struct appkg_input x;
+
+	if (!n)
+		return;
+	printf("\nInputs (%zu)\n", n);
+	for (size_t i = 0; i < n; i++) {
+		if (appkg_reader_input(r, i, &x))
+			continue;
+		printf("  ");
+		put_text(x.name);
+		if (x.required)
+			printf("\n      required");
+		else if (x.default_json) {
+			printf("\n      default ");
+			put_text(x.default_json);
+		} else
+			printf("\n      optional");
+		printf(x.used_by_count ? "" : ", used by no resource");
+		putchar('\n');
+		if (x.description) {
+			printf("      ");
+			put_text(x.description);
+			putchar('\n');
+		}
+		for (size_t u = 0; u < x.used_by_count; u++) {
+			printf(u ? ", " : "      used by ");
+			put_text(x.used_by[u]);
+		}
+		if (x.used_by_count)
+			putchar('\n');
+	}
+}
+
 static void print_text(appkg_reader *r, const struct info *in)
 {
 	put_field("name:", appkg_reader_meta(r, "name"));
@@ -386,6 +423,7 @@ static void print_text(appkg_reader *r, const struct info *in)
 		}
 		print_item_text(&in->items[i]);
 	}
+	print_inputs_text(r);
 }
 
 /* ---- JSON output (spec §19.1) ---- */
@@ -462,6 +500,27 @@ static json_t *signature_json(const struct info *in)
 			 "trusted_comment", bytes_json(in->trusted[0] ? in->trusted : NULL));
 }
 
+/* [{"name", "description", "default", "required", "used_by"}], sorted by name. */
+static json_t *inputs_json(appkg_reader *r)
+{
+	json_t *a = json_array(), *used, *def;
+	struct appkg_input x;
+
+	for (size_t i = 0; i < appkg_reader_input_count(r); i++) {
+		if (appkg_reader_input(r, i, &x))
+			continue;
+		used = json_array();
+		for (size_t u = 0; u < x.used_by_count; u++)
+			json_array_append_new(used, json_string(x.used_by[u]));
+		def = x.default_json ? json_loads(x.default_json, JSON_DECODE_ANY, NULL) : NULL;
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:b, s:o}", "name", x.name,
+						   "description", string_or_null(x.description),
+						   "default", def ? def : json_null(), "required",
+						   x.required, "used_by", used));
+	}
+	return a;
+}
+
 static void print_json(appkg_reader *r, const struct info *in)
 {
 	static const char *const fields[] = {"name", "description", "version", "format_version",
@@ -477,6 +536,7 @@ static void print_json(appkg_reader *r, const struct info *in)
 						   "types", (json_int_t)in->types, "bytes",
 						   (json_int_t)in->bytes));
 	json_object_set_new(o, "secrets", secrets_json(in));
+	json_object_set_new(o, "inputs", inputs_json(r));
 	if (json_dumpf(o, stdout, JSON_INDENT(2)) != 0)
 		out_of_memory();
 	putchar('\n');

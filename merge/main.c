@@ -246,8 +246,8 @@ static void on_conflict(void *ctx, const struct appkg_conflict *c)
 		fprintf(stderr, "%s: '%s': %s/%s: %s differs between '%s' and '%s'\n", fe_prog,
 			c->path, c->type, c->name, c->what, a, b);
 	else
-		fprintf(stderr, "%s: 'secret %s': value differs between '%s' and '%s'\n", fe_prog,
-			c->name, a, b);
+		fprintf(stderr, "%s: '%s %s': %s differs between '%s' and '%s'\n", fe_prog, c->kind,
+			c->name, !strcmp(c->kind, "input") ? "declaration" : c->what, a, b);
 }
 
 static void print_json(struct run *x, int status)

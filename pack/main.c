@@ -317,7 +317,9 @@ static void set_secrets(struct pack *p)
 	rc = appkg_writer_set_secrets(p->w, plain, plain_len, pw, pw_len, p->o->kdf,
 				      p->enc ? p->enc : reused, p->enc ? p->enc_len : reused_len);
 out:
-	if (rc)
+	if (rc == APPKG_ERR_UNBOUND)
+		told(p, rc); /* each secret reference missing went to writer_problem */
+	else if (rc)
 		problem(p, rc, appkg_writer_error(p->w));
 	fe_secret_free(plain, plain_len);
 	fe_secret_free(pw, pw_len);

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define APPKG_VERSION "0.1.0"
-#define APPKG_FORMAT_MAJOR 1 /* format_version this library writes: "1.0" */
+#define APPKG_FORMAT_MAJOR 2 /* highest format_version this library reads and writes: "2.0" */
 #define APPKG_FORMAT_MINOR 0
 #define APPKG_DIGEST_BYTES 32 /* BLAKE2b-256 */
 
@@ -387,7 +387,8 @@ enum appkg_prefer {
  * attributes differ, or a secret name with different values. Strings are borrowed for the
  * duration of the callback. Never holds a secret value. */
 struct appkg_conflict {
-	const char *kind;        /* "resource" or "secret" */
+	const char *kind;        /* "resource", "secret" or "input" (its declaration: what is
+				  * "attributes", name the input's, no path or type) */
 	const char *what;        /* "content" (data differs), "attributes" (same data, other mode,
 				  * depends_on, id or other entry fields) or "value" (a secret) */
 	const char *path;        /* member path of a resource; NULL for a secret */

@@ -265,6 +265,46 @@ hostile_corpus_never_crashes() {
 }
 
 # The manual renders, and its OPTIONS section names exactly the long options --help prints.
+# Inputs (issue 12): the golden 2.0 package's, in text and JSON; none for a 1.0 package.
+inputs_listed() {
+	g=$TOP/tests/vectors/valid/v2.0-inputs.appkg
+	run "$B/appkg-info" "$g" && expect_rc 0 || return 1
+	sed -n '/^Inputs (4)$/,$p' "$W/stdout" >"$W/inputs.txt"
+	cat >"$W/inputs.want" <<'TXT'
+Inputs (4)
+  crm_host
+      required
+      Host name of the CRM database in the target environment
+      used by resources/datasources/crm.json
+  crm_port
+      default 5432
+      Port of the CRM database
+      used by resources/datasources/crm.json
+  region
+      default "eu-west", used by no resource
+      Declared for the target, used by no resource
+  tenant_host
+      required
+      used by resources/queries/customers.json
+TXT
+	diff "$W/inputs.want" "$W/inputs.txt" || fail "text inputs differ" || return 1
+	run "$B/appkg-info" --json "$g" && expect_rc 0 || return 1
+	jq -e '.inputs == [
+	  {"name": "crm_host", "description": "Host name of the CRM database in the target environment",
+	   "default": null, "required": true, "used_by": ["resources/datasources/crm.json"]},
+	  {"name": "crm_port", "description": "Port of the CRM database", "default": 5432,
+	   "required": false, "used_by": ["resources/datasources/crm.json"]},
+	  {"name": "region", "description": "Declared for the target, used by no resource",
+	   "default": "eu-west", "required": false, "used_by": []},
+	  {"name": "tenant_host", "description": null, "default": null, "required": true,
+	   "used_by": ["resources/queries/customers.json"]}]' "$W/stdout" >/dev/null ||
+		fail "json inputs: $(jq -c .inputs "$W/stdout")" || return 1
+	run "$B/appkg-info" --json "$W/plain.appkg" && expect_rc 0 || return 1
+	jq -e '.inputs == []' "$W/stdout" >/dev/null || fail "a 1.0 package has inputs" || return 1
+	run "$B/appkg-info" "$W/plain.appkg" && expect_rc 0 || return 1
+	! grep -q '^Inputs' "$W/stdout" || fail "an Inputs section without inputs"
+}
+
 man_page_matches_help() {
 	page=$TOP/man/appkg-info.1
 	command -v man >/dev/null || { echo "no man(1)"; return 0; }
@@ -289,5 +329,6 @@ t info_text_escapes_controls text_escapes_controls
 t info_stdin_dash stdin_dash
 t info_prompt_only_when_asked prompt_only_when_asked
 t info_front_runs_info front_runs_info
+t info_inputs_listed inputs_listed
 t info_exit_statuses exit_statuses
 t info_hostile_corpus_never_crashes hostile_corpus_never_crashes

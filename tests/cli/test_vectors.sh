@@ -28,12 +28,12 @@ for d in "$V"/invalid/*/; do
 done
 
 # The golden packages open, match their source, and re-pack to the same bytes.
-golden() { # golden NAME
-	out="$W/golden-$1"
+golden() { # golden NAME [SOURCE]
+	out="$W/golden-$1" src="$V/valid/${2:-src}"
 	run "$B/appkg-unpack" --password-file "$V/valid/PASSWORD" "$V/valid/$1.appkg" -C "$out" && expect_rc 0 || return 1
-	diff -r "$V/valid/src/resources" "$out/resources" || return 1
+	diff -r "$src/resources" "$out/resources" || return 1
 	if [ -f "$out/secrets.enc" ]; then
-		cmp "$V/valid/src/secrets.json" "$out/secrets.json" || return 1
+		cmp "$src/secrets.json" "$out/secrets.json" || return 1
 	fi
 	grep -q '"x-vendor-extension"' "$out/manifest.json" || fail "unknown field lost" || return 1
 	run env SOURCE_DATE_EPOCH=1767225600 "$B/appkg-pack" --password-file "$V/valid/PASSWORD" "$out" -o "$out.appkg" &&
@@ -43,6 +43,27 @@ golden() { # golden NAME
 
 t golden_v1.0_plain golden v1.0-plain
 t golden_v1.0_secrets golden v1.0-secrets
+t golden_v2.0_inputs golden v2.0-inputs src2
+
+# The format 2.0 golden package lists what its source uses: every input with its declared
+# fields and the computed ones, the one declared but unused, and the undeclared one.
+golden_v2_inputs_listed() {
+	run "$B/appkg-info" --json "$V/valid/v2.0-inputs.appkg" && expect_rc 0 || return 1
+	grep -q '"format_version": *"2.0"' "$W/stdout" || fail "not 2.0" || return 1
+	python3 - "$W/stdout" <<'PY' || fail "inputs differ"
+import json, sys
+inputs = {i["name"]: i for i in json.load(open(sys.argv[1]))["inputs"]}
+crm = "resources/datasources/crm.json"
+assert inputs["crm_host"]["required"] is True and inputs["crm_host"]["used_by"] == [crm], inputs
+assert inputs["crm_port"]["default"] == 5432 and inputs["crm_port"]["required"] is False
+assert inputs["crm_port"]["description"] == "Port of the CRM database"
+assert inputs["region"]["used_by"] == [] and inputs["region"]["required"] is False
+assert inputs["tenant_host"]["required"] is True and inputs["tenant_host"]["description"] is None
+assert inputs["tenant_host"]["used_by"] == ["resources/queries/customers.json"]
+assert sorted(inputs) == ["crm_host", "crm_port", "region", "tenant_host"]
+PY
+}
+t golden_v2.0_inputs_listed golden_v2_inputs_listed
 
 # The spec lists the digest of every committed vector: a silent regeneration shows here.
 spec_digests_match() {

@@ -13,7 +13,7 @@ libs="$(pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread"
 flags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude"
 V=tests/vectors
 pass=0 fail=0
-for t in ${FUZZ_TARGETS:-reader manifest secrets names json}; do
+for t in ${FUZZ_TARGETS:-reader manifest secrets names json placeholders}; do
 	clang $flags -DFRAME_CHUNK=64 "tests/fuzz/fuzz_$t.c" format/*.c $libs -o "$BUILD/fuzz_$t"
 	c="$BUILD/corpus/$t"
 	mkdir -p "$c"
@@ -28,6 +28,9 @@ for t in ${FUZZ_TARGETS:-reader manifest secrets names json}; do
 	names) find examples $V/valid/src -name '*.json' | while read -r f; do basename "$f" .json; done |
 		while read -r n; do printf '%s' "$n" >"$c/$(printf '%s' "$n" | md5sum | cut -c1-12)"; done ;;
 	json) find examples $V/valid/src -name '*.json' | head -40 | while read -r f; do cp "$f" "$c/$(md5sum <"$f" | cut -c1-12)"; done ;;
+	placeholders) find examples $V/valid/src* -name '*.json' | head -40 | while read -r f; do cp "$f" "$c/$(md5sum <"$f" | cut -c1-12)"; done
+		printf '%s' '{"a": "x [[appkg:input:h]] \u005b[appkg:secret:S]] [[appkg:literal]]", "b": ["[[appkg:input:n]]"]}' >"$c/seed-1"
+		printf '%s' '{"p": [[appkg:input:port]], "[[appkg:literal]]": "[[appkg:inptu:x]]"}' >"$c/seed-2" ;;
 	esac
 	echo "fuzz_$t: ${SECONDS_EACH}s"
 	if "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \

@@ -151,14 +151,42 @@ static void mtime_case(const char *out, const char *name, const char *path, uint
 }
 
 /* format_version spelled with a leading zero (§12: no leading zeros): a schema error. */
-static void version_case(const char *out, const char *name, const char *version)
+static void version_case(const char *out, const char *name, const char *version,
+			 const char *expected)
 {
 	struct member m[] = {HOME};
 	char *man = pkg_manifest(m, 1, ""), *v = strstr(man, "\"1.0\""), fixed[2048];
 
 	snprintf(fixed, sizeof(fixed), "%.*s\"%s\"%s", (int)(v - man), man, version, v + 5);
-	build(out, name, m, N(m), fixed, "code=-501 exit=1", -1, 0);
+	build(out, name, m, N(m), fixed, expected, -1, 0);
 	free(man);
+}
+
+/* A format 2.0 package (spec §20.3): members m, its manifest given the inputs field. */
+static void v2_case(const char *out, const char *name, const struct member *m, size_t n,
+		    const char *inputs, const char *expected)
+{
+	char *man = pkg_manifest(m, n, inputs), *v = strstr(man, "\"1.0\""), fixed[4096];
+
+	snprintf(fixed, sizeof(fixed), "%.*s\"2.0\"%s", (int)(v - man), man, v + 5);
+	build(out, name, m, n, fixed, expected, -1, 0);
+	free(man);
+}
+
+/* The checks of format 2.0: a newer major is now 3; inputs that disagree with what the
+ * resources use; used_by naming what is not a resource. */
+static void v2_cases(const char *out)
+{
+	struct member home[] = {HOME};
+	struct member uses[] = {{"resources/pages/home.json",
+				 "{\"host\":\"[[appkg:input:db_host]]\"}\n", '0', NULL}};
+
+	version_case(out, "newer_major_version_3", "3.0", "code=-502 exit=1");
+	v2_case(out, "input_not_listed", uses, 1, ",\"inputs\":{}", "code=-511 exit=1");
+	v2_case(out, "input_listed_but_unused", home, 1, ",\"inputs\":{\"db_host\":{\"required\":"
+		"true,\"used_by\":[\"resources/pages/home.json\"]}}", "code=-511 exit=1");
+	v2_case(out, "inputs_used_by_wrong", uses, 1, ",\"inputs\":{\"db_host\":{\"required\":true,"
+		"\"used_by\":[\"resources/pages/none.json\"]}}", "code=-501 exit=1");
 }
 
 int main(int argc, char **argv)
@@ -216,7 +244,8 @@ int main(int argc, char **argv)
 		struct member m[] = {HOME};
 		snprintf(newer, sizeof(newer), "{\"format\":\"appkg\",\"format_version\":\"2.0\",\"digest_algorithm"
 			 "\":\"blake2b-256\",\"name\":\"from-the-future\",\"resources\":[]}\n");
-		build(out, "newer_major_version", m, N(m), newer, "code=-502 exit=1", -1, 0);
+		/* "2.0" was a newer major until format 2.0; now a 2.0 manifest without inputs */
+		build(out, "newer_major_version", m, N(m), newer, "code=-501 exit=1", -1, 0);
 		build(out, "zstd_frame_bit_flip", m, N(m), NULL, "code=-203|-204 exit=1", 0, 0);
 		build(out, "truncated_package", m, N(m), NULL, "code=-200 exit=1", -1, -20);
 		build(out, "trailing_garbage", m, N(m), NULL, "code=-200 exit=1", -1, 1);
@@ -285,11 +314,12 @@ int main(int argc, char **argv)
 	}
 	mtime_case(out, "mtime_differs", "resources/pages/home.json", 1767225600, 1767225600);
 	mtime_case(out, "pax_mtime_differs", "resources/pages/caf\xc3\xa9.json", 0, 1767225600);
-	version_case(out, "format_version_minor_leading_zero", "1.00");
-	version_case(out, "format_version_major_leading_zero", "01.0");
+	version_case(out, "format_version_minor_leading_zero", "1.00", "code=-501 exit=1");
+	version_case(out, "format_version_major_leading_zero", "01.0", "code=-501 exit=1");
 	secrets_bit_flip(out);
 	kdf_bomb(out);
 	deep_manifest(out);
 	oversized_member(out);
+	v2_cases(out);
 	return 0;
 }

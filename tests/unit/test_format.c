@@ -367,7 +367,7 @@ TEST(test_writer_rejects_bad_input)
 	appkg_writer *w = appkg_writer_new();
 	const char *dangling = "{\"name\": \"x\", \"resources\": [{\"path\": \"resources/pages/a.json\","
 			       " \"depends_on\": [\"queries/none\"]}]}";
-	const char *newer = "{\"name\": \"x\", \"format_version\": \"2.0\"}";
+	const char *newer = "{\"name\": \"x\", \"format_version\": \"3.0\"}";
 	size_t len;
 
 	CHECK_EQ(appkg_writer_set_manifest(w, "{\"name\": \"x\"}", 13), 0);
