@@ -16,15 +16,9 @@
 #include "internal.h"
 #include "plan.h"
 
-/* TEMPORARY, until bindings.c (helper ph) and the inputs (helper mf) land on main: weak, so
- * that the library links without them; a missing one binds nothing and finds no input. */
-#pragma weak appkg_bind
-#pragma weak appkg_bound_free
-#pragma weak appkg_bindings_error
+/* TEMPORARY, until appkg_bindings_use_defaults (helper ph) lands on main: weak, so that the
+ * library links without it; without it the defaults of the manifest are not bound. */
 #pragma weak appkg_bindings_use_defaults
-#pragma weak appkg_bindings_value
-#pragma weak appkg_reader_input_count
-#pragma weak appkg_reader_input
 
 appkg_plan *appkg_plan_new(void)
 {
@@ -292,14 +286,13 @@ static int package_document(appkg_plan *p, appkg_reader *r, const char *path, js
 
 	if ((rc = appkg_reader_read(r, path, &data, &len)))
 		return plan_fail(p, 0, rc, appkg_reader_error(r));
-	if (p->bindings && may_bind(r) && appkg_bind) {
+	if (p->bindings && may_bind(r)) {
 		rc = appkg_bind(p->bindings, data, len, 0, &bound, &bound_len);
 		if (rc < 0 && rc != APPKG_ERR_UNBOUND)
 			return plan_fail(p, 0, rc, appkg_bindings_error(p->bindings));
 	}
 	*doc = bound ? parse(bound, bound_len) : parse(data, len);
-	if (bound)
-		appkg_bound_free(bound, bound_len);
+	appkg_bound_free(bound, bound_len);
 	return 0;
 }
 
@@ -477,13 +470,14 @@ static int verify_input(appkg_plan *p, int input, appkg_reader *r)
 /* Required inputs the bindings leave without a value: all of them without bindings. */
 static int find_unbound(appkg_plan *p, appkg_reader *r)
 {
-	size_t n = appkg_reader_input_count ? appkg_reader_input_count(r) : 0;
+	size_t n = appkg_reader_input_count(r);
 	struct appkg_input in;
 	int rc;
 
 	if (n && !(p->unbound = calloc(n, sizeof(*p->unbound))))
 		return plan_fail(p, -1, APPKG_ERR_NO_MEMORY, NULL);
-	if (n && p->bindings && (rc = appkg_bindings_use_defaults(p->bindings, r)) < 0)
+	if (n && p->bindings && appkg_bindings_use_defaults &&
+	    (rc = appkg_bindings_use_defaults(p->bindings, r)) < 0)
 		return plan_fail(p, 0, rc, appkg_bindings_error(p->bindings));
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = appkg_reader_input(r, i, &in)))

@@ -18,16 +18,6 @@
 #include "appkg/appkg.h"
 #include "fe.h"
 
-/* TEMPORARY, until the bindings (helper ph) and the inputs (helper mf) are in libappkg: weak,
- * so that the tool links without them. */
-#pragma weak appkg_bindings_new
-#pragma weak appkg_bindings_load_file
-#pragma weak appkg_bindings_error
-#pragma weak appkg_bindings_environment
-#pragma weak appkg_bindings_free
-#pragma weak appkg_reader_input_count
-#pragma weak appkg_reader_input
-
 struct options {
 	const char *inputs[2]; /* PKG, TARGET */
 	const char *bindings;
@@ -116,8 +106,6 @@ static int load_bindings(const char *path, appkg_bindings **b)
 {
 	int rc;
 
-	if (!appkg_bindings_new)
-		return no_plan(path, APPKG_ERR_INVALID_ARGUMENT, "bindings are not in this build");
 	if (!(*b = appkg_bindings_new()))
 		return no_plan(path, APPKG_ERR_NO_MEMORY, NULL);
 	if (!(rc = appkg_bindings_load_file(*b, path)))
@@ -191,7 +179,7 @@ static void print_item(const appkg_plan *p, size_t i, int wname, int wwhere)
 /* The resources that use input name, from the package's manifest. */
 static int input_of(appkg_reader *r, const char *name, struct appkg_input *in)
 {
-	size_t n = appkg_reader_input_count ? appkg_reader_input_count(r) : 0;
+	size_t n = appkg_reader_input_count(r);
 
 	for (size_t i = 0; i < n; i++)
 		if (appkg_reader_input(r, i, in) == 0 && !strcmp(in->name, name))
@@ -359,7 +347,6 @@ int main(int argc, char **argv)
 		rc = make_plan(&o, in, b);
 	appkg_reader_free(in[0]);
 	appkg_reader_free(in[1]);
-	if (b)
-		appkg_bindings_free(b);
+	appkg_bindings_free(b);
 	return rc;
 }

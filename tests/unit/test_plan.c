@@ -4,7 +4,8 @@
  * action (create, conflict, update, overwrite, merge, unchanged, error, skip), the RFC 7396
  * merge (null deletes, objects merged, arrays replaced), matching by id and its errors, the
  * import order (Kahn, ties by path), a cycle reported once with its members, a clean plan,
- * inputs that cannot be read, and bindings applied before comparing.
+ * inputs that cannot be read, and bindings applied before comparing (inputs only, the
+ * defaults of the manifest, unbound inputs listed).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -338,6 +339,82 @@ TEST(unreadable_inputs)
 	appkg_reader_free(tampered);
 }
 
+/* A format 2.0 package whose datasource uses two inputs (port with a default) and a secret. */
+static appkg_reader *bindable(void)
+{
+	return package("{\"name\":\"app\",\"inputs\":{\"port\":{\"default\":5432}},"
+		       "\"resources\":[{\"path\":\"resources/datasources/crm.json\","
+		       "\"mode\":\"update\"}]}",
+		       "datasources", "crm",
+		       "{\"url\":\"pg://[[appkg:input:db_host]]:[[appkg:input:port]]\","
+		       "\"host\":\"[[appkg:input:db_host]]\",\"port\":\"[[appkg:input:port]]\","
+		       "\"password\":\"[[appkg:secret:DB_PASS]]\"}",
+		       NULL);
+}
+
+TEST(bindings_applied_before_comparing)
+{
+	static const char env[] = "{\"environment\":\"prod\",\"inputs\":{\"db_host\":\"db.prod\"}}";
+	appkg_reader *pkg = bindable();
+	appkg_reader *target = package(
+		"{\"name\":\"prod\"}", "datasources", "crm",
+		"{\"url\":\"pg://db.prod:5432\",\"host\":\"db.prod\",\"port\":5432,"
+		"\"password\":\"[[appkg:secret:DB_PASS]]\"}", NULL);
+	appkg_bindings *b = appkg_bindings_new();
+	const struct appkg_change *c;
+	appkg_plan *p;
+	int rc;
+
+	CHECK(appkg_bindings_load(b, env, strlen(env)) == 0);
+	/* bound: the whole-string input keeps its type, the embedded ones are text, the secret
+	 * reference stays as it is: equal to the target */
+	p = appkg_plan_new();
+	CHECK(appkg_plan_set_bindings(p, b) == 0);
+	rc = appkg_plan_make(p, pkg, target);
+	harness_msg = appkg_plan_error(p);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(action_of(p, "resources/datasources/crm.json"), APPKG_ACTION_UNCHANGED);
+	CHECK_EQ(appkg_plan_unbound_count(p), 0);
+	appkg_plan_free(p);
+	/* without bindings: compared as it is, and db_host (required) is unbound; port has a
+	 * default and is not */
+	p = plan(pkg, target, &rc);
+	CHECK_EQ(rc, 1);
+	CHECK_EQ(action_of(p, "resources/datasources/crm.json"), APPKG_ACTION_UPDATE);
+	CHECK((c = change_at(p, "resources/datasources/crm.json", "/host")) &&
+	      !strcmp(c->new_value, "\"[[appkg:input:db_host]]\""));
+	CHECK(!change_at(p, "resources/datasources/crm.json", "/password"));
+	CHECK_EQ(appkg_plan_unbound_count(p), 1);
+	CHECK(!strcmp(appkg_plan_unbound(p, 0), "db_host") && !appkg_plan_unbound(p, 1));
+	appkg_plan_free(p);
+	appkg_bindings_free(b);
+	appkg_reader_free(pkg);
+	appkg_reader_free(target);
+}
+
+TEST(bindings_without_a_value)
+{
+	static const char env[] = "{\"inputs\":{\"tenant\":\"t1\"}}";
+	appkg_reader *pkg = bindable();
+	appkg_reader *target = package("{\"name\":\"prod\"}", NULL);
+	appkg_bindings *b = appkg_bindings_new();
+	appkg_plan *p = appkg_plan_new();
+	int rc;
+
+	CHECK(appkg_bindings_load(b, env, strlen(env)) == 0);
+	CHECK(appkg_plan_set_bindings(p, b) == 0);
+	rc = appkg_plan_make(p, pkg, target);
+	harness_msg = appkg_plan_error(p);
+	CHECK_EQ(rc, 1);
+	CHECK_EQ(action_of(p, "resources/datasources/crm.json"), APPKG_ACTION_ERROR);
+	CHECK_EQ(appkg_plan_unbound_count(p), 1);
+	CHECK(!strcmp(appkg_plan_unbound(p, 0), "db_host"));
+	appkg_plan_free(p);
+	appkg_bindings_free(b);
+	appkg_reader_free(pkg);
+	appkg_reader_free(target);
+}
+
 TEST(action_names)
 {
 	static const char *const want[] = {"create", "conflict",  "update", "overwrite",
@@ -360,6 +437,8 @@ int main(void)
 	RUN(cycle_reported_once_with_members);
 	RUN(clean_plan_is_0);
 	RUN(unreadable_inputs);
+	RUN(bindings_applied_before_comparing);
+	RUN(bindings_without_a_value);
 	RUN(action_names);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
