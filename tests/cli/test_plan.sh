@@ -192,6 +192,21 @@ bindings_bind_and_report() {
 	expect_rc 5 && expect_one_line appkg-plan && expect_stderr inputz && [ ! -s "$W/stdout" ]
 }
 
+# No secret value in any output: a package with sealed secrets, a target directory with its
+# secrets.json, the secret references of the resources; text and JSON, with bindings.
+no_secret_value() {
+	make_bindable
+	echo '{"DB_PASS": "s3cret-value-9b1f", "API_KEY": "key \"quoted\" 7c2e"}' >"$W/app/secrets.json"
+	cp "$W/app/secrets.json" "$W/prod/secrets.json"
+	echo "a password for the test" >"$W/pw"
+	"$B/appkg-pack" --kdf interactive --password-file "$W/pw" "$W/app" -o "$W/app.appkg" || return 1
+	run "$P" --bindings "$W/none.json" "$W/app.appkg" "$W/prod"
+	expect_rc 1 && cp "$W/stdout" "$W/out1" && cp "$W/stderr" "$W/err1" || return 1
+	APPKG_PASSWORD="a password for the test" run "$P" --json "$W/app.appkg" "$W/prod"
+	expect_rc 1 || return 1
+	expect_no_secret_values "$W/app/secrets.json" "$W/out1" "$W/err1" "$W/stdout" "$W/stderr"
+}
+
 bindings_unreadable_is_4() {
 	make_inputs
 	run "$P" --bindings "$W/no-such.json" "$W/pkg" "$W/target"
@@ -283,6 +298,7 @@ t plan_cycle_reported cycle_reported
 t plan_usage_is_2 usage_is_2
 t plan_bindings_bind_and_report bindings_bind_and_report
 t plan_bindings_unreadable_is_4 bindings_unreadable_is_4
+t plan_no_secret_value no_secret_value
 t plan_damaged_inputs_are_5 damaged_inputs_are_5
 t plan_stdin_and_front stdin_and_front
 t plan_match_must_be_name_or_id match_must_be_name_or_id
