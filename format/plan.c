@@ -64,7 +64,7 @@ void appkg_plan_free(appkg_plan *p)
 
 int appkg_plan_set_bindings(appkg_plan *p, appkg_bindings *b)
 {
-	if (p->done)
+	if (p->started)
 		return APPKG_ERR_STATE;
 	p->bindings = b;
 	return 0;
@@ -236,7 +236,9 @@ static int match_target(const struct target *t, struct plan_item *it, const char
 
 	*found = NULL;
 	if (!strcmp(it->match, "name")) {
-		hit = bsearch(it->path, t->m->res, t->m->nres, sizeof(*t->m->res), res_path_cmp);
+		hit = t->m->nres ? bsearch(it->path, t->m->res, t->m->nres, sizeof(*t->m->res),
+					  res_path_cmp)
+				: NULL;
 		*found = hit ? hit->path : NULL;
 		return 0;
 	}
@@ -434,8 +436,8 @@ static int load_items(appkg_plan *p, appkg_reader *r, size_t n)
 
 	if (n && !(p->items = calloc(n, sizeof(*p->items))))
 		return plan_fail(p, -1, APPKG_ERR_NO_MEMORY, NULL);
-	for (size_t i = 0; i < n; i++, p->n++) {
-		struct plan_item *it = &p->items[i];
+	for (size_t i = 0; i < n; i++) {
+		struct plan_item *it = &p->items[p->n++]; /* counted now: freed with p if half made */
 		if ((rc = appkg_reader_resource(r, i, &res)))
 			return plan_fail(p, 0, rc, appkg_reader_error(r));
 		entry = resources_entry(r, i);
@@ -509,8 +511,9 @@ int appkg_plan_make(appkg_plan *p, appkg_reader *package, appkg_reader *target)
 
 	if (!package || !target)
 		return plan_fail(p, -1, APPKG_ERR_INVALID_ARGUMENT, "no input");
-	if (p->done || p->n)
+	if (p->started)
 		return plan_fail(p, -1, APPKG_ERR_STATE, "this handle has planned already");
+	p->started = 1;
 	if ((rc = verify_input(p, 0, package)) || (rc = verify_input(p, 1, target)))
 		goto out;
 	if (!(m = reader_manifest_view(package))) {

@@ -28,7 +28,7 @@ struct appkg_plan {
 	const char **cycle_paths;  /* every cycle's member paths (items' strings), one after another */
 	size_t *cycle_start;       /* ncycles + 1 offsets into cycle_paths */
 	size_t ncycles;
-	int done, failed_input;
+	int started, done, failed_input; /* done: made, so the items can be read */
 	char msg[APPKG_MSG_MAX];
 };
 
