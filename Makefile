@@ -42,7 +42,7 @@ STATIC := $(BUILD)/lib/libappkg.a
 SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile
+TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile $(BUILD)/tests/phtool
 CRASH := $(BUILD)/crash
 
 # check-shared: every tool, and the unit programs that need only the public header, built
@@ -107,6 +107,11 @@ $(BUILD)/tests/mk%: tests/tools/mk%.c tests/tools/pkgbuild.c tests/tools/pkgbuil
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-field-initializers $< tests/tools/pkgbuild.c $(EXTRA_SRC) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
+# Placeholder scans and the binding benchmark (tests/cli/test_placeholders.sh, bench/bind.sh).
+$(BUILD)/tests/phtool: tests/tools/phtool.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
+
 $(SHARED_DIR)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h $(COMMON_SRC) $(wildcard common/*.h) $(SHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHARED_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) $(COMMON_SRC) $(LDFLAGS) $(SHARED_LINK) $(FUSE_LIBS) -o $@
@@ -146,7 +151,7 @@ test-shared: all $(SHARED_BINS) $(SHARED_UNITS) $(TEST_TOOLS) crash-tools
 	@for b in $(SHARED_BINS) $(SHARED_UNITS); do readelf -d $$b | grep -q 'NEEDED.*libappkg\.so' || \
 		{ echo "FAIL: $$b is not linked against libappkg.so"; exit 1; }; done
 	@ln -sfn ../lib $(SHARED_DIR)/lib && ln -sfn ../crash $(SHARED_DIR)/crash && \
-		ln -sf ../../tests/mkvector ../../tests/mkhostile $(SHARED_DIR)/tests/
+		ln -sf ../../tests/mkvector ../../tests/mkhostile ../../tests/phtool $(SHARED_DIR)/tests/
 	@tests/run.sh $(SHARED_DIR)
 
 check-shared: deps
@@ -178,8 +183,9 @@ fuzz:
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/phtool
 	@bench/run.sh $(BUILD)/bin
+	@bench/bind.sh $(BUILD)/tests/phtool
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/appkg

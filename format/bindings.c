@@ -431,6 +431,94 @@ const char *appkg_bindings_environment(const appkg_bindings *b)
 	return b ? b->environment : NULL;
 }
 
+/* ---- against a package's inputs ---- */
+
+int appkg_bindings_use_defaults(appkg_bindings *b, appkg_reader *r)
+{
+	size_t n, k = 0;
+	struct binding *v;
+	int rc = 0;
+
+	if (!b || !r)
+		return APPKG_ERR_INVALID_ARGUMENT;
+	reset_error(b);
+	n = appkg_reader_input_count(r);
+	if (!(v = calloc(n ? n : 1, sizeof(*v))))
+		return appkg_fail(&b->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct appkg_input in;
+		if ((rc = appkg_reader_input(r, i, &in))) {
+			appkg_fail(&b->err, rc, "%s", appkg_reader_error(r));
+			break;
+		}
+		if (!in.default_json)
+			continue;
+		struct doc d = {(const unsigned char *)in.default_json, strlen(in.default_json), b};
+		v[k].name = strdup(in.name);
+		if (!v[k++].name || binding_make(&v[k - 1], &d, 0, d.n))
+			rc = appkg_fail(&b->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	if (rc) {
+		bindings_clear(v, k);
+		return rc;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), binding_order);
+	bindings_clear(b->defaults, b->ndefaults);
+	b->defaults = v;
+	b->ndefaults = k;
+	return 0;
+}
+
+/* Is name an input of r that some resource uses? Inputs come sorted by name. */
+static int input_used(appkg_reader *r, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct appkg_input in;
+		int c;
+		if (appkg_reader_input(r, mid, &in))
+			return 0;
+		c = strcmp(in.name, name);
+		if (!c)
+			return in.used_by_count > 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int appkg_bindings_check(const appkg_bindings *b, appkg_reader *r, appkg_binding_fn fn, void *ctx)
+{
+	size_t n;
+	int unbound = 0, rc;
+
+	if (!b || !r)
+		return APPKG_ERR_INVALID_ARGUMENT;
+	n = appkg_reader_input_count(r);
+	for (size_t i = 0; i < n; i++) {
+		struct appkg_input in;
+		if ((rc = appkg_reader_input(r, i, &in)))
+			return rc;
+		if (!in.required || value_of(b, in.name, strlen(in.name)))
+			continue;
+		struct appkg_binding_problem p = {in.name, 1, in.used_by, in.used_by_count};
+		unbound++;
+		if (fn)
+			fn(ctx, &p);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct appkg_binding_problem p = {b->v[i].name, 0, NULL, 0};
+		if (!input_used(r, n, b->v[i].name) && fn)
+			fn(ctx, &p);
+	}
+	return unbound;
+}
+
 /* ---- secrets ---- */
 
 struct secrets_load {

@@ -84,9 +84,7 @@
 #define problem_fill appkg__problem_fill
 #define problem_set_last appkg__problem_set_last
 #define placeholder_name_ok appkg__placeholder_name_ok
-#define placeholder_uses_free appkg__placeholder_uses_free
 #define placeholders_bind appkg__placeholders_bind
-#define placeholders_collect appkg__placeholders_collect
 #define placeholders_walk appkg__placeholders_walk
 #define put_le16 appkg__put_le16
 #define put_le32 appkg__put_le32
@@ -468,7 +466,8 @@ struct ph_item {
 	size_t off, len;       /* where in the decoded text */
 	const char *name;      /* its name in the decoded text, not terminated; NULL for a literal */
 	size_t name_len;
-	unsigned line, column; /* of its first character in the document */
+	size_t at;             /* the document's byte where it starts (an escape, perhaps) */
+	unsigned line, column; /* of that byte, from 1 */
 };
 /* A string value that holds placeholders: its raw token and its decoded value. */
 struct ph_string {
@@ -484,21 +483,6 @@ typedef int (*ph_string_fn)(void *ctx, const struct ph_string *s);
  * APPKG_ERR_PLACEHOLDER (with line and column on e) for prefix text that is not one, one in an
  * object key or outside a string. Checks no other JSON rule. */
 int placeholders_walk(const void *json, size_t len, ph_string_fn fn, void *ctx, struct appkg_err *e);
-/* The inputs and secrets a document uses: each (kind, name) once, sorted by kind then name,
- * with the position of its first use; total counts every placeholder, literals included (a
- * package holding any is format 2.0). Free with placeholder_uses_free. */
-struct placeholder_use {
-	int kind;
-	char name[PLACEHOLDER_NAME_MAX + 1];
-	unsigned line, column;
-};
-struct placeholder_uses {
-	struct placeholder_use *v;
-	size_t n, cap;
-	size_t total;
-};
-int placeholders_collect(const void *json, size_t len, struct placeholder_uses *u, struct appkg_err *e);
-void placeholder_uses_free(struct placeholder_uses *u);
 /* 1 if name (len bytes) is a name by the grammar: a letter, then up to 63 letters, digits,
  * '_', '-' or '.'. */
 int placeholder_name_ok(const char *name, size_t len);

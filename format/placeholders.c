@@ -168,6 +168,8 @@ struct walk {
 	struct ph_item *items; /* its placeholders */
 	size_t nitems, cap;
 	size_t total;
+	int positions; /* fill line and column of every placeholder (binding needs them only for a
+			* message) */
 };
 
 /* Line and column (bytes, from 1) of byte i; i never goes back within one walk. */
@@ -224,7 +226,7 @@ static int fail_at(struct walk *w, size_t raw, const char *fmt, const unsigned c
 	w->e->line = line;
 	w->e->column = column;
 	return appkg_fail(w->e, APPKG_ERR_PLACEHOLDER, fmt, line, column, shown,
-			  (const char *)text, shown < (int)len && text[shown - 1] != ']' ? "..." : "");
+			  (const char *)text, (size_t)shown < len && text[shown - 1] != ']' ? "..." : "");
 }
 
 static int bad_placeholder(struct walk *w, size_t raw, const unsigned char *text, size_t len)
@@ -312,7 +314,10 @@ static int string_token(struct walk *w, size_t start, size_t end, int is_key)
 				       text + k, len - k);
 		if (!parse_one(text, len, k, &it))
 			return bad_placeholder(w, at, text + k, len - k);
-		position(w, at, &it.line, &it.column);
+		it.at = at;
+		it.line = it.column = 0;
+		if (w->positions)
+			position(w, at, &it.line, &it.column);
 		if (push_item(w, &it))
 			return w->e->code;
 		k += it.len;
@@ -351,10 +356,10 @@ static int visit_string(struct walk *w, size_t start, size_t end, ph_string_fn f
 	return rc < 0 ? w->e->code : 0;
 }
 
-int placeholders_walk(const void *json, size_t len, ph_string_fn fn, void *ctx,
-		      struct appkg_err *e)
+static int walk(const void *json, size_t len, ph_string_fn fn, void *ctx, struct appkg_err *e,
+		int positions)
 {
-	struct walk w = {.p = json, .n = len, .e = e, .line = 1};
+	struct walk w = {.p = json, .n = len, .e = e, .line = 1, .positions = positions};
 	int rc = 0;
 
 	/* only a raw prefix or a \u escape can make one */
@@ -377,6 +382,12 @@ int placeholders_walk(const void *json, size_t len, ph_string_fn fn, void *ctx,
 	buf_free(&w.text);
 	free(w.items);
 	return rc ? rc : (int)w.total;
+}
+
+int placeholders_walk(const void *json, size_t len, ph_string_fn fn, void *ctx,
+		      struct appkg_err *e)
+{
+	return walk(json, len, fn, ctx, e, 1);
 }
 
 /* ---- the public scan ---- */
@@ -416,75 +427,6 @@ int appkg_placeholders_scan(const char *json, size_t len, appkg_placeholder_fn f
 	return rc;
 }
 
-/* ---- what mf's writer and reader need: the names used, each once ---- */
-
-static int collect_string(void *ctx, const struct ph_string *s)
-{
-	struct placeholder_uses *u = ctx;
-
-	for (size_t i = 0; i < s->count; i++) {
-		const struct ph_item *it = &s->items[i];
-		struct placeholder_use *v;
-		if (it->kind == APPKG_PLACEHOLDER_LITERAL)
-			continue;
-		if (u->n == u->cap) {
-			size_t cap = u->cap ? 2 * u->cap : 16;
-			if (!(v = realloc(u->v, cap * sizeof(*u->v))))
-				return APPKG_ERR_NO_MEMORY;
-			u->v = v;
-			u->cap = cap;
-		}
-		v = &u->v[u->n++];
-		v->kind = it->kind;
-		memcpy(v->name, it->name, it->name_len);
-		v->name[it->name_len] = '\0';
-		v->line = it->line;
-		v->column = it->column;
-	}
-	return 0;
-}
-
-static int use_order(const void *a, const void *b)
-{
-	const struct placeholder_use *x = a, *y = b;
-	int c = x->kind - y->kind;
-
-	if (!c)
-		c = strcmp(x->name, y->name);
-	if (!c)
-		c = x->line != y->line ? (x->line < y->line ? -1 : 1)
-				       : (x->column > y->column) - (x->column < y->column);
-	return c;
-}
-
-int placeholders_collect(const void *json, size_t len, struct placeholder_uses *u,
-			 struct appkg_err *e)
-{
-	int rc;
-	size_t k = 0;
-
-	memset(u, 0, sizeof(*u));
-	rc = placeholders_walk(json, len, collect_string, u, e);
-	if (rc < 0) {
-		placeholder_uses_free(u);
-		return rc;
-	}
-	u->total = (size_t)rc;
-	if (u->n)
-		qsort(u->v, u->n, sizeof(*u->v), use_order);
-	for (size_t i = 0; i < u->n; i++)
-		if (!k || u->v[k - 1].kind != u->v[i].kind || strcmp(u->v[k - 1].name, u->v[i].name))
-			u->v[k++] = u->v[i];
-	u->n = k;
-	return 0;
-}
-
-void placeholder_uses_free(struct placeholder_uses *u)
-{
-	free(u->v);
-	memset(u, 0, sizeof(*u));
-}
-
 /* ---- binding ---- */
 
 /* An output buffer that wipes what it leaves behind when it grows: a bound document may hold
@@ -492,16 +434,17 @@ void placeholder_uses_free(struct placeholder_uses *u)
 struct out {
 	unsigned char *p;
 	size_t len, cap;
+	size_t high; /* the most bytes it ever held: what a wipe must cover */
 };
 
 static void out_wipe(struct out *o)
 {
 	if (o->p) {
-		sodium_memzero(o->p, o->cap);
+		sodium_memzero(o->p, o->len > o->high ? o->len : o->high);
 		free(o->p);
 	}
 	o->p = NULL;
-	o->len = o->cap = 0;
+	o->len = o->cap = o->high = 0;
 }
 
 static int out_reserve(struct out *o, size_t extra)
@@ -523,7 +466,7 @@ static int out_reserve(struct out *o, size_t extra)
 		memcpy(p, o->p, len);
 	out_wipe(o);
 	o->p = p;
-	o->len = len;
+	o->len = o->high = len;
 	o->cap = cap;
 	return 0;
 }
@@ -550,17 +493,24 @@ static int put_json_string(struct out *o, const unsigned char *s, size_t n)
 	*d++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
-		const char *k = c ? strchr("\"\\\b\f\n\r\t", c) : NULL;
-		if (k) {
-			*d++ = '\\';
-			*d++ = (unsigned char)"\"\\bfnrt"[k - "\"\\\b\f\n\r\t"];
-		} else if (c < 0x20) {
-			memcpy(d, "\\u00", 4);
-			d[4] = (unsigned char)hex[c >> 4];
-			d[5] = (unsigned char)hex[c & 15];
-			d += 6;
-		} else {
+		if (c >= 0x20 && c != '"' && c != '\\') {
 			*d++ = c;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '"': *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		case '\b': *d++ = 'b'; break;
+		case '\f': *d++ = 'f'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\r': *d++ = 'r'; break;
+		case '\t': *d++ = 't'; break;
+		default:
+			memcpy(d, "u00", 3);
+			d[3] = (unsigned char)hex[c >> 4];
+			d[4] = (unsigned char)hex[c & 15];
+			d += 5;
 		}
 	}
 	*d++ = '"';
@@ -591,12 +541,15 @@ static int value_of(struct bind *b, const struct ph_item *it, struct ph_value *v
 		return 0;
 	if (b->lookup(b->ctx, it->kind, it->name, it->name_len, v) > 0)
 		return 1;
+	struct walk w = {.p = b->p, .n = it->at + 1, .line = 1}; /* where, for the message only */
+	unsigned line, column;
+	position(&w, it->at, &line, &column);
 	if (!b->e->code) {
-		b->e->line = it->line;
-		b->e->column = it->column;
+		b->e->line = line;
+		b->e->column = column;
 	}
 	return appkg_fail(b->e, APPKG_ERR_UNBOUND, "line %u column %u: %s '%.*s' has no value (%s)",
-			  it->line, it->column, what, (int)it->name_len, it->name,
+			  line, column, what, (int)it->name_len, it->name,
 			  it->kind == APPKG_PLACEHOLDER_INPUT ? "not in the bindings, no default"
 							      : "not in the secrets given");
 }
@@ -607,6 +560,8 @@ static int rewrite_text(struct bind *b, const struct ph_string *s)
 	size_t seg = 0;
 	int rc = 0;
 
+	if (b->text.len > b->text.high)
+		b->text.high = b->text.len;
 	b->text.len = 0;
 	for (size_t i = 0; i < s->count && !rc; i++) {
 		const struct ph_item *it = &s->items[i];
@@ -682,7 +637,7 @@ int placeholders_bind(const void *json, size_t len, ph_lookup_fn lookup, void *c
 		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}
-	rc = placeholders_walk(json, len, bind_string, &b, e);
+	rc = walk(json, len, bind_string, &b, e, 0);
 	if (rc >= 0 && (out_put(&b.o, b.p + b.copied, len - b.copied) || out_put(&b.o, "", 1)))
 		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 out:

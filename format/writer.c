@@ -859,7 +859,7 @@ static char *make_manifest(appkg_writer *w, size_t *len)
 {
 	json_t *root;
 	char *text = NULL;
-	struct manifest check;
+	struct manifest check = {0};
 
 	if (w->only)
 		drop_unused_inputs(w);

@@ -21,6 +21,11 @@
 #define ENTRY(f) ENTRY_HEAD "\"depends_on\":[]," f "}]}\n"
 #define DIGEST "\"digest\":\"0000000000000000000000000000000000000000000000000000000000000000\""
 
+/* A format 2.0 manifest without resources, with the given inputs text. */
+#define V2(inputs)                                                                          \
+	"{\"format\":\"appkg\",\"format_version\":\"2.0\",\"digest_algorithm\":\"blake2b-256\","  \
+	"\"name\":\"v\",\"resources\":[]" inputs "}\n"
+
 static const struct {
 	const char *name, *codes, *text;
 } manifest_texts[] = {
@@ -56,8 +61,23 @@ static const struct {
 	{"manifest_version_huge", "-501",
 	 "{\"format\":\"appkg\",\"format_version\":\"99999999999999999999.0\",\"name\":\"v\"}\n"},
 	{"manifest_newer_major", "-502",
-	 "{\"format\":\"appkg\",\"format_version\":\"2.0\",\"digest_algorithm\":\"blake2b-256\","
+	 "{\"format\":\"appkg\",\"format_version\":\"3.0\",\"digest_algorithm\":\"blake2b-256\","
 	 "\"name\":\"v\",\"resources\":[]}\n"},
+	/* format 2.0 (spec §20.3): inputs required, every field type-checked */
+	{"manifest_v2_without_inputs", "-501", V2("")},
+	{"manifest_v2_inputs_array", "-501", V2(",\"inputs\":[]")},
+	{"manifest_v2_input_bad_name", "-501", V2(",\"inputs\":{\"1x\":{\"required\":false,\"used_by\":[]}}")},
+	{"manifest_v2_input_not_object", "-501", V2(",\"inputs\":{\"x\":\"v\"}")},
+	{"manifest_v2_input_required_string", "-501",
+	 V2(",\"inputs\":{\"x\":{\"required\":\"no\",\"used_by\":[]}}")},
+	{"manifest_v2_input_required_wrong", "-501",
+	 V2(",\"inputs\":{\"x\":{\"required\":true,\"used_by\":[]}}")},
+	{"manifest_v2_input_used_by_object", "-501",
+	 V2(",\"inputs\":{\"x\":{\"required\":false,\"used_by\":{}}}")},
+	{"manifest_v2_input_used_by_stranger", "-501",
+	 V2(",\"inputs\":{\"x\":{\"required\":true,\"used_by\":[\"resources/a/b.json\"]}}")},
+	{"manifest_v2_input_description_number", "-501",
+	 V2(",\"inputs\":{\"x\":{\"description\":7,\"required\":false,\"used_by\":[]}}")},
 };
 
 /* open^n inner close^n, NUL-terminated; malloc'd. */

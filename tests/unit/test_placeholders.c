@@ -494,6 +494,82 @@ TEST(bindings_file_only_regular)
 	appkg_bindings_free(b);
 }
 
+/* ---- against a package's inputs (the golden v2.0 package) ---- */
+
+#define GOLDEN_V2 "tests/vectors/valid/v2.0-inputs.appkg"
+
+struct check_seen {
+	char unbound[4][64], unused[4][64], first_user[4][64];
+	size_t nunbound, nunused;
+};
+
+static void check_found(void *ctx, const struct appkg_binding_problem *p)
+{
+	struct check_seen *s = ctx;
+
+	if (p->unbound && s->nunbound < 4) {
+		snprintf(s->first_user[s->nunbound], 64, "%s", p->used_by_count ? p->used_by[0] : "");
+		snprintf(s->unbound[s->nunbound++], 64, "%s", p->input);
+	} else if (!p->unbound && s->nunused < 4) {
+		snprintf(s->unused[s->nunused++], 64, "%s", p->input);
+	}
+}
+
+TEST(check_reports_every_unbound_input)
+{
+	appkg_reader *r = appkg_reader_new();
+	appkg_bindings *b = bindings("{\"inputs\": {}}");
+	struct check_seen s = {0};
+
+	CHECK(r && b);
+	CHECK_EQ(appkg_reader_open_path(r, GOLDEN_V2), 0);
+	CHECK_EQ(appkg_bindings_check(b, r, check_found, &s), 2);
+	CHECK_EQ(s.nunbound, 2);
+	CHECK(!strcmp(s.unbound[0], "crm_host") && !strcmp(s.unbound[1], "tenant_host"));
+	CHECK(!strcmp(s.first_user[0], "resources/datasources/crm.json"));
+	CHECK(!strcmp(s.first_user[1], "resources/queries/customers.json"));
+	CHECK_EQ(s.nunused, 0);
+	memset(&s, 0, sizeof(s));
+	static const char env[] = "{\"inputs\": {\"crm_host\": \"db\", \"extra\": 1, \"region\": \"x\", "
+				  "\"tenant_host\": \"t\"}}";
+	CHECK_EQ(appkg_bindings_load(b, env, strlen(env)), 0);
+	CHECK_EQ(appkg_bindings_check(b, r, check_found, &s), 0);
+	CHECK_EQ(s.nunbound, 0);
+	CHECK_EQ(s.nunused, 2); /* a key nothing uses: unknown, or declared and used by no resource */
+	CHECK(!strcmp(s.unused[0], "extra") && !strcmp(s.unused[1], "region"));
+	appkg_bindings_free(b);
+	appkg_reader_free(r);
+}
+
+TEST(defaults_fill_what_is_not_given)
+{
+	appkg_reader *r = appkg_reader_new();
+	appkg_bindings *b = bindings("{\"inputs\": {\"crm_host\": \"db.example\", \"tenant_host\": \"t\"}}");
+	const void *data;
+	size_t len;
+	json_t *root;
+
+	CHECK(r && b);
+	CHECK_EQ(appkg_reader_open_path(r, GOLDEN_V2), 0);
+	CHECK(!appkg_bindings_value(b, "crm_port"));
+	CHECK_EQ(appkg_reader_read(r, "resources/datasources/crm.json", &data, &len), 0);
+	CHECK_EQ(bind_n(b, data, len, 0), APPKG_ERR_UNBOUND);
+	CHECK(strstr(appkg_bindings_error(b), "input 'crm_port'"));
+	CHECK_EQ(appkg_bindings_use_defaults(b, r), 0);
+	CHECK(!strcmp(appkg_bindings_value(b, "crm_port"), "5432"));
+	CHECK(!strcmp(appkg_bindings_value(b, "crm_host"), "\"db.example\"")); /* given wins */
+	CHECK_EQ(appkg_bindings_count(b), 2); /* the document's inputs only */
+	CHECK_EQ(appkg_reader_read(r, "resources/datasources/crm.json", &data, &len), 0);
+	CHECK_EQ(bind_n(b, data, len, 0), 6);
+	CHECK(json_integer_value(bound_member(&root, "port")) == 5432);
+	CHECK(!strcmp(json_string_value(json_object_get(root, "url")), "postgres://db.example:5432/crm"));
+	CHECK(!strcmp(json_string_value(json_object_get(root, "password")), "[[appkg:secret:CRM_DB_PASSWORD]]"));
+	CHECK(!strcmp(json_string_value(json_object_get(root, "escaped")), "db.example"));
+	json_decref(root);
+	appkg_bindings_free(b);
+	appkg_reader_free(r);
+}
+
 int main(void)
 {
 	RUN(grammar_accepts);
@@ -513,6 +589,8 @@ int main(void)
 	RUN(bindings_file_read);
 	RUN(bindings_schema_errors);
 	RUN(bindings_file_only_regular);
+	RUN(check_reports_every_unbound_input);
+	RUN(defaults_fill_what_is_not_given);
 	appkg_bound_free(bound, bound_len);
 	return harness_total_failed != 0;
 }
