@@ -16,10 +16,6 @@
 #include "internal.h"
 #include "plan.h"
 
-/* TEMPORARY, until appkg_bindings_use_defaults (helper ph) lands on main: weak, so that the
- * library links without it; without it the defaults of the manifest are not bound. */
-#pragma weak appkg_bindings_use_defaults
-
 appkg_plan *appkg_plan_new(void)
 {
 	appkg_plan *p = calloc(1, sizeof(*p));
@@ -478,8 +474,7 @@ static int find_unbound(appkg_plan *p, appkg_reader *r)
 
 	if (n && !(p->unbound = calloc(n, sizeof(*p->unbound))))
 		return plan_fail(p, -1, APPKG_ERR_NO_MEMORY, NULL);
-	if (n && p->bindings && appkg_bindings_use_defaults &&
-	    (rc = appkg_bindings_use_defaults(p->bindings, r)) < 0)
+	if (n && p->bindings && (rc = appkg_bindings_use_defaults(p->bindings, r)) < 0)
 		return plan_fail(p, 0, rc, appkg_bindings_error(p->bindings));
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = appkg_reader_input(r, i, &in)))
