@@ -9,7 +9,8 @@
  * directory), files.c (signed files, sealed secrets, atomic replace), problem.c (problems as
  * data), directory.c (a directory as input), diff.c and diffjson.c (comparing two packages),
  * select.c (the closure of a selection), merge.c, placeholders.c (finding and binding
- * placeholders) and bindings.c (the bindings handle).
+ * placeholders), bindings.c (the bindings handle), plan.c and plangraph.c (a plan against a
+ * target; its handle in the private plan.h).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H

@@ -412,15 +412,20 @@ int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e,
 		skip_ws(&s);
 		if (s.i != s.n)
 			err(&s, "extra data after the value");
-		else if (s.p[first] != '{')
+		else if (s.p[first] != '{') {
+			s.i = first; /* where the value starts, not where the text ends */
 			err(&s, "not an object");
+		}
 	}
 	scan_free(&s);
 	if (!s.why)
 		return 0;
-	for (size_t k = 0; k < s.i && k < s.n; k++, col++)
+	for (size_t k = 0; k < s.i && k < s.n; k++) {
 		if (s.p[k] == '\n')
 			line++, col = 0;
+		else
+			col++;
+	}
 	if (!e->code) { /* the position as data too (struct appkg_problem) */
 		e->line = (unsigned)line;
 		e->column = (unsigned)(col + 1);

@@ -75,6 +75,16 @@ static int check_mode(json_t *entry, const char *where, struct appkg_err *e)
 			  "update, overwrite, merge, skip", where);
 }
 
+/* "match" (spec §21.1): how a plan finds the target's resource, "name" (the default) or "id". */
+static int check_match(json_t *entry, const char *where, struct appkg_err *e)
+{
+	const char *match = json_string_value(json_object_get(entry, "match"));
+
+	if (!json_object_get(entry, "match") || (match && (!strcmp(match, "name") || !strcmp(match, "id"))))
+		return 0;
+	return schema(e, where, "match must be \"name\" or \"id\"");
+}
+
 static int get_digest(json_t *obj, unsigned char *out, const char *where, struct appkg_err *e)
 {
 	const char *hex = json_string_value(json_object_get(obj, "digest"));
@@ -127,7 +137,7 @@ static int check_entry(json_t *entry, struct manifest_resource *r, const char *w
 	if (bad)
 		return schema(e, r->path, "type and name do not match the path");
 	if (optional_string(entry, "id", e) || check_mode(entry, r->path, e) ||
-	    get_size(entry, &r->size, r->path, e) || get_digest(entry, r->digest, r->path, e))
+	    check_match(entry, r->path, e) || get_size(entry, &r->size, r->path, e) || get_digest(entry, r->digest, r->path, e))
 		return e->code;
 	if (!json_is_array(json_object_get(entry, "depends_on")))
 		return schema(e, r->path, "depends_on must be an array");
@@ -843,6 +853,8 @@ static void check_user_entry(struct checking *k, json_t *entry, size_t i)
 	emit(k, &t);
 	if (json_object_get(entry, "mode"))
 		check_mode(entry, path, &t);
+	emit(k, &t);
+	check_match(entry, path, &t);
 	emit(k, &t);
 	check_user_depends(k, entry, path);
 }

@@ -3,7 +3,9 @@
  * appkg-unpack: turn a .appkg package into a directory. The library does the work
  * (appkg_extract): a temporary directory beside DEST, every member verified before it gets
  * its name, an atomic swap with --force, nothing left behind on failure. This file reads the
- * options and the password and reports the outcome.
+ * options and the password and reports the outcome. With --bindings ENV.json the tree is bound
+ * for that environment (spec section 20.2); each required input ENV.json lacks is named on a
+ * line of its own before anything is asked or written.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -18,10 +20,10 @@
 #define MAX_ONLY 4096
 
 struct options {
-	const char *package, *dest, *password_file;
+	const char *package, *dest, *password_file, *bindings;
 	const char *only[MAX_ONLY];
 	size_t nonly;
-	int force, secrets;
+	int force, secrets, bind_secrets;
 	enum fe_progress_mode progress;
 };
 
@@ -38,6 +40,12 @@ __attribute__((noreturn)) static void usage(void)
 	       "  -s, --secrets            decrypt secrets.enc into secrets.json (mode 0600);\n"
 	       "                           asks for the password on a terminal\n"
 	       "      --password-file FILE read the password from FILE (implies --secrets)\n"
+	       "      --bindings ENV.json  write the tree bound for the target environment\n"
+	       "                           ENV.json describes, ready for import (not a package\n"
+	       "                           source): its inputs or their defaults replace the\n"
+	       "                           input placeholders, manifest.json gets \"bound_for\"\n"
+	       "      --bind-secrets       with --bindings and the password, also replace\n"
+	       "                           secret references (those files mode 0600)\n"
 	       "  -q, --quiet              no progress display\n"
 	       "      --progress           a progress display even when stderr is not a terminal\n"
 	       "                           or the work is short\n"
@@ -57,7 +65,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"only", required_argument, NULL, 'o'}, {"secrets", no_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {"quiet", no_argument, NULL, 'q'},
-		{"progress", no_argument, NULL, 'G'}, {NULL, 0, NULL, 0}};
+		{"progress", no_argument, NULL, 'G'}, {"bindings", required_argument, NULL, 'b'},
+		{"bind-secrets", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){0};
@@ -74,6 +83,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'q': o->progress = FE_PROGRESS_NEVER; break;
 		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;
 		case 'p': o->password_file = optarg; o->secrets = 1; break;
+		case 'b': o->bindings = optarg; break;
+		case 'S': o->bind_secrets = 1; break;
 		case 'h': usage();
 		case 'V': fe_version();
 		default: fe_usage_error("bad option");
@@ -88,6 +99,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fe_usage_error("-C -: DEST is a directory, not a stream (name it ./- to mean that)");
 	if (getenv("APPKG_PASSWORD"))
 		o->secrets = 1;
+	if (o->bind_secrets && !o->bindings)
+		fe_usage_error("--bind-secrets needs --bindings ENV.json");
+	if (o->bind_secrets && !o->secrets)
+		fe_usage_error("--bind-secrets needs the password (--password-file, APPKG_PASSWORD, "
+			       "or --secrets to be asked for it)");
 }
 
 /* A failure of the library, from its data: the destination is named when the problem is
@@ -133,12 +149,91 @@ static int dest_in_use(const struct options *o)
 				"destination is not empty (use --force to replace it)") : 0;
 }
 
-static int run(appkg_reader *r, const struct options *o, const char *subject)
+/* ENV.json: a bad one is one line naming it. */
+static int load_bindings(const struct options *o, appkg_bindings **env)
+{
+	int rc;
+
+	if (!o->bindings)
+		return 0;
+	if (!(*env = appkg_bindings_new()))
+		return fe_report(o->bindings, APPKG_ERR_NO_MEMORY, NULL);
+	rc = appkg_bindings_load_file(*env, o->bindings);
+	return rc ? fe_report(o->bindings, rc, appkg_bindings_error(*env)) : 0;
+}
+
+/* Whether the resource at path is written: every one, or one that --only names. */
+static int selected(appkg_reader *r, const struct options *o, const char *path)
+{
+	size_t want, idx;
+
+	if (!o->nonly)
+		return 1;
+	if (appkg_reader_resource_find(r, path, &want))
+		return 0;
+	for (size_t i = 0; i < o->nonly; i++)
+		if (appkg_reader_resource_find(r, o->only[i], &idx) == 0 && idx == want)
+			return 1;
+	return 0;
+}
+
+struct unbound {
+	appkg_reader *r;
+	const struct options *o;
+	size_t count;
+};
+
+/* "appkg-unpack: 'ENV.json': input 'db_host' is required (used by resources/a.json)" */
+static void on_binding(void *ctx, const struct appkg_binding_problem *p)
+{
+	struct unbound *u = ctx;
+	size_t shown = 0;
+
+	if (!p->unbound)
+		return; /* a key nothing uses: appkg-verify --bindings warns about it */
+	for (size_t k = 0; k < p->used_by_count; k++) {
+		if (!selected(u->r, u->o, p->used_by[k]))
+			continue;
+		if (!shown++)
+			fprintf(stderr, "%s: '%s': input '%s' is required (used by", fe_prog,
+				u->o->bindings, p->input);
+		fprintf(stderr, "%s %s", shown > 1 ? "," : "", p->used_by[k]);
+	}
+	if (shown) {
+		fputs(")\n", stderr);
+		u->count++;
+	}
+}
+
+/* Every required input ENV.json lacks, one line each, before a password is asked for. */
+static int check_unbound(appkg_reader *r, const struct options *o, appkg_bindings *env)
+{
+	struct unbound u = {.r = r, .o = o};
+	int rc;
+
+	if (!env)
+		return 0;
+	if ((rc = appkg_bindings_check(env, r, on_binding, &u)) < 0)
+		return fe_report(o->bindings, rc, appkg_bindings_error(env));
+	return u.count ? APPKG_EXIT_REJECTED : 0;
+}
+
+/* After a bound unpack: the secret references it left, which an import would take as text. */
+static void notice_secrets_left(const struct options *o, size_t left)
+{
+	if (left)
+		fprintf(stderr, "%s: '%s': %zu secret reference%s left as placeholders "
+			"(--bind-secrets replaces them)\n", fe_prog, o->dest, left, left > 1 ? "s" : "");
+}
+
+static int extract(appkg_reader *r, const struct options *o, const char *subject,
+		   appkg_bindings *env)
 {
 	struct appkg_extract_options x = {.force = o->force, .only = o->nonly ? o->only : NULL,
-					  .only_count = o->nonly};
+					  .only_count = o->nonly, .bindings = env,
+					  .bind_secrets = o->bind_secrets};
 	char *pw = NULL;
-	size_t pw_len = 0;
+	size_t pw_len = 0, left = 0;
 	struct fe_progress *progress;
 	int rc = dest_in_use(o);
 
@@ -146,12 +241,27 @@ static int run(appkg_reader *r, const struct options *o, const char *subject)
 		return rc;
 	x.password = pw;
 	x.password_len = pw_len;
+	x.secrets_left = &left;
 	progress = fe_progress_new("unpacking", o->progress);
 	appkg_reader_set_progress(r, fe_progress_update, progress);
 	rc = appkg_extract(r, o->dest, &x);
 	fe_progress_end(progress);
 	fe_secret_free(pw, pw_len);
-	return rc ? report(r, o, subject, rc) : 0;
+	if (rc)
+		return report(r, o, subject, rc);
+	notice_secrets_left(o, left);
+	return 0;
+}
+
+static int run(appkg_reader *r, const struct options *o, const char *subject)
+{
+	appkg_bindings *env = NULL;
+	int rc = load_bindings(o, &env);
+
+	if (!rc && !(rc = check_unbound(r, o, env)))
+		rc = extract(r, o, subject, env);
+	appkg_bindings_free(env);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -3,7 +3,9 @@
  * appkg-verify: the integrity gate before import. Reads each package in full without writing
  * anything, and reports every problem it finds, one line each (or one JSON report per package
  * with --json): container, tar, names, manifest, resources, secrets (decrypted when a password
- * is given) and the signature. Memory stays at one frame plus the index and manifest.
+ * is given) and the signature. Memory stays at one frame plus the index and manifest. With
+ * --bindings ENV.json it then checks the package's inputs against one target environment:
+ * every required input ENV.json lacks is an error, every key no input uses a warning.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -18,9 +20,10 @@
 #define MAX_KEYS 16
 
 struct options {
-	const char *password_file;
+	const char *password_file, *bindings;
 	const char *pubkeys[MAX_KEYS];
 	int npubkeys, require_signature, json, verbose, ask_password;
+	int several; /* more than one PKG: binding lines name the package */
 	enum fe_progress_mode progress;
 };
 
@@ -40,6 +43,7 @@ struct report {
 	int has_secrets, secrets_checked;
 	char signer[64], trusted[256];
 	int signature; /* 0 absent, 1 valid, -1 bad or untrusted, 2 signed but not checked */
+	json_t *unbound, *unused; /* with --bindings, once checked: [{"name", "used_by"}], [name] */
 };
 
 __attribute__((noreturn)) static void usage(void)
@@ -50,6 +54,9 @@ __attribute__((noreturn)) static void usage(void)
 	       "  -P, --ask-password       ask for that password on the terminal\n"
 	       "      --pubkey FILE        trust this minisign public key (repeatable)\n"
 	       "      --require-signature  fail packages that carry no valid signature\n"
+	       "      --bindings ENV.json  also check the package's inputs against ENV.json (one\n"
+	       "                           target environment): each required input it does not\n"
+	       "                           supply is an error, each key no input uses a warning\n"
 	       "      --json               print one JSON report per package on stdout\n"
 	       "  -v, --verbose            print a summary line for each good package\n"
 	       "  -q, --quiet              no progress display\n"
@@ -73,7 +80,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"json", no_argument, NULL, 'j'}, {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{"quiet", no_argument, NULL, 'q'}, {"progress", no_argument, NULL, 'G'},
-		{NULL, 0, NULL, 0}};
+		{"bindings", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){0};
@@ -87,6 +94,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->pubkeys[o->npubkeys++] = optarg;
 			break;
 		case 'r': o->require_signature = 1; break;
+		case 'b': o->bindings = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'q': o->progress = FE_PROGRESS_NEVER; break;
@@ -98,6 +106,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind == argc)
 		fe_usage_error("missing PKG");
+	o->several = argc - optind > 1;
 }
 
 static void add_problem(struct report *rep, const struct appkg_problem *p)
@@ -213,10 +222,40 @@ static void check_signature(appkg_reader *r, const struct options *o, struct rep
 	}
 }
 
-/* The exit status of a report: the worst class over its problems. */
+static void on_binding(void *ctx, const struct appkg_binding_problem *p)
+{
+	struct report *rep = ctx;
+	json_t *used_by = json_array();
+
+	if (!p->unbound) {
+		json_array_append_new(rep->unused, json_string(p->input));
+		return;
+	}
+	for (size_t k = 0; k < p->used_by_count; k++)
+		json_array_append_new(used_by, json_string(p->used_by[k]));
+	json_array_append_new(rep->unbound, json_pack("{s:s, s:o}", "name", p->input, "used_by",
+						      used_by));
+}
+
+/* The package's inputs against the target's values (spec section 20.4), all findings. */
+static void check_bindings(appkg_reader *r, appkg_bindings *env, struct report *rep)
+{
+	int rc;
+
+	rep->unbound = json_array();
+	rep->unused = json_array();
+	if ((rc = appkg_bindings_check(env, r, on_binding, rep)) < 0) {
+		add_own_problem(rep, rc, NULL, appkg_bindings_error(env));
+		json_decref(rep->unbound);
+		json_decref(rep->unused);
+		rep->unbound = rep->unused = NULL;
+	}
+}
+
+/* The exit status of a report: the worst class over its problems; an unbound input rejects. */
 static int report_status(const struct report *rep)
 {
-	int worst = 0;
+	int worst = rep->unbound && json_array_size(rep->unbound) ? 1 : 0;
 
 	for (size_t i = 0; i < rep->n; i++) {
 		int s = appkg_error_class(rep->problems[i].code);
@@ -249,7 +288,7 @@ static const char *signature_status(const struct report *rep)
 	}
 }
 
-static void print_json(const struct report *rep, appkg_reader *r, int status)
+static void print_json(const struct report *rep, appkg_reader *r, int status, const char *bindings)
 {
 	static const char *const classes[] = {"container", "tar", "names", "manifest", "resources",
 					      "secrets", "signature", "limits"};
@@ -285,16 +324,47 @@ static void print_json(const struct report *rep, appkg_reader *r, int status)
 	}
 	json_object_set_new(o, "checks", checks);
 	json_object_set_new(o, "problems", list);
+	if (bindings)
+		json_object_set_new(o, "bindings", !rep->unbound ? json_null() :
+				    json_pack("{s:s, s:O, s:O}", "file", bindings, "unbound",
+					      rep->unbound, "unused", rep->unused));
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);
 }
 
-static void print_text(const struct report *rep, appkg_reader *r, int status, int verbose)
+/* One line per input ENV.json lacks, with the resources that use it; one per unused key.
+ * With several packages each line ends naming the package. */
+static void print_bindings(const struct report *rep, const struct options *o)
 {
+	const char *in = o->several ? " in '" : "", *end = o->several ? "'" : "";
+	const char *package = o->several ? rep->package : "";
+	size_t i, k;
+	json_t *item, *path;
+
+	json_array_foreach(rep->unbound, i, item) {
+		fprintf(stderr, "%s: '%s': input '%s' is required (used by", fe_prog, o->bindings,
+			json_string_value(json_object_get(item, "name")));
+		json_array_foreach(json_object_get(item, "used_by"), k, path)
+			fprintf(stderr, "%s %s", k ? "," : "", json_string_value(path));
+		fprintf(stderr, ")%s%s%s\n", in, package, end);
+	}
+	json_array_foreach(rep->unused, i, item)
+		fprintf(stderr, "%s: '%s': warning: input '%s' is not used by the package%s%s%s\n",
+			fe_prog, o->bindings, json_string_value(item), o->several ? " '" : "", package,
+			end);
+}
+
+static void print_text(const struct report *rep, appkg_reader *r, int status,
+		       const struct options *o)
+{
+	int verbose = o->verbose;
+
 	for (size_t i = 0; i < rep->n; i++)
 		if (!rep->problems[i].printed)
 			fe_report(rep->package, rep->problems[i].code, rep->problems[i].message);
+	if (rep->unbound)
+		print_bindings(rep, o);
 	if (status == 0 && verbose)
 		printf("%s: ok: %s %s, %zu resources, secrets %s, %s%s%s\n", rep->package,
 		       appkg_reader_meta(r, "name"), appkg_reader_meta(r, "version") ?: "(no version)",
@@ -305,7 +375,7 @@ static void print_text(const struct report *rep, appkg_reader *r, int status, in
 		printf("%s: trusted comment: %s\n", rep->package, rep->trusted);
 }
 
-static int verify_one(const char *package, const struct options *o)
+static int verify_one(const char *package, const struct options *o, appkg_bindings *env)
 {
 	struct report rep = {.package = strcmp(package, "-") ? package : "(stdin)"};
 	appkg_reader *r = appkg_reader_new();
@@ -325,32 +395,58 @@ static int verify_one(const char *package, const struct options *o)
 		fe_progress_end(progress);
 		check_secrets(r, o, &rep);
 		check_signature(r, o, &rep);
+		if (env)
+			check_bindings(r, env, &rep);
 	}
 	status = report_status(&rep);
 	if (o->json)
-		print_json(&rep, r, status);
+		print_json(&rep, r, status, o->bindings);
 	else
-		print_text(&rep, r, status, o->verbose);
+		print_text(&rep, r, status, o);
 	for (size_t i = 0; i < rep.n; i++) {
 		free(rep.problems[i].member);
 		free(rep.problems[i].message);
 	}
 	free(rep.problems);
+	json_decref(rep.unbound);
+	json_decref(rep.unused);
 	appkg_reader_free(r);
 	return status;
+}
+
+/* ENV.json, read before any package: a bad one is one line naming it, and nothing else. */
+static int load_bindings(const char *path, appkg_bindings **env)
+{
+	int rc;
+
+	*env = NULL;
+	if (!path)
+		return 0;
+	if (!(*env = appkg_bindings_new()))
+		return fe_report(path, APPKG_ERR_NO_MEMORY, NULL);
+	if ((rc = appkg_bindings_load_file(*env, path)) == 0)
+		return 0;
+	rc = fe_report(path, rc, appkg_bindings_error(*env));
+	appkg_bindings_free(*env);
+	*env = NULL;
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
-	int worst = 0;
+	appkg_bindings *env;
+	int worst;
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
+	if ((worst = load_bindings(o.bindings, &env)))
+		return worst;
 	for (int i = optind; i < argc; i++) {
-		int status = verify_one(argv[i], &o);
+		int status = verify_one(argv[i], &o, env);
 		if (status > worst)
 			worst = status;
 	}
+	appkg_bindings_free(env);
 	return worst;
 }

@@ -22,6 +22,7 @@ static const char *const commands[][2] = {
 	{"diff", "show what changed between two packages or directories"},
 	{"merge", "merge packages, or keep a selection of one"},
 	{"rekey", "change the password of a package's secrets"},
+	{"plan", "show what importing a package into a target would do"},
 };
 
 static void usage(FILE *out)

@@ -441,6 +441,8 @@ struct appkg_extract_options {
 				   * (appkg_bind), the tree import-ready, not a package source */
 	int bind_secrets;         /* with bindings and password: also replace secret references;
 				   * files that then hold a secret are mode 0600 */
+	size_t *secrets_left;     /* non-NULL: set to the number of secret references a bound
+				   * tree keeps as they are (bindings without bind_secrets) */
 };
 
 /* Write the package open in r as an unpacked directory dest: manifest.json, its signature,
@@ -455,7 +457,15 @@ struct appkg_extract_options {
  * just them (so the directory packs into a valid package) and secrets.enc as it is; the
  * signature is left out (it signed the whole manifest). A selected resource whose depends_on
  * names one not selected is refused (APPKG_ERR_INVALID_ARGUMENT), as is a selector that names
- * nothing (APPKG_ERR_NOT_FOUND). r must be freshly opened, without a problem handler.
+ * nothing (APPKG_ERR_NOT_FOUND). With bindings the tree is bound for one environment (spec
+ * section 20.2): the defaults of r's inputs are taken into bindings (appkg_bindings_use_defaults),
+ * each resource of a format 2 package is bound with appkg_bind after it verified, manifest.json
+ * gets "bound_for" (the environment, or "") and the signature is left out; every required input
+ * of a written resource without a value is found before anything is written, every secret
+ * reference secrets.json lacks (bind_secrets) before the tree is named: APPKG_ERR_UNBOUND naming
+ * them all; bind_secrets with secrets and no password is APPKG_ERR_NO_PASSWORD. A format 1.x
+ * package has no placeholders: its resources are written as they are.
+ * r must be freshly opened, without a problem handler.
  * options may be NULL. The message stays on r (appkg_reader_error, appkg_reader_problem). */
 APPKG_API int appkg_extract(appkg_reader *r, const char *dest, const struct appkg_extract_options *options);
 

@@ -40,6 +40,11 @@ PW=$F/pw
 echo "correct horse" >"$PW"
 DOC=$F/doc.txt
 echo "a document" >"$DOC"
+ENV=$F/env.json # a bindings file (ENV.json) for a package without inputs
+echo '{"environment": "test", "inputs": {}}' >"$ENV"
+mkdir -p "$F/tiny/resources/pages"
+echo '{"name": "tiny"}' >"$F/tiny/manifest.json"
+echo '{"title": "tiny"}' >"$F/tiny/resources/pages/home.json"
 cp -r "$TOP/examples/crm-console" "$F/app0"
 APP=$F/app
 PKG=$F/app.appkg
@@ -51,7 +56,8 @@ setup() {
 		"$B/appkg-keygen" --password-file "$PW" -p "$KP" -s "$KS" &&
 		"$B/appkg-keygen" -W -p "$F/kw.pub" -s "$KW" &&
 		"$B/appkg-pack" --password-file "$PW" --sign "$KW" "$APP" -o "$SPKG" &&
-		"$B/appkg-keygen" -W -p "$F/kw2.pub" -s "$F/kw2.sec" && cp "$F/kw2.pub" "$KP.other"
+		"$B/appkg-keygen" -W -p "$F/kw2.pub" -s "$F/kw2.sec" && cp "$F/kw2.pub" "$KP.other" &&
+		"$B/appkg-pack" "$F/tiny" -o "$F/tiny.appkg"
 }
 if ! setup >"$W/.setup" 2>&1; then
 	echo "FAIL: bad_args_fixtures"
@@ -177,6 +183,8 @@ row unpack-password-file      in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-unpac
 row verify-PKG                in "$PKG"          "4 1 1 4 4 4 4 0 4" appkg-verify "$B/appkg-verify" --password-file "$PW" ARG
 row verify-password-file      in "$PW"           "4 3 3 4 3 3 4 0 4" appkg-verify "$B/appkg-verify" --password-file ARG "$PKG"
 row verify-pubkey             in "$SPKG_KEY"     "4 3 3 4 4 4 4 0 4" appkg-verify "$B/appkg-verify" --pubkey ARG "$SPKG"
+row verify-bindings           in "$ENV"          "4 1 1 4 4 4 4 0 4" appkg-verify "$B/appkg-verify" --bindings ARG "$F/tiny.appkg"
+row unpack-bindings           in "$ENV"          "4 1 1 4 4 4 4 0 4" appkg-unpack "$B/appkg-unpack" --bindings ARG "$F/tiny.appkg" -C NEW
 row keygen-p                  out -              "4 4 4 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" -W -p ARG -s NEW
 row keygen-s                  out -              "4 4 4 4 4 4 4 0 4" appkg-keygen "$B/appkg-keygen" -W -p NEW -s ARG
 GUARD=60

@@ -62,6 +62,8 @@ t completion_option offers "appkg pack --pa" --password-file
 t completion_option_of_tool offers "appkg-verify --req" --require-signature
 t completion_option_argument offers "appkg pack --kdf m" moderate
 t completion_file_argument offers "appkg pack --password-file app" app.appkg
+t completion_bindings_options offers "appkg unpack --bind" --bind-secrets --bindings
+t completion_bindings_file_argument offers "appkg-verify --bindings app" app.appkg
 t completion_directory_argument offers "appkg unpack -C s" src
 t completion_resource_name offers "appkg unpack app.appkg --only que" "queries/by id" "queries/get%2Fcustomers"
 t completion_resource_name_before_package offers_in 3 "appkg unpack --only p app.appkg" pages/home
