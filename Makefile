@@ -56,7 +56,7 @@ SHARED_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinc
 	$(shell pkg-config --cflags jansson libsodium)
 SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium -lzstd
 SHARED_SOURCES = $(wildcard */main.c common/*.c common/*.h common/front/main.c mount/*.[ch]) \
-	$(PUBLIC_UNITS:%=tests/unit/%.c) tests/unit/harness.h tests/unit/pipes.h
+	$(PUBLIC_UNITS:%=tests/unit/%.c) tests/unit/harness.h tests/unit/pipes.h tests/unit/packages.h
 
 .PHONY: all deps demo check test stress asan valgrind fuzz bench install uninstall clean format check-format \
 	crash-tools check-shared test-shared
@@ -96,7 +96,7 @@ $(BUILD)/bin/appkg: common/front/main.c $(COMMON_OBJ) $(STATIC)
 $(BUILD)/appkg.pc: appkg.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h tests/unit/pipes.h $(STATIC)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h tests/unit/pipes.h tests/unit/packages.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -larchive -o $@
 
@@ -124,7 +124,7 @@ $(SHARED_DIR)/bin/appkg: common/front/main.c $(COMMON_SRC) $(wildcard common/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SHARED_CFLAGS) -Icommon $< $(COMMON_SRC) $(LDFLAGS) $(SHARED_LINK) -o $@
 
-$(SHARED_DIR)/tests/%: tests/unit/%.c tests/unit/harness.h tests/unit/pipes.h $(SHARED)
+$(SHARED_DIR)/tests/%: tests/unit/%.c tests/unit/harness.h tests/unit/pipes.h tests/unit/packages.h $(SHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHARED_CFLAGS) -Itests/unit $< $(LDFLAGS) $(SHARED_LINK) -o $@
 
