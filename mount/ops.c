@@ -193,8 +193,11 @@ static int open_locked(const char *path, struct fuse_file_info *fi)
 	if (writing && (rc = may_write(n)))
 		return rc;
 	/* a file read only is decoded at its first read: not at all when the kernel has its
-	 * pages (keep_cache), once per frame when it has not */
+	 * pages (keep_cache), once per frame when it has not; an empty one is checked now, for
+	 * the kernel never asks to read it */
 	if ((fi->flags & O_TRUNC) && (rc = set_size(n, 0)))
+		return rc;
+	if (n->size == 0 && (rc = node_load(n)))
 		return rc;
 	hand_out(n, fi);
 	return 0;
