@@ -78,6 +78,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->nullpath_ok = 1; /* read, write, ftruncate and release go by fi->fh */
 	cfg->entry_timeout = cfg->attr_timeout = 30.0; /* every change comes through this mount */
 	cfg->negative_timeout = 0;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* every batch of a listing with attributes */
 	return NULL;
 }
 
@@ -131,20 +132,28 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	LOCKED(opendir_locked(path, fi));
 }
 
-static int readdir_locked(struct node *d, void *buf, fuse_fill_dir_t fill)
+/* With READDIRPLUS each name comes with its attributes, so the kernel has the entry and its
+ * attributes (for the entry and attribute timeouts) without a lookup per name. */
+static int readdir_locked(struct node *d, void *buf, fuse_fill_dir_t fill, int plus)
 {
+	struct stat st;
+
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
-	for (size_t i = 0; i < d->nkids; i++)
-		if (fill(buf, d->kids[i]->name, NULL, 0, 0))
+	for (size_t i = 0; i < d->nkids; i++) {
+		if (plus)
+			fill_stat(d->kids[i], &st);
+		if (fill(buf, d->kids[i]->name, plus ? &st : NULL, 0,
+			 plus ? FUSE_FILL_DIR_PLUS : 0))
 			return -ENOMEM;
+	}
 	return 0;
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	LOCKED(readdir_locked(resolve(path, fi), buf, fill));
+	LOCKED(readdir_locked(resolve(path, fi), buf, fill, !!(flags & FUSE_READDIR_PLUS)));
 }
 
 static int set_size(struct node *n, uint64_t size)
@@ -183,8 +192,12 @@ static int open_locked(const char *path, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (writing && (rc = may_write(n)))
 		return rc;
-	rc = (fi->flags & O_TRUNC) ? set_size(n, 0) : node_load(n);
-	if (rc)
+	/* a file read only is decoded at its first read: not at all when the kernel has its
+	 * pages (keep_cache), once per frame when it has not; an empty one is checked now, for
+	 * the kernel never asks to read it */
+	if ((fi->flags & O_TRUNC) && (rc = set_size(n, 0)))
+		return rc;
+	if (n->size == 0 && (rc = node_load(n)))
 		return rc;
 	hand_out(n, fi);
 	return 0;
@@ -234,11 +247,33 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	LOCKED(create_locked(path, mode, fi));
 }
 
+/* A read that asks for the whole of a member not yet held: its bytes straight from the
+ * reader's decoded frame, checked there (digest, JSON) as node_load checks them, without a
+ * copy held by the node. */
+static int serve_member(struct node *n, char *buf, size_t size)
+{
+	const void *data;
+	size_t len;
+
+	if (appkg_reader_read(fs.reader, n->member, &data, &len)) {
+		commit_bad_read(n->member, appkg_reader_error(fs.reader));
+		return -EIO;
+	}
+	if (size > len)
+		size = len;
+	memcpy(buf, data, size);
+	return (int)size;
+}
+
+/* A member larger than the read is decoded once into the node and kept while it is open,
+ * so that the reads after the first neither decode nor check it again. */
 static int read_locked(struct node *n, char *buf, size_t size, off_t off)
 {
-	int rc = node_load(n);
+	int rc;
 
-	if (rc)
+	if (!n->data && n->member && off == 0 && size >= n->size)
+		return serve_member(n, buf, size);
+	if ((rc = node_load(n)))
 		return rc;
 	if (off < 0 || (uint64_t)off >= n->size)
 		return 0;
@@ -330,9 +365,18 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* n leaves the tree while open: its bytes are decoded now (a handle reads them until its
+ * last close), because a commit may replace the package it was read from. */
+static void keep_bytes(struct node *n)
+{
+	if (n->opens && n->member && !n->data && node_load(n))
+		n->member = NULL; /* reads give EIO, as they would have */
+}
+
 /* Take n out of the tree and free it unless a handle still has it open. */
 static void discard(struct node *n)
 {
+	keep_bytes(n);
 	dir_remove(n);
 	if (n->opens == 0)
 		node_free(n);
@@ -439,8 +483,10 @@ static int move(struct node *n, struct node *to_dir, char *name, struct node *ol
 	int rc;
 
 	dir_remove(n);
-	if (old)
+	if (old) {
+		keep_bytes(old);
 		dir_remove(old);
+	}
 	n->name = name;
 	if ((rc = dir_insert(to_dir, n)) != 0) {
 		n->name = from_name;
@@ -461,7 +507,10 @@ static int move(struct node *n, struct node *to_dir, char *name, struct node *ol
  * file is outside the tree (never listed or committed), found by its hidden name. */
 static int hide(struct node *n, const char *leaf)
 {
-	int rc = tree_hide(n, leaf);
+	int rc;
+
+	keep_bytes(n);
+	rc = tree_hide(n, leaf);
 
 	if (rc == 0 && n->opens == 0)
 		unlink_hidden(n); /* closed meanwhile: the unlink that follows finds nothing */
@@ -587,10 +636,29 @@ static int setxattr_locked(const char *path, const char *name)
 	return 0;
 }
 
+/* A commit may write a manifest other than the one in the mount (entries of unlinked or
+ * renamed resources) and a new signature or none: the kernel forgets their pages and
+ * attributes (kept with keep_cache and the timeouts). Done without fs.lock, for the kernel may
+ * wait on a read of those files that waits on the lock. */
+static void forget_rewritten(void)
+{
+	struct fuse *f = fuse_get_context()->fuse;
+
+	fuse_invalidate_path(f, "/" MANIFEST_FILE);
+	fuse_invalidate_path(f, "/" SIGNATURE_FILE);
+}
+
 static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
 		       int flags)
 {
-	LOCKED(setxattr_locked(path, name));
+	int rc;
+
+	pthread_mutex_lock(&fs.lock);
+	rc = setxattr_locked(path, name);
+	pthread_mutex_unlock(&fs.lock);
+	if (rc == 0)
+		forget_rewritten();
+	return rc;
 }
 
 static int give(const char *text, char *value, size_t size)
