@@ -3,6 +3,7 @@
 #ifndef APPKG_WRITER_H
 #define APPKG_WRITER_H
 
+#include <pthread.h>
 #include <zstd.h>
 
 #include "internal.h"
@@ -10,10 +11,26 @@
 
 #define MAX_THREADS 64
 
+/* A resource file whose bytes a frame still lacks: read into in at offset by the thread that
+ * compresses the frame, and checked against the size and digest taken when it was added. */
+struct pending {
+	const struct writer_member *m;
+	size_t offset;
+};
+
+struct pending_list {
+	struct pending *p;
+	size_t n, cap;
+};
+
+/* One frame on its way out: queued by finish, filled and compressed by a thread, written in
+ * frame order by finish. */
 struct slot {
 	ZSTD_CCtx *cctx;
 	struct buf in, out;
+	struct pending_list pending;
 	int copied; /* out already holds the frame, copied from the source package */
+	int done;   /* filled and compressed: ready to write */
 	struct appkg_err err;
 };
 
@@ -42,7 +59,14 @@ struct appkg_writer {
 	int fd;
 	const char *out_name; /* named in write errors */
 	struct slot *slots;
-	int used;
+	uint32_t nslots;
+	/* the pipeline: frames queued, taken by a thread and written, counted from frame 0 */
+	uint32_t queued, taken, written;
+	pthread_t *workers;
+	int nworkers, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* any change of queued, taken, done or stop */
+	struct pending_list cur_pending; /* the files cur still lacks */
 	struct frame_info *frames;
 	uint32_t nframes, frames_cap;
 	struct index_entry *index;
