@@ -333,7 +333,7 @@ static void found_one(void *ctx, const struct appkg_placeholder *p)
 /* Find the placeholders of a resource (spec §20.1): one that breaks the grammar or stands
  * outside a string is refused with its line, column and the rule, before the JSON check
  * would call it only invalid JSON. */
-static int scan(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
+static int scan(struct appkg_err *e, struct writer_member *m, const void *data, size_t len,
 		const char *subject)
 {
 	struct found f = {.m = m};
@@ -341,15 +341,15 @@ static int scan(appkg_writer *w, struct writer_member *m, const void *data, size
 	int rc = appkg_placeholders_scan(data, len, found_one, &f);
 
 	if (f.failed)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (rc == APPKG_ERR_NO_MEMORY)
-		return appkg_fail(&w->err, rc, "out of memory");
+		return appkg_fail(e, rc, "out of memory");
 	if (rc != APPKG_ERR_PLACEHOLDER)
 		return 0; /* any other JSON problem is the JSON check's to report */
 	appkg_last_problem(&p);
-	appkg_fail(&w->err, rc, "%s: %s", subject, p.message);
-	w->err.line = p.line;
-	w->err.column = p.column;
+	appkg_fail(e, rc, "%s: %s", subject, p.message);
+	e->line = p.line;
+	e->column = p.column;
 	return rc;
 }
 
@@ -357,7 +357,7 @@ static int scan(appkg_writer *w, struct writer_member *m, const void *data, size
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (scan(w, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
+	if (scan(&w->err, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
@@ -365,24 +365,103 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
-int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
+/* Read a resource file, then scan, check and digest its bytes into p: the work of adding it
+ * that touches no handle, so any thread may do it. */
+static void prepare_one(struct writer_prepared *p)
 {
-	struct writer_member *m = new_member(w, type, name);
 	struct buf b = {0};
+	char *subject = resource_path_make(p->type, p->name);
+
+	if (!subject)
+		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else if (!io_read_file(p->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
+		 !scan(&p->err, &p->m, b.data, b.len, subject) &&
+		 !json_check_resource(b.data, b.len, &p->err, subject)) {
+		p->m.size = b.len;
+		digest_bytes(p->m.digest, b.data, b.len);
+	}
+	p->done = 1;
+	free(subject);
+	buf_free(&b);
+}
+
+struct prepare_job {
+	struct writer_prepared *items;
+	size_t n, next;
+};
+
+static void *prepare_some(void *arg)
+{
+	struct prepare_job *j = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
+		if (!j->items[i].skip)
+			prepare_one(&j->items[i]);
+	return NULL;
+}
+
+void writer_prepare(appkg_writer *w, struct writer_prepared *items, size_t n)
+{
+	struct prepare_job j = {.items = items, .n = n};
+	pthread_t tid[MAX_THREADS];
+	int started = 0;
+
+	while (started < w->threads - 1 && (size_t)started + 1 < n &&
+	       pthread_create(&tid[started], NULL, prepare_some, &j) == 0)
+		started++;
+	prepare_some(&j);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+void writer_prepared_free(struct writer_prepared *p)
+{
+	json_decref(p->m.uses);
+	json_decref(p->m.secret_refs);
+	p->m.uses = p->m.secret_refs = NULL;
+}
+
+/* Add p's file as a member: the name checked first, as if the file had not been read yet,
+ * then what prepare_one found (found now, when no thread has). */
+int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
+{
+	struct writer_member *m = new_member(w, p->type, p->name);
 	int rc;
 
 	if (!m)
-		return rejected(w, type, name, w->err.code);
-	m->fs_path = strdup(fs_path);
-	if (!m->fs_path)
+		return rejected(w, p->type, p->name, w->err.code);
+	m->fs_path = strdup(p->fs_path);
+	if (!m->fs_path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
-		admit(w, m, b.data, b.len, m->path);
+	} else {
+		if (!p->done)
+			prepare_one(p);
+		if (p->err.code) {
+			w->err = p->err;
+		} else {
+			m->size = p->m.size;
+			memcpy(m->digest, p->m.digest, sizeof(m->digest));
+			m->uses = p->m.uses;
+			m->secret_refs = p->m.secret_refs;
+			m->placeholders = p->m.placeholders;
+			p->m.uses = p->m.secret_refs = NULL;
+			w->n++;
+		}
+	}
 	if (w->err.code && m == &w->members[w->n])
 		writer_member_free(m);
 	rc = w->err.code;
-	buf_free(&b);
-	return rc ? rejected(w, type, name, rc) : 0;
+	return rc ? rejected(w, p->type, p->name, rc) : 0;
+}
+
+int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
+{
+	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path};
+	int rc = writer_add_prepared(w, &p);
+
+	writer_prepared_free(&p);
+	return rc;
 }
 
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
@@ -418,7 +497,7 @@ static int scan_copy(appkg_writer *w, struct writer_member *m, appkg_reader *r)
 		return 0;
 	if ((rc = appkg_reader_read(r, m->path, &data, &len)))
 		return appkg_fail(&w->err, rc, "%s", appkg_reader_error(r));
-	return scan(w, m, data, len, m->path);
+	return scan(&w->err, m, data, len, m->path);
 }
 
 int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)

@@ -81,6 +81,21 @@ struct appkg_writer {
 };
 
 void writer_member_free(struct writer_member *m);
+
+/* A resource file to add (appkg_writer_add_file) whose reading, checks and digest may be done
+ * ahead, on several threads: type, name and fs_path are borrowed, skip says not to read it
+ * ahead (it is read when added, if it is), the rest is the outcome. */
+struct writer_prepared {
+	const char *type, *name, *fs_path;
+	int skip, done;
+	struct appkg_err err;     /* the problem with the file's bytes, if any */
+	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
+};
+/* Prepare every item, on up to w->threads threads. Touches nothing of w but its thread count. */
+void writer_prepare(appkg_writer *w, struct writer_prepared *items, size_t n);
+/* appkg_writer_add_file with the work done ahead (or done now when it was not). */
+int writer_add_prepared(appkg_writer *w, struct writer_prepared *p);
+void writer_prepared_free(struct writer_prepared *p);
 /* Keep only the closure of w->only (members and user entries); 0 or an error code. */
 int writer_apply_selection(appkg_writer *w);
 
