@@ -778,8 +778,8 @@ static void *worker(void *arg)
 	for (;;) {
 		while (w->taken == w->queued && !w->stop)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->taken == w->queued)
-			break; /* stopped, and nothing left to do */
+		if (w->stop)
+			break; /* finished, or failed: what is left would not be written */
 		s = &w->slots[w->taken++ % w->nslots];
 		pthread_mutex_unlock(&w->lock);
 		fill_and_compress(s);
@@ -800,8 +800,11 @@ static int slots_init(appkg_writer *w)
 	w->nslots = workers ? 2 * (uint32_t)workers : 1;
 	w->slots = calloc(w->nslots, sizeof(*w->slots));
 	w->workers = calloc((size_t)workers + 1, sizeof(*w->workers));
-	if (!w->slots || !w->workers)
+	if (!w->slots || !w->workers) {
+		free(w->slots);
+		w->slots = NULL; /* slots_free: no lock to destroy */
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	for (uint32_t i = 0; i < w->nslots; i++) {
