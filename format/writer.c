@@ -365,24 +365,22 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
-/* Read a resource file, then scan, check and digest its bytes into p: the work of adding it
- * that touches no handle, so any thread may do it. */
-static void prepare_one(struct writer_prepared *p)
+/* Read a resource file into b (kept for the next file), then scan, check and digest its bytes
+ * into p: the work of adding it that touches no handle, so any thread may do it. */
+static void prepare_one(struct writer_prepared *p, struct buf *b)
 {
-	struct buf b = {0};
 	char *subject = resource_path_make(p->type, p->name);
 
 	if (!subject)
 		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(p->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
-		 !scan(&p->err, &p->m, b.data, b.len, subject) &&
-		 !json_check_resource(b.data, b.len, &p->err, subject)) {
-		p->m.size = b.len;
-		digest_bytes(p->m.digest, b.data, b.len);
+	else if (!io_read_file(p->fs_path, b, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
+		 !scan(&p->err, &p->m, b->data, b->len, subject) &&
+		 !json_check_resource(b->data, b->len, &p->err, subject)) {
+		p->m.size = b->len;
+		digest_bytes(p->m.digest, b->data, b->len);
 	}
 	p->done = 1;
 	free(subject);
-	buf_free(&b);
 }
 
 struct prepare_job {
@@ -393,11 +391,13 @@ struct prepare_job {
 static void *prepare_some(void *arg)
 {
 	struct prepare_job *j = arg;
+	struct buf b = {0};
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
 		if (!j->items[i].skip)
-			prepare_one(&j->items[i]);
+			prepare_one(&j->items[i], &b);
+	buf_free(&b);
 	return NULL;
 }
 
@@ -435,8 +435,11 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 	if (!m->fs_path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	} else {
-		if (!p->done)
-			prepare_one(p);
+		if (!p->done) {
+			struct buf b = {0};
+			prepare_one(p, &b);
+			buf_free(&b);
+		}
 		if (p->err.code) {
 			w->err = p->err;
 		} else {
