@@ -165,10 +165,10 @@ static int set_manifest(appkg_writer *w, const void *data, size_t len)
 	return appkg_writer_set_manifest(w, data, len);
 }
 
-/* The files of a type directory, by name, ready for writer_prepare: a regular file named
+/* The files of a type directory, by name, for writer_prepare_start: a regular file named
  * <name>.json is read ahead; anything else only if classify calls it a resource after all. */
-static struct writer_prepared *prepare_list(struct walk *k, const char *type_path,
-					    const char *type, char **files, size_t n)
+static struct writer_prepared *prepare_list(const char *type_path, const char *type,
+					    char **files, size_t n)
 {
 	struct writer_prepared *p = calloc(n ? n : 1, sizeof(*p));
 	struct stat st;
@@ -183,16 +183,17 @@ static struct writer_prepared *prepare_list(struct walk *k, const char *type_pat
 		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json") ||
 			    lstat(path, &st) != 0 || !S_ISREG(st.st_mode);
 	}
-	if (p)
-		writer_prepare(k->w, p, n);
 	return p;
 }
 
+/* The resources of one type: read, checked and digested on the writer's threads while this
+ * walk classifies and adds them in name order, so that problems come out in that order. */
 static void add_type(struct walk *k, const char *type_path, const char *type)
 {
 	size_t n;
 	char **files = list_dir(k, type_path, type, &n), rel[APPKG_MAX_PATH_BYTES + 64];
-	struct writer_prepared *p = prepare_list(k, type_path, type, files, n);
+	struct writer_prepared *p = prepare_list(type_path, type, files, n);
+	struct prepare_job *job = p ? writer_prepare_start(k->w, p, n) : NULL;
 	int is_link, is_reg;
 
 	if (!p)
@@ -203,9 +204,12 @@ static void add_type(struct walk *k, const char *type_path, const char *type)
 			problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
 			break;
 		}
-		if (classify(k, p[i].fs_path, rel, &is_link, &is_reg) == APPKG_PATH_RESOURCE)
+		if (classify(k, p[i].fs_path, rel, &is_link, &is_reg) == APPKG_PATH_RESOURCE) {
+			writer_prepare_wait(job, i);
 			failed(k, writer_add_prepared(k->w, &p[i]));
+		}
 	}
+	writer_prepare_end(job);
 	for (size_t i = 0; p && i < n; i++) {
 		writer_prepared_free(&p[i]);
 		free((char *)p[i].fs_path);

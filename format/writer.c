@@ -379,40 +379,94 @@ static void prepare_one(struct writer_prepared *p, struct buf *b)
 		p->m.size = b->len;
 		digest_bytes(p->m.digest, b->data, b->len);
 	}
-	p->done = 1;
 	free(subject);
 }
 
+/* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
+ * _wait, _end): item i is done once prepared, under the lock; the caller, waiting for one,
+ * prepares the next untaken item itself. */
 struct prepare_job {
 	struct writer_prepared *items;
-	size_t n, next;
+	size_t n, next; /* next: the first item no thread has taken */
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* an item done */
+	pthread_t tid[MAX_THREADS];
+	int nthreads;
 };
+
+/* Take the next item nobody took and prepare it; 0 when none was left. */
+static int prepare_next(struct prepare_job *j, struct buf *b)
+{
+	size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+
+	if (i >= j->n)
+		return 0;
+	if (j->items[i].skip)
+		return 1; /* prepared when added, if it is */
+	prepare_one(&j->items[i], b);
+	pthread_mutex_lock(&j->lock);
+	j->items[i].done = 1;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return 1;
+}
 
 static void *prepare_some(void *arg)
 {
-	struct prepare_job *j = arg;
 	struct buf b = {0};
-	size_t i;
 
-	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
-		if (!j->items[i].skip)
-			prepare_one(&j->items[i], &b);
+	while (prepare_next(arg, &b))
+		;
 	buf_free(&b);
 	return NULL;
 }
 
-void writer_prepare(appkg_writer *w, struct writer_prepared *items, size_t n)
+struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n)
 {
-	struct prepare_job j = {.items = items, .n = n};
-	pthread_t tid[MAX_THREADS];
-	int started = 0;
+	struct prepare_job *j;
 
-	while (started < w->threads - 1 && (size_t)started + 1 < n &&
-	       pthread_create(&tid[started], NULL, prepare_some, &j) == 0)
-		started++;
-	prepare_some(&j);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+	if (w->threads < 2 || n < 2 || !(j = calloc(1, sizeof(*j))))
+		return NULL; /* each file is prepared when it is added */
+	j->items = items;
+	j->n = n;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	while (j->nthreads < w->threads &&
+	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
+		j->nthreads++;
+	return j;
+}
+
+void writer_prepare_wait(struct prepare_job *j, size_t i)
+{
+	struct buf b = {0};
+
+	if (!j || j->items[i].skip)
+		return;
+	pthread_mutex_lock(&j->lock);
+	while (!j->items[i].done) {
+		if (__atomic_load_n(&j->next, __ATOMIC_RELAXED) < j->n) {
+			pthread_mutex_unlock(&j->lock);
+			prepare_next(j, &b);
+			pthread_mutex_lock(&j->lock);
+		} else {
+			pthread_cond_wait(&j->cond, &j->lock);
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	buf_free(&b);
+}
+
+void writer_prepare_end(struct prepare_job *j)
+{
+	if (!j)
+		return;
+	__atomic_store_n(&j->next, j->n, __ATOMIC_RELAXED); /* what is left is not needed */
+	for (int i = 0; i < j->nthreads; i++)
+		pthread_join(j->tid[i], NULL);
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
 }
 
 void writer_prepared_free(struct writer_prepared *p)
@@ -439,6 +493,7 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 			struct buf b = {0};
 			prepare_one(p, &b);
 			buf_free(&b);
+			p->done = 1;
 		}
 		if (p->err.code) {
 			w->err = p->err;

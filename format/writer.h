@@ -91,8 +91,13 @@ struct writer_prepared {
 	struct appkg_err err;     /* the problem with the file's bytes, if any */
 	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
 };
-/* Prepare every item, on up to w->threads threads. Touches nothing of w but its thread count. */
-void writer_prepare(appkg_writer *w, struct writer_prepared *items, size_t n);
+/* Start preparing items on w->threads threads (NULL, and nothing started, with one thread):
+ * writer_prepare_wait(job, i) returns once item i is ready (helping while it waits), and
+ * writer_prepare_end stops the threads and frees the job; the items stay the caller's.
+ * Nothing of w is touched but its thread count. */
+struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n);
+void writer_prepare_wait(struct prepare_job *job, size_t i);
+void writer_prepare_end(struct prepare_job *job);
 /* appkg_writer_add_file with the work done ahead (or done now when it was not). */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p);
 void writer_prepared_free(struct writer_prepared *p);
