@@ -171,7 +171,6 @@ static struct writer_prepared *prepare_list(const char *type_path, const char *t
 					    char **files, size_t n)
 {
 	struct writer_prepared *p = calloc(n ? n : 1, sizeof(*p));
-	struct stat st;
 	size_t len;
 
 	for (size_t i = 0; p && i < n; i++) {
@@ -180,8 +179,7 @@ static struct writer_prepared *prepare_list(const char *type_path, const char *t
 		p[i].type = type;
 		p[i].fs_path = path;
 		p[i].name = len > 5 ? strndup(files[i], len - 5) : strdup(""); /* without ".json" */
-		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json") ||
-			    lstat(path, &st) != 0 || !S_ISREG(st.st_mode);
+		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json");
 	}
 	return p;
 }

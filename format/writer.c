@@ -383,13 +383,13 @@ static void prepare_one(struct writer_prepared *p, struct buf *b)
 }
 
 /* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
- * _wait, _end): item i is done once prepared, under the lock; the caller, waiting for one,
- * prepares the next untaken item itself. */
+ * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
+ * both under the lock; the caller, waiting for one, prepares the next untaken item itself. */
 struct prepare_job {
 	struct writer_prepared *items;
 	size_t n, next; /* next: the first item no thread has taken */
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* an item done */
+	pthread_cond_t cond; /* an item seen */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
 };
@@ -398,14 +398,22 @@ struct prepare_job {
 static int prepare_next(struct prepare_job *j, struct buf *b)
 {
 	size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+	struct stat st;
+	int done = 0;
 
 	if (i >= j->n)
 		return 0;
 	if (j->items[i].skip)
 		return 1; /* prepared when added, if it is */
-	prepare_one(&j->items[i], b);
+	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
+	 * walk takes it for a resource after all, is read when added and refused then */
+	if (lstat(j->items[i].fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
+		prepare_one(&j->items[i], b);
+		done = 1;
+	}
 	pthread_mutex_lock(&j->lock);
-	j->items[i].done = 1;
+	j->items[i].done = done;
+	j->items[i].seen = 1;
 	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	return 1;
@@ -444,7 +452,7 @@ void writer_prepare_wait(struct prepare_job *j, size_t i)
 	if (!j || j->items[i].skip)
 		return;
 	pthread_mutex_lock(&j->lock);
-	while (!j->items[i].done) {
+	while (!j->items[i].seen) {
 		if (__atomic_load_n(&j->next, __ATOMIC_RELAXED) < j->n) {
 			pthread_mutex_unlock(&j->lock);
 			prepare_next(j, &b);

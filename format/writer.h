@@ -84,10 +84,11 @@ void writer_member_free(struct writer_member *m);
 
 /* A resource file to add (appkg_writer_add_file) whose reading, checks and digest may be done
  * ahead, on several threads: type, name and fs_path are borrowed, skip says not to read it
- * ahead (it is read when added, if it is), the rest is the outcome. */
+ * ahead (it is read when added, if it is), the rest is the outcome. Only a regular file is
+ * read ahead. */
 struct writer_prepared {
 	const char *type, *name, *fs_path;
-	int skip, done;
+	int skip, done, seen; /* done: prepared; seen: a thread is through with it */
 	struct appkg_err err;     /* the problem with the file's bytes, if any */
 	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
 };
