@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Package writer. Resources are validated and digested when added; finish builds the
- * manifest (which must come first and holds every digest), then streams the members again in
- * sorted order into frames of whole tar entries, and ends with the end-of-archive frame, the
- * member index and the seek table. Memory holds one frame per thread plus the index, never the
- * payload. Frames are compressed independently, so threads change speed, not bytes.
+ * Package writer. Resources are validated and digested when added (on several threads when
+ * a directory is added); finish builds the manifest (which must come first and holds every
+ * digest), then streams the members again in sorted order into frames of whole tar entries,
+ * each file read again into its frame and checked against its digest, and ends with the
+ * end-of-archive frame, the member index and the seek table. Memory holds two frames per
+ * thread plus the index, never the payload. Frames are compressed independently, so threads
+ * change speed, not bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
