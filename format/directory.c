@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "writer.h"
 
 struct walk {
 	appkg_writer *w;
@@ -164,27 +165,55 @@ static int set_manifest(appkg_writer *w, const void *data, size_t len)
 	return appkg_writer_set_manifest(w, data, len);
 }
 
+/* The files of a type directory, by name, for writer_prepare_start: a regular file named
+ * <name>.json is read ahead; anything else only if classify calls it a resource after all. */
+static struct writer_prepared *prepare_list(const char *type_path, const char *type,
+					    char **files, size_t n)
+{
+	struct writer_prepared *p = calloc(n ? n : 1, sizeof(*p));
+	size_t len;
+
+	for (size_t i = 0; p && i < n; i++) {
+		char *path = join(type_path, files[i]);
+		len = strlen(files[i]);
+		p[i].type = type;
+		p[i].fs_path = path;
+		p[i].name = len > 5 ? strndup(files[i], len - 5) : strdup(""); /* without ".json" */
+		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json");
+	}
+	return p;
+}
+
+/* The resources of one type: read, checked and digested on the writer's threads while this
+ * walk classifies and adds them in name order, so that problems come out in that order. */
 static void add_type(struct walk *k, const char *type_path, const char *type)
 {
 	size_t n;
 	char **files = list_dir(k, type_path, type, &n), rel[APPKG_MAX_PATH_BYTES + 64];
+	struct writer_prepared *p = prepare_list(type_path, type, files, n);
+	struct prepare_job *job = p ? writer_prepare_start(k->w, p, n) : NULL;
 	int is_link, is_reg;
 
-	for (size_t i = 0; i < n; i++) {
-		char *path = join(type_path, files[i]), *name;
+	if (!p)
+		problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; p && i < n; i++) {
 		snprintf(rel, sizeof(rel), "resources/%s/%s", type, files[i]);
-		if (!path) {
+		if (!p[i].fs_path || !p[i].name) {
 			problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
 			break;
 		}
-		if (classify(k, path, rel, &is_link, &is_reg) == APPKG_PATH_RESOURCE) {
-			name = strndup(files[i], strlen(files[i]) - 5); /* without ".json" */
-			failed(k, name ? appkg_writer_add_file(k->w, type, name, path)
-				       : APPKG_ERR_NO_MEMORY);
-			free(name);
+		if (classify(k, p[i].fs_path, rel, &is_link, &is_reg) == APPKG_PATH_RESOURCE) {
+			writer_prepare_wait(job, i);
+			failed(k, writer_add_prepared(k->w, &p[i]));
 		}
-		free(path);
 	}
+	writer_prepare_end(job);
+	for (size_t i = 0; p && i < n; i++) {
+		writer_prepared_free(&p[i]);
+		free((char *)p[i].fs_path);
+		free((char *)p[i].name);
+	}
+	free(p);
 	free_list(files, n);
 }
 

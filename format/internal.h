@@ -126,6 +126,11 @@
 #define writer_problem appkg__writer_problem
 #define writer_member_free appkg__writer_member_free
 #define writer_apply_selection appkg__writer_apply_selection
+#define writer_add_prepared appkg__writer_add_prepared
+#define writer_prepare_end appkg__writer_prepare_end
+#define writer_prepare_start appkg__writer_prepare_start
+#define writer_prepare_wait appkg__writer_prepare_wait
+#define writer_prepared_free appkg__writer_prepared_free
 #define APPKG_MSG_MAX 512
 
 /* ---- errors.c ---- */

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Package writer. Resources are validated and digested when added; finish builds the
- * manifest (which must come first and holds every digest), then streams the members again in
- * sorted order into frames of whole tar entries, and ends with the end-of-archive frame, the
- * member index and the seek table. Memory holds one frame per thread plus the index, never the
- * payload. Frames are compressed independently, so threads change speed, not bytes.
+ * Package writer. Resources are validated and digested when added (on several threads when
+ * a directory is added); finish builds the manifest (which must come first and holds every
+ * digest), then streams the members again in sorted order into frames of whole tar entries,
+ * each file read again into its frame and checked against its digest, and ends with the
+ * end-of-archive frame, the member index and the seek table. Memory holds two frames per
+ * thread plus the index, never the payload. Frames are compressed independently, so threads
+ * change speed, not bytes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -331,7 +335,7 @@ static void found_one(void *ctx, const struct appkg_placeholder *p)
 /* Find the placeholders of a resource (spec §20.1): one that breaks the grammar or stands
  * outside a string is refused with its line, column and the rule, before the JSON check
  * would call it only invalid JSON. */
-static int scan(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
+static int scan(struct appkg_err *e, struct writer_member *m, const void *data, size_t len,
 		const char *subject)
 {
 	struct found f = {.m = m};
@@ -339,15 +343,15 @@ static int scan(appkg_writer *w, struct writer_member *m, const void *data, size
 	int rc = appkg_placeholders_scan(data, len, found_one, &f);
 
 	if (f.failed)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (rc == APPKG_ERR_NO_MEMORY)
-		return appkg_fail(&w->err, rc, "out of memory");
+		return appkg_fail(e, rc, "out of memory");
 	if (rc != APPKG_ERR_PLACEHOLDER)
 		return 0; /* any other JSON problem is the JSON check's to report */
 	appkg_last_problem(&p);
-	appkg_fail(&w->err, rc, "%s: %s", subject, p.message);
-	w->err.line = p.line;
-	w->err.column = p.column;
+	appkg_fail(e, rc, "%s: %s", subject, p.message);
+	e->line = p.line;
+	e->column = p.column;
 	return rc;
 }
 
@@ -355,7 +359,7 @@ static int scan(appkg_writer *w, struct writer_member *m, const void *data, size
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (scan(w, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
+	if (scan(&w->err, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
@@ -363,24 +367,169 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
-int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
+/* Read a resource file into b (kept for the next file), then scan, check and digest its bytes
+ * into p: the work of adding it that touches no handle, so any thread may do it. */
+static void prepare_one(struct writer_prepared *p, struct buf *b)
 {
-	struct writer_member *m = new_member(w, type, name);
+	char *subject = resource_path_make(p->type, p->name);
+
+	if (!subject)
+		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else if (!io_read_file(p->fs_path, b, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
+		 !scan(&p->err, &p->m, b->data, b->len, subject) &&
+		 !json_check_resource(b->data, b->len, &p->err, subject)) {
+		p->m.size = b->len;
+		digest_bytes(p->m.digest, b->data, b->len);
+	}
+	free(subject);
+}
+
+/* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
+ * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
+ * both under the lock; the caller, waiting for one, prepares the next untaken item itself. */
+struct prepare_job {
+	struct writer_prepared *items;
+	size_t n, next; /* next: the first item no thread has taken */
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* an item seen */
+	pthread_t tid[MAX_THREADS];
+	int nthreads;
+};
+
+/* Take the next item nobody took and prepare it; 0 when none was left. */
+static int prepare_next(struct prepare_job *j, struct buf *b)
+{
+	size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+	struct stat st;
+	int done = 0;
+
+	if (i >= j->n)
+		return 0;
+	if (j->items[i].skip)
+		return 1; /* prepared when added, if it is */
+	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
+	 * walk takes it for a resource after all, is read when added and refused then */
+	if (lstat(j->items[i].fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
+		prepare_one(&j->items[i], b);
+		done = 1;
+	}
+	pthread_mutex_lock(&j->lock);
+	j->items[i].done = done;
+	j->items[i].seen = 1;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return 1;
+}
+
+static void *prepare_some(void *arg)
+{
 	struct buf b = {0};
+
+	while (prepare_next(arg, &b))
+		;
+	buf_free(&b);
+	return NULL;
+}
+
+struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n)
+{
+	struct prepare_job *j;
+
+	if (w->threads < 2 || n < 2 || !(j = calloc(1, sizeof(*j))))
+		return NULL; /* each file is prepared when it is added */
+	j->items = items;
+	j->n = n;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	while (j->nthreads < w->threads &&
+	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
+		j->nthreads++;
+	return j;
+}
+
+void writer_prepare_wait(struct prepare_job *j, size_t i)
+{
+	struct buf b = {0};
+
+	if (!j || j->items[i].skip)
+		return;
+	pthread_mutex_lock(&j->lock);
+	while (!j->items[i].seen) {
+		if (__atomic_load_n(&j->next, __ATOMIC_RELAXED) < j->n) {
+			pthread_mutex_unlock(&j->lock);
+			prepare_next(j, &b);
+			pthread_mutex_lock(&j->lock);
+		} else {
+			pthread_cond_wait(&j->cond, &j->lock);
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	buf_free(&b);
+}
+
+void writer_prepare_end(struct prepare_job *j)
+{
+	if (!j)
+		return;
+	__atomic_store_n(&j->next, j->n, __ATOMIC_RELAXED); /* what is left is not needed */
+	for (int i = 0; i < j->nthreads; i++)
+		pthread_join(j->tid[i], NULL);
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+void writer_prepared_free(struct writer_prepared *p)
+{
+	json_decref(p->m.uses);
+	json_decref(p->m.secret_refs);
+	p->m.uses = p->m.secret_refs = NULL;
+}
+
+/* Add p's file as a member: the name checked first, as if the file had not been read yet,
+ * then what prepare_one found (found now, when no thread has). */
+int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
+{
+	struct writer_member *m = new_member(w, p->type, p->name);
 	int rc;
 
 	if (!m)
-		return rejected(w, type, name, w->err.code);
-	m->fs_path = strdup(fs_path);
-	if (!m->fs_path)
+		return rejected(w, p->type, p->name, w->err.code);
+	m->fs_path = strdup(p->fs_path);
+	if (!m->fs_path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
-		admit(w, m, b.data, b.len, m->path);
+	} else {
+		if (!p->done) {
+			struct buf b = {0};
+			prepare_one(p, &b);
+			buf_free(&b);
+			p->done = 1;
+		}
+		if (p->err.code) {
+			w->err = p->err;
+		} else {
+			m->size = p->m.size;
+			memcpy(m->digest, p->m.digest, sizeof(m->digest));
+			m->uses = p->m.uses;
+			m->secret_refs = p->m.secret_refs;
+			m->placeholders = p->m.placeholders;
+			p->m.uses = p->m.secret_refs = NULL;
+			w->n++;
+		}
+	}
 	if (w->err.code && m == &w->members[w->n])
 		writer_member_free(m);
 	rc = w->err.code;
-	buf_free(&b);
-	return rc ? rejected(w, type, name, rc) : 0;
+	return rc ? rejected(w, p->type, p->name, rc) : 0;
+}
+
+int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
+{
+	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path};
+	int rc = writer_add_prepared(w, &p);
+
+	writer_prepared_free(&p);
+	return rc;
 }
 
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
@@ -416,7 +565,7 @@ static int scan_copy(appkg_writer *w, struct writer_member *m, appkg_reader *r)
 		return 0;
 	if ((rc = appkg_reader_read(r, m->path, &data, &len)))
 		return appkg_fail(&w->err, rc, "%s", appkg_reader_error(r));
-	return scan(w, m, data, len, m->path);
+	return scan(&w->err, m, data, len, m->path);
 }
 
 int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)
@@ -609,76 +758,204 @@ static int put_signature(appkg_writer *w, const char *manifest, size_t len)
 	return put_member(w, SIGNATURE_PATH, w->signature.data, w->signature.len, digest);
 }
 
-/* ---- finish: frames, compression, index ---- */
+/* ---- finish: frames, compression, index ----
+ *
+ * Frames go through a pipeline. Finish lays each frame out (tar headers, padding, the bytes of
+ * the members it has in memory) and queues it; a thread reads the resource files the frame
+ * still lacks straight into their place, checks each against the size and digest taken when
+ * it was added (a file changed since is refused), and compresses the frame; finish writes the
+ * frames in order. Without threads (-T 1) finish does that work itself. A frame's bytes depend
+ * on its members only, so the threads change speed, not output. At most nslots frames are in
+ * flight, which bounds the memory. */
 
+static int pending_add(struct pending_list *l, const struct writer_member *m, size_t offset)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		void *p = realloc(l->p, cap * sizeof(*l->p));
+		if (!p)
+			return -1;
+		l->p = p;
+		l->cap = cap;
+	}
+	l->p[l->n++] = (struct pending){.m = m, .offset = offset};
+	return 0;
+}
+
+/* Read up to n bytes of fd into dst; *got says how many came before the end of the file. */
+static int read_full(int fd, unsigned char *dst, size_t n, size_t *got)
+{
+	ssize_t r;
+
+	*got = 0;
+	while (*got < n) {
+		r = read(fd, dst + *got, n - *got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : 0;
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Read m's file into dst, m->size bytes, and make sure it is what was validated: the same
+ * size (no byte more) and the same digest. */
+static int fill_one(const struct writer_member *m, unsigned char *dst, struct appkg_err *e)
+{
+	int fd = open(m->fs_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	unsigned char digest[APPKG_DIGEST_BYTES], extra;
+	struct stat st;
+	size_t got = 0, more = 0;
+	int rc = 0;
+
+	if (fd < 0)
+		return appkg_fail(e, appkg_errno_code(errno), "%s: cannot open: %s", m->fs_path,
+				  strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->size)
+		rc = APPKG_ERR_SOURCE; /* gone, replaced or resized: changed */
+	else if (read_full(fd, dst, m->size, &got) || read_full(fd, &extra, 1, &more))
+		rc = appkg_fail(e, appkg_errno_code(errno), "%s: read: %s", m->fs_path,
+				strerror(errno));
+	close(fd);
+	if (rc == 0 && got == m->size && more == 0) {
+		digest_bytes(digest, dst, got);
+		if (memcmp(digest, m->digest, sizeof(digest)) == 0)
+			return 0;
+	}
+	return e->code ? e->code : appkg_fail(e, APPKG_ERR_SOURCE, "%s: changed while packing",
+					      m->fs_path);
+}
+
+/* A thread's work on one frame: its files read in, then compression (a copied frame has its
+ * bytes already). */
+static void fill_and_compress(struct slot *s)
+{
+	for (size_t i = 0; i < s->pending.n && !s->err.code; i++)
+		fill_one(s->pending.p[i].m, s->in.data + s->pending.p[i].offset, &s->err);
+	if (!s->err.code && !s->copied)
+		frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
+}
+
+static void *worker(void *arg)
+{
+	appkg_writer *w = arg;
+	struct slot *s;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->taken == w->queued && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop)
+			break; /* finished, or failed: what is left would not be written */
+		s = &w->slots[w->taken++ % w->nslots];
+		pthread_mutex_unlock(&w->lock);
+		fill_and_compress(s);
+		pthread_mutex_lock(&w->lock);
+		s->done = 1;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Slots for the frames in flight, an encoder each, and the threads: none for -T 1, else one
+ * per -T with two slots each, so that a thread finds a frame ready while finish writes. */
 static int slots_init(appkg_writer *w)
 {
-	w->slots = calloc((size_t)w->threads, sizeof(*w->slots));
-	if (!w->slots)
+	int workers = w->threads > 1 ? w->threads : 0;
+
+	w->nslots = workers ? 2 * (uint32_t)workers : 1;
+	w->slots = calloc(w->nslots, sizeof(*w->slots));
+	w->workers = calloc((size_t)workers + 1, sizeof(*w->workers));
+	if (!w->slots || !w->workers) {
+		free(w->slots);
+		w->slots = NULL; /* slots_free: no lock to destroy */
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (int i = 0; i < w->threads; i++) {
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	for (uint32_t i = 0; i < w->nslots; i++) {
 		w->slots[i].cctx = frame_encoder_new(w->level);
 		if (!w->slots[i].cctx)
 			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
 	}
+	/* a thread that cannot start leaves its share to the others, or to finish itself */
+	while (w->nworkers < workers &&
+	       pthread_create(&w->workers[w->nworkers], NULL, worker, w) == 0)
+		w->nworkers++;
 	return 0;
 }
 
 static void slots_free(appkg_writer *w)
 {
-	for (int i = 0; w->slots && i < w->threads; i++) {
+	if (!w->slots) {
+		free(w->workers);
+		w->workers = NULL;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < w->nworkers; i++)
+		pthread_join(w->workers[i], NULL);
+	w->nworkers = 0;
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	for (uint32_t i = 0; i < w->nslots; i++) {
 		ZSTD_freeCCtx(w->slots[i].cctx);
 		buf_free(&w->slots[i].in);
 		buf_free(&w->slots[i].out);
+		free(w->slots[i].pending.p);
 	}
 	free(w->slots);
+	free(w->workers);
+	free(w->cur_pending.p);
 	w->slots = NULL;
+	w->workers = NULL;
+	w->cur_pending = (struct pending_list){0};
 }
 
-static void *compress_slot(void *arg)
+/* Write the oldest frame in flight, once it is ready (made ready here without threads). */
+static int write_next(appkg_writer *w)
 {
-	struct slot *s = arg;
+	struct slot *s = &w->slots[w->written % w->nslots];
+	struct frame_info *f = &w->frames[w->written];
 
-	if (s->copied)
-		return NULL;
-	frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
-	return NULL;
+	if (w->nworkers) {
+		pthread_mutex_lock(&w->lock);
+		while (!s->done)
+			pthread_cond_wait(&w->cond, &w->lock);
+		s->done = 0;
+		pthread_mutex_unlock(&w->lock);
+	} else {
+		fill_and_compress(s);
+	}
+	w->written++;
+	if (s->err.code)
+		return appkg_fail(&w->err, s->err.code, "%s", s->err.msg);
+	if (s->out.len > UINT32_MAX)
+		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
+	f->csize = (uint32_t)s->out.len;
+	return io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err);
 }
 
-/* Compress the queued frames (in parallel when there are threads) and write them in order. */
+/* Write every frame still in flight. */
 static int flush_slots(appkg_writer *w)
 {
-	pthread_t tid[MAX_THREADS];
-	int started[MAX_THREADS] = {0};
-
-	for (int i = 1; i < w->used; i++)
-		started[i] = pthread_create(&tid[i], NULL, compress_slot, &w->slots[i]) == 0;
-	for (int i = 0; i < w->used; i++)
-		if (i == 0 || !started[i])
-			compress_slot(&w->slots[i]);
-	for (int i = 1; i < w->used; i++)
-		if (started[i])
-			pthread_join(tid[i], NULL);
-	for (int i = 0; i < w->used; i++) {
-		struct slot *s = &w->slots[i];
-		struct frame_info *f = &w->frames[w->nframes - w->used + i];
-		if (s->err.code)
-			return appkg_fail(&w->err, s->err.code, "%s", s->err.msg);
-		if (s->out.len > UINT32_MAX)
-			return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
-		f->csize = (uint32_t)s->out.len;
-		if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
+	while (w->written < w->queued)
+		if (write_next(w))
 			return w->err.code;
-	}
-	w->used = 0;
 	return 0;
 }
 
-/* End the current frame: queue it for compression. */
+/* End the current frame: queue it, once a slot is free, for a thread to finish. */
 static int cut_frame(appkg_writer *w)
 {
 	struct slot *s;
 	struct buf tmp;
+	struct pending_list pl;
 
 	if (w->cur.len == 0)
 		return 0;
@@ -690,8 +967,12 @@ static int cut_frame(appkg_writer *w)
 		w->frames = p;
 		w->frames_cap = cap;
 	}
+	while (w->queued - w->written >= w->nslots)
+		if (write_next(w))
+			return w->err.code;
 	w->frames[w->nframes++] = (struct frame_info){.dsize = (uint32_t)w->cur.len};
-	s = &w->slots[w->used++];
+	s = &w->slots[w->queued % w->nslots];
+	memset(&s->err, 0, sizeof(s->err));
 	/* a frame made of the same members as one of the source package: take its bytes */
 	s->copied = w->cur_src && reader_frame_copy(w->cur_src, w->cur.data, w->cur.len, &s->out);
 	w->cur_src = NULL;
@@ -700,7 +981,19 @@ static int cut_frame(appkg_writer *w)
 	s->in = w->cur;
 	w->cur = tmp;
 	w->cur.len = 0;
-	return w->used == w->threads ? flush_slots(w) : 0;
+	pl = s->pending;
+	s->pending = w->cur_pending;
+	w->cur_pending = pl;
+	w->cur_pending.n = 0;
+	if (!w->nworkers) {
+		w->queued++;
+		return write_next(w);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->queued++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
 }
 
 /* Does the member start a new frame? It does when it would take the current one past the
@@ -711,11 +1004,13 @@ static int starts_frame(appkg_writer *w, const char *path, uint64_t size)
 	       w->cur.len + tar_entry_bytes(path, size) > APPKG_FRAME_TARGET;
 }
 
-/* Append one member entry to the current frame, cutting the frame first when it is full. */
-static int put_member(appkg_writer *w, const char *path, const void *data, uint64_t size,
-		      const unsigned char *digest)
+/* Append one member entry to the current frame, cutting the frame first when it is full. The
+ * data is given, or, with from, left for the frame's thread to read from from's file. */
+static int put_entry(appkg_writer *w, const char *path, const void *data, uint64_t size,
+		     const unsigned char *digest, const struct writer_member *from)
 {
 	struct index_entry *x = &w->index[w->nindex++];
+	int rc;
 
 	if (starts_frame(w, path, size) && cut_frame(w))
 		return w->err.code;
@@ -726,10 +1021,22 @@ static int put_member(appkg_writer *w, const char *path, const void *data, uint6
 	x->offset = (uint32_t)w->cur.len;
 	x->size = size;
 	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
-	if (tar_put_header(&w->cur, path, size, w->mtime) || buf_append(&w->cur, data, size) ||
-	    tar_put_padding(&w->cur, size))
+	rc = tar_put_header(&w->cur, path, size, w->mtime);
+	if (!rc && from) {
+		rc = pending_add(&w->cur_pending, from, w->cur.len) || buf_reserve(&w->cur, size);
+		w->cur.len += rc ? 0 : size;
+	} else if (!rc) {
+		rc = buf_append(&w->cur, data, size);
+	}
+	if (rc || tar_put_padding(&w->cur, size))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	return 0;
+}
+
+static int put_member(appkg_writer *w, const char *path, const void *data, uint64_t size,
+		      const unsigned char *digest)
+{
+	return put_entry(w, path, data, size, digest, NULL);
 }
 
 /* A member copied from a package. The frame is cut before the source decodes the member's
@@ -753,27 +1060,16 @@ static int put_copy(appkg_writer *w, const struct writer_member *m)
 	return put_member(w, m->path, data, len, m->digest);
 }
 
-/* Read a resource again and make sure it is what was validated. */
+/* A resource from memory, from a package, or from its file: read again by the frame's thread,
+ * which makes sure it is what was validated. */
 static int put_resource(appkg_writer *w, const struct writer_member *m)
 {
-	struct buf b = {0};
-	unsigned char digest[APPKG_DIGEST_BYTES];
-	int rc;
-
 	if (m->mem)
 		return put_member(w, m->path, m->mem, m->size, m->digest);
 	if (m->src)
 		return put_copy(w, m);
 	w->cur_src = NULL;
-	if (io_read_file(m->fs_path, &b, APPKG_MAX_RESOURCE_SIZE, &w->err))
-		return w->err.code;
-	digest_bytes(digest, b.data, b.len);
-	if (b.len != m->size || memcmp(digest, m->digest, sizeof(digest)) != 0)
-		rc = appkg_fail(&w->err, APPKG_ERR_SOURCE, "%s: changed while packing", m->fs_path);
-	else
-		rc = put_member(w, m->path, b.data, b.len, digest);
-	buf_free(&b);
-	return rc;
+	return put_entry(w, m->path, NULL, m->size, m->digest, m);
 }
 
 static int member_cmp(const void *a, const void *b)

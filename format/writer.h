@@ -3,6 +3,7 @@
 #ifndef APPKG_WRITER_H
 #define APPKG_WRITER_H
 
+#include <pthread.h>
 #include <zstd.h>
 
 #include "internal.h"
@@ -10,10 +11,26 @@
 
 #define MAX_THREADS 64
 
+/* A resource file whose bytes a frame still lacks: read into in at offset by the thread that
+ * compresses the frame, and checked against the size and digest taken when it was added. */
+struct pending {
+	const struct writer_member *m;
+	size_t offset;
+};
+
+struct pending_list {
+	struct pending *p;
+	size_t n, cap;
+};
+
+/* One frame on its way out: queued by finish, filled and compressed by a thread, written in
+ * frame order by finish. */
 struct slot {
 	ZSTD_CCtx *cctx;
 	struct buf in, out;
+	struct pending_list pending;
 	int copied; /* out already holds the frame, copied from the source package */
+	int done;   /* filled and compressed: ready to write */
 	struct appkg_err err;
 };
 
@@ -42,7 +59,14 @@ struct appkg_writer {
 	int fd;
 	const char *out_name; /* named in write errors */
 	struct slot *slots;
-	int used;
+	uint32_t nslots;
+	/* the pipeline: frames queued, taken by a thread and written, counted from frame 0 */
+	uint32_t queued, taken, written;
+	pthread_t *workers;
+	int nworkers, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* any change of queued, taken, done or stop */
+	struct pending_list cur_pending; /* the files cur still lacks */
 	struct frame_info *frames;
 	uint32_t nframes, frames_cap;
 	struct index_entry *index;
@@ -57,6 +81,27 @@ struct appkg_writer {
 };
 
 void writer_member_free(struct writer_member *m);
+
+/* A resource file to add (appkg_writer_add_file) whose reading, checks and digest may be done
+ * ahead, on several threads: type, name and fs_path are borrowed, skip says not to read it
+ * ahead (it is read when added, if it is), the rest is the outcome. Only a regular file is
+ * read ahead. */
+struct writer_prepared {
+	const char *type, *name, *fs_path;
+	int skip, done, seen; /* done: prepared; seen: a thread is through with it */
+	struct appkg_err err;     /* the problem with the file's bytes, if any */
+	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
+};
+/* Start preparing items on w->threads threads (NULL, and nothing started, with one thread):
+ * writer_prepare_wait(job, i) returns once item i is ready (helping while it waits), and
+ * writer_prepare_end stops the threads and frees the job; the items stay the caller's.
+ * Nothing of w is touched but its thread count. */
+struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n);
+void writer_prepare_wait(struct prepare_job *job, size_t i);
+void writer_prepare_end(struct prepare_job *job);
+/* appkg_writer_add_file with the work done ahead (or done now when it was not). */
+int writer_add_prepared(appkg_writer *w, struct writer_prepared *p);
+void writer_prepared_free(struct writer_prepared *p);
 /* Keep only the closure of w->only (members and user entries); 0 or an error code. */
 int writer_apply_selection(appkg_writer *w);
 

@@ -40,13 +40,21 @@ struct pack {
 	size_t enc_len;
 };
 
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 __attribute__((noreturn)) static void usage(void)
 {
 	printf("Usage: %s [OPTION]... DIR -o OUT.appkg\n"
 	       "Pack an unpacked application directory into a package.\n\n"
 	       "  -o, --output FILE        package to write ('-' for standard output)\n"
 	       "  -l, --level N            zstd level 1..19 (default 3)\n"
-	       "  -T, --threads N          compression threads (default 1); output is the same\n"
+	       "  -T, --threads N          threads that read, check and compress (default 0: one\n"
+	       "                           per CPU, at most 8); output is the same for any N\n"
 	       "      --kdf LEVEL          Argon2id cost for new secrets: interactive, moderate\n"
 	       "                           (default for new secrets) or sensitive; by default a\n"
 	       "                           re-pack keeps the parameters of DIR/secrets.enc\n"
@@ -95,7 +103,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"progress", no_argument, NULL, 'G'}, {NULL, 0, NULL, 0}};
 	int c;
 
-	*o = (struct options){.level = 3, .threads = 1, .kdf = APPKG_KDF_KEEP};
+	*o = (struct options){.level = 3, .threads = 0, .kdf = APPKG_KDF_KEEP};
 	while ((c = fe_getopt(argc, argv, "o:l:T:qhV", longs)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
@@ -104,8 +112,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 				fe_usage_error("--level: expected 1..19, not '%s'", optarg);
 			break;
 		case 'T':
-			if ((o->threads = (int)fe_parse_int(optarg, 1, 64)) < 0)
-				fe_usage_error("--threads: expected 1..64, not '%s'", optarg);
+			if ((o->threads = (int)fe_parse_int(optarg, 0, 64)) < 0)
+				fe_usage_error("--threads: expected 0..64, not '%s'", optarg);
 			break;
 		case 'k': o->kdf = fe_parse_kdf(optarg); break;
 		case 'p': o->password_file = optarg; break;
@@ -383,6 +391,8 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
+	if (o.threads == 0) /* like zstd -T0: every CPU, capped to bound the memory per thread */
+		o.threads = online_cpus();
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
 	    appkg_writer_set_prune(p.w, o.prune) ||
