@@ -225,12 +225,13 @@ static void check_signature(appkg_reader *r, const struct options *o, struct rep
 static void on_binding(void *ctx, const struct appkg_binding_problem *p)
 {
 	struct report *rep = ctx;
-	json_t *used_by = json_array();
+	json_t *used_by;
 
 	if (!p->unbound) {
 		json_array_append_new(rep->unused, json_string(p->input));
 		return;
 	}
+	used_by = json_array();
 	for (size_t k = 0; k < p->used_by_count; k++)
 		json_array_append_new(used_by, json_string(p->used_by[k]));
 	json_array_append_new(rep->unbound, json_pack("{s:s, s:o}", "name", p->input, "used_by",
