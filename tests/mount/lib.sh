@@ -53,3 +53,17 @@ make_package() { # make_package NAME N [--no-secrets]
 	"$B/appkg-pack" --kdf interactive --password-file "$W/pw" "$W/$1.src" -o "$W/$1.appkg" &&
 		"$B/appkg-unpack" --password-file "$W/pw" "$W/$1.appkg" -C "$W/$1.ref"
 }
+
+# damage_frame PKG OUT: OUT is PKG with one byte of data frame 1 flipped (the seek table says
+# where the frame is), so that the package opens but the members of frame 1 do not read back.
+damage_frame() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+count = struct.unpack("<I", d[-9:-5])[0]
+table = d[-9 - 8 * count:-9]
+sizes = [struct.unpack("<I", table[8 * i:8 * i + 4])[0] for i in range(count)]
+d[sizes[0] + sizes[1] // 2] ^= 0x55
+open(sys.argv[2], "wb").write(d)
+EOF
+}

@@ -132,15 +132,7 @@ EOF
 damaged_member_eio() {
 	corpus "$W/dm.src" 400 plain --no-secrets || return 1
 	"$B/appkg-pack" "$W/dm.src" -o "$W/dm.good" || return 1
-	python3 - "$W/dm.good" "$W/dm.appkg" <<'EOF' || return 1
-import struct, sys
-d = bytearray(open(sys.argv[1], "rb").read())
-count = struct.unpack("<I", d[-9:-5])[0]
-table = d[-9 - 8 * count:-9]
-sizes = [struct.unpack("<I", table[8 * i:8 * i + 4])[0] for i in range(count)]
-d[sizes[0] + sizes[1] // 2] ^= 0x55
-open(sys.argv[2], "wb").write(d)
-EOF
+	damage_frame "$W/dm.good" "$W/dm.appkg" || return 1
 	mount_up -o ro "$W/dm.appkg" "$W/m.dm" || return 1
 	bad=0 good=0
 	for f in $(cd "$W/dm.src" && find resources -type f | sort); do
