@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,24 @@ static int dest_in_use(const struct options *o)
 				"destination is not empty (use --force to replace it)") : 0;
 }
 
+/* With --force: a DEST that holds an input of this run, the package or ENV.json (DEST its
+ * directory or an ancestor), which the swap would delete along with the old tree. */
+static int dest_holds(const struct options *o, const char *input, const char *what)
+{
+	char dest[PATH_MAX], in[PATH_MAX], msg[PATH_MAX + 80];
+	size_t n;
+
+	if (!o->force || !input || !strcmp(input, "-") || !realpath(o->dest, dest) ||
+	    !realpath(input, in))
+		return 0;
+	n = strlen(dest);
+	if (strncmp(in, dest, n) || (in[n] != '/' && strcmp(dest, "/")))
+		return 0;
+	snprintf(msg, sizeof msg, "holds the %s '%s', which --force would delete; unpack "
+		 "somewhere else", what, input);
+	return fe_report(o->dest, APPKG_ERR_EXISTS, msg);
+}
+
 /* ENV.json: a bad one is one line naming it. */
 static int load_bindings(const struct options *o, appkg_bindings **env)
 {
@@ -235,9 +254,10 @@ static int extract(appkg_reader *r, const struct options *o, const char *subject
 	char *pw = NULL;
 	size_t pw_len = 0, left = 0;
 	struct fe_progress *progress;
-	int rc = dest_in_use(o);
+	int rc = dest_holds(o, o->package, "package");
 
-	if (rc || (rc = get_password(r, o, subject, &pw, &pw_len)))
+	if (rc || (rc = dest_holds(o, o->bindings, "bindings file")) || (rc = dest_in_use(o)) ||
+	    (rc = get_password(r, o, subject, &pw, &pw_len)))
 		return rc;
 	x.password = pw;
 	x.password_len = pw_len;
