@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "appkg/appkg.h"
 #include "fe.h"
@@ -107,6 +108,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 			       "or --secrets to be asked for it)");
 }
 
+/* Why DEST may not be written without --force: a symbolic link or a file is no directory. */
+static const char *dest_exists_message(const char *dest)
+{
+	struct stat st;
+
+	if (lstat(dest, &st) == 0 && S_ISLNK(st.st_mode))
+		return "a symbolic link, not a directory (use --force to replace the link)";
+	if (lstat(dest, &st) == 0 && !S_ISDIR(st.st_mode))
+		return "exists and is not a directory (use --force to replace it)";
+	return "destination is not empty (use --force to replace it)";
+}
+
 /* A failure of the library, from its data: the destination is named when the problem is
  * about it, the package otherwise. */
 static int report(appkg_reader *r, const struct options *o, const char *subject, int code)
@@ -115,7 +128,7 @@ static int report(appkg_reader *r, const struct options *o, const char *subject,
 
 	appkg_reader_problem(r, code, &p);
 	if (code == APPKG_ERR_EXISTS)
-		return fe_report(o->dest, code, "destination is not empty (use --force to replace it)");
+		return fe_report(o->dest, code, dest_exists_message(o->dest));
 	return fe_report(subject, code, p.message);
 }
 
@@ -146,8 +159,7 @@ static int dest_in_use(const struct options *o)
 	while (!used && (e = readdir(d)))
 		used = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
 	closedir(d);
-	return used ? fe_report(o->dest, APPKG_ERR_EXISTS,
-				"destination is not empty (use --force to replace it)") : 0;
+	return used ? fe_report(o->dest, APPKG_ERR_EXISTS, dest_exists_message(o->dest)) : 0;
 }
 
 /* With --force: a DEST that holds an input of this run, the package or ENV.json (DEST its

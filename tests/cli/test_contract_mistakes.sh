@@ -65,3 +65,18 @@ force_over_own_bindings() {
 		[ -f "$W/envdir/env.json" ] && [ ! -e "$W/envdir/manifest.json" ]
 }
 t unpack_force_over_own_bindings force_over_own_bindings
+
+# DEST a symbolic link (dangling, or to an empty directory) or a file: one line that says so,
+# not "destination is not empty"; nothing written through the link.
+dest_not_a_directory() {
+	mkdir -p "$W/linked" && ln -s "$W/nowhere" "$W/dangling" && ln -s "$W/linked" "$W/dirlink" &&
+		echo keep >"$W/afile" || return 1
+	for d in "$W/dangling" "$W/dirlink"; do
+		run timeout 10 "$B/appkg-unpack" --bindings "$W/env.json" "$W/app.appkg" -C "$d" </dev/null
+		expect_rc 4 && expect_one_line appkg-unpack && expect_stderr "a symbolic link" || return 1
+	done
+	run timeout 10 "$B/appkg-unpack" "$W/app.appkg" -C "$W/afile" </dev/null
+	expect_rc 4 && expect_one_line appkg-unpack && expect_stderr "is not a directory" &&
+		[ ! -e "$W/nowhere" ] && [ -z "$(ls -A "$W/linked")" ] && [ "$(cat "$W/afile")" = keep ]
+}
+t unpack_dest_not_a_directory dest_not_a_directory
