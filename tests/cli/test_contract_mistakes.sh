@@ -80,3 +80,24 @@ dest_not_a_directory() {
 		[ ! -e "$W/nowhere" ] && [ -z "$(ls -A "$W/linked")" ] && [ "$(cat "$W/afile")" = keep ]
 }
 t unpack_dest_not_a_directory dest_not_a_directory
+
+# One big value bound by many placeholders: a bound resource is still at most 16 MiB, so a
+# 1 MiB value used 20 times is refused in one line (exit 1, nothing written), not a 20 MiB
+# file (nor, at larger counts, memory exhausted); appkg-plan refuses it too.
+bound_resource_limited() {
+	mkdir -p "$W/amp/resources/ds" || return 1
+	echo '{"name": "amp", "version": "1.0.0", "resources": [{"path": "resources/ds/x.json",
+ "mode": "update"}]}' >"$W/amp/manifest.json"
+	jq -cn '{v: [range(20) | "[[appkg:input:x]]"]}' >"$W/amp/resources/ds/x.json"
+	jq -cn '{inputs: {x: ("y" * 1048576)}}' >"$W/big-env.json"
+	"$B/appkg-pack" "$W/amp" -o "$W/amp.appkg" || return 1
+	run timeout 10 "$B/appkg-unpack" --bindings "$W/big-env.json" "$W/amp.appkg" -C "$W/amp.out"
+	expect_rc 1 && expect_one_line appkg-unpack && expect_stderr "over the 16777216-byte limit" &&
+		[ ! -e "$W/amp.out" ] || return 1
+	mkdir -p "$W/amp.tgt/resources/ds" &&
+		echo '{"name": "target", "version": "1.0.0"}' >"$W/amp.tgt/manifest.json" &&
+		echo '{"v": 1}' >"$W/amp.tgt/resources/ds/x.json" || return 1
+	run timeout 10 "$B/appkg-plan" --bindings "$W/big-env.json" "$W/amp" "$W/amp.tgt"
+	[ "$rc" -ne 0 ] && expect_one_line appkg-plan && expect_stderr "over the 16777216-byte limit"
+}
+t bound_resource_limited bound_resource_limited
