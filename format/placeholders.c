@@ -471,8 +471,14 @@ static int out_reserve(struct out *o, size_t extra)
 	return 0;
 }
 
+/* A bound resource is still a resource: at most APPKG_MAX_RESOURCE_SIZE bytes (and its NUL),
+ * so that one value repeated by many placeholders cannot grow it without bound. */
+#define BOUND_MAX ((size_t)APPKG_MAX_RESOURCE_SIZE + 1)
+
 static int out_put(struct out *o, const void *p, size_t n)
 {
+	if (o->len > BOUND_MAX || n > BOUND_MAX - o->len)
+		return APPKG_ERR_LIMIT_MEMBER_SIZE;
 	if (out_reserve(o, n))
 		return APPKG_ERR_NO_MEMORY;
 	if (n)
@@ -487,6 +493,8 @@ static int put_json_string(struct out *o, const unsigned char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	unsigned char *d;
 
+	if (o->len > BOUND_MAX || n + 2 > BOUND_MAX - o->len)
+		return APPKG_ERR_LIMIT_MEMBER_SIZE;
 	if (n > SIZE_MAX / 8 || out_reserve(o, 6 * n + 2))
 		return APPKG_ERR_NO_MEMORY;
 	d = o->p + o->len;
@@ -515,7 +523,16 @@ static int put_json_string(struct out *o, const unsigned char *s, size_t n)
 	}
 	*d++ = '"';
 	o->len = (size_t)(d - o->p);
-	return 0;
+	return o->len > BOUND_MAX ? APPKG_ERR_LIMIT_MEMBER_SIZE : 0;
+}
+
+/* A failure of out_put or put_json_string, on the handle. */
+static int out_fail(struct appkg_err *e, int rc)
+{
+	if (rc == APPKG_ERR_LIMIT_MEMBER_SIZE)
+		return appkg_fail(e, rc, "bound, over the %u-byte limit of a resource",
+				  APPKG_MAX_RESOURCE_SIZE);
+	return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 }
 
 struct bind {
@@ -585,7 +602,7 @@ static int rewrite_text(struct bind *b, const struct ph_string *s)
 	}
 	if (!rc)
 		rc = out_put(&b->text, s->text + seg, s->len - seg);
-	return rc ? appkg_fail(b->e, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
+	return rc ? out_fail(b->e, rc) : 0;
 }
 
 static int bind_string(void *ctx, const struct ph_string *s)
@@ -600,8 +617,8 @@ static int bind_string(void *ctx, const struct ph_string *s)
 		changes += s->items[i].kind != APPKG_PLACEHOLDER_SECRET || (b->flags & APPKG_BIND_SECRETS);
 	if (!changes)
 		return 0; /* secret references only, left as they are: the token is kept */
-	if (out_put(&b->o, b->p + b->copied, s->start - b->copied))
-		return appkg_fail(b->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if ((rc = out_put(&b->o, b->p + b->copied, s->start - b->copied)))
+		return out_fail(b->e, rc);
 	b->copied = s->end;
 	if (s->count == 1 && it->len == s->len && it->kind != APPKG_PLACEHOLDER_LITERAL) {
 		/* the whole string: the value as itself (spec §20.2) */
@@ -614,7 +631,7 @@ static int bind_string(void *ctx, const struct ph_string *s)
 			return rc;
 		rc = put_json_string(&b->o, b->text.p, b->text.len);
 	}
-	return rc ? appkg_fail(b->e, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
+	return rc ? out_fail(b->e, rc) : 0;
 }
 
 int placeholders_bind(const void *json, size_t len, ph_lookup_fn lookup, void *ctx, int flags,
@@ -638,8 +655,9 @@ int placeholders_bind(const void *json, size_t len, ph_lookup_fn lookup, void *c
 		goto out;
 	}
 	rc = walk(json, len, bind_string, &b, e, 0);
-	if (rc >= 0 && (out_put(&b.o, b.p + b.copied, len - b.copied) || out_put(&b.o, "", 1)))
-		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (rc >= 0 && ((rc = out_put(&b.o, b.p + b.copied, len - b.copied)) ||
+			(rc = out_put(&b.o, "", 1))))
+		rc = out_fail(e, rc);
 out:
 	out_wipe(&b.text);
 	if (rc < 0) {

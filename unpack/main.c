@@ -9,9 +9,11 @@
  */
 #include <dirent.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "appkg/appkg.h"
 #include "fe.h"
@@ -106,6 +108,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 			       "or --secrets to be asked for it)");
 }
 
+/* Why DEST may not be written without --force: a symbolic link or a file is no directory. */
+static const char *dest_exists_message(const char *dest)
+{
+	struct stat st;
+
+	if (lstat(dest, &st) == 0 && S_ISLNK(st.st_mode))
+		return "a symbolic link, not a directory (use --force to replace the link)";
+	if (lstat(dest, &st) == 0 && !S_ISDIR(st.st_mode))
+		return "exists and is not a directory (use --force to replace it)";
+	return "destination is not empty (use --force to replace it)";
+}
+
 /* A failure of the library, from its data: the destination is named when the problem is
  * about it, the package otherwise. */
 static int report(appkg_reader *r, const struct options *o, const char *subject, int code)
@@ -114,7 +128,7 @@ static int report(appkg_reader *r, const struct options *o, const char *subject,
 
 	appkg_reader_problem(r, code, &p);
 	if (code == APPKG_ERR_EXISTS)
-		return fe_report(o->dest, code, "destination is not empty (use --force to replace it)");
+		return fe_report(o->dest, code, dest_exists_message(o->dest));
 	return fe_report(subject, code, p.message);
 }
 
@@ -145,8 +159,25 @@ static int dest_in_use(const struct options *o)
 	while (!used && (e = readdir(d)))
 		used = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
 	closedir(d);
-	return used ? fe_report(o->dest, APPKG_ERR_EXISTS,
-				"destination is not empty (use --force to replace it)") : 0;
+	return used ? fe_report(o->dest, APPKG_ERR_EXISTS, dest_exists_message(o->dest)) : 0;
+}
+
+/* With --force: a DEST that holds an input of this run, the package or ENV.json (DEST its
+ * directory or an ancestor), which the swap would delete along with the old tree. */
+static int dest_holds(const struct options *o, const char *input, const char *what)
+{
+	char dest[PATH_MAX], in[PATH_MAX], msg[PATH_MAX + 80];
+	size_t n;
+
+	if (!o->force || !input || !strcmp(input, "-") || !realpath(o->dest, dest) ||
+	    !realpath(input, in))
+		return 0;
+	n = strlen(dest);
+	if (strncmp(in, dest, n) || (in[n] != '/' && strcmp(dest, "/")))
+		return 0;
+	snprintf(msg, sizeof msg, "holds the %s '%s', which --force would delete; unpack "
+		 "somewhere else", what, input);
+	return fe_report(o->dest, APPKG_ERR_EXISTS, msg);
 }
 
 /* ENV.json: a bad one is one line naming it. */
@@ -235,9 +266,10 @@ static int extract(appkg_reader *r, const struct options *o, const char *subject
 	char *pw = NULL;
 	size_t pw_len = 0, left = 0;
 	struct fe_progress *progress;
-	int rc = dest_in_use(o);
+	int rc = dest_holds(o, o->package, "package");
 
-	if (rc || (rc = get_password(r, o, subject, &pw, &pw_len)))
+	if (rc || (rc = dest_holds(o, o->bindings, "bindings file")) || (rc = dest_in_use(o)) ||
+	    (rc = get_password(r, o, subject, &pw, &pw_len)))
 		return rc;
 	x.password = pw;
 	x.password_len = pw_len;

@@ -700,7 +700,8 @@ APPKG_API int appkg_bindings_check(const appkg_bindings *b, appkg_reader *r, app
  * outside the rewritten strings are kept. On success *out (malloc'd, *out_len bytes, valid
  * JSON) is released with appkg_bound_free, which wipes it: it may hold a secret. Returns the
  * number of placeholders replaced, APPKG_ERR_UNBOUND naming the first input (or secret) with
- * no value, or APPKG_ERR_PLACEHOLDER; the message stays on b (appkg_bindings_error). */
+ * no value, APPKG_ERR_PLACEHOLDER, or APPKG_ERR_LIMIT_MEMBER_SIZE when the bound document
+ * would exceed 16 MiB; the message stays on b (appkg_bindings_error). */
 APPKG_API int appkg_bind(appkg_bindings *b, const char *json, size_t len, int flags, char **out,
 			 size_t *out_len);
 APPKG_API void appkg_bound_free(char *out, size_t len);
