@@ -489,3 +489,82 @@ int fe_set_signing_key(appkg_writer *w, const char *subject, const char *key,
 		fe_report(subject, rc, appkg_writer_error(w));
 	return rc;
 }
+
+/* ---- text for a terminal ---- */
+
+/* 1 if s starts with a well-formed UTF-8 sequence of two to four bytes (no overlong form,
+ * surrogate or code point past U+10FFFF). */
+static int utf8_sequence(const unsigned char *s)
+{
+	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+		: s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n != 0;
+}
+
+/* Bytes of s that must not reach a terminal as they are: C0 and C1 controls, DEL, the
+ * bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), and bytes
+ * that are not UTF-8 (0x9B is CSI to an 8-bit terminal). 0 if the sequence at s is fine, else
+ * how many bytes to write as %XX. */
+static size_t unsafe_bytes(const unsigned char *s)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (s[0] >= 0x80 && !utf8_sequence(s))
+		return 1;
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (s[0] == 0xd8 && s[1] == 0x9c)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xaa && s[2] <= 0xae)))
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* Print s (from a package, so untrusted) on stdout with what unsafe_bytes names written %XX. */
+void fe_put_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = unsafe_bytes(p);
+		if (!n) { /* one character: ASCII, or a whole UTF-8 sequence */
+			n = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
+			fwrite(p, 1, n, stdout);
+			p += n;
+			continue;
+		}
+		while (n--)
+			printf("%%%02X", *p++);
+	}
+}
+
+/* The end of a change line as appkg diff and appkg plan print it, after the pointer:
+ * ": OLD -> NEW", ": changed" (no values, as for secrets) or ": added NEW" / ": removed OLD". */
+void fe_put_change_values(const struct appkg_change *c)
+{
+	static const char *const kinds[] = {"", "added", "removed", "changed"};
+
+	if (c->kind == APPKG_CHANGE_CHANGED && !c->old_value) {
+		fputs(": changed\n", stdout);
+		return;
+	}
+	printf(": ");
+	if (c->kind == APPKG_CHANGE_CHANGED) {
+		fe_put_text(c->old_value);
+		fputs(" -> ", stdout);
+		fe_put_text(c->new_value);
+	} else {
+		printf("%s ", c->kind >= 1 && c->kind <= 3 ? kinds[c->kind] : "?");
+		fe_put_text(c->old_value ? c->old_value : c->new_value);
+	}
+	putchar('\n');
+}

@@ -18,6 +18,13 @@ void fe_init(const char *argv0);
 /* "prog: 'subject': message" on stderr; returns the exit status for code. */
 int fe_report(const char *subject, int code, const char *message);
 
+/* Print text from a package or a registry on stdout for a terminal: C0 and C1 controls, DEL,
+ * bidirectional controls and bytes that are not UTF-8 are written %XX, the rest as it is. */
+void fe_put_text(const char *s);
+
+/* The values of a change line of appkg diff and appkg plan, through fe_put_text. */
+void fe_put_change_values(const struct appkg_change *c);
+
 /* "prog: message (see prog --help)", one line on stderr, then exit 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void fe_usage_error(const char *fmt, ...);
 

@@ -170,18 +170,6 @@ static void close_input(struct input *in)
 	fe_secret_free(in->secrets_json, in->secrets_json_len);
 }
 
-/* Text for a terminal: names as given, but a control character is written %XX. */
-static void put_safe(const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			printf("%%%02X", c);
-		else
-			putchar(c);
-	}
-}
-
 static const char *const kind_names[] = {"", "added", "removed", "changed"};
 static const char *const subject_names[] = {"", "package", "resource", "value", "entry", "secret", "secrets"};
 
@@ -191,13 +179,8 @@ static void print_value_line(const struct appkg_change *c)
 	if (!*c->pointer)
 		fputs("(whole document)", stdout);
 	else
-		put_safe(c->pointer);
-	if (c->kind == APPKG_CHANGE_CHANGED && c->old_value)
-		printf(": %s -> %s\n", c->old_value, c->new_value);
-	else if (c->kind == APPKG_CHANGE_CHANGED)
-		printf(": changed\n");
-	else
-		printf(": %s %s\n", kind_names[c->kind], c->old_value ? c->old_value : c->new_value);
+		fe_put_text(c->pointer);
+	fe_put_change_values(c);
 }
 
 static void print_change(const struct appkg_change *c)
@@ -205,24 +188,21 @@ static void print_change(const struct appkg_change *c)
 	switch (c->subject) {
 	case APPKG_DIFF_PACKAGE:
 		printf("package ");
-		put_safe(c->pointer);
-		if (c->kind == APPKG_CHANGE_CHANGED)
-			printf(": %s -> %s\n", c->old_value, c->new_value);
-		else
-			printf(": %s %s\n", kind_names[c->kind], c->old_value ? c->old_value : c->new_value);
+		fe_put_text(c->pointer);
+		fe_put_change_values(c);
 		break;
 	case APPKG_DIFF_RESOURCE:
 		printf("%-7s ", kind_names[c->kind]);
-		put_safe(c->type);
+		fe_put_text(c->type);
 		putchar('/');
-		put_safe(c->name);
+		fe_put_text(c->name);
 		putchar('\n');
 		break;
 	case APPKG_DIFF_VALUE:
 	case APPKG_DIFF_ENTRY: print_value_line(c); break;
 	case APPKG_DIFF_SECRET:
 		printf("secret %s ", kind_names[c->kind]);
-		put_safe(c->name);
+		fe_put_text(c->name);
 		putchar('\n');
 		break;
 	default:
@@ -271,7 +251,7 @@ static void print_stat(appkg_diff *d)
 	json_t *n;
 
 	json_object_foreach(json_object_get(stat, "resources"), type, t) {
-		put_safe(type);
+		fe_put_text(type);
 		printf(": %lld added, %lld removed, %lld changed\n",
 		       json_integer_value(json_object_get(t, "added")),
 		       json_integer_value(json_object_get(t, "removed")),

@@ -246,66 +246,11 @@ static int load_secrets(appkg_reader *r, const struct options *o, struct info *i
 
 /* ---- text output ---- */
 
-/* 1 if s starts with a well-formed UTF-8 sequence of two to four bytes (no overlong form,
- * surrogate or code point past U+10FFFF). */
-static int utf8_sequence(const unsigned char *s)
-{
-	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-		: s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n != 0;
-}
-
-/* Bytes of s that must not reach a terminal as they are: C0 and C1 controls, DEL, the
- * bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), and bytes
- * that are not UTF-8 (0x9B is CSI to an 8-bit terminal). 0 if the sequence at s is fine, else
- * how many bytes to write as %XX. */
-static size_t unsafe_bytes(const unsigned char *s)
-{
-	if (s[0] < 0x20 || s[0] == 0x7f)
-		return 1;
-	if (s[0] >= 0x80 && !utf8_sequence(s))
-		return 1;
-	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
-		return 2;
-	if (s[0] == 0xd8 && s[1] == 0x9c)
-		return 2;
-	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xaa && s[2] <= 0xae)))
-		return 3;
-	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
-		return 3;
-	return 0;
-}
-
-/* Print s (from the package, so untrusted) with what unsafe_bytes names written %XX. */
-static void put_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t n = unsafe_bytes(p);
-		if (!n) { /* one character: ASCII, or a whole UTF-8 sequence */
-			n = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
-			fwrite(p, 1, n, stdout);
-			p += n;
-			continue;
-		}
-		while (n--)
-			printf("%%%02X", *p++);
-	}
-}
-
 /* "label:" padded to one column, then the value (or "-" when absent). */
 static void put_field(const char *label, const char *value)
 {
 	printf("%-17s", label);
-	put_text(value ? value : "-");
+	fe_put_text(value ? value : "-");
 	putchar('\n');
 }
 
@@ -321,7 +266,7 @@ static void print_signature_text(const struct info *in)
 						     : "checked: INVALID");
 	if (in->trusted[0]) {
 		printf("%-17s", "trusted comment:");
-		put_text(in->trusted);
+		fe_put_text(in->trusted);
 		printf("%s\n", !strcmp(in->signature, "valid") ? "" : " (not checked)");
 	}
 }
@@ -329,16 +274,16 @@ static void print_signature_text(const struct info *in)
 static void print_item_text(const struct item *it)
 {
 	printf("  ");
-	put_text(it->name);
+	fe_put_text(it->name);
 	printf("\n      mode %s, %llu bytes", it->mode, (unsigned long long)it->size);
 	if (it->id) {
 		printf(", id ");
-		put_text(it->id);
+		fe_put_text(it->id);
 	}
 	putchar('\n');
 	for (size_t d = 0; d < it->ndepends; d++) {
 		printf(d ? ", " : "      depends on ");
-		put_text(it->depends_on[d]);
+		fe_put_text(it->depends_on[d]);
 	}
 	if (it->ndepends)
 		putchar('\n');
@@ -358,7 +303,7 @@ static void print_secrets_text(const struct info *in)
 	       in->nsecrets == 1 ? "" : "s");
 	for (size_t i = 0; i < in->nsecrets; i++) {
 		printf("  ");
-		put_text(in->secret_names[i]);
+		fe_put_text(in->secret_names[i]);
 		putchar('\n');
 	}
 }
@@ -376,24 +321,24 @@ static void print_inputs_text(appkg_reader *r)
 		if (appkg_reader_input(r, i, &x))
 			continue;
 		printf("  ");
-		put_text(x.name);
+		fe_put_text(x.name);
 		if (x.required)
 			printf("\n      required");
 		else if (x.default_json) {
 			printf("\n      default ");
-			put_text(x.default_json);
+			fe_put_text(x.default_json);
 		} else
 			printf("\n      optional");
 		printf(x.used_by_count ? "" : ", used by no resource");
 		putchar('\n');
 		if (x.description) {
 			printf("      ");
-			put_text(x.description);
+			fe_put_text(x.description);
 			putchar('\n');
 		}
 		for (size_t u = 0; u < x.used_by_count; u++) {
 			printf(u ? ", " : "      used by ");
-			put_text(x.used_by[u]);
+			fe_put_text(x.used_by[u]);
 		}
 		if (x.used_by_count)
 			putchar('\n');
@@ -418,7 +363,7 @@ static void print_text(appkg_reader *r, const struct info *in)
 			while (i + n < in->nitems && !strcmp(in->items[i + n].type, in->items[i].type))
 				n++;
 			printf("\n");
-			put_text(in->items[i].type);
+			fe_put_text(in->items[i].type);
 			printf(" (%zu)\n", n);
 		}
 		print_item_text(&in->items[i]);

@@ -116,23 +116,11 @@ static int load_bindings(const char *path, appkg_bindings **b)
 
 /* ---- text ------------------------------------------------------------------------------ */
 
-/* Text for a terminal: as given, but a control character is written %XX. */
-static void put_safe(const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			printf("%%%02X", c);
-		else
-			putchar(c);
-	}
-}
-
 static void put_padded(const char *s, int width)
 {
 	int n = (int)strlen(s);
 
-	put_safe(s);
+	fe_put_text(s);
 	printf("%*s", n < width ? width - n : 0, "");
 }
 
@@ -145,13 +133,8 @@ static void print_change(const struct appkg_change *c)
 	if (!*c->pointer)
 		fputs("(whole document)", stdout);
 	else
-		put_safe(c->pointer);
-	if (c->kind == APPKG_CHANGE_CHANGED && c->old_value)
-		printf(": %s -> %s\n", c->old_value, c->new_value);
-	else if (c->kind == APPKG_CHANGE_CHANGED)
-		printf(": changed\n");
-	else
-		printf(": %s %s\n", kind_names[c->kind], c->old_value ? c->old_value : c->new_value);
+		fe_put_text(c->pointer);
+	fe_put_change_values(c);
 }
 
 static const char *where(const struct appkg_plan_item *it)
@@ -166,7 +149,7 @@ static void print_item(const appkg_plan *p, size_t i, int wname, int wwhere)
 
 	appkg_plan_item(p, i, &it);
 	printf("%-9s  ", appkg_plan_action_name(it.action));
-	put_safe(it.type);
+	fe_put_text(it.type);
 	putchar('/');
 	put_padded(it.name, wname - (int)strlen(it.type) - 1);
 	printf("  %-9s  %-5s  ", it.mode, it.match);
@@ -208,11 +191,11 @@ static void print_text(const appkg_plan *p, appkg_reader *pkg)
 	}
 	for (size_t i = 0; i < appkg_plan_unbound_count(p); i++) {
 		printf("unbound input ");
-		put_safe(appkg_plan_unbound(p, i));
+		fe_put_text(appkg_plan_unbound(p, i));
 		for (size_t k = 0; input_of(pkg, appkg_plan_unbound(p, i), &in) == 0 &&
 				   k < in.used_by_count; k++) {
 			printf(k ? ", " : " (used by ");
-			put_safe(in.used_by[k]);
+			fe_put_text(in.used_by[k]);
 			if (k + 1 == in.used_by_count)
 				putchar(')');
 		}
@@ -221,10 +204,10 @@ static void print_text(const appkg_plan *p, appkg_reader *pkg)
 	for (size_t i = 0; (cycle = appkg_plan_cycle(p, i, &n)); i++) {
 		printf("cycle: ");
 		for (size_t k = 0; k < n; k++) {
-			put_safe(cycle[k]);
+			fe_put_text(cycle[k]);
 			printf(" -> ");
 		}
-		put_safe(cycle[0]);
+		fe_put_text(cycle[0]);
 		putchar('\n');
 	}
 }

@@ -49,6 +49,18 @@ escaped_pointer() {
 	       and .[0].old == "1" and .[0].new == "2"' "$W/stdout" >/dev/null || fail "$(cat "$W/stdout")"
 }
 
+# What reaches the terminal from a package is safe: a bidirectional control (U+202E) in a key
+# or a value, which JSON leaves as it is, is written %E2%80%AE in the text (the JSON keeps it).
+bidi_written_escaped() {
+	fresh
+	sed -i 's/"Home"/"Ho\xe2\x80\xaeme"/; s/"gone"/"go\xe2\x80\xaene"/' "$W/b/resources/pages/home.json"
+	run "$D" "$W/a" "$W/b"
+	expect_rc 1 || return 1
+	! grep -q "$(printf '\342\200\256')" "$W/stdout" &&
+		grep -qx '    /title: "Home" -> "Ho%E2%80%AEme"' "$W/stdout" &&
+		grep -qx '    /go%E2%80%AEne: added true' "$W/stdout" || fail "$(cat -A "$W/stdout")"
+}
+
 array_insert_is_one_change() {
 	fresh
 	sed -i 's/{"k":1},/{"k":1},{"k":9},/' "$W/b/resources/pages/home.json"
@@ -186,6 +198,7 @@ secrets_never_shown() {
 t diff_equal_is_0 equal_is_0
 t diff_one_value_is_1_with_pointer one_value_is_1_with_pointer
 t diff_pointer_escaping escaped_pointer
+t diff_bidi_written_escaped bidi_written_escaped
 t diff_array_insert_is_one_change array_insert_is_one_change
 t diff_key_removed key_removed
 t diff_package_vs_directory package_vs_directory
