@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small packages written through the public writer for the unit tests that compare or plan
- * packages (test_diff.c, test_plan.c). The including file sets tmp to a fresh directory. */
+ * packages (test_diff.c, test_plan.c) or open them (test_inputs.c, test_extract_bind.c). A file that
+ * calls package() sets tmp to a fresh directory first. */
 #ifndef APPKG_TEST_PACKAGES_H
 #define APPKG_TEST_PACKAGES_H
 
@@ -10,8 +11,8 @@
 
 #include "appkg/appkg.h"
 
-static char tmp[256];
-static int serial;
+static char tmp[256] __attribute__((unused));
+static int serial __attribute__((unused));
 
 /* A package at a new path in tmp with manifest and resources given as "type", "name",
  * "json" triples ending in NULL; open for reading. */
@@ -38,6 +39,16 @@ static inline appkg_reader *package(const char *manifest, ...)
 		fprintf(stderr, "  cannot write %s: %s\n", path, appkg_writer_error(w));
 	appkg_writer_free(w);
 	if (rc || appkg_reader_open_path(r, path))
+		fprintf(stderr, "  cannot open %s: %s\n", path, appkg_reader_error(r));
+	return r;
+}
+
+/* A reader open on the package at path; the reason goes to stderr when it does not open. */
+static inline appkg_reader *open_package(const char *path)
+{
+	appkg_reader *r = appkg_reader_new();
+
+	if (r && appkg_reader_open_path(r, path))
 		fprintf(stderr, "  cannot open %s: %s\n", path, appkg_reader_error(r));
 	return r;
 }

@@ -15,21 +15,13 @@
 
 #include "appkg/appkg.h"
 #include "harness.h"
+#include "packages.h"
 
 #define GOLDEN "tests/vectors/valid/v2.0-inputs.appkg"
 #define PLAIN "tests/vectors/valid/v1.0-plain.appkg"
 #define PASSWORD "golden-password"
 
 static char dest[256];
-
-static appkg_reader *open_package(const char *path)
-{
-	appkg_reader *r = appkg_reader_new();
-
-	if (r && appkg_reader_open_path(r, path))
-		fprintf(stderr, "  cannot open %s: %s\n", path, appkg_reader_error(r));
-	return r;
-}
 
 static appkg_bindings *load(const char *json)
 {

@@ -13,21 +13,13 @@
 
 #include "appkg/appkg.h"
 #include "harness.h"
+#include "packages.h"
 
 #define GOLDEN "tests/vectors/valid/v2.0-inputs.appkg"
 #define PLAIN "tests/vectors/valid/v1.0-plain.appkg"
 #define INVALID "tests/vectors/invalid/"
 
 static char pkg_path[256];
-
-static appkg_reader *open_package(const char *path)
-{
-	appkg_reader *r = appkg_reader_new();
-
-	if (r && appkg_reader_open_path(r, path))
-		fprintf(stderr, "  cannot open %s: %s\n", path, appkg_reader_error(r));
-	return r;
-}
 
 /* Write the manifest and the n resources pages/<i> of data[] to pkg_path; 0 or a code. */
 static int write_package(const char *manifest, const char *const *data, size_t n)
