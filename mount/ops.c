@@ -27,6 +27,11 @@
 		return rc_;                            \
 	} while (0)
 
+/* Set while a listing is handed to libfuse: its readdirplus looks every name up (our getattr)
+ * on this thread, and a name removed since the snapshot answers with the snapshot's
+ * attributes rather than failing the whole listing. */
+static __thread const struct stat *listed_stat;
+
 static struct node *resolve(const char *path, struct fuse_file_info *fi)
 {
 	if (fi && fi->fh)
@@ -103,6 +108,10 @@ static int getattr_locked(const char *path, struct stat *st, struct fuse_file_in
 {
 	struct node *n = resolve(path, fi);
 
+	if (!n && listed_stat) { /* removed since its directory was listed (op_readdir) */
+		*st = *listed_stat;
+		return 0;
+	}
 	if (!n)
 		return -ENOENT;
 	fill_stat(n, st);
@@ -114,16 +123,30 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	LOCKED(getattr_locked(path, st, fi));
 }
 
+/* An open directory: the names and attributes its listing had when it was read from the
+ * start, so that a listing read in several batches (by offset) neither repeats nor skips an
+ * entry when the tree changes in between. */
+struct listing {
+	struct node *dir;
+	size_t n;
+	char **names;    /* into one block with the names */
+	struct stat *st; /* each entry's attributes when listed */
+};
+
 static int opendir_locked(const char *path, struct fuse_file_info *fi)
 {
 	struct node *d = tree_lookup(path);
+	struct listing *l;
 
 	if (!d)
 		return -ENOENT;
 	if (!S_ISDIR(d->mode))
 		return -ENOTDIR;
+	if (!(l = calloc(1, sizeof(*l))))
+		return -ENOMEM;
 	d->opens++;
-	fi->fh = (uintptr_t)d;
+	l->dir = d;
+	fi->fh = (uintptr_t)l;
 	return 0;
 }
 
@@ -132,28 +155,87 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	LOCKED(opendir_locked(path, fi));
 }
 
-/* With READDIRPLUS each name comes with its attributes, so the kernel has the entry and its
- * attributes (for the entry and attribute timeouts) without a lookup per name. */
-static int readdir_locked(struct node *d, void *buf, fuse_fill_dir_t fill, int plus)
+static void listing_clear(struct listing *l)
 {
-	struct stat st;
+	free(l->names);
+	free(l->st);
+	l->names = NULL;
+	l->st = NULL;
+	l->n = 0;
+}
 
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+/* The directory's entries now, names and attributes copied. */
+static int listing_take(struct listing *l)
+{
+	const struct node *d = l->dir;
+	size_t bytes = 0;
+	char *pool;
+
+	listing_clear(l);
+	for (size_t i = 0; i < d->nkids; i++)
+		bytes += strlen(d->kids[i]->name) + 1;
+	l->names = malloc(d->nkids * sizeof(char *) + bytes + 1);
+	l->st = malloc((d->nkids ? d->nkids : 1) * sizeof(struct stat));
+	if (!l->names || !l->st) {
+		listing_clear(l);
+		return -ENOMEM;
+	}
+	pool = (char *)(l->names + d->nkids);
 	for (size_t i = 0; i < d->nkids; i++) {
-		if (plus)
-			fill_stat(d->kids[i], &st);
-		if (fill(buf, d->kids[i]->name, plus ? &st : NULL, 0,
-			 plus ? FUSE_FILL_DIR_PLUS : 0))
-			return -ENOMEM;
+		size_t len = strlen(d->kids[i]->name) + 1;
+		l->names[i] = memcpy(pool, d->kids[i]->name, len);
+		pool += len;
+		fill_stat(d->kids[i], &l->st[i]);
+	}
+	l->n = d->nkids;
+	return 0;
+}
+
+/* Entries go out with offsets (1 and 2 for "." and "..", 3 on for the snapshot), which is
+ * what lets libfuse send READDIRPLUS replies: each name comes with its node and attributes,
+ * so that the kernel has the entry (for the entry and attribute timeouts) without a LOOKUP
+ * per name. libfuse looks each name up through getattr, so fill runs without fs.lock. */
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+	int plus = !!(flags & FUSE_READDIR_PLUS), rc = 0;
+
+	if (off == 0) {
+		pthread_mutex_lock(&fs.lock);
+		rc = listing_take(l);
+		pthread_mutex_unlock(&fs.lock);
+		if (rc)
+			return rc;
+	}
+	if (off < 1 && fill(buf, ".", NULL, 1, 0))
+		return 0;
+	if (off < 2 && fill(buf, "..", NULL, 2, 0))
+		return 0;
+	for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < l->n; i++) {
+		listed_stat = &l->st[i];
+		rc = fill(buf, l->names[i], &l->st[i], (off_t)i + 3, plus ? FUSE_FILL_DIR_PLUS : 0);
+		listed_stat = NULL;
+		if (rc)
+			break;
 	}
 	return 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+static int releasedir_locked(struct listing *l)
 {
-	LOCKED(readdir_locked(resolve(path, fi), buf, fill, !!(flags & FUSE_READDIR_PLUS)));
+	struct node *d = l->dir;
+
+	listing_clear(l);
+	free(l);
+	if (--d->opens == 0 && !d->parent && d != fs.root)
+		node_free(d); /* removed while open */
+	return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	LOCKED(releasedir_locked((struct listing *)(uintptr_t)fi->fh));
 }
 
 static int set_size(struct node *n, uint64_t size)
@@ -709,7 +791,7 @@ const struct fuse_operations appkg_ops = {
 	.getattr = op_getattr,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
-	.releasedir = op_release,
+	.releasedir = op_releasedir,
 	.open = op_open,
 	.create = op_create,
 	.mknod = op_mknod,
