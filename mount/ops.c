@@ -27,16 +27,20 @@
 		return rc_;                            \
 	} while (0)
 
-/* Set while a listing is handed to libfuse: its readdirplus looks every name up (our getattr)
- * on this thread, and a name removed since the snapshot answers with the snapshot's
- * attributes rather than failing the whole listing. */
-static __thread const struct stat *listed_stat;
-
 static struct node *resolve(const char *path, struct fuse_file_info *fi)
 {
 	if (fi && fi->fh)
 		return (struct node *)(uintptr_t)fi->fh;
 	return path ? tree_lookup(path) : NULL;
+}
+
+/* The package reader, with read-ahead on: started here, in the daemon after it has forked,
+ * and again for the reader a commit opens on the new package. Read in listing order (as cat
+ * of every file reads), the next frame is decoded and checked on another core meanwhile. */
+static appkg_reader *reader(void)
+{
+	appkg_reader_set_readahead(fs.reader, 1); /* without it (no memory), reads work as ever */
+	return fs.reader;
 }
 
 /* Decode a file's bytes from the package (once; they stay while the file is open). */
@@ -48,7 +52,7 @@ int node_load(struct node *n)
 
 	if (n->data || !n->member)
 		return n->data || n->size == 0 ? 0 : -EIO;
-	rc = appkg_reader_read(fs.reader, n->member, &data, &len);
+	rc = appkg_reader_read(reader(), n->member, &data, &len);
 	if (rc) {
 		commit_bad_read(n->member, appkg_reader_error(fs.reader));
 		return -EIO;
@@ -108,10 +112,6 @@ static int getattr_locked(const char *path, struct stat *st, struct fuse_file_in
 {
 	struct node *n = resolve(path, fi);
 
-	if (!n && listed_stat) { /* removed since its directory was listed (op_readdir) */
-		*st = *listed_stat;
-		return 0;
-	}
 	if (!n)
 		return -ENOENT;
 	fill_stat(n, st);
@@ -123,14 +123,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	LOCKED(getattr_locked(path, st, fi));
 }
 
-/* An open directory: the names and attributes its listing had when it was read from the
- * start, so that a listing read in several batches (by offset) neither repeats nor skips an
- * entry when the tree changes in between. */
+/* An open directory: the names its listing had when it was read from the start, so that a
+ * listing read in several batches (by offset) neither repeats nor skips a name that stays
+ * while others come and go in between. */
 struct listing {
 	struct node *dir;
 	size_t n;
-	char **names;    /* into one block with the names */
-	struct stat *st; /* each entry's attributes when listed */
+	char **names; /* into one block with the names */
 };
 
 static int opendir_locked(const char *path, struct fuse_file_info *fi)
@@ -155,51 +154,53 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	LOCKED(opendir_locked(path, fi));
 }
 
-static void listing_clear(struct listing *l)
-{
-	free(l->names);
-	free(l->st);
-	l->names = NULL;
-	l->st = NULL;
-	l->n = 0;
-}
-
-/* The directory's entries now, names and attributes copied. */
+/* The directory's names now, copied. */
 static int listing_take(struct listing *l)
 {
 	const struct node *d = l->dir;
 	size_t bytes = 0;
 	char *pool;
 
-	listing_clear(l);
+	free(l->names);
+	l->n = 0;
 	for (size_t i = 0; i < d->nkids; i++)
 		bytes += strlen(d->kids[i]->name) + 1;
-	l->names = malloc(d->nkids * sizeof(char *) + bytes + 1);
-	l->st = malloc((d->nkids ? d->nkids : 1) * sizeof(struct stat));
-	if (!l->names || !l->st) {
-		listing_clear(l);
+	if (!(l->names = malloc(d->nkids * sizeof(char *) + bytes + 1)))
 		return -ENOMEM;
-	}
 	pool = (char *)(l->names + d->nkids);
 	for (size_t i = 0; i < d->nkids; i++) {
 		size_t len = strlen(d->kids[i]->name) + 1;
 		l->names[i] = memcpy(pool, d->kids[i]->name, len);
 		pool += len;
-		fill_stat(d->kids[i], &l->st[i]);
 	}
 	l->n = d->nkids;
 	return 0;
 }
 
+/* The attributes of the snapshot's name i, if the directory still has that name. */
+static int still_there(const struct listing *l, size_t i, struct stat *st)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs.lock);
+	if ((n = dir_find(l->dir, l->names[i], strlen(l->names[i]))))
+		fill_stat(n, st);
+	pthread_mutex_unlock(&fs.lock);
+	return n != NULL;
+}
+
 /* Entries go out with offsets (1 and 2 for "." and "..", 3 on for the snapshot), which is
- * what lets libfuse send READDIRPLUS replies: each name comes with its node and attributes,
- * so that the kernel has the entry (for the entry and attribute timeouts) without a LOOKUP
- * per name. libfuse looks each name up through getattr, so fill runs without fs.lock. */
+ * what lets libfuse send READDIRPLUS replies: each name comes with its node and attributes
+ * (libfuse looks it up through getattr, so fill runs without fs.lock), and the kernel has the
+ * entry for the entry and attribute timeouts without a LOOKUP per name. A name removed since
+ * the snapshot is left out, for the kernel would take it as there: it runs no unlink, rename
+ * or create in this directory while it waits for this reply, so what is checked here is what
+ * the lookup finds. */
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
-	int plus = !!(flags & FUSE_READDIR_PLUS), rc = 0;
+	int plus = !!(flags & FUSE_READDIR_PLUS), rc;
 
 	if (off == 0) {
 		pthread_mutex_lock(&fs.lock);
@@ -213,10 +214,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 	if (off < 2 && fill(buf, "..", NULL, 2, 0))
 		return 0;
 	for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < l->n; i++) {
-		listed_stat = &l->st[i];
-		rc = fill(buf, l->names[i], &l->st[i], (off_t)i + 3, plus ? FUSE_FILL_DIR_PLUS : 0);
-		listed_stat = NULL;
-		if (rc)
+		struct stat st;
+		if (!still_there(l, i, &st))
+			continue;
+		if (fill(buf, l->names[i], &st, (off_t)i + 3, plus ? FUSE_FILL_DIR_PLUS : 0))
 			break;
 	}
 	return 0;
@@ -226,7 +227,7 @@ static int releasedir_locked(struct listing *l)
 {
 	struct node *d = l->dir;
 
-	listing_clear(l);
+	free(l->names);
 	free(l);
 	if (--d->opens == 0 && !d->parent && d != fs.root)
 		node_free(d); /* removed while open */
@@ -337,7 +338,7 @@ static int serve_member(struct node *n, char *buf, size_t size)
 	const void *data;
 	size_t len;
 
-	if (appkg_reader_read(fs.reader, n->member, &data, &len)) {
+	if (appkg_reader_read(reader(), n->member, &data, &len)) {
 		commit_bad_read(n->member, appkg_reader_error(fs.reader));
 		return -EIO;
 	}
