@@ -3,7 +3,9 @@
 # always what the mount holds now. An edit is read back through another descriptor and a
 # descriptor opened before it; the manifest that a commit rewrites is read anew; a member larger
 # than one read comes back whole from any offset; an open file unlinked before its first read
-# still reads its bytes after a commit replaced the package; a damaged member still fails.
+# still reads its bytes after a commit replaced the package; a damaged member still fails, also
+# in a frame the reader's read-ahead decoded and checked first; a listing read in batches while
+# its directory changes lists each name that stayed once and no name that went.
 . "$(dirname "$0")/lib.sh"
 
 # A package without secrets whose manifest lists each resource, mounted at $W/m.$1.
