@@ -42,13 +42,34 @@ static int append_escaped(struct buf *b, const uint8_t *p, int n)
 	return 0;
 }
 
+/* An ASCII component that encodes to itself: no character escaped anywhere, no '.' first,
+ * no '.' or ' ' last. Such a name (nearly every name) is checked and encoded without
+ * libunistring or an allocation per character. */
+static int ascii_as_is(const char *s, size_t len)
+{
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.' || s[len - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || strchr("%/\\:*?\"<>|", c))
+			return 0;
+	}
+	return 1;
+}
+
 char *appkg_name_encode(const char *logical)
 {
 	size_t len = strlen(logical);
 	const uint8_t *s = (const uint8_t *)logical;
 	struct buf b = {0};
 	size_t i = 0;
+	char *copy;
 
+	if (ascii_as_is(logical, len)) {
+		if ((copy = malloc(len + 1)))
+			memcpy(copy, logical, len + 1);
+		return copy;
+	}
 	if (len == 0 || u8_check(s, len) != NULL)
 		return NULL;
 	while (i < len) {
@@ -137,6 +158,8 @@ int appkg_name_check(const char *component, size_t max_bytes)
 
 	if (len == 0 || len > max_bytes)
 		return APPKG_ERR_NAME_LENGTH;
+	if (ascii_as_is(component, len)) /* its own decoding and encoding */
+		return 0;
 	if (!is_ascii(component, len) && (rc = check_nfc((const uint8_t *)component, len)) != 0)
 		return rc;
 	if (!strcmp(component, ".") || !strcmp(component, ".."))
@@ -277,15 +300,21 @@ char *resource_path_make(const char *type, const char *name)
 	return p;
 }
 
+/* ASCII folds byte by byte (A-Z to a-z) into out, which has room for len + 1 bytes. */
+static void fold_ascii(const char *path, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++)
+		out[i] = path[i] >= 'A' && path[i] <= 'Z' ? (char)(path[i] - 'A' + 'a') : path[i];
+	out[len] = '\0';
+}
+
 char *name_fold_key(const char *path, size_t len, size_t *key_len)
 {
 	if (is_ascii(path, len)) {
 		char *key = malloc(len + 1);
 		if (!key)
 			return NULL;
-		for (size_t i = 0; i < len; i++)
-			key[i] = path[i] >= 'A' && path[i] <= 'Z' ? (char)(path[i] - 'A' + 'a') : path[i];
-		key[len] = '\0';
+		fold_ascii(path, len, key);
 		*key_len = len;
 		return key;
 	}
@@ -295,6 +324,7 @@ char *name_fold_key(const char *path, size_t len, size_t *key_len)
 struct fold {
 	char *key;
 	size_t len, index;
+	int owned; /* key is its own allocation (non-ASCII), not in the shared block */
 };
 
 static int fold_cmp(const void *a, const void *b)
@@ -308,21 +338,42 @@ static int fold_cmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* The fold keys of paths: ASCII ones (nearly all) in one block, the others each their own. */
+static int fold_keys(const char *const *paths, size_t n, struct fold *f, char **block)
+{
+	size_t total = 0, at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += strlen(paths[i]) + 1;
+	if (!(*block = malloc(total ? total : 1)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(paths[i]);
+		f[i].index = i;
+		if (is_ascii(paths[i], len)) {
+			f[i].key = *block + at;
+			f[i].len = len;
+			fold_ascii(paths[i], len, f[i].key);
+			at += len + 1;
+		} else if ((f[i].key = name_fold_key(paths[i], len, &f[i].len))) {
+			f[i].owned = 1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int names_check_collisions(const char *const *paths, size_t n, struct appkg_err *e)
 {
 	struct fold *f = calloc(n ? n : 1, sizeof(*f));
+	char *block = NULL;
 	size_t i;
 	int rc = 0;
 
-	if (!f)
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (i = 0; i < n; i++) {
-		f[i].key = name_fold_key(paths[i], strlen(paths[i]), &f[i].len);
-		f[i].index = i;
-		if (!f[i].key) {
-			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-			goto out;
-		}
+	if (!f || fold_keys(paths, n, f, &block)) {
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		goto out;
 	}
 	qsort(f, n, sizeof(*f), fold_cmp);
 	for (i = 1; i < n && !rc; i++)
@@ -330,8 +381,10 @@ int names_check_collisions(const char *const *paths, size_t n, struct appkg_err 
 			rc = appkg_fail(e, APPKG_ERR_NAME_COLLISION, "%s: collides with %s ignoring case",
 					paths[f[i].index], paths[f[i - 1].index]);
 out:
-	for (i = 0; i < n; i++)
-		free(f[i].key);
+	for (i = 0; f && i < n; i++)
+		if (f[i].owned)
+			free(f[i].key);
+	free(block);
 	free(f);
 	return rc;
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,28 @@ struct appkg_reader {
 	void *progress_ctx;
 	uint32_t progress_seen; /* index entries counted so far */
 	uint64_t progress_done, progress_total;
+	int64_t checked_frame; /* the frame in `frame` whose members have all passed, or -1 */
+	struct ahead *ahead;   /* appkg_reader_set_readahead, or NULL */
+};
+
+/* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame, a
+ * thread of the reader decodes the next frame and checks it whole (tiling, then every member
+ * as entry_at checks it: header, path, size, digest, JSON, placeholders) with its own decoder
+ * and buffers, reading only what does not change after open (the index, the manifest, the
+ * package bytes). A frame that passed is handed over by swapping buffers, and its members are
+ * then served without being checked again; one that failed anything is dropped, and the read
+ * that wants it decodes and checks it as before, so that the message is the same. */
+struct ahead {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int quit;
+	int64_t want;  /* the frame asked for, or -1 */
+	int64_t doing; /* the frame being prepared, or -1 */
+	int64_t have;  /* the frame in `data` that passed every check, or -1 */
+	struct buf data, compressed;
+	ZSTD_DCtx *dctx;
+	struct appkg_err err;
 };
 
 appkg_reader *appkg_reader_new(void)
@@ -61,6 +84,7 @@ appkg_reader *appkg_reader_new(void)
 	r->tiled_frame = -1;
 	r->mtime = -1;
 	r->seq_frame = -1;
+	r->checked_frame = -1;
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx) {
 		free(r);
@@ -69,10 +93,13 @@ appkg_reader *appkg_reader_new(void)
 	return r;
 }
 
+static void ahead_stop(appkg_reader *r);
+
 void appkg_reader_free(appkg_reader *r)
 {
 	if (!r)
 		return;
+	ahead_stop(r);
 	if (r->own_fd)
 		close(r->fd);
 	container_free(&r->c);
@@ -142,6 +169,8 @@ static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct ap
 	return io_pread_all(r->fd, buf, len, off, e);
 }
 
+static int ahead_take(appkg_reader *r, uint32_t f);
+
 static int load_frame(appkg_reader *r, uint32_t f)
 {
 	const struct frame_info *fi = &r->c.frames[f];
@@ -149,7 +178,10 @@ static int load_frame(appkg_reader *r, uint32_t f)
 
 	if (r->frame_no == f)
 		return 0;
+	if (ahead_take(r, f))
+		return 0;
 	r->frame_no = -1;
+	r->checked_frame = -1;
 	r->compressed.len = 0;
 	if (r->mem) {
 		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize,
@@ -201,20 +233,20 @@ static int check_secrets_header(appkg_reader *r, const void *blob, size_t len)
 	return 0;
 }
 
-/* Parse the entry at the index position and check it against the index entry. */
-static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
-		    struct tar_entry *t)
+/* Parse the entry at pos of a decoded frame and check it against the index entry x. */
+static int entry_check(const appkg_reader *r, const struct buf *frame,
+		       const struct index_entry *x, uint64_t pos, struct tar_entry *t,
+		       int skip_json, struct appkg_err *e)
 {
 	unsigned char digest[APPKG_DIGEST_BYTES];
-	struct appkg_err *e = &r->err;
 	const unsigned char *data;
 
 	t->total = 0; /* stays 0 when the headers do not parse: the entry's length is unknown */
-	if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, t, e)) {
+	if (tar_parse_entry(frame->data + pos, frame->len - pos, t, e)) {
 		t->total = 0;
 		return e->code;
 	}
-	data = r->frame.data + pos + t->data_off;
+	data = frame->data + pos + t->data_off;
 	if (r->mtime >= 0 && t->mtime != (uint64_t)r->mtime)
 		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: tar mtime %llu differs from "
 				  "manifest.json's %llu", t->path, (unsigned long long)t->mtime,
@@ -228,11 +260,20 @@ static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
 	digest_bytes(digest, data, t->size);
 	if (memcmp(digest, x->digest, sizeof(digest)) != 0)
 		return appkg_fail(e, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
-	if (x->kind == MEMBER_RESOURCE && !r->skip_json)
+	if (x->kind == MEMBER_RESOURCE && !skip_json)
 		return json_check_resource(data, t->size, e, x->path) ||
 		       manifest_check_placeholders(&r->m, x->path, data, t->size, e) ? e->code : 0;
+	return 0;
+}
+
+/* Parse the entry at the index position of r->frame and check it against the index entry. */
+static int entry_at(appkg_reader *r, const struct index_entry *x, uint64_t pos,
+		    struct tar_entry *t)
+{
+	if (entry_check(r, &r->frame, x, pos, t, r->skip_json, &r->err))
+		return r->err.code;
 	if (x->kind == MEMBER_SECRETS)
-		return check_secrets_header(r, data, t->size);
+		return check_secrets_header(r, r->frame.data + pos + t->data_off, t->size);
 	return 0;
 }
 
@@ -266,31 +307,206 @@ static void frame0_member(appkg_reader *r, const struct index_entry *x, const vo
 	*len = b->len;
 }
 
-/* Step 13 for the one frame a random read uses (the frame in r->frame): its entries, i being
- * one of them, follow each other from offset 0 to the frame's end, so that no bytes hide
- * between or after them. Their data is checked when they are read. */
-static int check_tiling(appkg_reader *r, uint32_t i)
+/* Step 13 for one decoded frame f, i being one of its entries: its entries follow each other
+ * from offset 0 to the frame's end, so that no bytes hide between or after them. Their data is
+ * checked when they are read. */
+static int frame_tiled(const appkg_reader *r, const struct buf *frame, uint32_t i,
+		       struct appkg_err *e)
 {
 	const uint32_t f = r->c.entries[i].frame;
 	uint64_t pos = 0;
 	struct tar_entry t;
 
-	if (r->tiled_frame == f)
-		return 0;
 	while (i > 0 && r->c.entries[i - 1].frame == f)
 		i--;
 	for (; i < r->c.nentries && r->c.entries[i].frame == f; i++) {
 		if (r->c.entries[i].offset != pos)
-			return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
+			return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: entries do not tile frame %u",
 					  r->c.entries[i].path, f);
-		if (tar_parse_entry(r->frame.data + pos, r->frame.len - pos, &t, &r->err))
-			return r->err.code;
+		if (tar_parse_entry(frame->data + pos, frame->len - pos, &t, e))
+			return e->code;
 		pos += t.total;
 	}
-	if (pos != r->frame.len)
-		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member",
-				  f);
+	if (pos != frame->len)
+		return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "frame %u: bytes after the last member", f);
+	return 0;
+}
+
+/* Step 13 for the one frame a random read uses (the frame in r->frame). */
+static int check_tiling(appkg_reader *r, uint32_t i)
+{
+	const uint32_t f = r->c.entries[i].frame;
+
+	if (r->tiled_frame == f)
+		return 0;
+	if (frame_tiled(r, &r->frame, i, &r->err))
+		return r->err.code;
 	r->tiled_frame = f;
+	return 0;
+}
+
+/* ---- read-ahead (struct ahead) ---- */
+
+/* The first index entry of frame f (entries are in frame order), or nentries. */
+static uint32_t first_entry(const appkg_reader *r, uint32_t f)
+{
+	uint32_t lo = 0, hi = r->c.nentries;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (r->c.entries[mid].frame < f)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Decode frame f into a->data and check it whole; 0 when every member passed. Only frames of
+ * resources are taken (secrets.enc has checks of its own, made by the reading thread). */
+static int ahead_prepare(const appkg_reader *r, struct ahead *a, uint32_t f)
+{
+	const struct frame_info *fi = &r->c.frames[f];
+	uint32_t i = first_entry(r, f);
+	struct tar_entry t;
+
+	a->err = (struct appkg_err){0};
+	if (i >= r->c.nentries || r->c.entries[i].frame != f)
+		return -1;
+	if (r->mem ? frame_decode(a->dctx, r->mem + fi->offset, fi->csize, &a->data, fi->dsize,
+				  &a->err)
+		   : frame_decode_from(a->dctx, source_read, (void *)r, fi->offset, fi->csize,
+				       &a->compressed, &a->data, fi->dsize, &a->err))
+		return -1;
+	if (frame_tiled(r, &a->data, i, &a->err))
+		return -1;
+	for (; i < r->c.nentries && r->c.entries[i].frame == f; i++) {
+		const struct index_entry *x = &r->c.entries[i];
+		if (x->kind != MEMBER_RESOURCE || entry_check(r, &a->data, x, x->offset, &t, 0, &a->err))
+			return -1;
+	}
+	return 0;
+}
+
+static void *ahead_run(void *arg)
+{
+	appkg_reader *r = arg;
+	struct ahead *a = r->ahead;
+	int64_t f;
+	int ok;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->quit) {
+		if (a->want < 0) {
+			pthread_cond_wait(&a->cond, &a->lock);
+			continue;
+		}
+		f = a->want;
+		a->want = -1;
+		a->doing = f;
+		a->have = -1;
+		pthread_mutex_unlock(&a->lock);
+		ok = ahead_prepare(r, a, (uint32_t)f) == 0;
+		pthread_mutex_lock(&a->lock);
+		a->doing = -1;
+		a->have = ok ? f : -1;
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* Frame f from the read-ahead, when it has it checked (waiting while it is being prepared):
+ * 1 and f in r->frame with all its members passed, or 0. */
+static int ahead_take(appkg_reader *r, uint32_t f)
+{
+	struct ahead *a = r->ahead;
+	struct buf held;
+	int taken = 0;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	while (a->doing == f)
+		pthread_cond_wait(&a->cond, &a->lock);
+	if (a->have == f) {
+		held = r->frame;
+		r->frame = a->data;
+		a->data = held;
+		a->have = -1;
+		taken = 1;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (taken) {
+		r->frame_no = f;
+		r->tiled_frame = f;
+		r->checked_frame = f;
+		r->compressed.len = 0; /* r->compressed is not this frame's */
+	}
+	return taken;
+}
+
+/* Ask for frame f to be prepared, unless it is the end-of-archive frame or already asked. */
+static void ahead_ask(appkg_reader *r, uint32_t f)
+{
+	struct ahead *a = r->ahead;
+
+	if (!a || f + 1 >= r->c.nframes)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (a->want != f && a->doing != f && a->have != f) {
+		a->want = f;
+		pthread_cond_signal(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void ahead_stop(appkg_reader *r)
+{
+	struct ahead *a = r->ahead;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->quit = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	buf_free(&a->data);
+	buf_free(&a->compressed);
+	ZSTD_freeDCtx(a->dctx);
+	free(a);
+	r->ahead = NULL;
+}
+
+int appkg_reader_set_readahead(appkg_reader *r, int on)
+{
+	struct ahead *a;
+
+	if (!on) {
+		ahead_stop(r);
+		return 0;
+	}
+	if (r->ahead)
+		return 0;
+	if (!(a = calloc(1, sizeof(*a))) || !(a->dctx = ZSTD_createDCtx())) {
+		free(a);
+		return APPKG_ERR_NO_MEMORY;
+	}
+	a->want = a->doing = a->have = -1;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	r->ahead = a;
+	if (pthread_create(&a->thread, NULL, ahead_run, r) != 0) {
+		r->ahead = NULL;
+		pthread_mutex_destroy(&a->lock);
+		pthread_cond_destroy(&a->cond);
+		ZSTD_freeDCtx(a->dctx);
+		free(a);
+		return APPKG_ERR_NO_MEMORY;
+	}
 	return 0;
 }
 
@@ -304,8 +520,15 @@ static int read_entry(appkg_reader *r, uint32_t i, const void **data, size_t *le
 		return 0;
 	}
 
-	if (load_frame(r, x->frame) || check_tiling(r, i) || entry_at(r, x, x->offset, &t))
+	if (load_frame(r, x->frame))
 		return r->err.code;
+	ahead_ask(r, x->frame + 1);
+	if (r->checked_frame == x->frame) { /* every member passed when the frame was taken */
+		if (tar_parse_entry(r->frame.data + x->offset, r->frame.len - x->offset, &t, &r->err))
+			return r->err.code;
+	} else if (check_tiling(r, i) || entry_at(r, x, x->offset, &t)) {
+		return r->err.code;
+	}
 	*data = r->frame.data + x->offset + t.data_off;
 	*len = (size_t)t.size;
 	return 0;

@@ -3,7 +3,7 @@
  * appkg-mount: the in-memory tree (tree.c), the FUSE operations (ops.c), the commit (commit.c)
  * with the manifest entries it writes (entries.c), and the command line (main.c). One mutex serialises every operation on the tree; the kernel
  * still runs requests on several threads, and a file's bytes are decoded from the package only
- * when it is opened.
+ * when it is read (the reader's read-ahead decodes and checks the next frame meanwhile).
  */
 #ifndef APPKG_MOUNT_H
 #define APPKG_MOUNT_H

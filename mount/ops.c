@@ -34,6 +34,15 @@ static struct node *resolve(const char *path, struct fuse_file_info *fi)
 	return path ? tree_lookup(path) : NULL;
 }
 
+/* The package reader, with read-ahead on: started here, in the daemon after it has forked,
+ * and again for the reader a commit opens on the new package. Read in listing order (as cat
+ * of every file reads), the next frame is decoded and checked on another core meanwhile. */
+static appkg_reader *reader(void)
+{
+	appkg_reader_set_readahead(fs.reader, 1); /* without it (no memory), reads work as ever */
+	return fs.reader;
+}
+
 /* Decode a file's bytes from the package (once; they stay while the file is open). */
 int node_load(struct node *n)
 {
@@ -43,7 +52,7 @@ int node_load(struct node *n)
 
 	if (n->data || !n->member)
 		return n->data || n->size == 0 ? 0 : -EIO;
-	rc = appkg_reader_read(fs.reader, n->member, &data, &len);
+	rc = appkg_reader_read(reader(), n->member, &data, &len);
 	if (rc) {
 		commit_bad_read(n->member, appkg_reader_error(fs.reader));
 		return -EIO;
@@ -114,16 +123,29 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	LOCKED(getattr_locked(path, st, fi));
 }
 
+/* An open directory: the names its listing had when it was read from the start, so that a
+ * listing read in several batches (by offset) neither repeats nor skips a name that stays
+ * while others come and go in between. */
+struct listing {
+	struct node *dir;
+	size_t n;
+	char **names; /* into one block with the names */
+};
+
 static int opendir_locked(const char *path, struct fuse_file_info *fi)
 {
 	struct node *d = tree_lookup(path);
+	struct listing *l;
 
 	if (!d)
 		return -ENOENT;
 	if (!S_ISDIR(d->mode))
 		return -ENOTDIR;
+	if (!(l = calloc(1, sizeof(*l))))
+		return -ENOMEM;
 	d->opens++;
-	fi->fh = (uintptr_t)d;
+	l->dir = d;
+	fi->fh = (uintptr_t)l;
 	return 0;
 }
 
@@ -132,28 +154,89 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	LOCKED(opendir_locked(path, fi));
 }
 
-/* With READDIRPLUS each name comes with its attributes, so the kernel has the entry and its
- * attributes (for the entry and attribute timeouts) without a lookup per name. */
-static int readdir_locked(struct node *d, void *buf, fuse_fill_dir_t fill, int plus)
+/* The directory's names now, copied. */
+static int listing_take(struct listing *l)
 {
-	struct stat st;
+	const struct node *d = l->dir;
+	size_t bytes = 0;
+	char *pool;
 
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+	free(l->names);
+	l->n = 0;
+	for (size_t i = 0; i < d->nkids; i++)
+		bytes += strlen(d->kids[i]->name) + 1;
+	if (!(l->names = malloc(d->nkids * sizeof(char *) + bytes + 1)))
+		return -ENOMEM;
+	pool = (char *)(l->names + d->nkids);
 	for (size_t i = 0; i < d->nkids; i++) {
-		if (plus)
-			fill_stat(d->kids[i], &st);
-		if (fill(buf, d->kids[i]->name, plus ? &st : NULL, 0,
-			 plus ? FUSE_FILL_DIR_PLUS : 0))
-			return -ENOMEM;
+		size_t len = strlen(d->kids[i]->name) + 1;
+		l->names[i] = memcpy(pool, d->kids[i]->name, len);
+		pool += len;
+	}
+	l->n = d->nkids;
+	return 0;
+}
+
+/* The attributes of the snapshot's name i, if the directory still has that name. */
+static int still_there(const struct listing *l, size_t i, struct stat *st)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs.lock);
+	if ((n = dir_find(l->dir, l->names[i], strlen(l->names[i]))))
+		fill_stat(n, st);
+	pthread_mutex_unlock(&fs.lock);
+	return n != NULL;
+}
+
+/* Entries go out with offsets (1 and 2 for "." and "..", 3 on for the snapshot), which is
+ * what lets libfuse send READDIRPLUS replies: each name comes with its node and attributes
+ * (libfuse looks it up through getattr, so fill runs without fs.lock), and the kernel has the
+ * entry for the entry and attribute timeouts without a LOOKUP per name. A name removed since
+ * the snapshot is left out, for the kernel would take it as there: it runs no unlink, rename
+ * or create in this directory while it waits for this reply, so what is checked here is what
+ * the lookup finds. */
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+	int plus = !!(flags & FUSE_READDIR_PLUS), rc;
+
+	if (off == 0) {
+		pthread_mutex_lock(&fs.lock);
+		rc = listing_take(l);
+		pthread_mutex_unlock(&fs.lock);
+		if (rc)
+			return rc;
+	}
+	if (off < 1 && fill(buf, ".", NULL, 1, 0))
+		return 0;
+	if (off < 2 && fill(buf, "..", NULL, 2, 0))
+		return 0;
+	for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < l->n; i++) {
+		struct stat st;
+		if (!still_there(l, i, &st))
+			continue;
+		if (fill(buf, l->names[i], &st, (off_t)i + 3, plus ? FUSE_FILL_DIR_PLUS : 0))
+			break;
 	}
 	return 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+static int releasedir_locked(struct listing *l)
 {
-	LOCKED(readdir_locked(resolve(path, fi), buf, fill, !!(flags & FUSE_READDIR_PLUS)));
+	struct node *d = l->dir;
+
+	free(l->names);
+	free(l);
+	if (--d->opens == 0 && !d->parent && d != fs.root)
+		node_free(d); /* removed while open */
+	return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	LOCKED(releasedir_locked((struct listing *)(uintptr_t)fi->fh));
 }
 
 static int set_size(struct node *n, uint64_t size)
@@ -255,7 +338,7 @@ static int serve_member(struct node *n, char *buf, size_t size)
 	const void *data;
 	size_t len;
 
-	if (appkg_reader_read(fs.reader, n->member, &data, &len)) {
+	if (appkg_reader_read(reader(), n->member, &data, &len)) {
 		commit_bad_read(n->member, appkg_reader_error(fs.reader));
 		return -EIO;
 	}
@@ -709,7 +792,7 @@ const struct fuse_operations appkg_ops = {
 	.getattr = op_getattr,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
-	.releasedir = op_release,
+	.releasedir = op_releasedir,
 	.open = op_open,
 	.create = op_create,
 	.mknod = op_mknod,

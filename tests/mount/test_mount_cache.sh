@@ -3,7 +3,9 @@
 # always what the mount holds now. An edit is read back through another descriptor and a
 # descriptor opened before it; the manifest that a commit rewrites is read anew; a member larger
 # than one read comes back whole from any offset; an open file unlinked before its first read
-# still reads its bytes after a commit replaced the package; a damaged member still fails.
+# still reads its bytes after a commit replaced the package; a damaged member still fails, also
+# in a frame the reader's read-ahead decoded and checked first; a listing read in batches while
+# its directory changes lists each name that stayed once and no name that went.
 . "$(dirname "$0")/lib.sh"
 
 # A package without secrets whose manifest lists each resource, mounted at $W/m.$1.
@@ -147,8 +149,151 @@ damaged_member_eio() {
 	[ $bad -gt 0 ] && [ $good -gt 0 ] || fail "$bad unreadable, $good readable members"
 }
 
+# tamper_frame PKG OUT K MODE: OUT is PKG with data frame K changed. MODE flip: one byte of
+# its compressed bytes flipped (the frame does not decode); MODE member: one letter of its
+# first member's bytes changed and the frame compressed again with its seek-table entry set
+# to the new size (the frame decodes and tiles, that member fails its digest), and the
+# member's path printed.
+tamper_frame() {
+	python3 - "$@" <<'EOF'
+import struct, subprocess, sys
+src, out, k, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+d = bytearray(open(src, "rb").read())
+count = struct.unpack("<I", d[-9:-5])[0]
+table = d[-9 - 8 * count:-9]
+csize = [struct.unpack("<I", table[8 * i:8 * i + 4])[0] for i in range(count)]
+off = sum(csize[:k])
+frame = bytes(d[off:off + csize[k]])
+if mode == "flip":
+    d[off + csize[k] // 2] ^= 0x55
+    open(out, "wb").write(d)
+    sys.exit(0)
+plain = bytearray(subprocess.run(["zstd", "-dcq"], input=frame, check=True,
+                                 stdout=subprocess.PIPE).stdout)
+if plain[156:157] != b"0":
+    sys.exit("frame %d does not start with a plain file entry" % k)
+name = plain[0:100].rstrip(b"\0").decode()
+prefix = plain[345:500].rstrip(b"\0").decode()
+i = 512 + next(j for j, c in enumerate(plain[512:]) if chr(c).isalpha())
+plain[i] = ord("q") if plain[i] != ord("q") else ord("z")
+open(out + ".frame", "wb").write(plain)
+again = subprocess.run(["zstd", "-3", "-qc", out + ".frame"], check=True,
+                       stdout=subprocess.PIPE).stdout
+at = len(d) - 9 - 8 * count + 8 * k
+d[at:at + 4] = struct.pack("<I", len(again))
+d[off:off + csize[k]] = again
+open(out, "wb").write(d)
+print(prefix + "/" + name if prefix else name)
+EOF
+}
+
+# The resources of a tree in the order of the package's frames (as cat of every file reads).
+members_in_order() {
+	(cd "$1" && find resources -type f | sort)
+}
+
+# A damaged frame in the middle of the package, which the read-ahead decodes while the frame
+# before it is read: each of its members fails (EIO) on every read, the others read.
+damaged_frame_read_ahead() {
+	corpus "$W/dr.src" 400 plain --no-secrets || return 1
+	"$B/appkg-pack" "$W/dr.src" -o "$W/dr.good" || return 1
+	tamper_frame "$W/dr.good" "$W/dr.appkg" 3 flip || return 1
+	mount_up -o ro "$W/dr.appkg" "$W/m.dr" || return 1
+	bad=0 good=0
+	for pass in 1 2; do
+		for f in $(members_in_order "$W/dr.src"); do
+			if cmp -s "$W/m.dr/$f" "$W/dr.src/$f"; then
+				good=$((good + 1))
+			elif cat "$W/m.dr/$f" >/dev/null 2>&1; then
+				fail "$f: reads other bytes than it has"
+				return 1
+			else
+				bad=$((bad + 1))
+			fi
+		done
+	done
+	fusermount3 -u "$W/m.dr"
+	[ $bad -gt 0 ] && [ $good -gt 0 ] && [ $((bad % 2)) -eq 0 ] ||
+		fail "$bad unreadable, $good readable reads over two passes"
+}
+
+# One member of a frame that decodes fails its digest: read in order (the read-ahead checks
+# its frame before it is read), that member fails each time, its neighbours in the same frame
+# read their own bytes, and read them again after it.
+bad_member_read_ahead() {
+	corpus "$W/bm.src" 400 plain --no-secrets || return 1
+	"$B/appkg-pack" "$W/bm.src" -o "$W/bm.good" || return 1
+	bad=$(tamper_frame "$W/bm.good" "$W/bm.appkg" 3 member) || return 1
+	[ -n "$bad" ] && [ -f "$W/bm.src/$bad" ] || fail "tampered member '$bad' unknown" || return 1
+	mount_up -o ro "$W/bm.appkg" "$W/m.bm" || return 1
+	for pass in 1 2; do
+		for f in $(members_in_order "$W/bm.src"); do
+			if [ "$f" = "$bad" ]; then
+				! cat "$W/m.bm/$f" >/dev/null 2>&1 || fail "$f: tampered, yet read" || return 1
+			else
+				cmp -s "$W/m.bm/$f" "$W/bm.src/$f" || fail "$f: differs (pass $pass)" || return 1
+			fi
+		done
+	done
+	fusermount3 -u "$W/m.bm"
+}
+
+# A file edited through the mount while its frame is held by the read-ahead, checked: the
+# edit reads back, with the kernel's page cache on, and so does its unedited neighbour.
+edit_in_read_ahead_frame() {
+	mounted ea || return 1
+	set -- $(members_in_order "$W/ea.src")
+	first=$1 second=$2
+	cat "$W/m.ea/$first" >/dev/null || return 1
+	printf '{"edited": true}\n' >"$W/m.ea/$second" || return 1
+	[ "$(cat "$W/m.ea/$second")" = '{"edited": true}' ] || fail "the edit does not read back" ||
+		return 1
+	cmp -s "$W/m.ea/$first" "$W/ea.src/$first" || fail "$first differs" || return 1
+	unmount_ok ea
+}
+
+# A directory listed in batches while names in it are removed and added: no error, every name
+# that stayed is listed once, and each listed name that stayed has its attributes.
+listing_while_changed() {
+	mounted lc || return 1
+	d=$(cd "$W/lc.src" && find resources -mindepth 1 -maxdepth 1 -type d | sort | head -1)
+	python3 - "$W/m.lc/$d" <<'EOF' || return 1
+import os, sys
+d = sys.argv[1]
+for i in range(300):
+    open(os.path.join(d, "extra-%03d.json" % i), "w").write("{}")
+before = sorted(os.listdir(d))
+it = os.scandir(d)
+seen = [next(it).name for _ in range(5)]
+gone = [n for n in before[-40:] if n not in seen]
+for n in gone:
+    os.unlink(os.path.join(d, n))
+for i in range(40):
+    open(os.path.join(d, "added-%03d.json" % i), "w").write("{}")
+for e in it:
+    seen.append(e.name)
+    if e.name not in gone:
+        e.stat()
+stayed = [n for n in before if n not in gone]
+twice = [n for n in stayed if seen.count(n) != 1]
+if twice:
+    sys.exit("listed %s times: %s" % ([seen.count(n) for n in twice[:3]], twice[:3]))
+for n in gone:
+    if os.path.exists(os.path.join(d, n)):
+        sys.exit("%s: unlinked, still there" % n)
+for n in os.listdir(d):
+    if n.startswith(("extra-", "added-")):
+        os.unlink(os.path.join(d, n))
+EOF
+	unmount_ok lc
+}
+
 t edit_read_back_through_other_descriptors edit_read_back
 t manifest_read_anew_after_commit manifest_after_commit
 t large_member_whole_from_any_offset large_member
 t unlinked_before_first_read_reads_after_commit unlinked_unread_after_commit
 t damaged_member_eio_on_every_read damaged_member_eio
+t damaged_frame_read_ahead_eio_on_every_read damaged_frame_read_ahead
+t bad_member_read_ahead_fails_alone bad_member_read_ahead
+t edit_in_read_ahead_frame_reads_back edit_in_read_ahead_frame
+t listing_in_batches_while_changed listing_while_changed
