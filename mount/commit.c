@@ -388,6 +388,7 @@ static appkg_writer *new_writer(void)
 		appkg_writer_set_level(w, fs.level);
 		appkg_writer_set_threads(w, fs.threads);
 		appkg_writer_set_verify(w, 1);
+		appkg_writer_set_copy_frames(w, 1);
 	}
 	return w;
 }
