@@ -48,6 +48,7 @@ struct commit {
 	int dropped_signature;
 	char *manifest;             /* the manifest with entries following renames, or NULL */
 	size_t manifest_len;
+	int slim;                   /* manifest leaves out the entries the writer derives */
 	size_t damaged; /* members of the package that do not read back */
 	size_t report_len;
 };
@@ -405,19 +406,25 @@ static int stand_in(struct commit *c)
 	return appkg_writer_set_manifest(c->w, manifest, strlen(manifest));
 }
 
-/* The user's manifest, with its entries following the renames and unlinks of the mount. */
+/* The user's manifest, with its entries following the renames and unlinks of the mount, and
+ * without those the writer derives unless a carried signature must find the text it signed.
+ * The writer parses it once; a manifest that is not JSON goes to the writer as it is, which
+ * says why. */
 static int set_manifest(struct commit *c, struct node *m)
 {
+	int carried = !fs.sign_key && !c->drop_signature &&
+		      dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE));
 	int rc;
 
 	if (node_load(m))
 		return APPKG_ERR_IO;
-	if ((rc = appkg_writer_set_manifest(c->w, (const char *)m->data, m->size)))
+	c->slim = !carried;
+	if ((rc = manifest_plan((const char *)m->data, m->size, c->slim, &c->manifest,
+				&c->manifest_len, plan_problem, c)))
 		return rc;
-	if ((rc = manifest_plan((const char *)m->data, m->size, &c->manifest, &c->manifest_len,
-				plan_problem, c)))
-		return rc;
-	return c->manifest ? appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len) : 0;
+	if (c->manifest)
+		return appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len);
+	return appkg_writer_set_manifest(c->w, (const char *)m->data, m->size);
 }
 
 static int start_writer(struct commit *c)
@@ -581,9 +588,14 @@ static char recover_path[PATH_MAX];
 static const struct commit *recovering; /* the refused commit */
 static json_t *recover_missing;         /* package files that could not be read */
 
+static void ignore_line(void *ctx, const char *line)
+{
+}
+
 static void recover_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
 	const char *data;
+	char *full = NULL;
 	size_t len;
 
 	switch (k) {
@@ -608,12 +620,18 @@ static void recover_file(struct commit *c, struct node *n, const char *path, enu
 	}
 	data = (const char *)n->data;
 	len = n->size;
-	if (k == MANIFEST && recovering->manifest) { /* with the entries that follow renames */
-		data = recovering->manifest;
+	if (k == MANIFEST && recovering->manifest && !recovering->slim) {
+		data = recovering->manifest; /* with the entries that follow renames */
 		len = recovering->manifest_len;
+	} else if (k == MANIFEST && recovering->manifest) { /* the same, every entry kept */
+		if (manifest_plan(data, len, 0, &full, &len, ignore_line, NULL))
+			c->status = 4;
+		data = full ? full : (const char *)n->data;
+		len = full ? len : n->size;
 	}
 	if (write_out(recover_path, path, data, len))
 		c->status = 4;
+	free(full);
 }
 
 /* The marker of a directory that lacks files of the package: a ".json" file at the top, which
