@@ -93,6 +93,7 @@
 #define reader_frame_bytes appkg__reader_frame_bytes
 #define reader_frame_copy appkg__reader_frame_copy
 #define reader_file_changed appkg__reader_file_changed
+#define reader_file_renamed appkg__reader_file_renamed
 #define reader_tar_mtime appkg__reader_tar_mtime
 #define reader_manifest_view appkg__reader_manifest_view
 #define reader_open_owned appkg__reader_open_owned
@@ -374,6 +375,9 @@ int reader_frame_bytes(appkg_reader *r, uint32_t f, struct frame_info *fi, struc
 /* 1 when the file r was opened from is no longer as it was then (another inode, size,
  * modification or change time), or cannot be looked at; 0 for a package in memory. */
 int reader_file_changed(appkg_reader *r);
+/* The file r reads was renamed by the writer that checked it (its change time moved): take
+ * its state now as the state it was opened in. */
+void reader_file_renamed(appkg_reader *r);
 /* The tar mtime every header of r repeats (spec 5.2), from frame 0. */
 uint64_t reader_tar_mtime(const appkg_reader *r);
 /* For the library's files that work on an open reader (extract.c, resources.c): its error

@@ -749,6 +749,14 @@ int reader_file_changed(appkg_reader *r)
 	       a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec;
 }
 
+void reader_file_renamed(appkg_reader *r)
+{
+	struct stat st;
+
+	if (!r->mem && fstat(r->fd, &st) == 0)
+		r->opened_as = st;
+}
+
 uint64_t reader_tar_mtime(const appkg_reader *r)
 {
 	return r->mtime < 0 ? UINT64_MAX : (uint64_t)r->mtime;

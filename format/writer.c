@@ -1194,7 +1194,7 @@ static char *make_manifest(appkg_writer *w, size_t *len)
 	}
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
-	else
+	else if (!w->copy.opens_output) /* else the same check when the output is opened */
 		manifest_load(&check, text, *len, &w->err);
 	manifest_free(&check);
 	if (w->err.code) {
@@ -1325,6 +1325,7 @@ int appkg_writer_finish_path(appkg_writer *w, const char *path)
 	fd = io_temp_beside(path, &tmp, &w->err);
 	if (fd < 0)
 		return fd;
+	w->copy.opens_output = w->verify && w->copy_frames;
 	rc = appkg_writer_finish_fd(w, fd);
 	if (!rc && w->verify)
 		rc = w->copy_frames ? writer_copy_verify(w, fd, tmp) : verify_output(w, fd, tmp);
@@ -1332,6 +1333,8 @@ int appkg_writer_finish_path(appkg_writer *w, const char *path)
 		rc = io_commit(fd, tmp, path, &w->err);
 	else
 		close(fd);
+	if (!rc && w->copy.output)
+		reader_file_renamed(w->copy.output);
 	if (rc)
 		unlink(tmp);
 	free(tmp);

@@ -59,6 +59,8 @@ struct copy_state {
 	struct copied_frame *copied;
 	size_t ncopied, copied_cap;
 	struct buf check; /* bytes read back when the output is checked */
+	int opens_output;        /* finish_path will open the output: the manifest is checked then */
+	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
 };
 
 struct appkg_writer {

@@ -12,7 +12,9 @@
  * whole is read as stored and its digest compared with the one taken while it was copied.
  * A source file that changed on disk since it was opened is not copied from whole (its frames
  * are decoded and checked instead), and one that changed while the package was written fails
- * the check. Spec §3.2, "Frames kept by a commit".
+ * the check. The manifest is checked when the output is opened (not before, twice), and the
+ * reader that checked the output is kept for the caller (appkg_writer_take_reader), so that a
+ * mount serves the new package without opening it again. Spec §3.2, "Frames kept by a commit".
  */
 #include <errno.h>
 #include <sodium.h>
@@ -203,14 +205,26 @@ int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
 			   appkg_reader_error(r));
 	else
 		rc = check_written(w, r, tmp);
-	appkg_reader_free(r);
+	if (rc == 0)
+		w->copy.output = r;
+	else
+		appkg_reader_free(r);
 	buf_free(&w->copy.check);
 	return rc;
+}
+
+appkg_reader *appkg_writer_take_reader(appkg_writer *w)
+{
+	appkg_reader *r = w->copy.output;
+
+	w->copy.output = NULL;
+	return r;
 }
 
 void writer_copy_free(appkg_writer *w)
 {
 	free(w->copy.copied);
 	buf_free(&w->copy.check);
+	appkg_reader_free(w->copy.output);
 	w->copy = (struct copy_state){0};
 }

@@ -505,12 +505,15 @@ static int keep_secrets_copy(void)
 	return 0;
 }
 
-/* The package was replaced: read from the new one, and what was edited is now in it. */
-static int switch_package(struct commit *c)
+/* The package was replaced: read from the new one, and what was edited is now in it. The
+ * reader that checked it is open on it already (checked), else it is opened here. */
+static int switch_package(struct commit *c, appkg_reader *checked)
 {
 	struct appkg_member m;
 	int rc;
 
+	if ((next_reader = checked))
+		goto relink;
 	if (!(next_reader = appkg_reader_new()))
 		return APPKG_ERR_NO_MEMORY;
 	if ((rc = appkg_reader_open_path(next_reader, fs.package))) {
@@ -518,6 +521,7 @@ static int switch_package(struct commit *c)
 		appkg_reader_free(next_reader);
 		return rc;
 	}
+relink:
 	dropped_signature = NULL;
 	walk_tree(c, relink_file);
 	if (dropped_signature) { /* gone from the mount as well (the walk is over the kids) */
@@ -717,6 +721,7 @@ static void log_report(void)
 int commit_run(int at_unmount)
 {
 	struct commit c = {0};
+	appkg_reader *checked;
 	int rc;
 
 	fs.report[0] = '\0';
@@ -738,12 +743,15 @@ int commit_run(int at_unmount)
 	} else if (c.status && (c.damaged || fs.bad_reads[0])) {
 		walk_tree(&c, damaged_file); /* a damaged package: name every member at once */
 	}
+	checked = appkg_writer_take_reader(c.w);
 	appkg_writer_free(c.w);
 	if (c.status == 0 && c.dropped_signature)
 		problem(&c, 0, "%s: dropped: the commit changed the manifest it signed (mount with "
 			       "--sign SECKEY to sign again)", SIGNATURE_FILE);
 	if (c.status == 0 && !strcmp(fs.output, fs.package))
-		switch_package(&c);
+		switch_package(&c, checked);
+	else
+		appkg_reader_free(checked);
 	report_status(&c, c.status != 0);
 	log_report();
 	if (c.status)

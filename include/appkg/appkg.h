@@ -329,6 +329,12 @@ APPKG_API int appkg_writer_set_verify(appkg_writer *w, int verify);
  * APPKG_ERR_STATE once finished. */
 APPKG_API int appkg_writer_set_copy_frames(appkg_writer *w, int copy);
 
+/* After a successful appkg_writer_finish_path with copy frames and verify set: the reader that
+ * checked the written package, open on it at its final path, which the caller now owns (free it
+ * with appkg_reader_free); NULL otherwise, or when taken already. It saves opening the new
+ * package again (a mount serving it after a commit). */
+APPKG_API appkg_reader *appkg_writer_take_reader(appkg_writer *w);
+
 /* Write the package. finish_path writes a temporary file beside path, fsyncs it and renames it
  * over path, then fsyncs the directory: path is either untouched or complete. finish_fd writes
  * to an open descriptor (standard output). The handle accepts no more calls afterwards. */
