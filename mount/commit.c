@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -761,5 +762,6 @@ int commit_run(int at_unmount)
 	if (c.status && at_unmount)
 		recover(&c);
 	free(c.manifest);
+	malloc_trim(0); /* the manifest's trees are gone: give their pages back */
 	return c.status;
 }
