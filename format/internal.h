@@ -90,7 +90,11 @@
 #define put_le32 appkg__put_le32
 #define put_le64 appkg__put_le64
 #define reader_err appkg__reader_err
+#define reader_frame_bytes appkg__reader_frame_bytes
 #define reader_frame_copy appkg__reader_frame_copy
+#define reader_file_changed appkg__reader_file_changed
+#define reader_file_renamed appkg__reader_file_renamed
+#define reader_tar_mtime appkg__reader_tar_mtime
 #define reader_manifest_view appkg__reader_manifest_view
 #define reader_open_owned appkg__reader_open_owned
 #define reader_reports_problems appkg__reader_reports_problems
@@ -102,7 +106,14 @@
 #define resource_path_split appkg__resource_path_split
 #define resource_path_make_dep appkg__resource_path_make_dep
 #define select_closure appkg__select_closure
+#define writer_copy_cut appkg__writer_copy_cut
+#define writer_copy_note appkg__writer_copy_note
+#define writer_copy_put appkg__writer_copy_put
+#define writer_copy_starts_frame appkg__writer_copy_starts_frame
+#define writer_copy_verify appkg__writer_copy_verify
+#define writer_copy_free appkg__writer_copy_free
 #define writer_err appkg__writer_err
+#define writer_put_later appkg__writer_put_later
 #define secrets_check_json appkg__secrets_check_json
 #define secrets_decrypt appkg__secrets_decrypt
 #define secrets_encrypt appkg__secrets_encrypt
@@ -357,6 +368,18 @@ int reader_read_digest_only(appkg_reader *r, const char *path, const void **data
 /* 1 with out holding the compressed bytes of the frame r decoded last, if its content is
  * exactly plain/len; else 0. */
 int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf *out);
+/* Frame f of r: its seek-table entry into fi and, when out is not NULL, its compressed bytes
+ * as stored, not decoded (a frame copied whole). 0 or a code; a failed read leaves its message
+ * on r and r usable, as a failed appkg_reader_read does. */
+int reader_frame_bytes(appkg_reader *r, uint32_t f, struct frame_info *fi, struct buf *out);
+/* 1 when the file r was opened from is no longer as it was then (another inode, size,
+ * modification or change time), or cannot be looked at; 0 for a package in memory. */
+int reader_file_changed(appkg_reader *r);
+/* The file r reads was renamed by the writer that checked it (its change time moved): take
+ * its state now as the state it was opened in. */
+void reader_file_renamed(appkg_reader *r);
+/* The tar mtime every header of r repeats (spec 5.2), from frame 0. */
+uint64_t reader_tar_mtime(const appkg_reader *r);
 /* For the library's files that work on an open reader (extract.c, resources.c): its error
  * record; its checked manifest, or NULL (with the error recorded) when the reader is not open
  * or has failed; whether a problem handler is set; and the slot where resources.c keeps its

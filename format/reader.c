@@ -51,6 +51,7 @@ struct appkg_reader {
 	uint64_t progress_done, progress_total;
 	int64_t checked_frame; /* the frame in `frame` whose members have all passed, or -1 */
 	struct ahead *ahead;   /* appkg_reader_set_readahead, or NULL */
+	struct stat opened_as; /* the package file when it was opened (reader_file_changed) */
 };
 
 /* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame, a
@@ -716,6 +717,7 @@ int appkg_reader_open_fd(appkg_reader *r, int fd)
 	}
 	r->fd = fd;
 	r->size = (uint64_t)st.st_size;
+	r->opened_as = st;
 	return open_common(r);
 }
 
@@ -932,6 +934,55 @@ int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf
 		return 0;
 	out->len = fi->csize;
 	return 1;
+}
+
+int reader_frame_bytes(appkg_reader *r, uint32_t f, struct frame_info *fi, struct buf *out)
+{
+	struct appkg_err e = {0};
+
+	if (ready(r))
+		return r->err.code;
+	if (f >= r->c.nframes)
+		return APPKG_ERR_NOT_FOUND;
+	*fi = r->c.frames[f];
+	if (!out)
+		return 0;
+	out->len = 0;
+	if (buf_reserve(out, fi->csize))
+		return APPKG_ERR_NO_MEMORY;
+	if (source_read(r, out->data, fi->csize, fi->offset, &e)) {
+		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %.480s", f, e.msg);
+		return e.code;
+	}
+	out->len = fi->csize;
+	return 0;
+}
+
+int reader_file_changed(appkg_reader *r)
+{
+	const struct stat *a = &r->opened_as;
+	struct stat b;
+
+	if (r->mem)
+		return 0;
+	if (fstat(r->fd, &b) != 0)
+		return 1;
+	return a->st_dev != b.st_dev || a->st_ino != b.st_ino || a->st_size != b.st_size ||
+	       a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec ||
+	       a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec;
+}
+
+void reader_file_renamed(appkg_reader *r)
+{
+	struct stat st;
+
+	if (!r->mem && fstat(r->fd, &st) == 0)
+		r->opened_as = st;
+}
+
+uint64_t reader_tar_mtime(const appkg_reader *r)
+{
+	return r->mtime < 0 ? UINT64_MAX : (uint64_t)r->mtime;
 }
 
 int appkg_reader_find(appkg_reader *r, const char *path, struct appkg_member *out)

@@ -81,6 +81,7 @@ void appkg_writer_free(appkg_writer *w)
 	free(w->frames);
 	free(w->index);
 	buf_free(&w->cur);
+	writer_copy_free(w);
 	free(w);
 }
 
@@ -145,6 +146,14 @@ int appkg_writer_set_verify(appkg_writer *w, int verify)
 	if (writable(w))
 		return w->err.code;
 	w->verify = verify != 0;
+	return 0;
+}
+
+int appkg_writer_set_copy_frames(appkg_writer *w, int copy)
+{
+	if (writable(w))
+		return w->err.code;
+	w->copy_frames = copy != 0;
 	return 0;
 }
 
@@ -974,7 +983,12 @@ static int cut_frame(appkg_writer *w)
 	s = &w->slots[w->queued % w->nslots];
 	memset(&s->err, 0, sizeof(s->err));
 	/* a frame made of the same members as one of the source package: take its bytes */
-	s->copied = w->cur_src && reader_frame_copy(w->cur_src, w->cur.data, w->cur.len, &s->out);
+	if (w->copy_frames) {
+		if ((s->copied = writer_copy_cut(w, &s->out)) < 0)
+			return w->err.code;
+	} else {
+		s->copied = w->cur_src && reader_frame_copy(w->cur_src, w->cur.data, w->cur.len, &s->out);
+	}
 	w->cur_src = NULL;
 	w->cur_members = 0;
 	tmp = s->in;
@@ -1000,6 +1014,8 @@ static int cut_frame(appkg_writer *w)
  * target size (spec: "Frame grouping"); the manifest's signature always joins frame 0. */
 static int starts_frame(appkg_writer *w, const char *path, uint64_t size)
 {
+	if (w->copy_frames && w->nframes > 0)
+		return writer_copy_starts_frame(w, path, size);
 	return strcmp(path, SIGNATURE_PATH) != 0 && w->cur.len > 0 &&
 	       w->cur.len + tar_entry_bytes(path, size) > APPKG_FRAME_TARGET;
 }
@@ -1021,6 +1037,8 @@ static int put_entry(appkg_writer *w, const char *path, const void *data, uint64
 	x->offset = (uint32_t)w->cur.len;
 	x->size = size;
 	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
+	if (w->copy_frames)
+		writer_copy_note(w, x);
 	rc = tar_put_header(&w->cur, path, size, w->mtime);
 	if (!rc && from) {
 		rc = pending_add(&w->cur_pending, from, w->cur.len) || buf_reserve(&w->cur, size);
@@ -1067,8 +1085,13 @@ static int put_resource(appkg_writer *w, const struct writer_member *m)
 	if (m->mem)
 		return put_member(w, m->path, m->mem, m->size, m->digest);
 	if (m->src)
-		return put_copy(w, m);
+		return w->copy_frames ? writer_copy_put(w, m) : put_copy(w, m);
 	w->cur_src = NULL;
+	return put_entry(w, m->path, NULL, m->size, m->digest, m);
+}
+
+int writer_put_later(appkg_writer *w, const struct writer_member *m)
+{
 	return put_entry(w, m->path, NULL, m->size, m->digest, m);
 }
 
@@ -1171,7 +1194,7 @@ static char *make_manifest(appkg_writer *w, size_t *len)
 	}
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
-	else
+	else if (!w->copy.opens_output) /* else the same check when the output is opened */
 		manifest_load(&check, text, *len, &w->err);
 	manifest_free(&check);
 	if (w->err.code) {
@@ -1302,13 +1325,16 @@ int appkg_writer_finish_path(appkg_writer *w, const char *path)
 	fd = io_temp_beside(path, &tmp, &w->err);
 	if (fd < 0)
 		return fd;
+	w->copy.opens_output = w->verify && w->copy_frames;
 	rc = appkg_writer_finish_fd(w, fd);
 	if (!rc && w->verify)
-		rc = verify_output(w, fd, tmp);
+		rc = w->copy_frames ? writer_copy_verify(w, fd, tmp) : verify_output(w, fd, tmp);
 	if (!rc)
 		rc = io_commit(fd, tmp, path, &w->err);
 	else
 		close(fd);
+	if (!rc && w->copy.output)
+		reader_file_renamed(w->copy.output);
 	if (rc)
 		unlink(tmp);
 	free(tmp);

@@ -34,6 +34,35 @@ struct slot {
 	struct appkg_err err;
 };
 
+/* A frame of the output that is a source frame copied whole (appkg_writer_set_copy_frames):
+ * the digest of its compressed bytes as they were read, checked again once written. */
+struct copied_frame {
+	uint32_t frame;
+	appkg_reader *src;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+};
+
+/* Where the member being put sits in its source package (writer_copy_put), valid or not. */
+struct copy_source {
+	int valid;
+	appkg_reader *src;
+	uint32_t frame, offset, dsize;
+};
+
+/* What writer_copy.c keeps about the frame being laid out. */
+struct copy_state {
+	struct copy_source next; /* the member about to be put */
+	int clean;               /* every member so far is a copy at its own offset of one frame */
+	appkg_reader *src;       /* that frame's package and number */
+	uint32_t frame;
+	int ended;               /* the last member put was a copy that ended its source frame */
+	struct copied_frame *copied;
+	size_t ncopied, copied_cap;
+	struct buf check; /* bytes read back when the output is checked */
+	int opens_output;        /* finish_path will open the output: the manifest is checked then */
+	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
+};
+
 struct appkg_writer {
 	struct appkg_err err;
 	int level, threads, finished, verify;
@@ -78,6 +107,8 @@ struct appkg_writer {
 	void *progress_ctx;
 	uint64_t progress_done, progress_total;
 	size_t progress_members;
+	int copy_frames; /* appkg_writer_set_copy_frames */
+	struct copy_state copy;
 };
 
 void writer_member_free(struct writer_member *m);
@@ -102,6 +133,22 @@ void writer_prepare_end(struct prepare_job *job);
 /* appkg_writer_add_file with the work done ahead (or done now when it was not). */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p);
 void writer_prepared_free(struct writer_prepared *p);
+/* writer_copy.c, with copy_frames set. A member copied from a package: put where its source
+ * frame puts it, its bytes left for writer_copy_cut. */
+int writer_copy_put(appkg_writer *w, const struct writer_member *m);
+/* Does the member of path and size start a new frame (instead of the size rule)? */
+int writer_copy_starts_frame(appkg_writer *w, const char *path, uint64_t size);
+/* The member x was just put into the current frame. */
+void writer_copy_note(appkg_writer *w, const struct index_entry *x);
+/* The current frame is cut as output frame w->nframes - 1: 1 with out holding a source frame
+ * copied whole, 0 with the copied members' bytes filled in (to compress), or an error. */
+int writer_copy_cut(appkg_writer *w, struct buf *out);
+/* verify for copy_frames: the written file fd (tmp) read back; 0 or an error on w. */
+int writer_copy_verify(appkg_writer *w, int fd, const char *tmp);
+void writer_copy_free(appkg_writer *w);
+/* put_entry for a member whose bytes come later (writer_copy_put). */
+int writer_put_later(appkg_writer *w, const struct writer_member *m);
+
 /* Keep only the closure of w->only (members and user entries); 0 or an error code. */
 int writer_apply_selection(appkg_writer *w);
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ struct commit {
 	int dropped_signature;
 	char *manifest;             /* the manifest with entries following renames, or NULL */
 	size_t manifest_len;
+	int slim;                   /* manifest leaves out the entries the writer derives */
 	size_t damaged; /* members of the package that do not read back */
 	size_t report_len;
 };
@@ -388,6 +390,7 @@ static appkg_writer *new_writer(void)
 		appkg_writer_set_level(w, fs.level);
 		appkg_writer_set_threads(w, fs.threads);
 		appkg_writer_set_verify(w, 1);
+		appkg_writer_set_copy_frames(w, 1);
 	}
 	return w;
 }
@@ -404,19 +407,25 @@ static int stand_in(struct commit *c)
 	return appkg_writer_set_manifest(c->w, manifest, strlen(manifest));
 }
 
-/* The user's manifest, with its entries following the renames and unlinks of the mount. */
+/* The user's manifest, with its entries following the renames and unlinks of the mount, and
+ * without those the writer derives unless a carried signature must find the text it signed.
+ * The writer parses it once; a manifest that is not JSON goes to the writer as it is, which
+ * says why. */
 static int set_manifest(struct commit *c, struct node *m)
 {
+	int carried = !fs.sign_key && !c->drop_signature &&
+		      dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE));
 	int rc;
 
 	if (node_load(m))
 		return APPKG_ERR_IO;
-	if ((rc = appkg_writer_set_manifest(c->w, (const char *)m->data, m->size)))
+	c->slim = !carried;
+	if ((rc = manifest_plan((const char *)m->data, m->size, c->slim, &c->manifest,
+				&c->manifest_len, plan_problem, c)))
 		return rc;
-	if ((rc = manifest_plan((const char *)m->data, m->size, &c->manifest, &c->manifest_len,
-				plan_problem, c)))
-		return rc;
-	return c->manifest ? appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len) : 0;
+	if (c->manifest)
+		return appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len);
+	return appkg_writer_set_manifest(c->w, (const char *)m->data, m->size);
 }
 
 static int start_writer(struct commit *c)
@@ -497,12 +506,15 @@ static int keep_secrets_copy(void)
 	return 0;
 }
 
-/* The package was replaced: read from the new one, and what was edited is now in it. */
-static int switch_package(struct commit *c)
+/* The package was replaced: read from the new one, and what was edited is now in it. The
+ * reader that checked it is open on it already (checked), else it is opened here. */
+static int switch_package(struct commit *c, appkg_reader *checked)
 {
 	struct appkg_member m;
 	int rc;
 
+	if ((next_reader = checked))
+		goto relink;
 	if (!(next_reader = appkg_reader_new()))
 		return APPKG_ERR_NO_MEMORY;
 	if ((rc = appkg_reader_open_path(next_reader, fs.package))) {
@@ -510,6 +522,7 @@ static int switch_package(struct commit *c)
 		appkg_reader_free(next_reader);
 		return rc;
 	}
+relink:
 	dropped_signature = NULL;
 	walk_tree(c, relink_file);
 	if (dropped_signature) { /* gone from the mount as well (the walk is over the kids) */
@@ -580,9 +593,14 @@ static char recover_path[PATH_MAX];
 static const struct commit *recovering; /* the refused commit */
 static json_t *recover_missing;         /* package files that could not be read */
 
+static void ignore_line(void *ctx, const char *line)
+{
+}
+
 static void recover_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
 	const char *data;
+	char *full = NULL;
 	size_t len;
 
 	switch (k) {
@@ -607,12 +625,18 @@ static void recover_file(struct commit *c, struct node *n, const char *path, enu
 	}
 	data = (const char *)n->data;
 	len = n->size;
-	if (k == MANIFEST && recovering->manifest) { /* with the entries that follow renames */
-		data = recovering->manifest;
+	if (k == MANIFEST && recovering->manifest && !recovering->slim) {
+		data = recovering->manifest; /* with the entries that follow renames */
 		len = recovering->manifest_len;
+	} else if (k == MANIFEST && recovering->manifest) { /* the same, every entry kept */
+		if (manifest_plan(data, len, 0, &full, &len, ignore_line, NULL))
+			c->status = 4;
+		data = full ? full : (const char *)n->data;
+		len = full ? len : n->size;
 	}
 	if (write_out(recover_path, path, data, len))
 		c->status = 4;
+	free(full);
 }
 
 /* The marker of a directory that lacks files of the package: a ".json" file at the top, which
@@ -698,6 +722,7 @@ static void log_report(void)
 int commit_run(int at_unmount)
 {
 	struct commit c = {0};
+	appkg_reader *checked;
 	int rc;
 
 	fs.report[0] = '\0';
@@ -719,12 +744,15 @@ int commit_run(int at_unmount)
 	} else if (c.status && (c.damaged || fs.bad_reads[0])) {
 		walk_tree(&c, damaged_file); /* a damaged package: name every member at once */
 	}
+	checked = appkg_writer_take_reader(c.w);
 	appkg_writer_free(c.w);
 	if (c.status == 0 && c.dropped_signature)
 		problem(&c, 0, "%s: dropped: the commit changed the manifest it signed (mount with "
 			       "--sign SECKEY to sign again)", SIGNATURE_FILE);
 	if (c.status == 0 && !strcmp(fs.output, fs.package))
-		switch_package(&c);
+		switch_package(&c, checked);
+	else
+		appkg_reader_free(checked);
 	report_status(&c, c.status != 0);
 	log_report();
 	if (c.status)
@@ -734,5 +762,6 @@ int commit_run(int at_unmount)
 	if (c.status && at_unmount)
 		recover(&c);
 	free(c.manifest);
+	malloc_trim(0); /* the manifest's trees are gone: give their pages back */
 	return c.status;
 }

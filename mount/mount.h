@@ -116,9 +116,11 @@ size_t commit_progress_text(char *out, size_t cap);
 
 /* entries.c: the user manifest for a commit, with the entries of unlinked resources dropped
  * and those of renamed ones carried to their new paths; each problem found goes to report.
- * *out is a malloc'd new manifest text, or NULL when the user's stands. 0 or an APPKG_ERR_*. */
+ * With slim, entries that hold only what the writer derives from their files are left out (for
+ * the writer; not for a recovered manifest.json). *out is a malloc'd new manifest text, or NULL
+ * when the user's stands. 0 or an APPKG_ERR_*. */
 typedef void (*manifest_problem_fn)(void *ctx, const char *line);
-int manifest_plan(const char *json, size_t len, char **out, size_t *out_len,
+int manifest_plan(const char *json, size_t len, int slim, char **out, size_t *out_len,
 		  manifest_problem_fn report, void *ctx);
 
 #endif

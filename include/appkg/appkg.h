@@ -325,6 +325,26 @@ APPKG_API int appkg_writer_check(appkg_writer *w);
  * back through a reader (layout, digests, JSON) before it replaces path. */
 APPKG_API int appkg_writer_set_verify(appkg_writer *w, int verify);
 
+/* With copy set, members added with appkg_writer_add_copy keep the frames they have in their
+ * package, and a frame of the output that is one such frame whole (the same members, nothing
+ * added, changed or removed in it, the same tar mtime) is copied as its compressed bytes,
+ * without decoding; other frames are laid out by the size rule and compressed. This is how a
+ * commit costs what changed (appkg-mount); the output may then group members differently from
+ * a fresh pack of the same files, which readers accept alike (spec §3.2). A source file that
+ * changed on disk since its reader opened it is not copied from whole: its members are decoded
+ * and checked. With verify also set, finish_path checks the written file so: every member of a
+ * frame compressed anew is read back in full (layout, digests, JSON), and each frame copied
+ * whole is read back as stored and compared, by its BLAKE2b-256 digest, with the bytes read from
+ * the source while copying; the source must not have changed on disk meanwhile. Returns 0, or
+ * APPKG_ERR_STATE once finished. */
+APPKG_API int appkg_writer_set_copy_frames(appkg_writer *w, int copy);
+
+/* After a successful appkg_writer_finish_path with copy frames and verify set: the reader that
+ * checked the written package, open on it at its final path, which the caller now owns (free it
+ * with appkg_reader_free); NULL otherwise, or when taken already. It saves opening the new
+ * package again (a mount serving it after a commit). */
+APPKG_API appkg_reader *appkg_writer_take_reader(appkg_writer *w);
+
 /* Write the package. finish_path writes a temporary file beside path, fsyncs it and renames it
  * over path, then fsyncs the directory: path is either untouched or complete. finish_fd writes
  * to an open descriptor (standard output). The handle accepts no more calls afterwards. */

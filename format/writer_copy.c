@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frames copied whole (appkg_writer_set_copy_frames), for a commit that costs what changed.
+ * Members copied from a package keep the frames they had there: a frame starts where a
+ * source frame started and after a member that ended one, and only a frame holding something
+ * else (a new or changed member, or a gap where a member was removed) follows the size rule.
+ * A frame that is exactly one source frame, with the same tar mtime, is not decoded: its
+ * compressed bytes are read from the source, digested, and written as they are; any other
+ * frame has its copied members decoded from the source (digest checked) and is compressed
+ * anew. The written file is then read back: every frame that was compressed anew is decoded
+ * and each of its members read in full, with every check a reader makes, and each frame copied
+ * whole is read as stored and its digest compared with the one taken while it was copied.
+ * A source file that changed on disk since it was opened is not copied from whole (its frames
+ * are decoded and checked instead), and one that changed while the package was written fails
+ * the check. The manifest is checked when the output is opened (not before, twice), and the
+ * reader that checked the output is kept for the caller (appkg_writer_take_reader), so that a
+ * mount serves the new package without opening it again. Spec §3.2, "Frames kept by a commit".
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "writer.h"
+
+int writer_copy_put(appkg_writer *w, const struct writer_member *m)
+{
+	struct appkg_member from;
+	struct frame_info fi;
+	int rc;
+
+	if ((rc = appkg_reader_find(m->src, m->path, &from)) ||
+	    (rc = reader_frame_bytes(m->src, from.frame, &fi, NULL)))
+		return appkg_fail(&w->err, rc, "%s: not in the source package", m->path);
+	w->copy.next = (struct copy_source){.valid = 1, .src = m->src, .frame = from.frame,
+					    .offset = from.offset, .dsize = fi.dsize};
+	rc = writer_put_later(w, m);
+	w->copy.next.valid = 0;
+	return rc;
+}
+
+int writer_copy_starts_frame(appkg_writer *w, const char *path, uint64_t size)
+{
+	const struct copy_source *n = &w->copy.next;
+
+	if (w->cur.len == 0)
+		return 0;
+	if ((n->valid && n->offset == 0) || w->copy.ended)
+		return 1; /* a source frame starts, or the one before ended */
+	if (n->valid && w->copy.clean && n->src == w->copy.src && n->frame == w->copy.frame &&
+	    n->offset == w->cur.len)
+		return 0; /* the source frame goes on */
+	return w->cur.len + tar_entry_bytes(path, size) > APPKG_FRAME_TARGET;
+}
+
+void writer_copy_note(appkg_writer *w, const struct index_entry *x)
+{
+	const struct copy_source *n = &w->copy.next;
+	struct copy_state *c = &w->copy;
+
+	if (x->offset == 0) {
+		c->clean = n->valid && n->offset == 0;
+		c->src = n->src;
+		c->frame = n->frame;
+	} else {
+		c->clean = c->clean && n->valid && n->src == c->src && n->frame == c->frame &&
+			   n->offset == x->offset;
+	}
+	c->ended = n->valid && n->offset + tar_entry_bytes(x->path, x->size) == n->dsize;
+}
+
+/* The current frame is one source frame, whole, as the source's file still is? */
+static int whole_source_frame(appkg_writer *w)
+{
+	struct copy_state *c = &w->copy;
+	struct frame_info fi;
+
+	return c->clean && c->ended && !reader_frame_bytes(c->src, c->frame, &fi, NULL) &&
+	       fi.dsize == w->cur.len && reader_tar_mtime(c->src) == w->mtime &&
+	       !reader_file_changed(c->src);
+}
+
+static int keep_digest(appkg_writer *w, appkg_reader *src, const struct buf *bytes)
+{
+	struct copy_state *c = &w->copy;
+
+	if (c->ncopied == c->copied_cap) {
+		size_t cap = c->copied_cap ? 2 * c->copied_cap : 64;
+		void *p = realloc(c->copied, cap * sizeof(*c->copied));
+		if (!p)
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		c->copied = p;
+		c->copied_cap = cap;
+	}
+	c->copied[c->ncopied].frame = w->nframes - 1;
+	c->copied[c->ncopied].src = src;
+	digest_bytes(c->copied[c->ncopied].digest, bytes->data, bytes->len);
+	c->ncopied++;
+	return 0;
+}
+
+/* The bytes of a copied member, decoded from its source (size and digest checked). */
+static int fill_copy(appkg_writer *w, const struct pending *p)
+{
+	const void *data;
+	size_t len;
+	int rc = reader_read_digest_only(p->m->src, p->m->path, &data, &len);
+
+	if (rc)
+		return appkg_fail(&w->err, rc, "%s", appkg_reader_error(p->m->src));
+	if (len != p->m->size)
+		return appkg_fail(&w->err, APPKG_ERR_SIZE_MISMATCH, "%s: size differs from the index",
+				  p->m->path);
+	memcpy(w->cur.data + p->offset, data, len);
+	return 0;
+}
+
+int writer_copy_cut(appkg_writer *w, struct buf *out)
+{
+	struct pending_list *l = &w->cur_pending;
+	int whole = whole_source_frame(w), rc;
+	appkg_reader *src = w->copy.src;
+	struct frame_info fi;
+	size_t kept = 0;
+
+	w->copy.clean = w->copy.ended = 0;
+	if (whole) {
+		if ((rc = reader_frame_bytes(src, w->copy.frame, &fi, out))) {
+			appkg_fail(&w->err, rc, "%s", appkg_reader_error(src));
+			return -1;
+		}
+		l->n = 0; /* every member of the frame is in those bytes */
+		return keep_digest(w, src, out) ? -1 : 1;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->p[i].m->src)
+			l->p[kept++] = l->p[i]; /* a file: read by the frame's thread */
+		else if (fill_copy(w, &l->p[i]))
+			return -1;
+	}
+	l->n = kept;
+	return 0;
+}
+
+/* A frame copied whole, read back from the written file: the bytes that were copied? */
+static int check_copied(appkg_writer *w, appkg_reader *r, const struct copied_frame *f,
+			const char *tmp)
+{
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	struct frame_info fi;
+	int rc = reader_frame_bytes(r, f->frame, &fi, &w->copy.check);
+
+	if (rc)
+		return appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
+				  appkg_reader_error(r));
+	digest_bytes(digest, w->copy.check.data, w->copy.check.len);
+	if (memcmp(digest, f->digest, sizeof(digest)))
+		return appkg_fail(&w->err, APPKG_ERR_IO, "%s: frame %u differs from the bytes copied "
+				  "into it", tmp, f->frame);
+	if (reader_file_changed(f->src))
+		return appkg_fail(&w->err, APPKG_ERR_SOURCE, "the source package changed on disk "
+				  "while it was copied from");
+	return 0;
+}
+
+/* Every member of the frames compressed anew, read in full; the frames copied whole, compared
+ * by the digest of their compressed bytes. Frame 0 and the end frame are checked by the open. */
+static int check_written(appkg_writer *w, appkg_reader *r, const char *tmp)
+{
+	const struct copied_frame *f = w->copy.copied, *end = f + w->copy.ncopied;
+	struct appkg_member m;
+	const void *data;
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; appkg_reader_member(r, i, &m) == 0; i++) {
+		while (f < end && f->frame < m.frame)
+			f++;
+		if (m.frame == 0 || (f < end && f->frame == m.frame))
+			continue;
+		if ((rc = appkg_reader_read(r, m.path, &data, &len)))
+			return appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
+					  appkg_reader_error(r));
+	}
+	for (f = w->copy.copied; f < end; f++)
+		if (check_copied(w, r, f, tmp))
+			return w->err.code;
+	return 0;
+}
+
+int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
+{
+	appkg_reader *r = appkg_reader_new();
+	int rc;
+
+	if (!r)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (fsync(fd))
+		rc = appkg_fail(&w->err, errno == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO,
+				"%s: fsync: %s", tmp, strerror(errno));
+	else if ((rc = appkg_reader_open_path(r, tmp)))
+		appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
+			   appkg_reader_error(r));
+	else
+		rc = check_written(w, r, tmp);
+	if (rc == 0)
+		w->copy.output = r;
+	else
+		appkg_reader_free(r);
+	buf_free(&w->copy.check);
+	return rc;
+}
+
+appkg_reader *appkg_writer_take_reader(appkg_writer *w)
+{
+	appkg_reader *r = w->copy.output;
+
+	w->copy.output = NULL;
+	return r;
+}
+
+void writer_copy_free(appkg_writer *w)
+{
+	free(w->copy.copied);
+	buf_free(&w->copy.check);
+	appkg_reader_free(w->copy.output);
+	w->copy = (struct copy_state){0};
+}
