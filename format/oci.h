@@ -36,7 +36,8 @@ struct oci_source {
 
 struct oci_response {
 	long status;
-	char *location, *www_authenticate, *content_type, *docker_digest, *link;
+	char *location, *www_authenticate, *content_type, *docker_digest, *link, *range;
+	char *chunk_min; /* OCI-Chunk-Min-Length of an upload session */
 	unsigned retry_after; /* seconds, 0 when absent */
 	struct buf error_body;
 	char *url; /* the URL that answered, after redirects */

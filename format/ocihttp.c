@@ -38,6 +38,8 @@ void http_response_free(struct oci_response *resp)
 	free(resp->content_type);
 	free(resp->docker_digest);
 	free(resp->link);
+	free(resp->range);
+	free(resp->chunk_min);
 	free(resp->url);
 	buf_free(&resp->error_body);
 	*resp = (struct oci_response){0};
@@ -47,9 +49,9 @@ void http_response_free(struct oci_response *resp)
 static void clear_headers(struct oci_response *resp)
 {
 	free(resp->location), free(resp->www_authenticate), free(resp->content_type);
-	free(resp->docker_digest), free(resp->link);
+	free(resp->docker_digest), free(resp->link), free(resp->range), free(resp->chunk_min);
 	resp->location = resp->www_authenticate = resp->content_type = NULL;
-	resp->docker_digest = resp->link = NULL;
+	resp->docker_digest = resp->link = resp->range = resp->chunk_min = NULL;
 	resp->retry_after = 0;
 }
 
@@ -67,9 +69,10 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 {
 	struct oci_response *resp = ((struct transfer *)ctx)->resp;
 	static const char *const names[] = {"location", "www-authenticate", "content-type",
-					    "docker-content-digest", "link", "retry-after"};
+					    "docker-content-digest", "link", "range",
+					    "oci-chunk-min-length", "retry-after"};
 	char **slots[] = {&resp->location, &resp->www_authenticate, &resp->content_type,
-			  &resp->docker_digest, &resp->link, NULL};
+			  &resp->docker_digest, &resp->link, &resp->range, &resp->chunk_min, NULL};
 	size_t len = size * n;
 
 	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
