@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry client's handle, shared by oci.c (reference, options, authentication, tags),
  * ociartifact.c (descriptors, the image manifest, pull, remote inspection), ocipush.c (push)
- * and ocihttp.c (the
- * libcurl transport: retries, redirects, bounded bodies); nothing here is public. Its internal
- * functions get the library prefix from internal.h's #define lines. */
+ * and ocihttp.c (the libcurl transport: retries, redirects, bounded bodies); nothing here is
+ * public. Its internal functions get the library prefix from internal.h's #define lines. */
 #ifndef APPKG_OCI_H
 #define APPKG_OCI_H
 

@@ -37,8 +37,7 @@ static int unexpected(struct appkg_oci *c, const char *what, long status)
 {
 	if (status == 404)
 		return appkg_fail(&c->err, APPKG_ERR_REGISTRY_NOT_FOUND, "%s: not found (404)", what);
-	return appkg_fail(&c->err, status >= 400 ? APPKG_ERR_REGISTRY : APPKG_ERR_REGISTRY,
-			  "%s: the registry answered %ld", what, status);
+	return appkg_fail(&c->err, APPKG_ERR_REGISTRY, "%s: the registry answered %ld", what, status);
 }
 
 /* The upload URL of a Location header, resolved against the URL that answered. */
