@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every test: the C unit programs in BUILD/tests/test_* and the shell tests in
-# tests/cli/test_*.sh and tests/mount/test_*.sh. Each prints "PASS: name", "FAIL: name" or
+# tests/cli/test_*.sh, tests/mount/test_*.sh and tests/registry/test_*.sh. Each prints "PASS: name", "FAIL: name" or
 # "SKIP: name" lines; a program that dies without reporting counts as one failure. Ends with "N passed, N failed, N skipped".
 # APPKG_TEST_WRAPPER (e.g. valgrind) runs the C programs under a wrapper.
 BUILD=${1:-build}
@@ -35,7 +35,7 @@ for t in "$top/$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t")" sh -c 'cd "$APPKG_TOP" && exec $APPKG_TEST_WRAPPER "$0"' "$t"
 done
-for t in "$top"/tests/cli/test_*.sh "$top"/tests/mount/test_*.sh; do
+for t in "$top"/tests/cli/test_*.sh "$top"/tests/mount/test_*.sh "$top"/tests/registry/test_*.sh; do
 	run_one "$(basename "$t")" sh "$t"
 done
 echo "$pass passed, $fail failed, $skip skipped"

@@ -39,8 +39,10 @@ Lies (last component of the repository name):
               which logs whether it received an Authorization header
 
 Auth (--auth, for the whole server): none; basic (--user/--password); bearer: 401 with a
-Bearer challenge whose realm is http://127.0.0.1:PORT/token; the token endpoint answers
-{"token": …}, asking for basic credentials first when --user is given.
+Bearer challenge whose realm is http://127.0.0.1:PORT/token and whose scope is
+repository:REPO:pull, or repository:REPO:pull,push for POST, PUT and PATCH; the token endpoint
+answers {"token": …}, asking for basic credentials first when --user is given, and a token is
+good only for the scopes it was asked for (so a push needs a token with push).
 
 Usage: hostile.py --pkg PKG --config MANIFEST_JSON --log LOG --ports FILE
        [--auth none|basic|bearer] [--user U --password P] [--stall SECONDS]
@@ -246,9 +248,11 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if o.auth == "bearer":
             value = self.headers.get("Authorization", "")
-            if value.startswith("Bearer ") and value[7:] in self.server.tokens:
-                return True
             actions = "pull,push" if self.command in ("POST", "PUT", "PATCH") else "pull"
+            granted = self.server.tokens.get(value[7:]) if value.startswith("Bearer ") else None
+            if granted is not None and set(actions.split(",")) <= granted.get(repo, set()) | (
+                    {"pull", "push"} if not repo else set()):
+                return True
             realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
             challenge = f'Bearer realm="{realm}",service="hostile.test"'
             if repo:
@@ -265,8 +269,15 @@ class Handler(BaseHTTPRequestHandler):
                        {"WWW-Authenticate": 'Basic realm="hostile-token"'})
             return
         token = "tok-" + secrets.token_hex(8)
-        self.server.tokens.add(token)
-        self.lie = "token:" + ",".join(self.query.get("scope", []))
+        scopes = " ".join(self.query.get("scope", []))
+        granted = {}  # a token is good for the scopes it was asked for: {repo: {actions}}
+        for scope in scopes.split():
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            if kind == "repository":
+                granted.setdefault(name, set()).update(actions.split(","))
+        self.server.tokens[token] = granted
+        self.lie = "token:" + scopes
         self.respond(200, canonical({"token": token, "expires_in": 300}))
 
     # --- routing --------------------------------------------------------------------------
@@ -492,7 +503,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(half)
         self.wfile.flush()
         self.outbytes += len(half)
-        if not close:
+        if not close:  # logged now too: the full record comes only after the silence
+            self.record({"srv": self.server.name, "method": self.command, "path": self.path,
+                         "status": 200, "out": self.outbytes, "lie": self.lie, "stalling": True,
+                         "t": round(time.time(), 3)})
             time.sleep(self.server.opts.stall)
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
@@ -541,7 +555,7 @@ def main():
     servers = []
     for name, host in (("main", "127.0.0.1"), ("alt", "127.0.0.2")):
         s = Server((host, 0), Handler)
-        s.name, s.opts, s.art, s.tokens = name, opts, art, set()
+        s.name, s.opts, s.art, s.tokens = name, opts, art, {}
         servers.append(s)
     servers[0].alt_port = servers[1].server_address[1]
     for s in servers:

@@ -156,11 +156,11 @@ hostile_start() {
 	H_HOST=127.0.0.1:$port
 }
 
-# hlog JQ_FILTER: the hostile log's entries (one JSON object a line) run through jq -c.
-hlog() { jq -c "$1" "$H_LOG"; }
-hlog_mark() { H_MARK=$(wc -l <"$H_LOG"); }
-# hlog_since JQ_FILTER: the same over the entries since hlog_mark.
-hlog_since() { tail -n +$((H_MARK + 1)) "$H_LOG" | jq -c "$1"; }
+# hlog LOG JQ_FILTER: the entries of a hostile log (one JSON object a line) through jq -c.
+# hlog_mark LOG, then hlog_since LOG JQ_FILTER: the same over the entries added since the mark.
+hlog() { jq -c "$2" "$1"; }
+hlog_mark() { H_MARK=$(wc -l <"$1"); }
+hlog_since() { tail -n +$((H_MARK + 1)) "$1" | jq -c "$2"; }
 
 # pkg_config PKG OUT: the exact bytes of PKG's manifest.json (the artifact's config blob).
 pkg_config() {
