@@ -8,13 +8,13 @@ BUILD ?= build
 VERSION := 0.1.0
 SOVERSION := 0
 
-PKGS := libarchive libzstd jansson libsodium
+PKGS := libarchive libzstd jansson libsodium libcurl
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 # `=`, not `:=`: pkg-config runs only when a rule needs it, after the dependencies are in.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread
+PKG_LIBS = $(shell pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthread
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3)
 # Test builds only: -DAPPKG_CRASH_HOOK compiles in the crash-point hook of format/io.c. `make`
@@ -54,7 +54,7 @@ SHARED_BINS := $(TOOLS:%=$(SHARED_DIR)/bin/%)
 SHARED_UNITS := $(PUBLIC_UNITS:%=$(SHARED_DIR)/tests/%)
 SHARED_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude \
 	$(shell pkg-config --cflags jansson libsodium)
-SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium -lzstd
+SHARED_LINK = -L$(BUILD)/lib -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lappkg -ljansson -lsodium -lzstd -lcurl
 SHARED_SOURCES = $(wildcard */main.c common/*.c common/*.h common/front/main.c mount/*.[ch]) \
 	$(PUBLIC_UNITS:%=tests/unit/%.c) tests/unit/harness.h tests/unit/pipes.h tests/unit/packages.h
 

@@ -80,7 +80,8 @@ int appkg_error_class(int code)
 {
 	if (code >= 0)
 		return APPKG_EXIT_OK;
-	if (code == APPKG_ERR_AUTH || code == APPKG_ERR_SIGNATURE || code == APPKG_ERR_NO_PASSWORD)
+	if (code == APPKG_ERR_AUTH || code == APPKG_ERR_SIGNATURE || code == APPKG_ERR_NO_PASSWORD ||
+	    code == APPKG_ERR_REGISTRY_AUTH)
 		return APPKG_EXIT_AUTH;
 	if (code > -100)
 		return APPKG_EXIT_USAGE;
@@ -96,6 +97,7 @@ static const struct {
 	{APPKG_ERR_INVALID_ARGUMENT, "invalid argument"},
 	{APPKG_ERR_STATE, "call not allowed in this state"},
 	{APPKG_ERR_NOT_FOUND, "not found"},
+	{APPKG_ERR_REFERENCE, "bad registry reference"},
 	{APPKG_ERR_IO, "input/output error"},
 	{APPKG_ERR_NO_SPACE, "no space left on device"},
 	{APPKG_ERR_PERMISSION, "permission denied"},
@@ -103,6 +105,8 @@ static const struct {
 	{APPKG_ERR_EXISTS, "destination exists"},
 	{APPKG_ERR_SOURCE, "unusable source file"},
 	{APPKG_ERR_NO_FILE, "no such file or directory"},
+	{APPKG_ERR_TRANSPORT, "registry unreachable"},
+	{APPKG_ERR_TLS, "TLS failure"},
 	{APPKG_ERR_NOT_APPKG, "not an appkg package"},
 	{APPKG_ERR_TRUNCATED, "truncated package"},
 	{APPKG_ERR_SEEK_TABLE, "bad seek table"},
@@ -152,6 +156,9 @@ static const struct {
 	{APPKG_ERR_SECRETS_BINDING, "secrets belong to another package"},
 	{APPKG_ERR_NO_PASSWORD, "password required"},
 	{APPKG_ERR_SIGNATURE, "bad signature"},
+	{APPKG_ERR_REGISTRY, "bad registry response"},
+	{APPKG_ERR_REGISTRY_AUTH, "registry authentication failed"},
+	{APPKG_ERR_REGISTRY_NOT_FOUND, "not found in the registry"},
 	{APPKG_ERR_LIMIT_MEMBERS, "too many members"},
 	{APPKG_ERR_LIMIT_MEMBER_SIZE, "member too large"},
 	{APPKG_ERR_LIMIT_TOTAL, "package too large"},

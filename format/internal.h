@@ -10,7 +10,8 @@
  * data), directory.c (a directory as input), diff.c and diffjson.c (comparing two packages),
  * select.c (the closure of a selection), merge.c, placeholders.c (finding and binding
  * placeholders), bindings.c (the bindings handle), plan.c and plangraph.c (a plan against a
- * target; its handle in the private plan.h).
+ * target; its handle in the private plan.h), oci.c, ociartifact.c, ocipush.c and ocihttp.c (the
+ * OCI registry client and its libcurl transport; its handle in the private oci.h).
  */
 #ifndef APPKG_INTERNAL_H
 #define APPKG_INTERNAL_H
@@ -50,6 +51,9 @@
 #define get_le64 appkg__get_le64
 #define hex_decode appkg__hex_decode
 #define hex_encode appkg__hex_encode
+#define http_response_free appkg__http_response_free
+#define http_same_origin appkg__http_same_origin
+#define http_send appkg__http_send
 #define index_encode appkg__index_encode
 #define io_commit appkg__io_commit
 #define io_pread_all appkg__io_pread_all
@@ -81,6 +85,10 @@
 #define name_char_control appkg__name_char_control
 #define name_fold_key appkg__name_fold_key
 #define names_check_collisions appkg__names_check_collisions
+#define oci_digest_ok appkg__oci_digest_ok
+#define oci_request appkg__oci_request
+#define oci_tag_ok appkg__oci_tag_ok
+#define oci_url appkg__oci_url
 #define problem_fill appkg__problem_fill
 #define problem_set_last appkg__problem_set_last
 #define placeholder_name_ok appkg__placeholder_name_ok

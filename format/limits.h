@@ -76,4 +76,18 @@
  * index (spec §19.2). */
 #define APPKG_MAX_DIFF_CELLS (1u << 20)
 
+/* OCI registries (spec section 22): every response is hostile, so every body is bounded before
+ * it is read. An image manifest is a few hundred bytes (the OCI spec suggests 4 MiB as the most
+ * a registry need accept); a token response holds one token; a tags page 4 MiB and 100 pages are
+ * 400 MiB of tag names, far past any real repository. The layer is bounded by its descriptor,
+ * and the descriptor by APPKG_MAX_OCI_LAYER: a package is at most its members plus framing. */
+#define APPKG_MAX_OCI_MANIFEST (4u << 20)
+#define APPKG_MAX_OCI_TOKEN (64u << 10)
+#define APPKG_MAX_OCI_TAGS_PAGE (4u << 20)
+#define APPKG_MAX_OCI_TAGS_PAGES 100u
+#define APPKG_MAX_OCI_ERROR_BODY (64u << 10)
+#define APPKG_MAX_OCI_LAYER (64ull << 30)
+#define APPKG_MAX_OCI_REDIRECTS 5
+#define APPKG_MAX_OCI_RETRIES 3
+
 #endif

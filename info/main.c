@@ -13,14 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #include "appkg/appkg.h"
 #include "fe.h"
+#include "registry.h"
 
 #define MAX_KEYS 16
 #define TRUSTED_PREFIX "trusted comment: "
 
 struct options {
+	struct fe_registry reg; /* an oci:// operand: the registry options */
 	const char *password_file;
 	const char *pubkeys[MAX_KEYS];
 	int npubkeys, json, ask_password;
@@ -46,27 +50,33 @@ struct info {
 	int has_secrets, decrypted;
 	char **secret_names;
 	size_t nsecrets;
+	const char *manifest_digest; /* oci://: the image manifest's digest, else NULL */
 };
 
 __attribute__((noreturn)) static void usage(void)
 {
 	printf("Usage: %s [OPTION]... PKG\n"
+	       "       %s [OPTION]... oci://HOST[:PORT]/REPOSITORY{:TAG|@sha256:DIGEST}\n"
 	       "Show what a package holds before import: its name, description, version and ids,\n"
 	       "the signature, each resource by type with its import mode, id, dependencies and\n"
 	       "size, and whether it has secrets; with the password, the secret names (never a\n"
-	       "value). Resource bytes are not checked: use appkg verify. PKG '-' reads stdin.\n\n"
+	       "value). Resource bytes are not checked: use appkg verify. PKG '-' reads stdin.\n"
+	       "From a registry only the OCI manifest and the config blob are read.\n\n"
 	       "      --password-file FILE list the names of the secrets, with this password\n"
 	       "  -P, --ask-password       ask for that password on the terminal\n"
 	       "      --pubkey FILE        check the signature with this minisign public key\n"
 	       "                           (repeatable); without it the signature is not checked\n"
 	       "      --json               print one JSON document on stdout\n"
+	       FE_REGISTRY_HELP
+	       "  -v, --verbose            with oci://: print each request and the bytes\n"
+	       "                           transferred (never a credential)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "APPKG_PASSWORD in the environment also supplies the password.\n"
 	       "Exit status: 0 ok, 1 rejected (corrupt, not an appkg), 2 usage,\n"
 	       "3 authentication (wrong password, bad or untrusted signature),\n"
-	       "4 environment (no such file, I/O error).\n",
-	       fe_prog);
+	       "4 environment (no such file, I/O error, cannot reach the registry).\n",
+	       fe_prog, fe_prog);
 	exit(0);
 }
 
@@ -76,12 +86,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"password-file", required_argument, NULL, 'p'}, {"ask-password", no_argument, NULL, 'P'},
 		{"pubkey", required_argument, NULL, 'k'}, {"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
+		{"verbose", no_argument, NULL, 'v'}, FE_REGISTRY_LONGS, {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct options){0};
-	while ((c = fe_getopt(argc, argv, "PhV", longs)) != -1) {
+	while ((c = fe_getopt(argc, argv, "PvhV", longs)) != -1) {
+		if (fe_registry_option(&o->reg, c, optarg))
+			continue;
 		switch (c) {
+		case 'v': o->reg.verbose = 1; break;
 		case 'p': o->password_file = optarg; break;
 		case 'P': o->ask_password = 1; break;
 		case 'k':
@@ -244,6 +257,50 @@ static int load_secrets(appkg_reader *r, const struct options *o, struct info *i
 	return 0;
 }
 
+/* ---- the manifest's fields: from the reader, or for oci:// from the config blob ---- */
+
+/* The package's manifest.json as the registry's config blob holds it (remote info), or NULL. */
+static json_t *remote;
+static const char **remote_inputs; /* its input names, sorted */
+static size_t remote_ninputs;
+
+static const char *meta(appkg_reader *r, const char *field)
+{
+	return remote ? json_string_value(json_object_get(remote, field)) : appkg_reader_meta(r, field);
+}
+
+static size_t input_count(appkg_reader *r)
+{
+	return remote ? remote_ninputs : appkg_reader_input_count(r);
+}
+
+/* Input i of the remote manifest; its strings live until the next call. */
+static int remote_input(size_t i, struct appkg_input *x)
+{
+	static const char *used[4096];
+	static char *default_json;
+	json_t *in = json_object_get(json_object_get(remote, "inputs"), remote_inputs[i]), *u, *d;
+	size_t k;
+
+	free(default_json);
+	d = json_object_get(in, "default");
+	default_json = d ? json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	*x = (struct appkg_input){.name = remote_inputs[i],
+				  .description = json_string_value(json_object_get(in, "description")),
+				  .default_json = default_json,
+				  .required = json_is_true(json_object_get(in, "required")),
+				  .used_by = used};
+	json_array_foreach(json_object_get(in, "used_by"), k, u)
+		if (json_string_value(u) && x->used_by_count < sizeof(used) / sizeof(used[0]))
+			used[x->used_by_count++] = json_string_value(u);
+	return 0;
+}
+
+static int input_at(appkg_reader *r, size_t i, struct appkg_input *x)
+{
+	return remote ? remote_input(i, x) : appkg_reader_input(r, i, x);
+}
+
 /* ---- text output ---- */
 
 /* "label:" padded to one column, then the value (or "-" when absent). */
@@ -311,14 +368,14 @@ static void print_secrets_text(const struct info *in)
 /* Inputs (spec §20.3): what the target must supply, one block per input. */
 static void print_inputs_text(appkg_reader *r)
 {
-	size_t n = appkg_reader_input_count(r);
+	size_t n = input_count(r);
 	struct appkg_input x;
 
 	if (!n)
 		return;
 	printf("\nInputs (%zu)\n", n);
 	for (size_t i = 0; i < n; i++) {
-		if (appkg_reader_input(r, i, &x))
+		if (input_at(r, i, &x))
 			continue;
 		printf("  ");
 		fe_put_text(x.name);
@@ -347,12 +404,14 @@ static void print_inputs_text(appkg_reader *r)
 
 static void print_text(appkg_reader *r, const struct info *in)
 {
-	put_field("name:", appkg_reader_meta(r, "name"));
-	put_field("description:", appkg_reader_meta(r, "description"));
-	put_field("version:", appkg_reader_meta(r, "version"));
-	put_field("format version:", appkg_reader_meta(r, "format_version"));
-	put_field("package id:", appkg_reader_meta(r, "package_id"));
-	put_field("created by:", appkg_reader_meta(r, "created_by"));
+	put_field("name:", meta(r, "name"));
+	put_field("description:", meta(r, "description"));
+	put_field("version:", meta(r, "version"));
+	put_field("format version:", meta(r, "format_version"));
+	put_field("package id:", meta(r, "package_id"));
+	put_field("created by:", meta(r, "created_by"));
+	if (in->manifest_digest)
+		put_field("oci manifest:", in->manifest_digest);
 	print_signature_text(in);
 	print_secrets_text(in);
 	printf("%-17s%zu in %zu type%s, %llu bytes\n", "resources:", in->nitems, in->types,
@@ -451,8 +510,8 @@ static json_t *inputs_json(appkg_reader *r)
 	json_t *a = json_array(), *used, *def;
 	struct appkg_input x;
 
-	for (size_t i = 0; i < appkg_reader_input_count(r); i++) {
-		if (appkg_reader_input(r, i, &x))
+	for (size_t i = 0; i < input_count(r); i++) {
+		if (input_at(r, i, &x))
 			continue;
 		used = json_array();
 		for (size_t u = 0; u < x.used_by_count; u++)
@@ -474,7 +533,7 @@ static void print_json(appkg_reader *r, const struct info *in)
 
 	json_object_set_new(o, "package", bytes_json(in->subject));
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		json_object_set_new(o, fields[i], string_or_null(appkg_reader_meta(r, fields[i])));
+		json_object_set_new(o, fields[i], string_or_null(meta(r, fields[i])));
 	json_object_set_new(o, "signature", signature_json(in));
 	json_object_set_new(o, "resources", resources_json(in));
 	json_object_set_new(o, "totals", json_pack("{s:I, s:I, s:I}", "count", (json_int_t)in->nitems,
@@ -482,6 +541,8 @@ static void print_json(appkg_reader *r, const struct info *in)
 						   (json_int_t)in->bytes));
 	json_object_set_new(o, "secrets", secrets_json(in));
 	json_object_set_new(o, "inputs", inputs_json(r));
+	if (in->manifest_digest)
+		json_object_set_new(o, "oci_manifest_digest", json_string(in->manifest_digest));
 	if (json_dumpf(o, stdout, JSON_INDENT(2)) != 0)
 		out_of_memory();
 	putchar('\n');
@@ -502,6 +563,198 @@ static void info_free(struct info *in)
 	appkg_secret_names_free(in->secret_names, in->nsecrets);
 }
 
+/* ---- oci:// (spec section 22): the OCI manifest and the config blob only ---- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void load_remote_inputs(void)
+{
+	json_t *inputs = json_object_get(remote, "inputs");
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(inputs) || !json_object_size(inputs))
+		return;
+	if (!(remote_inputs = calloc(json_object_size(inputs), sizeof(*remote_inputs))))
+		out_of_memory();
+	json_object_foreach(inputs, key, v)
+		remote_inputs[remote_ninputs++] = key;
+	qsort(remote_inputs, remote_ninputs, sizeof(*remote_inputs), by_name);
+}
+
+/* One resource entry of the manifest, as the reader would give it. */
+static void remote_item(struct item *it, json_t *e)
+{
+	const char *path = json_string_value(json_object_get(e, "path")) ?: "";
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *dot = strrchr(base, '.');
+	const char *digest = json_string_value(json_object_get(e, "digest")) ?: "";
+	json_t *deps = json_object_get(e, "depends_on"), *d;
+	size_t k;
+
+	*it = (struct item){.type = copy(json_string_value(json_object_get(e, "type")) ?: ""),
+			    .name = copy(json_string_value(json_object_get(e, "name")) ?: ""),
+			    .path = copy(path),
+			    .mode = copy(json_string_value(json_object_get(e, "mode")) ?: "create"),
+			    .id = copy(json_string_value(json_object_get(e, "id"))),
+			    .size = (uint64_t)json_integer_value(json_object_get(e, "size"))};
+	if (!(it->file_name = strndup(base, dot ? (size_t)(dot - base) : strlen(base))))
+		out_of_memory();
+	snprintf(it->digest, sizeof(it->digest), "%s", digest);
+	if (json_array_size(deps) && !(it->depends_on = calloc(json_array_size(deps), sizeof(char *))))
+		out_of_memory();
+	json_array_foreach(deps, k, d)
+		if (json_string_value(d))
+			it->depends_on[it->ndepends++] = copy(json_string_value(d));
+}
+
+static void load_remote_resources(struct info *in)
+{
+	json_t *list = json_object_get(remote, "resources"), *e;
+	size_t i;
+
+	if (json_array_size(list) && !(in->items = calloc(json_array_size(list), sizeof(*in->items))))
+		out_of_memory();
+	json_array_foreach(list, i, e) {
+		remote_item(&in->items[in->nitems++], e);
+		in->bytes += in->items[in->nitems - 1].size;
+	}
+	if (in->nitems)
+		qsort(in->items, in->nitems, sizeof(*in->items), by_type_and_name);
+	for (size_t k = 0; k < in->nitems; k++)
+		in->types += k == 0 || strcmp(in->items[k].type, in->items[k - 1].type) != 0;
+	in->has_secrets = json_is_object(json_object_get(remote, "secrets"));
+}
+
+/* Line n (from 0) of text, copied into out (size bytes); 0 or -1. */
+static int text_line(const char *text, int n, char *out, size_t size)
+{
+	const char *p = text, *end;
+
+	for (int i = 0; i < n && p; i++)
+		p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+	if (!p)
+		return -1;
+	end = p + strcspn(p, "\r\n");
+	if ((size_t)(end - p) >= size)
+		return -1;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return 0;
+}
+
+/* Write len bytes to a new temporary file in $TMPDIR; its path in path (PATH_MAX). */
+static int temp_file(const void *data, size_t len, char *path, size_t size)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(path, size, "%s/appkg-info-XXXXXX", dir && *dir ? dir : "/tmp");
+	if ((fd = mkstemp(path)) < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The signature of the manifest's annotation (it signs the config blob's bytes): who made it,
+ * and with --pubkey whether a key trusts it. 0, or the exit status of a bad one (printed). */
+static int remote_signature(const struct options *o, struct info *in, const char *sig,
+			    const char *config, size_t len)
+{
+	unsigned char raw[80];
+	char line[200], cpath[4096], spath[4096];
+	size_t n = 0;
+	int rc = APPKG_ERR_SIGNATURE, k;
+
+	in->signature = sig ? "unchecked" : "absent";
+	if (!sig)
+		return 0;
+	if (!text_line(sig, 1, line, sizeof(line)) &&
+	    !sodium_base642bin(raw, sizeof(raw), line, strlen(line), NULL, &n, NULL,
+			       sodium_base64_VARIANT_ORIGINAL) && n >= 10) {
+		unsigned long long id = 0;
+		for (int b = 7; b >= 0; b--)
+			id = id << 8 | raw[2 + b];
+		snprintf(in->key_id, sizeof(in->key_id), "%016llX", id);
+	}
+	if (!text_line(sig, 2, line, sizeof(line)) && !strncmp(line, TRUSTED_PREFIX, strlen(TRUSTED_PREFIX)))
+		snprintf(in->trusted, sizeof(in->trusted), "%s", line + strlen(TRUSTED_PREFIX));
+	if (!o->npubkeys)
+		return 0;
+	if (temp_file(config, len, cpath, sizeof(cpath)))
+		return fe_report("TMPDIR", APPKG_ERR_IO, "cannot write a temporary file");
+	if (temp_file(sig, strlen(sig), spath, sizeof(spath))) {
+		unlink(cpath);
+		return fe_report("TMPDIR", APPKG_ERR_IO, "cannot write a temporary file");
+	}
+	for (k = 0; k < o->npubkeys && rc; k++) {
+		char key_id[sizeof(in->key_id)], trusted[sizeof(in->trusted)];
+		if (!(rc = appkg_check_file_signature(cpath, spath, o->pubkeys[k], key_id, trusted)))
+			memcpy(in->trusted, trusted, sizeof(trusted)); /* now checked */
+	}
+	unlink(cpath);
+	unlink(spath);
+	in->signature = rc ? "invalid" : "valid";
+	return rc ? fe_report(in->subject, rc, "manifest.json.minisig (annotation dev.appkg.signature): "
+			      "no --pubkey key trusts this signature") : 0;
+}
+
+static int remote_info(const struct options *o)
+{
+	struct info in = {.subject = o->package};
+	struct fe_registry reg = o->reg;
+	const char *config, *sig;
+	size_t len;
+	appkg_oci *c = appkg_oci_new();
+	int rc, status;
+
+	if (!c)
+		out_of_memory();
+	if (appkg_oci_set_reference(c, o->package))
+		fe_usage_error("'%s': %s", o->package, appkg_oci_error(c));
+	if (!appkg_oci_tag(c) && !appkg_oci_digest(c))
+		fe_usage_error("'%s': the reference needs a :TAG or an @sha256: digest", o->package);
+	if (o->password_file || o->ask_password)
+		fe_usage_error("secret names need the package's secrets.enc: pull it first");
+	if ((status = fe_registry_setup(&reg, c, appkg_oci_host(c), o->package)))
+		goto out;
+	rc = appkg_oci_fetch_config(c, &config, &len, &sig);
+	if (reg.verbose)
+		fprintf(stderr, "%s: '%s': %llu bytes transferred\n", fe_prog, o->package,
+			(unsigned long long)appkg_oci_bytes_received(c));
+	if (rc) {
+		status = fe_registry_report(o->package, c, rc);
+		goto out;
+	}
+	if (!(remote = json_loadb(config, len, JSON_REJECT_DUPLICATES, NULL)))
+		out_of_memory(); /* the library checked that it parses */
+	in.manifest_digest = appkg_oci_manifest_digest(c);
+	load_remote_inputs();
+	load_remote_resources(&in);
+	status = remote_signature(o, &in, sig, config, len);
+	if (o->json)
+		print_json(NULL, &in);
+	else
+		print_text(NULL, &in);
+	if (fflush(stdout) || ferror(stdout))
+		status = fe_report("standard output", APPKG_ERR_IO, "cannot write the report");
+out:
+	fe_registry_free(&reg);
+	info_free(&in);
+	free(remote_inputs);
+	json_decref(remote);
+	remote = NULL;
+	appkg_oci_free(c);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -511,6 +764,8 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
+	if (!strncmp(o.package, "oci://", 6))
+		return remote_info(&o);
 	in.subject = strcmp(o.package, "-") ? o.package : "(stdin)";
 	if (!(r = appkg_reader_new()))
 		out_of_memory();

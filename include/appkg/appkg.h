@@ -793,6 +793,105 @@ APPKG_API void appkg_reader_set_progress(appkg_reader *r, appkg_progress_fn fn, 
  * blob whose header does not parse. Lets a caller re-seal at the same cost with a fresh salt. */
 APPKG_API int appkg_secrets_kdf_level(const void *blob, size_t len);
 
+/* ---- OCI registries (spec section 22) --------------------------------------------------- */
+
+/* A registry client: one reference (oci://HOST[:PORT]/REPO[:TAG][@sha256:HEX]) and the options
+ * of one push, pull, remote inspection, tag listing or login check. Every response is treated
+ * as hostile: bodies are bounded, digests checked, nothing the registry names reaches the file
+ * system. Transport is libcurl (HTTPS by default, proxies from the environment); the library
+ * never prints: the log callback receives one line per request (method, URL, status, bytes),
+ * never a header, credential or token. */
+typedef struct appkg_oci appkg_oci;
+
+/* A line for -v output; valid during the call. */
+typedef void (*appkg_oci_log_fn)(void *ctx, const char *line);
+
+struct appkg_oci_options {
+	const char *username;          /* with password: basic credentials, or NULL */
+	const char *password;          /* copied into guarded memory, wiped at appkg_oci_free */
+	size_t password_len;
+	const char *ca_file;           /* a PEM file of CAs trusted besides the system store */
+	int plain_http;                /* 1: http:// instead of https:// (never a fallback) */
+	const char *const *resolve;    /* resolve_count "HOST:PORT:ADDR" entries, as curl's --resolve */
+	size_t resolve_count;
+	uint64_t chunk_size;           /* push: blobs larger are sent in PATCH chunks of this size;
+					* 0 means 8 MiB */
+	appkg_oci_log_fn log;          /* or NULL */
+	void *log_ctx;
+	appkg_progress_fn progress;    /* layer upload or download: bytes done of total, or NULL */
+	void *progress_ctx;
+};
+
+/* A new client, or NULL if out of memory. */
+APPKG_API appkg_oci *appkg_oci_new(void);
+
+/* Copy the options (strings are copied; the password into guarded memory). */
+APPKG_API int appkg_oci_set_options(appkg_oci *c, const struct appkg_oci_options *o);
+
+/* Parse a reference oci://HOST[:PORT]/REPO[:TAG][@sha256:<64 lowercase hex>]: HOST a DNS name,
+ * IPv4 address or [IPv6] address, REPO lowercase path components as the OCI distribution spec
+ * allows, TAG [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. APPKG_ERR_REFERENCE (the message says which
+ * part) for anything else. set_registry takes HOST[:PORT] alone (login). */
+APPKG_API int appkg_oci_set_reference(appkg_oci *c, const char *reference);
+APPKG_API int appkg_oci_set_registry(appkg_oci *c, const char *host);
+
+/* Set the tag (push without one takes the package's version); APPKG_ERR_REFERENCE if the text
+ * is not a valid tag. */
+APPKG_API int appkg_oci_set_tag(appkg_oci *c, const char *tag);
+
+/* Parts of the reference, borrowed; NULL when absent. host includes ":PORT" when given. */
+APPKG_API const char *appkg_oci_host(const appkg_oci *c);
+APPKG_API const char *appkg_oci_repository(const appkg_oci *c);
+APPKG_API const char *appkg_oci_tag(const appkg_oci *c);
+APPKG_API const char *appkg_oci_digest(const appkg_oci *c);
+
+/* GET /v2/ with the credentials (the challenge flow included): 0 when the registry accepts
+ * them, APPKG_ERR_REGISTRY_AUTH when it refuses them or wants some and none were given. */
+APPKG_API int appkg_oci_check_login(appkg_oci *c);
+
+/* Push the package file at package_path as the artifact of spec section 22: the config blob
+ * (its manifest.json) and the layer (the file), each only when HEAD says the registry lacks
+ * it, then the image manifest under the reference's tag (required: set one with
+ * appkg_oci_set_tag). digest receives "sha256:<64 hex>" of the image manifest (72 bytes). */
+APPKG_API int appkg_oci_push(appkg_oci *c, const char *package_path, char *digest);
+
+/* Pull the reference (a tag or a digest is required) into a temporary file: beside dest
+ * (".DEST.tmp-PID-XXXXXXXX", mode 0600), or when dest is NULL an unlinked one in $TMPDIR. The
+ * image manifest must be an appkg artifact (and match the reference's digest); the layer is
+ * checked for size and sha256 while it streams, and the config blob must equal the package's
+ * manifest.json. On success *fd is a descriptor on the temporary file (borrowed: the handle
+ * closes it), at offset 0, for the caller's full verification (appkg_reader_open_fd). Nothing
+ * is at dest until appkg_oci_pull_commit; appkg_oci_free removes an uncommitted temporary. */
+APPKG_API int appkg_oci_pull(appkg_oci *c, const char *dest, int *fd);
+
+/* After the caller verified the pulled package: fsync, rename the temporary over dest, fsync
+ * its directory. With dest NULL nothing is renamed (the caller copies from the descriptor). */
+APPKG_API int appkg_oci_pull_commit(appkg_oci *c);
+
+/* Remote inspection: fetch only the image manifest and the config blob (checked against its
+ * descriptor). *config (the package's manifest.json) and *signature (the text of
+ * manifest.json.minisig from the manifest's annotation, or NULL when unsigned) are borrowed
+ * until appkg_oci_free. */
+APPKG_API int appkg_oci_fetch_config(appkg_oci *c, const char **config, size_t *len,
+				     const char **signature);
+
+/* The repository's tags, in the registry's order, following Link pagination (bounded); fn is
+ * called once per tag (the string valid during the call). Tags that are not valid tag text
+ * are refused (APPKG_ERR_REGISTRY). */
+typedef void (*appkg_oci_tag_fn)(void *ctx, const char *tag);
+APPKG_API int appkg_oci_tags(appkg_oci *c, appkg_oci_tag_fn fn, void *ctx);
+
+/* The image manifest digest ("sha256:...") of the last push, pull or fetch, else NULL. */
+APPKG_API const char *appkg_oci_manifest_digest(const appkg_oci *c);
+
+/* Response body bytes received so far (every request: challenges, tokens, manifests, blobs). */
+APPKG_API uint64_t appkg_oci_bytes_received(const appkg_oci *c);
+
+APPKG_API const char *appkg_oci_error(const appkg_oci *c);
+
+/* Wipe the credentials and tokens, remove an uncommitted pull temporary, free. */
+APPKG_API void appkg_oci_free(appkg_oci *c);
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 /* Wipe and release memory returned by appkg_reader_secrets. NULL is a no-op. */

@@ -24,6 +24,7 @@ enum appkg_error {
 	APPKG_ERR_INVALID_ARGUMENT = -1, /* bad argument to a library call */
 	APPKG_ERR_STATE = -2,            /* call not allowed in this state, or after a fatal error */
 	APPKG_ERR_NOT_FOUND = -3,        /* no such member or resource (a missing file: NO_FILE) */
+	APPKG_ERR_REFERENCE = -4,        /* not a registry reference oci://HOST[:PORT]/REPO[:TAG|@DIGEST] */
 
 	/* -100 .. -199: environment */
 	APPKG_ERR_IO = -100,         /* read, write, fsync or rename failed */
@@ -33,6 +34,8 @@ enum appkg_error {
 	APPKG_ERR_EXISTS = -104,     /* destination exists */
 	APPKG_ERR_SOURCE = -105,     /* a source file is unusable (changed while packing, not regular) */
 	APPKG_ERR_NO_FILE = -106,    /* a file or directory named by the caller does not exist */
+	APPKG_ERR_TRANSPORT = -107,  /* registry unreachable, stalled, or 429/5xx after the retries */
+	APPKG_ERR_TLS = -108,        /* TLS handshake or certificate check failed */
 
 	/* -200 .. -299: container (zstd frames, seek table, index) */
 	APPKG_ERR_NOT_APPKG = -200,       /* no seek table footer: not an appkg package */
@@ -97,6 +100,12 @@ enum appkg_error {
 
 	/* -800 .. -899: signatures (reserved for the signing work) */
 	APPKG_ERR_SIGNATURE = -800,
+
+	/* -1000 .. -1099: OCI registries (spec section 22) */
+	APPKG_ERR_REGISTRY = -1000,          /* a registry response that is malformed or lies (digest,
+					      * size, truncated or endless body, not an appkg artifact) */
+	APPKG_ERR_REGISTRY_AUTH = -1001,     /* credentials missing or refused (401, 403) */
+	APPKG_ERR_REGISTRY_NOT_FOUND = -1002, /* no such repository, tag, manifest or blob (404) */
 
 	/* -900 .. -999: sanity limits (format/limits.h) */
 	APPKG_ERR_LIMIT_MEMBERS = -900,    /* more members than APPKG_MAX_MEMBERS */
