@@ -71,6 +71,30 @@ tags_list() {
 }
 t tags_lists_the_repository tags_list
 
+ref_usage() {
+	d=$(fresh_dir out-usage)
+	run "$B/appkg-pull" --plain-http "$REF" -o "$d/crm.appkg" && expect_rc 2 || return 1
+	run "$B/appkg-pull" --plain-http "oci://$PLAIN/Team/UPPER:1.4.0" -o "$d/crm.appkg" && expect_rc 2 || return 1
+	run "$B/appkg-pull" --plain-http "$REF@sha256:1234" -o "$d/crm.appkg" && expect_rc 2 || return 1
+	[ -z "$(listing "$d")" ] || fail "written: $(listing "$d")"
+}
+t pull_needs_tag_or_digest_exit2 ref_usage
+
+# The chunked upload as the real registry takes it (hostile.py counts the PATCH requests too).
+make_pkg big 20 1.4.0 400 || echo "FAIL: registry: cannot make the large package"
+chunked_real() {
+	use_plain
+	access_mark
+	run "$B/appkg-push" --plain-http --chunk-size 65536 "$W/big.appkg" "oci://$PLAIN/team/big:1.4.0" &&
+		expect_rc 0 || return 1
+	n=$(access_lines PATCH '/blobs/uploads/' | wc -l)
+	[ "$n" -ge 3 ] || fail "$n PATCH requests" || return 1
+	d=$(fresh_dir out-big)
+	run "$B/appkg-pull" --plain-http "oci://$PLAIN/team/big:1.4.0" -o "$d/big.appkg" && expect_rc 0 &&
+		cmp "$d/big.appkg" "$W/big.appkg"
+}
+t push_chunked_round_trip chunked_real
+
 # --- 2. info reads the manifest and the config blob only --------------------------------------
 info_remote() {
 	use_plain
@@ -154,6 +178,28 @@ login() {
 }
 t login_stores_docker_config login
 
+# credsStore: docker-credential-NAME get, the host on its stdin, JSON on its stdout.
+cred_helper() {
+	mkdir -p "$W/ch/bin" && d=$(fresh_dir out-helper)
+	cat >"$W/ch/bin/docker-credential-appkgtest" <<EOF
+#!/bin/sh
+[ "\$1" = get ] || exit 1
+cat >"$W/ch/asked"
+printf '{"ServerURL": "%s", "Username": "crm-ci", "Secret": "S3cret pass"}\\n' "$AUTH"
+EOF
+	chmod 755 "$W/ch/bin/docker-credential-appkgtest"
+	echo '{"credsStore": "appkgtest"}' >"$W/ch/config.json"
+	DOCKER_CONFIG=$W/ch PATH=$W/ch/bin:$PATH run "$B/appkg-pull" --plain-http "$AREF:1.4.0" -o "$d/crm.appkg" </dev/null &&
+		expect_rc 0 && cmp "$d/crm.appkg" "$PKG" || return 1
+	grep -q "$AUTH" "$W/ch/asked" || fail "the helper was asked for '$(cat "$W/ch/asked")'"
+}
+t auth_credential_helper cred_helper
+
+push_noauth() {
+	run "$B/appkg-push" --plain-http "$PKG" "$AREF:other" </dev/null && expect_rc 3 && expect_stderr 401
+}
+t auth_push_no_credentials_exit3 push_noauth
+
 # TLS: the registry's certificate is signed by a CA the system does not know.
 make_ca "$W/ca" || echo "FAIL: registry: cannot make the test CA"
 registry_start tls --tls "$W/ca" || { echo "FAIL: registry: docker-registry with TLS"; exit 1; }
@@ -198,6 +244,18 @@ plain_refused() {
 		fail "the server saw no request for registry.example"
 }
 t plain_http_nonlocal_refused plain_refused
+
+# Proxies from the environment, as curl honours them: hostile.py answers a plain-HTTP proxy
+# request (absolute URI) like any other, and logs the Host it was for.
+proxy_env() {
+	d=$(fresh_dir out-proxy)
+	hlog_mark "$H_LOG"
+	http_proxy=http://$H_HOST run timeout 30 "$B/appkg-pull" --plain-http "oci://registry.invalid:5000/t/ok:1.4.0" \
+		-o "$d/crm.appkg" && expect_rc 0 && cmp "$d/crm.appkg" "$PKG" || return 1
+	[ "$(hlog_since "$H_LOG" 'select(.host == "registry.invalid:5000" and (.path | startswith("http://registry.invalid:5000/v2/")))' |
+		wc -l)" -ge 2 ] || fail "no proxy request for registry.invalid"
+}
+t proxy_from_environment proxy_env
 
 # --- 5. signatures -----------------------------------------------------------------------------
 "$B/appkg-keygen" -W -p "$W/sign.pub" -s "$W/sign.key" >/dev/null 2>&1 &&
