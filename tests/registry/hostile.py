@@ -33,10 +33,13 @@ Lies (last component of the repository name):
   stall       half the layer, then no byte for --stall seconds
   retry       the first request of a path answers 429 (Retry-After: 1), then 503 for
               the first blob request, then the truth
+  retrylong   the first manifest request answers 429 with Retry-After: 3600, then the truth
   unavailable every request of the repository answers 503
   notfound    404 for its manifests
   redirect    a blob GET answers 307 to the second listener, http://127.0.0.2:ALT/blob/D,
               which logs whether it received an Authorization header
+  pages       the tags list in pages of 2 (Link: <…>; rel="next"), 6 tags in all
+  pagesloop   the tags list in pages that never end (a Link to one more page each time)
 
 Auth (--auth, for the whole server): none; basic (--user/--password); bearer: 401 with a
 Bearer challenge whose realm is http://127.0.0.1:PORT/token and whose scope is
@@ -44,8 +47,11 @@ repository:REPO:pull, or repository:REPO:pull,push for POST, PUT and PATCH; the 
 answers {"token": …}, asking for basic credentials first when --user is given, and a token is
 good only for the scopes it was asked for (so a push needs a token with push).
 
+With --tls CERT KEY the main listener speaks HTTPS (the second one stays plain HTTP, so a
+redirect to it is a downgrade a client must refuse without --plain-http).
+
 Usage: hostile.py --pkg PKG --config MANIFEST_JSON --log LOG --ports FILE
-       [--auth none|basic|bearer] [--user U --password P] [--stall SECONDS]
+       [--auth none|basic|bearer] [--user U --password P] [--stall SECONDS] [--tls CERT KEY]
 FILE receives "PORT ALTPORT" once both listeners accept connections.
 """
 import argparse
@@ -55,6 +61,7 @@ import json
 import os
 import secrets
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -144,10 +151,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------------
     def handle(self):
-        try:
-            first = self.connection.recv(1, socket.MSG_PEEK)
-        except OSError:
-            return
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (OSError, ssl.SSLError) as e:
+                self.record({"tls_failed": str(e), "srv": self.server.name})
+                return
+            first = b""
+        else:
+            try:
+                first = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                return
         if first == b"\x16":  # a TLS handshake record: this listener speaks plain HTTP
             self.record({"tls_hello": True, "srv": self.server.name})
             return
@@ -253,7 +268,8 @@ class Handler(BaseHTTPRequestHandler):
             if granted is not None and set(actions.split(",")) <= granted.get(repo, set()) | (
                     {"pull", "push"} if not repo else set()):
                 return True
-            realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+            scheme = "https" if self.server.opts.tls else "http"
+            realm = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/token"
             challenge = f'Bearer realm="{realm}",service="hostile.test"'
             if repo:
                 challenge += f',scope="repository:{repo}:{actions}"'
@@ -397,6 +413,10 @@ class Handler(BaseHTTPRequestHandler):
             self.lie = lie
             self.error(503, "UNAVAILABLE", "try later")
             return
+        if lie == "retrylong" and kind == "/manifests/" and self.first_hits() == 0:
+            self.lie = lie
+            self.error(429, "TOOMANYREQUESTS", "slow down", {"Retry-After": "3600"})
+            return
         if lie == "retry":
             n = self.first_hits()
             if n == 0:
@@ -408,7 +428,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.error(503, "UNAVAILABLE", "try later")
                 return
         if kind == "/tags/list":
-            self.respond(200, canonical({"name": repo, "tags": ["1.0", "latest"]}))
+            self.serve_tags(repo, lie)
             return
         if kind == "/manifests/":
             self.serve_lie_manifest(art, lie, tail)
@@ -420,6 +440,24 @@ class Handler(BaseHTTPRequestHandler):
             self.serve_lie_layer(art, lie, tail)
         else:
             self.error(404, "BLOB_UNKNOWN", "no such blob")
+
+    def serve_tags(self, repo, lie):
+        last = self.query.get("last", [""])[0]
+        if lie == "pages":
+            tags = ["1.0", "1.1", "1.2", "1.3", "1.4", "latest"]
+            start = tags.index(last) + 1 if last in tags else 0
+            page, head = tags[start:start + 2], {}
+            if start + 2 < len(tags):
+                head["Link"] = f'</v2/{repo}/tags/list?n=2&last={page[-1]}>; rel="next"'
+            self.lie = lie
+            self.respond(200, canonical({"name": repo, "tags": page}), head)
+        elif lie == "pagesloop":
+            n = int(last[1:]) + 1 if last.startswith("p") else 0
+            self.lie = lie
+            self.respond(200, canonical({"name": repo, "tags": [f"p{n}"]}),
+                         {"Link": f'</v2/{repo}/tags/list?n=1&last=p{n}>; rel="next"'})
+        else:
+            self.respond(200, canonical({"name": repo, "tags": ["1.0", "latest"]}))
 
     def serve_lie_manifest(self, art, lie, tail):
         if lie == "notfound":
@@ -538,6 +576,13 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None  # an ssl.SSLContext: the handshake then runs in the handler's thread
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 def main():
@@ -550,6 +595,7 @@ def main():
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
     p.add_argument("--stall", type=float, default=60)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     opts = p.parse_args()
     art = Artifact(opts.pkg, opts.config)
     servers = []
@@ -558,6 +604,9 @@ def main():
         s.name, s.opts, s.art, s.tokens = name, opts, art, {}
         servers.append(s)
     servers[0].alt_port = servers[1].server_address[1]
+    if opts.tls:
+        servers[0].tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        servers[0].tls.load_cert_chain(*opts.tls)
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     tmp = opts.ports + ".tmp"

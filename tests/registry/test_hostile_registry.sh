@@ -35,16 +35,37 @@ names_ref() {
 	! grep -v -F "appkg-pull: '$1'" "$W/stderr" | grep -q . || fail "a line does not name '$1'"
 }
 
-# The stalled body, started first: it takes the client's stall timeout.
+# The stalled body, started first: it takes the client's stall timeout. While the client
+# waits, the temporary it writes is beside the output, mode 0600.
 stall_bg() {
 	d=$(case_dir stall)
 	t0=$(date +%s)
 	timeout 50 "$RAW_B/appkg-pull" --plain-http "$HREF/t/stall:1.4.0" -o "$d/crm.appkg" \
-		>"$W/stall.stdout" 2>"$W/stall.stderr"
+		>"$W/stall.stdout" 2>"$W/stall.stderr" &
+	p=$!
+	i=0
+	while [ $i -lt 100 ] && ! hlog "$HLOG" 'select(.stalling)' | grep -q .; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	sleep 1
+	find "$d" -mindepth 1 -maxdepth 1 -exec stat -c '%a %n' {} + | sort >"$W/stall.files"
+	wait $p
 	echo "$? $(elapsed_since "$t0")" >"$W/stall.result"
 }
 stall_bg &
 STALL=$!
+
+# Retry-After: 3600 on the first manifest request: honoured up to 5 s, then the pull goes on.
+retrylong_bg() {
+	d=$(case_dir retrylong)
+	t0=$(date +%s)
+	timeout 50 "$RAW_B/appkg-pull" --plain-http "$HREF/t/retrylong:1.4.0" -o "$d/crm.appkg" \
+		>"$W/retrylong.stdout" 2>"$W/retrylong.stderr"
+	echo "$? $(elapsed_since "$t0")" >"$W/retrylong.result"
+}
+retrylong_bg &
+RETRYLONG=$!
 
 # lie NAME RC [REF]: pull the artifact of repository t/NAME, served with the lie NAME, which
 # must exit RC within 15 s and 64 MiB, leaving the output as it was; the log shows the lie.
@@ -144,6 +165,16 @@ no_output() {
 }
 t hostile_nothing_created no_output
 
+tags_pages() {
+	run timeout 25 "$B/appkg-tags" --plain-http "$HREF/t/pages" && expect_rc 0 || return 1
+	[ "$(tr '\n' ' ' <"$W/stdout")" = "1.0 1.1 1.2 1.3 1.4 latest " ] || fail "tags: $(cat "$W/stdout")" || return 1
+	hlog_mark "$HLOG"
+	run timeout 25 "$B/appkg-tags" --plain-http "$HREF/t/pagesloop" && expect_rc 1 || return 1
+	n=$(hlog_since "$HLOG" 'select(.lie == "pagesloop")' | wc -l)
+	[ "$n" -ge 2 ] && [ "$n" -le 101 ] || fail "$n pages asked for (at most 100 expected)"
+}
+t tags_pagination_bounded tags_pages
+
 # --- pushes, counted by the server ---------------------------------------------------------------
 make_pkg big 20 1.4.0 400 || echo "FAIL: hostile registry: cannot make the large package"
 
@@ -237,6 +268,32 @@ redirect() {
 }
 t redirect_drops_authorization redirect
 
+# --- TLS: a redirect from the HTTPS registry to plain HTTP is a downgrade --------------------------
+make_ca "$W/ca" || echo "FAIL: hostile registry: cannot make the test CA"
+hostile_start ht "$PKG" --tls "$W/ca/server.pem" "$W/ca/server.key" ||
+	echo "FAIL: hostile registry: hostile.py with TLS does not start"
+THOST=$H_HOST TLOG=$H_LOG
+
+tls_ok() {
+	d=$(case_dir tls-ok)
+	run timeout 25 "$B/appkg-pull" --ca-file "$W/ca/ca.pem" "oci://$THOST/t/ok:1.4.0" -o "$d/crm.appkg" &&
+		expect_rc 0 && cmp "$d/crm.appkg" "$PKG"
+}
+t hostile_tls_pull_works tls_ok
+
+downgrade() {
+	d=$(case_dir downgrade)
+	ref=oci://$THOST/t/redirect:1.4.0
+	hlog_mark "$TLOG"
+	run timeout 25 "$B/appkg-pull" --ca-file "$W/ca/ca.pem" "$ref" -o "$d/crm.appkg" || :
+	[ "$rc" -eq 1 ] || [ "$rc" -eq 4 ] || fail "exit status $rc, expected 1 or 4" || return 1
+	names_ref "$ref" && untouched "$d" || return 1
+	[ "$(hlog_since "$TLOG" 'select(.lie == "redirect")' | wc -l)" -ge 1 ] || fail "no redirect served" || return 1
+	n=$(hlog_since "$TLOG" 'select(.srv == "alt")' | wc -l)
+	[ "$n" -eq 0 ] || fail "$n plain HTTP requests after the redirect"
+}
+t hostile_tls_redirect_to_http_refused downgrade
+
 # --- the stalled body, started at the top --------------------------------------------------------
 stall() {
 	read -r rc took <"$W/stall.result" || fail "no result" || return 1
@@ -244,7 +301,20 @@ stall() {
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 4 ] || fail "exit status $rc, expected 1 or 4 (124: still running after 50 s)" || return 1
 	[ "$took" -le 45 ] || fail "took $took s" || return 1
 	names_ref "$HREF/t/stall:1.4.0" && untouched "$W/case-stall" || return 1
-	[ "$(hlog "$HLOG" 'select(.lie == "stall" and .stalling)' | wc -l)" -ge 1 ] || fail "the server did not stall"
+	[ "$(hlog "$HLOG" 'select(.lie == "stall" and .stalling)' | wc -l)" -ge 1 ] || fail "the server did not stall" || return 1
+	# The library's temporaries are .NAME.tmp-XXXXXX (format/io.c); the contract wrote NAME.XXXXXX.
+	grep -q "^600 $W/case-stall/\.\{0,1\}crm\.appkg\.[^/]*\$" "$W/stall.files" && [ "$(wc -l <"$W/stall.files")" -eq 2 ] ||
+		fail "while the body stalled, beside the output: $(cat "$W/stall.files")"
 }
 wait "$STALL"
 t hostile_stalled_body_times_out stall
+
+wait "$RETRYLONG"
+retrylong() {
+	read -r rc took <"$W/retrylong.result" || fail "no result" || return 1
+	cp "$W/retrylong.stderr" "$W/stderr"
+	expect_rc 0 && cmp "$W/case-retrylong/crm.appkg" "$PKG" || return 1
+	[ "$took" -ge 4 ] && [ "$took" -le 10 ] || fail "took $took s: Retry-After is honoured up to 5 s" || return 1
+	[ "$(hlog "$HLOG" 'select(.lie == "retrylong")' | wc -l)" -eq 1 ] || fail "the server did not answer 429 first"
+}
+t hostile_retry_after_capped retrylong
