@@ -25,6 +25,11 @@ Lies (last component of the repository name):
   arttype     an artifactType that is not appkg's
   layertype   a layer media type that is not appkg's
   mandigest   the manifest fetched by digest is another manifest (one more annotation)
+  twolayers   two layers (the package twice)
+  nolayers    no layer at all
+  hugesize    a layer descriptor of 1 TiB (the body is the package, then the connection ends)
+  baddigest   a layer digest that is a path: sha256:../../../token?x= (served by no route)
+  redirfile   a blob GET redirects to file:///etc/passwd
   bigman      an OCI manifest of 5 MiB (valid JSON; a client bounds manifests at 4 MiB)
   redirloop   every blob GET redirects to the same blob with one more ?hop
   endless     the layer without Content-Length, then bytes until the client hangs up
@@ -135,6 +140,17 @@ class Artifact:
         if lie == "layertype":
             return oci_manifest(self.config, self.layer, self.title, self.meta,
                                 layer_type="application/vnd.oci.image.layer.v1.tar+gzip")
+        if lie in ("twolayers", "nolayers", "hugesize", "baddigest"):
+            m = json.loads(self.manifest)
+            if lie == "twolayers":
+                m["layers"] = m["layers"] * 2
+            elif lie == "nolayers":
+                m["layers"] = []
+            elif lie == "hugesize":
+                m["layers"][0]["size"] = 1 << 40
+            else:
+                m["layers"][0]["digest"] = "sha256:../../../token?x="
+            return canonical(m)
         if lie == "bigman":
             return oci_manifest(self.config, self.layer, self.title, self.meta,
                                 extra={"dev.example.padding": "x" * (5 << 20)})
@@ -226,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         return value.split(" ", 1)[0].lower() if value else "none"
 
     def dispatch(self):
-        self.status, self.inbytes, self.outbytes, self.lie = 0, 0, 0, ""
+        self.status, self.inbytes, self.outbytes, self.lie, self.issued = 0, 0, 0, "", ""
         url = urllib.parse.urlsplit(self.path)
         self.query = urllib.parse.parse_qs(url.query)
         body = b""
@@ -242,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.record({"srv": self.server.name, "method": self.command, "path": self.path,
                          "status": self.status, "in": self.inbytes, "out": self.outbytes,
-                         "auth": self.auth_scheme(), "lie": self.lie,
+                         "auth": self.auth_scheme(), "lie": self.lie, "issued": self.issued,
                          "host": self.headers.get("Host", ""), "t": round(time.time(), 3)})
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = dispatch
@@ -294,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
                 granted.setdefault(name, set()).update(actions.split(","))
         self.server.tokens[token] = granted
         self.lie = "token:" + scopes
+        self.issued = token  # logged, so a test can look for it in a client's output
         self.respond(200, canonical({"token": token, "expires_in": 300}))
 
     # --- routing --------------------------------------------------------------------------
@@ -478,7 +495,8 @@ class Handler(BaseHTTPRequestHandler):
             self.lie = lie
             self.send_endless(b'{"schemaVersion":2,"annotations":{"x":"', b"x" * 65536)
             return
-        if lie in ("config", "arttype", "layertype", "bigman"):
+        if lie in ("config", "arttype", "layertype", "bigman", "twolayers", "nolayers", "hugesize",
+                   "baddigest"):
             self.lie = lie
         self.respond(200, manifest, {"Docker-Content-Digest": digest_of(manifest)}, MANIFEST_TYPE)
 
@@ -497,6 +515,10 @@ class Handler(BaseHTTPRequestHandler):
             self.lie = lie
             alt = self.server.alt_port
             self.respond(307, b"", {"Location": f"http://127.0.0.2:{alt}/blob/{digest}"}, None)
+            return
+        if lie == "redirfile":
+            self.lie = lie
+            self.respond(302, b"", {"Location": "file:///etc/passwd"}, None)
             return
         if lie == "redirloop":
             self.lie = lie

@@ -103,6 +103,34 @@ t hostile_endless_layer lie endless 1
 t hostile_endless_manifest lie endlessman 1
 t hostile_endless_config lie endlesscfg 1
 t hostile_redirect_loop lie redirloop 1
+t hostile_redirect_to_file lie redirfile 1
+t hostile_two_layers lie twolayers 1
+t hostile_no_layer lie nolayers 1
+t hostile_layer_size_1tib lie hugesize 1
+
+# A layer digest that is a path: refused before any request leaves the repository's blobs.
+bad_digest() {
+	lie baddigest 1 || return 1
+	n=$(hlog_since "$HLOG" 'select(.method and (.path | startswith("/v2/t/baddigest/") | not))' | wc -l)
+	[ "$n" -eq 0 ] || fail "$n requests outside /v2/t/baddigest/"
+}
+t hostile_digest_is_a_path bad_digest
+
+# info: the same bounds, and never the layer (a config that differs from the layer's manifest
+# is for pull to find: info does not read the layer).
+info_lies() {
+	for name in endlessman endlesscfg bigman arttype; do
+		hlog_mark "$HLOG"
+		t0=$(date +%s)
+		run /usr/bin/time -f %M -o "$W/mem-info" timeout 25 "$RAW_B/appkg-info" --plain-http "$HREF/t/$name:1.4.0"
+		[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "$name: exit status $rc" || return 1
+		[ "$(elapsed_since "$t0")" -le 15 ] && [ "$(tail -1 "$W/mem-info")" -le 65536 ] ||
+			fail "$name: over 15 s or 64 MiB" || return 1
+		[ "$(hlog_since "$HLOG" 'select(.path | test("/blobs/"))' | jq -r .path | grep -c "$(sha256_of "$PKG")")" -eq 0 ] ||
+			fail "$name: info asked for the layer" || return 1
+	done
+}
+t hostile_info_bounded info_lies
 
 by_digest_lie() {
 	curl -sS -f -o "$W/true-manifest" "http://$HOST/v2/t/mandigest/manifests/1.4.0" || return 1
@@ -243,6 +271,22 @@ bearer_none() {
 		expect_rc 3 && names_ref "oci://$BHOST/t/ok:1.4.0" && expect_stderr 401 && untouched "$d"
 }
 t bearer_no_credentials_exit3 bearer_none
+
+# -v shows requests, never a credential: neither the password, nor user:password in base64,
+# nor a token the server issued.
+no_credentials_shown() {
+	d=$(case_dir verbose)
+	hlog_mark "$BLOG"
+	run timeout 25 "$B/appkg-pull" -v --plain-http --username crm-ci --password-stdin "oci://$BHOST/t/ok:1.4.0" \
+		-o "$d/crm.appkg" <"$W/pw" && expect_rc 0 || return 1
+	[ -s "$W/stderr" ] || fail "-v printed nothing" || return 1
+	hlog_since "$BLOG" 'select(.issued != "") | {(.issued): .issued}' | jq -s add >"$W/tokens.json"
+	jq -e 'length >= 1' "$W/tokens.json" >/dev/null || fail "no token issued" || return 1
+	jq -n --arg b "$(printf 'crm-ci:S3cret pass' | base64)" '{pw: "S3cret pass", basic: $b}' >"$W/creds.json"
+	expect_no_secret_values "$W/creds.json" "$W/stdout" "$W/stderr" &&
+		expect_no_secret_values "$W/tokens.json" "$W/stdout" "$W/stderr"
+}
+t verbose_shows_no_credentials no_credentials_shown
 
 bearer_push() {
 	hlog_mark "$BLOG"
