@@ -68,8 +68,8 @@ __attribute__((noreturn)) static void usage(void)
 	       "                           (repeatable); without it the signature is not checked\n"
 	       "      --json               print one JSON document on stdout\n"
 	       FE_REGISTRY_HELP
-	       "  -v, --verbose            with oci://: print each request and the bytes\n"
-	       "                           transferred (never a credential)\n"
+	       "  -v, --verbose            with oci://: print the bytes transferred; twice:\n"
+	       "                           each request too (never a credential)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n\n"
 	       "APPKG_PASSWORD in the environment also supplies the password.\n"
@@ -94,7 +94,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		if (fe_registry_option(&o->reg, c, optarg))
 			continue;
 		switch (c) {
-		case 'v': o->reg.verbose = 1; break;
+		case 'v': o->reg.verbose++; break;
 		case 'p': o->password_file = optarg; break;
 		case 'P': o->ask_password = 1; break;
 		case 'k':
@@ -713,7 +713,7 @@ static int remote_info(const struct options *o)
 	const char *config, *sig;
 	size_t len;
 	appkg_oci *c = appkg_oci_new();
-	int rc, status;
+	int rc, status, verbose = reg.verbose;
 
 	if (!c)
 		out_of_memory();
@@ -723,10 +723,11 @@ static int remote_info(const struct options *o)
 		fe_usage_error("'%s': the reference needs a :TAG or an @sha256: digest", o->package);
 	if (o->password_file || o->ask_password)
 		fe_usage_error("secret names need the package's secrets.enc: pull it first");
+	reg.verbose = verbose > 1; /* -v: the bytes transferred; -vv: each request too */
 	if ((status = fe_registry_setup(&reg, c, appkg_oci_host(c), o->package)))
 		goto out;
 	rc = appkg_oci_fetch_config(c, &config, &len, &sig);
-	if (reg.verbose)
+	if (verbose)
 		fprintf(stderr, "%s: '%s': %llu bytes transferred\n", fe_prog, o->package,
 			(unsigned long long)appkg_oci_bytes_received(c));
 	if (rc) {

@@ -26,7 +26,7 @@ __attribute__((noreturn)) static void usage(void)
 	       "Push a package to an OCI registry; print oci://HOST/REPOSITORY@sha256:DIGEST.\n"
 	       "Without :TAG the package's version is the tag.\n\n"
 	       "      --chunk-size BYTES   send blobs larger than this in chunks of this size\n"
-	       "                           (default 8388608)\n"
+	       "                           (default 8 MiB)\n"
 	       FE_REGISTRY_HELP
 	       "  -v, --verbose            print each request (never a credential)\n"
 	       "  -q, --quiet              no progress display\n"
@@ -53,8 +53,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			continue;
 		switch (c) {
 		case 'c':
-			if ((o->chunk_size = fe_parse_int(optarg, 4096, 1L << 30)) < 0)
-				fe_usage_error("--chunk-size takes 4096 to 1073741824 bytes");
+			if ((o->chunk_size = fe_parse_int(optarg, 1, 1L << 30)) < 0)
+				fe_usage_error("--chunk-size takes 1 to 1073741824 bytes");
 			break;
 		case 'v': o->reg.verbose = 1; break;
 		case 'q': o->reg.progress = 0; break;
@@ -91,6 +91,13 @@ static int default_tag(appkg_oci *c, const struct options *o)
 	return rc;
 }
 
+/* Whether a failure is the registry's (named by the reference) or the package file's. */
+static int about_registry(int rc)
+{
+	return rc <= APPKG_ERR_REGISTRY || rc == APPKG_ERR_TRANSPORT || rc == APPKG_ERR_TLS ||
+	       rc == APPKG_ERR_REFERENCE || rc == APPKG_ERR_NO_MEMORY;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -114,7 +121,7 @@ int main(int argc, char **argv)
 	rc = appkg_oci_push(c, o.package, digest);
 	fe_registry_free(&o.reg);
 	if (rc) {
-		status = fe_registry_report(rc == APPKG_ERR_NO_FILE ? o.package : o.reference, c, rc);
+		status = fe_registry_report(about_registry(rc) ? o.reference : o.package, c, rc);
 		goto out;
 	}
 	printf("oci://%s/%s@%s\n", appkg_oci_host(c), appkg_oci_repository(c), digest);

@@ -23,6 +23,11 @@ static const char *const commands[][2] = {
 	{"merge", "merge packages, or keep a selection of one"},
 	{"rekey", "change the password of a package's secrets"},
 	{"plan", "show what importing a package into a target would do"},
+	{"push", "upload a package to an OCI registry"},
+	{"pull", "download a package from an OCI registry, verified"},
+	{"tags", "list the tags of a repository in an OCI registry"},
+	{"login", "check and store credentials for an OCI registry"},
+	{"logout", "remove stored credentials for an OCI registry"},
 };
 
 static void usage(FILE *out)
