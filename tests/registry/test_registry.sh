@@ -284,6 +284,26 @@ signed_wrong_key() {
 }
 t signed_wrong_pubkey_exit3 signed_wrong_key
 
+# The pull runs the full verify: packages that fail it, put on the registry by curl (their
+# digests are right), are refused with verify's status and nothing is written.
+full_verify() {
+	use_plain
+	for v in tampered_resource traversal_member symlink_member; do
+		cp "$TOP/tests/vectors/invalid/$v/package.appkg" "$W/$v.appkg"
+		dg=$(curl_push "$REG_URL" "bad/$v" 1.0 "$W/$v.appkg") && [ -n "$dg" ] || fail "$v: curl push failed" || return 1
+		d=$(fresh_dir "out-$v")
+		run "$B/appkg-pull" --plain-http "oci://$PLAIN/bad/$v:1.0" -o "$d/crm.appkg" && expect_rc 1 || return 1
+		[ -z "$(listing "$d")" ] || fail "$v: written: $(listing "$d")" || return 1
+	done
+	"$B/appkg-verify" --require-signature "$PKG" >/dev/null 2>&1
+	want=$?
+	[ "$want" -ne 0 ] || fail "appkg-verify --require-signature accepts an unsigned package" || return 1
+	d=$(fresh_dir out-require)
+	run "$B/appkg-pull" --plain-http --require-signature "$REF:1.4.0" -o "$d/crm.appkg" && expect_rc "$want" || return 1
+	[ -z "$(listing "$d")" ] || fail "--require-signature: written: $(listing "$d")"
+}
+t pull_runs_full_verify full_verify
+
 signed_info() {
 	run "$B/appkg" info --plain-http --pubkey "$W/other.pub" "$SREF" && expect_rc 3 || return 1
 	run "$B/appkg" info --plain-http --pubkey "$W/sign.pub" "$SREF" && expect_rc 0 || return 1
