@@ -57,6 +57,10 @@ redirect to it is a downgrade a client must refuse without --plain-http).
 
 Usage: hostile.py --pkg PKG --config MANIFEST_JSON --log LOG --ports FILE
        [--auth none|basic|bearer] [--user U --password P] [--stall SECONDS] [--tls CERT KEY]
+
+Under --auth bearer, two more repositories lie about auth: a repository ending in /deny
+answers 401 to every token, and the token endpoint sends an endless token for a scope on a
+repository ending in /endlesstoken.
 FILE receives "PORT ALTPORT" once both listeners accept connections.
 """
 import argparse
@@ -282,8 +286,10 @@ class Handler(BaseHTTPRequestHandler):
             actions = "pull,push" if self.command in ("POST", "PUT", "PATCH") else "pull"
             granted = self.server.tokens.get(value[7:]) if value.startswith("Bearer ") else None
             if granted is not None and set(actions.split(",")) <= granted.get(repo, set()) | (
-                    {"pull", "push"} if not repo else set()):
+                    {"pull", "push"} if not repo else set()) and not repo.endswith("/deny"):
                 return True
+            if repo.endswith("/deny"):
+                self.lie = "deny"
             scheme = "https" if self.server.opts.tls else "http"
             realm = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/token"
             challenge = f'Bearer realm="{realm}",service="hostile.test"'
@@ -296,6 +302,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve_token(self):
         o = self.server.opts
+        scope = " ".join(self.query.get("scope", []))
+        if "/endlesstoken:" in scope:
+            self.lie = "endlesstoken"
+            self.send_endless(b'{"token":"', b"t" * 65536)
+            return
         if o.user and not self.basic_ok():
             self.error(401, "UNAUTHORIZED", "bad credentials for the token",
                        {"WWW-Authenticate": 'Basic realm="hostile-token"'})

@@ -272,6 +272,26 @@ bearer_none() {
 }
 t bearer_no_credentials_exit3 bearer_none
 
+# A registry that refuses every token, and a token endpoint whose answer never ends: exit 3
+# (or 1 for the endless answer), bounded requests, time and memory, output untouched.
+bearer_lies() {
+	for name in deny endlesstoken; do
+		d=$(case_dir "$name")
+		hlog_mark "$BLOG"
+		t0=$(date +%s)
+		run /usr/bin/time -f %M -o "$W/mem-$name" timeout 25 "$RAW_B/appkg-pull" --plain-http --username crm-ci \
+			--password-stdin "oci://$BHOST/t/$name:1.4.0" -o "$d/crm.appkg" <"$W/pw"
+		[ "$rc" -eq 3 ] || [ "$rc" -eq 1 ] || fail "$name: exit status $rc, expected 3 or 1" || return 1
+		names_ref "oci://$BHOST/t/$name:1.4.0" && untouched "$d" || return 1
+		[ "$(elapsed_since "$t0")" -le 15 ] && [ "$(tail -1 "$W/mem-$name")" -le 65536 ] ||
+			fail "$name: over 15 s or 64 MiB" || return 1
+		n=$(hlog_since "$BLOG" 'select(.method)' | wc -l)
+		[ "$n" -le 10 ] || fail "$name: $n requests" || return 1
+		[ "$(hlog_since "$BLOG" "select(.lie == \"$name\")" | wc -l)" -ge 1 ] || fail "$name: lie not served" || return 1
+	done
+}
+t bearer_lies_bounded bearer_lies
+
 # -v shows requests, never a credential: neither the password, nor user:password in base64,
 # nor a token the server issued.
 no_credentials_shown() {
