@@ -36,6 +36,7 @@ Lies (last component of the repository name):
   endlessman  the manifest without Content-Length, endless
   endlesscfg  the config blob without Content-Length, endless
   stall       half the layer, then no byte for --stall seconds
+  drip        the layer 2 bytes every 0.5 s (never 30 s without a byte, done in 8 hours)
   retry       the first request of a path answers 429 (Retry-After: 1), then 503 for
               the first blob request, then the truth
   retrylong   the first manifest request answers 429 with Retry-After: 3600, then the truth
@@ -561,6 +562,10 @@ class Handler(BaseHTTPRequestHandler):
             self.lie = lie
             self.send_endless(data, b"\0" * 65536)
             return
+        elif lie == "drip":
+            self.lie = lie
+            self.send_drip(data)
+            return
         self.respond(200, data, head, octet)
 
     def send_partial(self, data, close):
@@ -581,6 +586,22 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.opts.stall)
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
+
+    def send_drip(self, data):
+        """All of data, 2 bytes every 0.5 s, until the client hangs up."""
+        self.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.flush()
+        self.record({"srv": self.server.name, "method": self.command, "path": self.path,
+                     "status": 200, "lie": self.lie, "dripping": True, "t": round(time.time(), 3)})
+        for i in range(0, len(data), 2):
+            self.wfile.write(data[i:i + 2])
+            self.wfile.flush()
+            self.outbytes += len(data[i:i + 2])
+            time.sleep(0.5)
 
     def send_endless(self, first, filler):
         """first, then filler again and again, without a length, until the client hangs up."""

@@ -56,6 +56,19 @@ stall_bg() {
 stall_bg &
 STALL=$!
 
+# A layer that drips (2 bytes every 0.5 s: never the 30 s without a byte of a stall, and 8
+# hours for this package). The contract names no bound but the stall's; the issue asks for
+# bounded time against a hostile registry, so this expects the stall's 45 s.
+drip_bg() {
+	d=$(case_dir drip)
+	t0=$(date +%s)
+	timeout 50 "$RAW_B/appkg-pull" --plain-http "$HREF/t/drip:1.4.0" -o "$d/crm.appkg" \
+		>"$W/drip.stdout" 2>"$W/drip.stderr"
+	echo "$? $(elapsed_since "$t0")" >"$W/drip.result"
+}
+drip_bg &
+DRIP=$!
+
 # Retry-After: 3600 on the first manifest request: honoured up to 5 s, then the pull goes on.
 retrylong_bg() {
 	d=$(case_dir retrylong)
@@ -382,3 +395,14 @@ retrylong() {
 	[ "$(hlog "$HLOG" 'select(.lie == "retrylong")' | wc -l)" -eq 1 ] || fail "the server did not answer 429 first"
 }
 t hostile_retry_after_capped retrylong
+
+wait "$DRIP"
+drip() {
+	read -r rc took <"$W/drip.result" || fail "no result" || return 1
+	cp "$W/drip.stderr" "$W/stderr"
+	[ "$(hlog "$HLOG" 'select(.lie == "drip" and .dripping)' | wc -l)" -ge 1 ] || fail "the server did not drip" || return 1
+	[ "$rc" -eq 1 ] || [ "$rc" -eq 4 ] || fail "exit status $rc, expected 1 or 4 (124: still running after 50 s)" || return 1
+	[ "$took" -le 45 ] || fail "took $took s" || return 1
+	names_ref "$HREF/t/drip:1.4.0" && untouched "$W/case-drip"
+}
+t hostile_dripping_body_bounded drip
