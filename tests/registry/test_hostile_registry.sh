@@ -62,7 +62,7 @@ STALL=$!
 drip_bg() {
 	d=$(case_dir drip)
 	t0=$(date +%s)
-	timeout 50 "$RAW_B/appkg-pull" --plain-http "$HREF/t/drip:1.4.0" -o "$d/crm.appkg" \
+	timeout 47 "$RAW_B/appkg-pull" --plain-http "$HREF/t/drip:1.4.0" -o "$d/crm.appkg" \
 		>"$W/drip.stdout" 2>"$W/drip.stderr"
 	echo "$? $(elapsed_since "$t0")" >"$W/drip.result"
 }
@@ -401,7 +401,7 @@ drip() {
 	read -r rc took <"$W/drip.result" || fail "no result" || return 1
 	cp "$W/drip.stderr" "$W/stderr"
 	[ "$(hlog "$HLOG" 'select(.lie == "drip" and .dripping)' | wc -l)" -ge 1 ] || fail "the server did not drip" || return 1
-	[ "$rc" -eq 1 ] || [ "$rc" -eq 4 ] || fail "exit status $rc, expected 1 or 4 (124: still running after 50 s)" || return 1
+	[ "$rc" -eq 1 ] || [ "$rc" -eq 4 ] || fail "exit status $rc, expected 1 or 4 (124: still running after 47 s)" || return 1
 	[ "$took" -le 45 ] || fail "took $took s" || return 1
 	names_ref "$HREF/t/drip:1.4.0" && untouched "$W/case-drip"
 }
