@@ -187,6 +187,12 @@ static void from_docker_config(struct fe_registry *o, const char *host)
 			fe_secret_free(o->password, o->password_len), free(o->user), o->user = NULL,
 				o->password = NULL;
 	}
+	for (size_t i = 0; i < 3; i++) { /* Jansson's copies of the encoded credentials */
+		snprintf(key, sizeof(key), "%s%s", prefixes[i], host);
+		const char *auth = json_string_value(json_object_get(json_object_get(auths, key), "auth"));
+		if (auth)
+			sodium_memzero((char *)auth, strlen(auth));
+	}
 	if (!o->user && helper && from_helper(o, helper, host)) {
 		free(o->user);
 		fe_secret_free(o->password, o->password_len);

@@ -527,7 +527,7 @@ static int answer_challenge(struct appkg_oci *c, const char *challenge, long sta
 {
 	if (challenge && !strncasecmp(challenge, "Bearer ", 7))
 		return fetch_token(c, challenge + 7);
-	if (challenge && !strncasecmp(challenge, "Basic", 5) && c->username)
+	if ((!challenge || !strncasecmp(challenge, "Basic", 5)) && c->username)
 		return set_basic(c);
 	return needs_credentials(c, status);
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry client's handle, shared by oci.c (reference, options, authentication, tags),
  * ociartifact.c (descriptors, the image manifest, pull, remote inspection), ocipush.c (push)
- * and ocihttp.c (the
- * libcurl transport: retries, redirects, bounded bodies); nothing here is public. Its internal
- * functions get the library prefix from internal.h's #define lines. */
+ * and ocihttp.c (the libcurl transport: retries, redirects, bounded bodies); nothing here is
+ * public. Its internal functions get the library prefix from internal.h's #define lines. */
 #ifndef APPKG_OCI_H
 #define APPKG_OCI_H
 
@@ -36,7 +35,8 @@ struct oci_source {
 
 struct oci_response {
 	long status;
-	char *location, *www_authenticate, *content_type, *docker_digest, *link;
+	char *location, *www_authenticate, *content_type, *docker_digest, *link, *range;
+	char *chunk_min; /* OCI-Chunk-Min-Length of an upload session */
 	unsigned retry_after; /* seconds, 0 when absent */
 	struct buf error_body;
 	char *url; /* the URL that answered, after redirects */

@@ -38,6 +38,8 @@ void http_response_free(struct oci_response *resp)
 	free(resp->content_type);
 	free(resp->docker_digest);
 	free(resp->link);
+	free(resp->range);
+	free(resp->chunk_min);
 	free(resp->url);
 	buf_free(&resp->error_body);
 	*resp = (struct oci_response){0};
@@ -47,9 +49,9 @@ void http_response_free(struct oci_response *resp)
 static void clear_headers(struct oci_response *resp)
 {
 	free(resp->location), free(resp->www_authenticate), free(resp->content_type);
-	free(resp->docker_digest), free(resp->link);
+	free(resp->docker_digest), free(resp->link), free(resp->range), free(resp->chunk_min);
 	resp->location = resp->www_authenticate = resp->content_type = NULL;
-	resp->docker_digest = resp->link = NULL;
+	resp->docker_digest = resp->link = resp->range = resp->chunk_min = NULL;
 	resp->retry_after = 0;
 }
 
@@ -63,13 +65,27 @@ static void keep_header(char **slot, const char *v, size_t n)
 	}
 }
 
+/* Retry-After in seconds (digits only; an HTTP date is ignored), capped at 5: the wait is
+ * bounded whatever the registry asks. */
+static unsigned retry_seconds(const char *v, size_t n)
+{
+	unsigned s = 0;
+
+	if (n == 0 || strspn(v, "0123456789") < n)
+		return 0;
+	for (size_t i = 0; i < n && s < 5; i++)
+		s = s * 10 + (unsigned)(v[i] - '0');
+	return s > 5 ? 5 : s;
+}
+
 static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 {
 	struct oci_response *resp = ((struct transfer *)ctx)->resp;
 	static const char *const names[] = {"location", "www-authenticate", "content-type",
-					    "docker-content-digest", "link", "retry-after"};
+					    "docker-content-digest", "link", "range",
+					    "oci-chunk-min-length", "retry-after"};
 	char **slots[] = {&resp->location, &resp->www_authenticate, &resp->content_type,
-			  &resp->docker_digest, &resp->link, NULL};
+			  &resp->docker_digest, &resp->link, &resp->range, &resp->chunk_min, NULL};
 	size_t len = size * n;
 
 	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
@@ -87,8 +103,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 			end--;
 		if (slots[i])
 			keep_header(slots[i], v, (size_t)(end - v));
-		else if (end - v > 0 && end - v < 4)
-			resp->retry_after = (unsigned)strtoul(v, NULL, 10);
+		else
+			resp->retry_after = retry_seconds(v, (size_t)(end - v));
 	}
 	return len;
 }
@@ -405,7 +421,7 @@ static void backoff(unsigned attempt, unsigned retry_after)
 	unsigned ms = 200u << attempt;
 
 	if (retry_after)
-		ms = retry_after > 5 ? 5000 : retry_after * 1000;
+		ms = retry_after * 1000; /* at most 5 s (retry_seconds) */
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

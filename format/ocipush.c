@@ -37,8 +37,7 @@ static int unexpected(struct appkg_oci *c, const char *what, long status)
 {
 	if (status == 404)
 		return appkg_fail(&c->err, APPKG_ERR_REGISTRY_NOT_FOUND, "%s: not found (404)", what);
-	return appkg_fail(&c->err, status >= 400 ? APPKG_ERR_REGISTRY : APPKG_ERR_REGISTRY,
-			  "%s: the registry answered %ld", what, status);
+	return appkg_fail(&c->err, APPKG_ERR_REGISTRY, "%s: the registry answered %ld", what, status);
 }
 
 /* The upload URL of a Location header, resolved against the URL that answered. */
@@ -107,6 +106,33 @@ static int send_to(struct appkg_oci *c, const char *method, const char *url, str
 	return oci_request(c, &rq, resp);
 }
 
+/* The registry's Range after a PATCH ("0-LAST", some send "bytes=0-LAST") must cover exactly
+ * what was sent so far; a registry that lost or invented bytes is refused. */
+static int check_range(struct appkg_oci *c, const struct oci_response *resp, uint64_t end)
+{
+	const char *r = resp->range;
+	unsigned long long first, last;
+	char tail;
+
+	if (!r)
+		return 0;
+	if (!strncmp(r, "bytes=", 6))
+		r += 6;
+	if (sscanf(r, "%llu-%llu%c", &first, &last, &tail) != 2 || first != 0 || last + 1 != end)
+		return appkg_fail(&c->err, APPKG_ERR_REGISTRY, "blob upload: the registry's Range "
+				  "does not match the %llu bytes sent", (unsigned long long)end);
+	return 0;
+}
+
+/* A chunk size the upload session asks for (OCI-Chunk-Min-Length), up to 1 GiB. */
+static void take_min_chunk(struct appkg_oci *c, const struct oci_response *resp)
+{
+	unsigned long long min = resp->chunk_min ? strtoull(resp->chunk_min, NULL, 10) : 0;
+
+	if (min > c->chunk_size && min <= (1ull << 30))
+		c->chunk_size = min;
+}
+
 /* PATCH the blob in chunks; *url follows each Location. */
 static int send_chunks(struct appkg_oci *c, struct blob *b, char **url, struct oci_response *resp)
 {
@@ -126,8 +152,9 @@ static int send_chunks(struct appkg_oci *c, struct blob *b, char **url, struct o
 			break;
 		if (resp->status != 202)
 			return unexpected(c, "blob upload (PATCH)", resp->status);
-		rc = upload_url(c, resp, url);
 		off += chunk.len;
+		if (!(rc = check_range(c, resp, off)))
+			rc = upload_url(c, resp, url);
 	}
 	return rc;
 }
@@ -136,7 +163,7 @@ static int upload_blob(struct appkg_oci *c, struct blob *b)
 {
 	struct oci_response resp = {0};
 	char *url = oci_url(c, "blobs/uploads/", NULL), *put = NULL;
-	int chunked = b->src.len > c->chunk_size, rc;
+	int chunked, rc;
 
 	if (!url)
 		return no_memory(c);
@@ -147,6 +174,8 @@ static int upload_blob(struct appkg_oci *c, struct blob *b)
 		rc = unexpected(c, "blob upload (POST)", resp.status);
 		goto out;
 	}
+	take_min_chunk(c, &resp);
+	chunked = b->src.len > c->chunk_size;
 	if ((rc = upload_url(c, &resp, &url)) || (chunked && (rc = send_chunks(c, b, &url, &resp))))
 		goto out;
 	if (!(put = with_digest(url, b->digest))) {

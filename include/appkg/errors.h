@@ -101,17 +101,17 @@ enum appkg_error {
 	/* -800 .. -899: signatures (reserved for the signing work) */
 	APPKG_ERR_SIGNATURE = -800,
 
-	/* -1000 .. -1099: OCI registries (spec section 22) */
-	APPKG_ERR_REGISTRY = -1000,          /* a registry response that is malformed or lies (digest,
-					      * size, truncated or endless body, not an appkg artifact) */
-	APPKG_ERR_REGISTRY_AUTH = -1001,     /* credentials missing or refused (401, 403) */
-	APPKG_ERR_REGISTRY_NOT_FOUND = -1002, /* no such repository, tag, manifest or blob (404) */
-
 	/* -900 .. -999: sanity limits (format/limits.h) */
 	APPKG_ERR_LIMIT_MEMBERS = -900,    /* more members than APPKG_MAX_MEMBERS */
 	APPKG_ERR_LIMIT_MEMBER_SIZE = -901, /* a member over its size limit */
 	APPKG_ERR_LIMIT_TOTAL = -902,      /* package expands past APPKG_MAX_TOTAL_SIZE */
 	APPKG_ERR_LIMIT_FRAMES = -903,     /* more frames than APPKG_MAX_FRAMES */
+
+	/* -1000 .. -1099: OCI registries (spec section 22) */
+	APPKG_ERR_REGISTRY = -1000,          /* a registry response that is malformed or lies (digest,
+					      * size, truncated or endless body, not an appkg artifact) */
+	APPKG_ERR_REGISTRY_AUTH = -1001,     /* credentials missing or refused (401, 403) */
+	APPKG_ERR_REGISTRY_NOT_FOUND = -1002, /* no such repository, tag, manifest or blob (404) */
 };
 
 /* Exit statuses shared by all appkg tools. */
