@@ -28,7 +28,8 @@ Lies (last component of the repository name):
   twolayers   two layers (the package twice)
   nolayers    no layer at all
   hugesize    a layer descriptor of 1 TiB (the body is the package, then the connection ends)
-  baddigest   a layer digest that is a path: sha256:../../../token?x= (served by no route)
+  baddigest   a layer digest that is a path, sha256:../../../../../../token?x= (/token?x=
+              once the dot segments are resolved)
   redirfile   a blob GET redirects to file:///etc/passwd
   bigman      an OCI manifest of 5 MiB (valid JSON; a client bounds manifests at 4 MiB)
   redirloop   every blob GET redirects to the same blob with one more ?hop
@@ -154,7 +155,7 @@ class Artifact:
             elif lie == "hugesize":
                 m["layers"][0]["size"] = 1 << 40
             else:
-                m["layers"][0]["digest"] = "sha256:../../../token?x="
+                m["layers"][0]["digest"] = "sha256:../../../../../../token?x="
             return canonical(m)
         if lie == "bigman":
             return oci_manifest(self.config, self.layer, self.title, self.meta,
