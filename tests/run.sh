@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every test: the C unit programs in BUILD/tests/test_* and the shell tests in
-# tests/cli/test_*.sh and tests/mount/test_*.sh (and any other tests/*/test_*.sh). Each prints
+# tests/cli/, tests/mount/ and tests/registry/ (every tests/*/test_*.sh). Each prints
 # "PASS: name", "FAIL: name" or "SKIP: name" lines; a program that dies without reporting counts
 # as one failure. Ends with "N passed, N failed, N skipped".
 # Tests run APPKG_TEST_JOBS at a time (default: one per CPU; every test keeps its files in its
