@@ -3,8 +3,8 @@
  * The registry client's transport over libcurl (spec section 22.5). One request at a time on
  * one easy handle. Every response is hostile: a body goes to a bounded sink (memory with a
  * maximum, or a file that must receive exactly the descriptor's size, hashed with SHA-256 as it
- * arrives) and a transfer that goes past its bound is cut off; a stall of 30 s with no byte and
- * a connection that takes over 10 s fail. Redirects are followed here, not by curl, so that the
+ * arrives) and a transfer that goes past its bound is cut off; a transfer slower than 1 KiB/s for
+ * 30 s (a stall, or a body that drips) and a connection that takes over 10 s fail. Redirects are followed here, not by curl, so that the
  * Authorization header is attached only to requests for the registry's own scheme, host and
  * port (never to a storage host a blob redirect names), at most APPKG_MAX_OCI_REDIRECTS times,
  * and never from https to plain http. 429, 5xx and broken connections are retried
@@ -22,6 +22,7 @@
 
 #define CONNECT_TIMEOUT 10L
 #define STALL_SECONDS 30L
+#define STALL_BYTES_PER_SECOND 1024L
 #define MAX_HEADER_VALUE 8192
 
 struct transfer {
@@ -312,7 +313,7 @@ static void set_options(struct appkg_oci *c, struct transfer *t, const char *url
 	curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, STALL_BYTES_PER_SECOND);
 	curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
 	curl_easy_setopt(k, CURLOPT_USERAGENT, "appkg/" APPKG_VERSION);
 	curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
@@ -369,8 +370,9 @@ static int transport_error(struct appkg_oci *c, struct transfer *t, CURLcode cc,
 				  "--ca-file; a plain-http registry: --plain-http)", url,
 				  curl_easy_strerror(cc));
 	case CURLE_OPERATION_TIMEDOUT:
-		return appkg_fail(&c->err, APPKG_ERR_TRANSPORT, "%s: timed out (no byte for %ld s, or "
-				  "no connection in %ld s)", url, STALL_SECONDS, CONNECT_TIMEOUT);
+		return appkg_fail(&c->err, APPKG_ERR_TRANSPORT, "%s: timed out (under %ld bytes/s for "
+				  "%ld s, or no connection in %ld s)", url, STALL_BYTES_PER_SECOND,
+				  STALL_SECONDS, CONNECT_TIMEOUT);
 	case CURLE_PARTIAL_FILE:
 		return appkg_fail(&c->err, APPKG_ERR_REGISTRY, "%s: truncated response body", url);
 	case CURLE_OUT_OF_MEMORY:
