@@ -4,7 +4,8 @@
 # appkg-mount ready + `ls` of the root against archivemount's; `cat` of every file through that
 # fresh mount, then a second pass, against `zstd -dc | tar -x` to the tmpfs + `cat` of every
 # file there, and against archivemount (which reads a large archive very slowly: on more than
-# 200 files it cats 200 spread evenly over the sorted list and scales the time, marked "est.");
+# 200 files it cats 200, on L 50, spread evenly over the sorted list and scales the time, marked
+# "est." in the results);
 # then, on a fresh copy and mount, the commit after editing one resource against archivemount's
 # write-back at unmount (not on L) and against `cp PKG NEW && sync NEW`, and the daemon's RSS at
 # open against its peak (VmHWM) through the commit.
@@ -96,7 +97,9 @@ mount_rows() {
 	mkdir -p "$W/m" "$W/a"
 	(cd "$W/src" && find . -type f | sort) >"$W/files"
 	total=$(wc -l <"$W/files")
-	k=$((total / 200))
+	want=200
+	[ "$size" != L ] || want=50
+	k=$((total / want))
 	[ $k -ge 1 ] || k=1
 	awk -v k=$k '(NR - 1) % k == 0' "$W/files" >"$W/subset"
 	scale=$(awk -v t="$total" -v s="$(wc -l <"$W/subset")" 'BEGIN { print t / s }')

@@ -27,7 +27,7 @@ BEGIN {
 	row("cat", "s", "r<=1", "M", "≤ 1.0× (must: ≤ 1.5×)",
 		"`cat` of every file through a fresh mount (package in the page cache)",
 		"`zstd -dc \\| tar -x` to tmpfs + `cat` of every file")
-	row("cat2", "s", "r<=0.3", "M", "≤ 0.3×", "the same, second pass", "the first pass")
+	row("cat2", "s", "r<=0.3", "M", "≤ 0.3×", "the same, second pass", "the first pass (same mount)")
 	row("acat", "s", "", "", "—", "`cat` of every file through a fresh mount", "archivemount")
 	row("ready", "s", "r<=0.3", "L", "≤ 0.3×", "mount ready + `ls` of the root", "archivemount")
 	row("commit_am", "s", "r<=0.1", "M", "≤ 0.1× (must)", "commit after editing one resource (`appkg-mount --commit`)",
@@ -72,7 +72,9 @@ function median(k) { return k % 2 ? s[(k + 1) / 2] : (s[k / 2] + s[k / 2 + 1]) /
 function num(v, unit, m) {
 	if (unit == "B") return sprintf("%.3f", v / 1e6)
 	if (unit == "KiB") return sprintf("%.1f", v / 1024)
-	return m >= 0.9995 ? sprintf("%.2f", v) : sprintf("%.3g", v * 1000)
+	if (m >= 0.9995) return sprintf("%.2f", v)
+	v *= 1000
+	return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : v >= 1 ? sprintf("%.2f", v) : sprintf("%.3g", v)
 }
 
 function unit_name(unit, m) { return unit == "B" ? "MB" : unit == "KiB" ? "MiB" : m >= 0.9995 ? "s" : "ms" }
@@ -109,7 +111,7 @@ function peer_text(size, id,    f) {
 
 function table(size,    f, i, id, a, p, r, note) {
 	split(corpus[size], f, " ")
-	printf "\n## %s: %d resources × %d B (%.1f MB on disk)\n\n", size, f[2], f[3], f[4] / 1e6
+	printf "\n## %s: %d resources of about %g KiB (%.1f MB on disk)\n\n", size, f[2], f[3] / 1024, f[4] / 1e6
 	print "| measure | appkg: median (min–max) | peer | peer: median (min–max) | ratio | target | |"
 	print "|---|---|---|---|---|---|---|"
 	for (i = 1; i <= nrows; i++) {
@@ -120,7 +122,7 @@ function table(size,    f, i, id, a, p, r, note) {
 		note = id == "threads" ? (same[size] == 1 ? ", same bytes" : ", **bytes differ**") : ""
 		if (id == "commit_am" && p == "not run") p = "not run (archivemount on " size ": too slow)"
 		printf "| %s | %s | %s | %s | %s | %s | %s |\n", whats[id], a, peer_text(size, id), p,
-			(r == "" ? "—" : sprintf("%.2f×", r)) note, targets[id], verdict(size, id, r)
+			(r == "" ? "—" : sprintf("%.3g×", r)) note, targets[id], verdict(size, id, r)
 	}
 }
 

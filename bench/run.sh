@@ -116,9 +116,10 @@ load=$(cut -d ' ' -f 1-3 /proc/loadavg)
 	echo "tmpfs $shm"
 	echo "commit $(git -C "$top" log -1 --format='%h (%cs)' 2>/dev/null || echo unknown)"
 } >"$W/meta"
+# the results are written after each size, so that a run stopped in L keeps S and M
 for s in ${BENCH_SIZES:-S M}; do
 	bench_size "$s"
+	echo "loadend $(cut -d ' ' -f 1-3 /proc/loadavg)" >>"$W/meta"
+	awk -f "$top/bench/report.awk" "$W/meta" "$samples" >"$out"
+	echo "bench: wrote $out" >&2
 done
-echo "loadend $(cut -d ' ' -f 1-3 /proc/loadavg)" >>"$W/meta"
-awk -f "$top/bench/report.awk" "$W/meta" "$samples" >"$out"
-echo "bench: wrote $out" >&2
