@@ -72,6 +72,7 @@ function median(k) { return k % 2 ? s[(k + 1) / 2] : (s[k / 2] + s[k / 2 + 1]) /
 function num(v, unit, m) {
 	if (unit == "B") return sprintf("%.3f", v / 1e6)
 	if (unit == "KiB") return sprintf("%.1f", v / 1024)
+	if (m >= 99.5) return sprintf("%.0f", v)
 	if (m >= 0.9995) return sprintf("%.2f", v)
 	v *= 1000
 	return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : v >= 1 ? sprintf("%.2f", v) : sprintf("%.3g", v)
@@ -122,7 +123,7 @@ function table(size,    f, i, id, a, p, r, note) {
 		note = id == "threads" ? (same[size] == 1 ? ", same bytes" : ", **bytes differ**") : ""
 		if (id == "commit_am" && p == "not run") p = "not run (archivemount on " size ": too slow)"
 		printf "| %s | %s | %s | %s | %s | %s | %s |\n", whats[id], a, peer_text(size, id), p,
-			(r == "" ? "—" : sprintf("%.3g×", r)) note, targets[id], verdict(size, id, r)
+			(r == "" ? "—" : sprintf(r >= 0.1 ? "%.2f×" : "%.2g×", r)) note, targets[id], verdict(size, id, r)
 	}
 }
 

@@ -112,7 +112,7 @@ load=$(cut -d ' ' -f 1-3 /proc/loadavg)
 	echo "load $load"
 	echo "date $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "runs $runs"
-	echo "disk $(df --output=fstype "$W" | tail -n 1) ($W)"
+	echo "disk $(df --output=fstype "$W" | tail -n 1) ($(dirname "$W"))"
 	echo "tmpfs $shm"
 	echo "commit $(git -C "$top" log -1 --format='%h (%cs)' 2>/dev/null || echo unknown)"
 } >"$W/meta"
