@@ -42,7 +42,7 @@ STATIC := $(BUILD)/lib/libappkg.a
 SHARED := $(BUILD)/lib/libappkg.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile $(BUILD)/tests/phtool
+TEST_TOOLS := $(BUILD)/tests/mkvector $(BUILD)/tests/mkhostile $(BUILD)/tests/phtool $(BUILD)/bench/member
 CRASH := $(BUILD)/crash
 
 # check-shared: every tool, and the unit programs that need only the public header, built
@@ -150,7 +150,7 @@ test-shared: all $(SHARED_BINS) $(SHARED_UNITS) $(TEST_TOOLS) crash-tools
 	@! grep -l '#include.*format/' $(SHARED_SOURCES) || { echo "FAIL: these include a header of format/"; exit 1; }
 	@for b in $(SHARED_BINS) $(SHARED_UNITS); do readelf -d $$b | grep -q 'NEEDED.*libappkg\.so' || \
 		{ echo "FAIL: $$b is not linked against libappkg.so"; exit 1; }; done
-	@ln -sfn ../lib $(SHARED_DIR)/lib && ln -sfn ../crash $(SHARED_DIR)/crash && \
+	@ln -sfn ../lib $(SHARED_DIR)/lib && ln -sfn ../crash $(SHARED_DIR)/crash && ln -sfn ../bench $(SHARED_DIR)/bench && \
 		ln -sf ../../tests/mkvector ../../tests/mkhostile ../../tests/phtool $(SHARED_DIR)/tests/
 	@tests/run.sh $(SHARED_DIR)
 
@@ -182,10 +182,16 @@ fuzz:
 	@.ci/install-deps clang libclang-rt-14-dev
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
-bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/tests/phtool
-	@bench/run.sh $(BUILD)/bin
+# .ci/install-deps brings archivemount, the mount rows' peer; BENCH_SIZES="S M L" adds L (~600 MB).
+bench:
+	@.ci/install-deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/phtool $(BUILD)/bench/member
+	@bench/run.sh $(BUILD)/bin $(BUILD)/bench/member
 	@bench/bind.sh $(BUILD)/tests/phtool
+
+$(BUILD)/bench/member: bench/member.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/appkg

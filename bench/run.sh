@@ -1,56 +1,125 @@
 #!/bin/sh
-# Speed and memory of appkg-pack and appkg-unpack against tar + zstd on the same corpus, in the
-# same run, reported as ratios (appkg / peer). Corpus from tests/tools/gen-corpus.py:
-# BENCH_SIZE=S (200 x 4 KiB), M (10,000 x 8 KiB, default) or L (100,000 x 4 KiB).
-# Usage: bench/run.sh BIN_DIR
+# SPDX-License-Identifier: MIT
+# Every row of issue 13's target table, appkg against the command a user would run instead, on
+# corpora from tests/tools/gen-corpus.py --seed 1: S (200 x 4 KiB), M (10,000 x 8 KiB), L
+# (100,000 x 4 KiB) and T (20 x 1 KiB, the smoke check's). Each row runs BENCH_RUNS times (5),
+# appkg then the peer, alternating; every sample goes to a file that bench/report.awk turns
+# into BENCH_OUT (bench/RESULTS.md): medians, min-max, ratios, targets. The mount rows are in
+# bench/mount.sh. Files are written in a directory on disk (BENCH_DIR, default build/) and in a
+# tmpfs (/dev/shm, else $XDG_RUNTIME_DIR).
+# Usage: [BENCH_SIZES="S M"] [BENCH_RUNS=5] [BENCH_OUT=FILE] bench/run.sh BIN_DIR MEMBER_TOOL
 set -eu
-B=$(cd "${1:-build/bin}" && pwd)
+B=$(cd "${1:?usage: bench/run.sh BIN_DIR MEMBER_TOOL}" && pwd)
+MEMBER=$(cd "$(dirname "${2:?}")" && pwd)/$(basename "$2")
 top=$(cd "$(dirname "$0")/.." && pwd)
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-case ${BENCH_SIZE:-M} in
-S) n=200 avg=4096 ;;
-M) n=10000 avg=8192 ;;
-L) n=100000 avg=4096 ;;
-*) echo "BENCH_SIZE must be S, M or L" >&2; exit 2 ;;
-esac
-python3 "$top/tests/tools/gen-corpus.py" --resources $n --avg-size $avg --seed 1 --no-secrets --out "$W/src" 2>/dev/null
-mkdir -p "$W/x1" "$W/x2"
-cat "$(find "$W/src" -type f)" >/dev/null 2>&1 || true # warm the page cache
+out=${BENCH_OUT:-$top/bench/RESULTS.md}
+runs=${BENCH_RUNS:-5}
+mkdir -p "${BENCH_DIR:-$top/build}"
+W=$(mktemp -d "${BENCH_DIR:-$top/build}/bench.XXXXXX")
+for shm in /dev/shm "${XDG_RUNTIME_DIR:-/nonexistent}" ""; do
+	[ -n "$shm" ] && [ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] && [ -w "$shm" ] && break
+done
+[ -n "$shm" ] || { echo "bench: no writable tmpfs (/dev/shm or \$XDG_RUNTIME_DIR)" >&2; exit 4; }
+SHM=$(mktemp -d -p "$shm" appkg-bench.XXXXXX)
+trap 'cleanup' EXIT
+export XDG_STATE_HOME="$W/state" # the mount's commit log stays in the work directory
+samples=$W/samples
 
-# measure NAME CMD...: best wall time of 3 runs and the peak RSS, as "seconds kib"
-measure() {
-	best="" rss=0
-	for _ in 1 2 3; do
-		rm -rf "$W/x1" "$W/x2" && mkdir -p "$W/x2"
-		/usr/bin/time -f "%e %M" -o "$W/t" sh -c "$1" >/dev/null 2>&1
-		read -r s m <"$W/t"
-		if [ -z "$best" ] || [ "$(echo "$s < $best" | bc)" = 1 ]; then best=$s; fi
-		[ "$m" -gt "$rss" ] && rss=$m
+cleanup() {
+	for m in "$W/m" "$W/a"; do fusermount3 -uz "$m" 2>/dev/null || true; done
+	rm -rf "$W" "$SHM"
+}
+
+now() { date +%s.%N; }
+# elapsed T0: seconds since T0, as a decimal
+elapsed() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.6f", t1 - t0 }'; }
+# sample ROW SIDE VALUE: one measurement of the current size; SIDE is a (appkg) or p (peer)
+sample() { echo "$size $1 $2 $3" >>"$samples"; }
+
+# timed ROW SIDE COMMAND: run the shell command once; its wall time is a sample of ROW and its
+# peak RSS (GNU time %M: the largest process of a pipeline, in KiB) one of rss_ROW
+timed() {
+	t0=$(now)
+	/usr/bin/time -f %M -o "$W/rss" sh -c "$3" >/dev/null
+	sample "$1" "$2" "$(elapsed "$t0")"
+	sample "rss_$1" "$2" "$(tail -n 1 "$W/rss")"
+}
+
+# pair ROW PREPARE APPKG_COMMAND PEER_COMMAND: BENCH_RUNS alternating runs, PREPARE (untimed)
+# before each
+pair() {
+	i=0
+	while [ $i -lt "$runs" ]; do
+		i=$((i + 1))
+		sh -c "$2"
+		timed "$1" a "$3"
+		sh -c "$2"
+		timed "$1" p "$4"
 	done
-	echo "$best $rss"
 }
 
-row() { # row WHAT APPKG_RESULT PEER_RESULT
-	set -- "$1" $2 $3
-	printf '%-28s %8.2f s %7d KiB   %8.2f s %7d KiB   %6.2fx time  %6.2fx RSS\n' "$1" "$2" "$3" "$4" "$5" \
-		"$(echo "$2 / ($4 + 0.001)" | bc -l)" "$(echo "$3 / $5" | bc -l)"
+tool_rows() {
+	src=$W/src pkg=$W/p.appkg tzst=$W/p.tar.zst
+	tar_cf="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - ."
+	pair pack "rm -f '$W/o.appkg' '$W/o.tar.zst'" "'$B/appkg-pack' -q '$src' -o '$W/o.appkg'" \
+		"cd '$src' && $tar_cf | zstd -q -3 -T0 >'$W/o.tar.zst'"
+	pair threads : \
+		"'$B/appkg-pack' -q -T $(nproc) '$src' -o '$W/o.appkg'" "'$B/appkg-pack' -q -T 1 '$src' -o '$W/o1.appkg'"
+	if cmp -s "$W/o.appkg" "$W/o1.appkg"; then sample threads same 1; else sample threads same 0; fi
+	fresh="rm -rf '$W/x' '$SHM/x'; sync"
+	pair unpack_ext4 "$fresh" "'$B/appkg-unpack' -q '$pkg' -C '$W/x'" \
+		"mkdir '$W/x' && zstd -dc '$tzst' | tar -x -C '$W/x'"
+	pair unpack_tmpfs "$fresh" "'$B/appkg-unpack' -q '$pkg' -C '$SHM/x'" \
+		"mkdir '$SHM/x' && zstd -dc '$tzst' | tar -x -C '$SHM/x'"
+	pair verify : "'$B/appkg-verify' -q '$pkg'" "zstd -dc '$tzst' | sha256sum"
+	sample size a "$(stat -c %s "$pkg")"
+	sample size p "$(stat -c %s "$tzst")"
+	i=0
+	while [ $i -lt "$runs" ]; do
+		i=$((i + 1))
+		sample member a "$("$MEMBER" "$pkg" 1000 $i | cut -d ' ' -f 1)"
+	done
 }
 
-pkg="$W/p.appkg"
-"$B/appkg-pack" "$W/src" -o "$pkg"
-tar -C "$W/src" -cf - . | zstd -q -3 -o "$W/p.tar.zst"
-member=$(cd "$W/src" && find resources -type f | sort | sed -n "$((n / 2))p")
-type_name=$(echo "$member" | sed 's|^resources/||; s|\.json$||')
+. "$top/bench/mount.sh"
 
-echo "corpus: $n resources, $(du -sb "$W/src" | cut -f1) bytes; appkg $(stat -c %s "$pkg") bytes," \
-	"tar.zst $(stat -c %s "$W/p.tar.zst") bytes"
-printf '%-28s %21s   %21s   %s\n' "" "appkg" "peer" "ratio appkg/peer"
-row "pack vs tar|zstd -3" "$(measure "$B/appkg-pack '$W/src' -o '$W/x1.appkg'")" \
-	"$(measure "tar -C '$W/src' -cf - . | zstd -q -3 -o '$W/x1.tar.zst' -f")"
-row "unpack vs zstd -dc|tar -x" "$(measure "$B/appkg-unpack '$pkg' -C '$W/x1'")" \
-	"$(measure "zstd -dc '$W/p.tar.zst' | tar -C '$W/x2' -xf -")"
-row "one member vs tar --zstd -x" "$(measure "$B/appkg-unpack --only '$type_name' '$pkg' -C '$W/x1'")" \
-	"$(measure "tar --zstd -C '$W/x2' -xf '$W/p.tar.zst' './$member'")"
-row "verify vs zstd -dc|sha256sum" "$(measure "$B/appkg-verify '$pkg'")" \
-	"$(measure "zstd -dc '$pkg' | sha256sum")"
+# bench_size SIZE: make the corpus and the two packages, then run every row on them
+bench_size() {
+	size=$1
+	case $size in
+	T) n=20 avg=1024 ;;
+	S) n=200 avg=4096 ;;
+	M) n=10000 avg=8192 ;;
+	L) n=100000 avg=4096 ;;
+	*) echo "bench: BENCH_SIZES takes S, M, L (and T)" >&2; exit 2 ;;
+	esac
+	rm -rf "$W/src" && python3 "$top/tests/tools/gen-corpus.py" --resources $n --avg-size $avg \
+		--seed 1 --no-secrets --out "$W/src" 2>/dev/null
+	"$B/appkg-pack" -q "$W/src" -o "$W/p.appkg"
+	(cd "$W/src" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . |
+		zstd -q -3 >"$W/p.tar.zst")
+	echo "corpus $size $n $avg $(du -sb "$W/src" | cut -f 1)" >>"$W/meta"
+	echo "bench: $size: $n resources" >&2
+	tool_rows
+	mount_rows
+}
+
+load=$(cut -d ' ' -f 1-3 /proc/loadavg)
+{
+	echo "cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "cores $(nproc)"
+	echo "kernel $(uname -sr)"
+	echo "load $load"
+	echo "date $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "runs $runs"
+	echo "disk $(df --output=fstype "$W" | tail -n 1) ($(dirname "$W"))"
+	echo "tmpfs $shm"
+	echo "commit $(git -C "$top" log -1 --format='%h (%cs)' 2>/dev/null || echo unknown)"
+} >"$W/meta"
+# the results are written after each size, so that a run stopped in L keeps S and M
+for s in ${BENCH_SIZES:-S M}; do
+	bench_size "$s"
+	echo "loadend $(cut -d ' ' -f 1-3 /proc/loadavg)" >>"$W/meta"
+	awk -f "$top/bench/report.awk" "$W/meta" "$samples" >"$out"
+	echo "bench: wrote $out" >&2
+done
