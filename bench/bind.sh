@@ -22,5 +22,5 @@ awk 'BEGIN { printf "%-28s %12s %14s %10s\n", "bind, one document", "bytes", "s 
 }
 END {
 	printf "worst growth per 10x placeholders: %.2fx (target at most 12x: %s)\n", worst,
-		worst > 12 ? "not met" : "met"
+		(worst > 12) ? "not met" : "met"
 }' "$W"
