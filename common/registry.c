@@ -215,15 +215,44 @@ static void on_log(void *ctx, const char *line)
 	fputc('\n', stderr);
 }
 
-int fe_registry_setup(struct fe_registry *o, appkg_oci *c, const char *host, const char *subject)
+/* Why ref does not name what `what` says, or NULL. */
+static const char *wrong_reference(appkg_oci *c, const char *ref, enum fe_ref what)
 {
-	struct appkg_oci_options opt = {0};
-	int rc;
+	if (what == FE_REF_REGISTRY ? appkg_oci_set_registry(c, ref) : appkg_oci_set_reference(c, ref))
+		return appkg_oci_error(c);
+	if (what == FE_REF_REPOSITORY && (appkg_oci_tag(c) || appkg_oci_digest(c)))
+		return "a repository takes no tag or digest";
+	if (what == FE_REF_TAG && appkg_oci_digest(c))
+		return "push takes a tag, not a digest";
+	if (what == FE_REF_TAG_OR_DIGEST && !appkg_oci_tag(c) && !appkg_oci_digest(c))
+		return "the reference needs a :TAG or an @sha256: digest";
+	return NULL;
+}
+
+appkg_oci *fe_registry_handle(const struct fe_registry *o, const char *ref, enum fe_ref what)
+{
+	appkg_oci *c;
+	const char *why;
+	char msg[512];
 
 	if (o->password_stdin && !o->username)
 		fe_usage_error("--password-stdin needs --username");
 	if (o->username && !o->password_stdin)
 		fe_usage_error("--username needs --password-stdin");
+	if (!(c = appkg_oci_new()))
+		exit(fe_report(ref, APPKG_ERR_NO_MEMORY, NULL));
+	if (!(why = wrong_reference(c, ref, what)))
+		return c;
+	snprintf(msg, sizeof(msg), "%s", why); /* the handle holds the text */
+	appkg_oci_free(c);
+	fe_usage_error("'%s': %s", ref, msg);
+}
+
+int fe_registry_setup(struct fe_registry *o, appkg_oci *c, const char *host, const char *subject)
+{
+	struct appkg_oci_options opt = {0};
+	int rc;
+
 	if (o->username) {
 		if ((rc = fe_password("-", 0, &o->password, &o->password_len)))
 			return rc < 0 ? appkg_error_class(rc) : fe_report(subject, APPKG_ERR_NO_PASSWORD,

@@ -58,6 +58,15 @@ struct fe_registry {
 /* Take option c (one of FE_OPT_*) with its argument; 1 if it was one, else 0. */
 int fe_registry_option(struct fe_registry *o, int c, const char *arg);
 
+/* What a command's operand names: a registry (login, logout), a repository (tags), a tag or
+ * none (push), a tag or a digest (pull, info). */
+enum fe_ref { FE_REF_REGISTRY, FE_REF_REPOSITORY, FE_REF_TAG, FE_REF_TAG_OR_DIGEST };
+
+/* A handle for ref, which must name what `what` says, after checking that the options go
+ * together; otherwise the program ends (status 2, or 4 without memory), with nothing left
+ * allocated. */
+appkg_oci *fe_registry_handle(const struct fe_registry *o, const char *ref, enum fe_ref what);
+
 /* Credentials for host (--username with --password-stdin, else docker's config.json) and the
  * options, set on c. 0, or an exit status after one line on stderr about subject. */
 int fe_registry_setup(struct fe_registry *o, appkg_oci *c, const char *host, const char *subject);

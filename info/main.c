@@ -712,17 +712,12 @@ static int remote_info(const struct options *o)
 	struct fe_registry reg = o->reg;
 	const char *config, *sig;
 	size_t len;
-	appkg_oci *c = appkg_oci_new();
+	appkg_oci *c;
 	int rc, status, verbose = reg.verbose;
 
-	if (!c)
-		out_of_memory();
-	if (appkg_oci_set_reference(c, o->package))
-		fe_usage_error("'%s': %s", o->package, appkg_oci_error(c));
-	if (!appkg_oci_tag(c) && !appkg_oci_digest(c))
-		fe_usage_error("'%s': the reference needs a :TAG or an @sha256: digest", o->package);
 	if (o->password_file || o->ask_password)
 		fe_usage_error("secret names need the package's secrets.enc: pull it first");
+	c = fe_registry_handle(&reg, o->package, FE_REF_TAG_OR_DIGEST);
 	reg.verbose = verbose > 1; /* -v: the bytes transferred; -vv: each request too */
 	if ((status = fe_registry_setup(&reg, c, appkg_oci_host(c), o->package)))
 		goto out;

@@ -72,10 +72,7 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (!(c = appkg_oci_new()))
-		return fe_report(o.host, APPKG_ERR_NO_MEMORY, NULL);
-	if (appkg_oci_set_registry(c, o.host))
-		fe_usage_error("'%s': %s", o.host, appkg_oci_error(c));
+	c = fe_registry_handle(&o.reg, o.host, FE_REF_REGISTRY);
 	if ((status = fe_registry_setup(&o.reg, c, o.host, o.host)))
 		goto out;
 	if ((rc = appkg_oci_check_login(c))) {

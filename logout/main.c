@@ -32,7 +32,6 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *host;
-	appkg_oci *c;
 	int ch, verbose = 0, removed = 0, status;
 
 	fe_init(argv[0]);
@@ -51,11 +50,7 @@ int main(int argc, char **argv)
 	host = argv[optind];
 	if (!strncmp(host, "oci://", 6))
 		host += 6;
-	if (!(c = appkg_oci_new()))
-		return fe_report(host, APPKG_ERR_NO_MEMORY, NULL);
-	if (appkg_oci_set_registry(c, host))
-		fe_usage_error("'%s': %s", host, appkg_oci_error(c));
-	appkg_oci_free(c);
+	appkg_oci_free(fe_registry_handle(&(struct fe_registry){0}, host, FE_REF_REGISTRY));
 	status = fe_docker_config_store(host, NULL, NULL, 0, &removed);
 	if (!status && verbose)
 		fprintf(stderr, "%s: '%s': %s\n", fe_prog, host,

@@ -224,12 +224,7 @@ int main(int argc, char **argv)
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
 	to_stdout = !strcmp(o.output, "-");
-	if (!(c = appkg_oci_new()))
-		return fe_report(o.reference, APPKG_ERR_NO_MEMORY, NULL);
-	if (appkg_oci_set_reference(c, o.reference))
-		fe_usage_error("'%s': %s", o.reference, appkg_oci_error(c));
-	if (!appkg_oci_tag(c) && !appkg_oci_digest(c))
-		fe_usage_error("'%s': the reference needs a :TAG or an @sha256: digest", o.reference);
+	c = fe_registry_handle(&o.reg, o.reference, FE_REF_TAG_OR_DIGEST);
 	if (!to_stdout && (status = fe_check_output(o.output, 0)))
 		goto out;
 	if ((status = fe_registry_setup(&o.reg, c, appkg_oci_host(c), o.reference)))

@@ -83,9 +83,9 @@ static int default_tag(appkg_oci *c, const struct options *o)
 	if ((rc = appkg_reader_open_path(r, o->package))) {
 		rc = fe_report(o->package, rc, appkg_reader_error(r));
 	} else if (!(version = appkg_reader_meta(r, "version")) || appkg_oci_set_tag(c, version)) {
-		appkg_reader_free(r);
-		fe_usage_error("'%s' has no tag, and the package's version is not a valid tag",
-			       o->reference);
+		fprintf(stderr, "%s: '%s' has no tag, and the package's version is not a valid tag "
+				"(see %s --help)\n", fe_prog, o->reference, fe_prog);
+		rc = APPKG_EXIT_USAGE;
 	}
 	appkg_reader_free(r);
 	return rc;
@@ -107,12 +107,7 @@ int main(int argc, char **argv)
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (!(c = appkg_oci_new()))
-		return fe_report(o.reference, APPKG_ERR_NO_MEMORY, NULL);
-	if (appkg_oci_set_reference(c, o.reference))
-		fe_usage_error("'%s': %s", o.reference, appkg_oci_error(c));
-	if (appkg_oci_digest(c))
-		fe_usage_error("'%s': push takes a tag, not a digest", o.reference);
+	c = fe_registry_handle(&o.reg, o.reference, FE_REF_TAG);
 	if (!appkg_oci_tag(c) && (status = default_tag(c, &o)))
 		goto out;
 	o.reg.chunk_size = (uint64_t)o.chunk_size;

@@ -72,19 +72,16 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	appkg_oci *c;
-	json_t *list = json_array(), *t;
+	json_t *list, *t;
 	size_t i;
 	int rc, status = 0;
 
 	fe_init(argv[0]);
 	parse_options(argc, argv, &o);
-	if (!(c = appkg_oci_new()) || !list)
-		return fe_report(o.reference, APPKG_ERR_NO_MEMORY, NULL);
-	if (appkg_oci_set_reference(c, o.reference))
-		fe_usage_error("'%s': %s", o.reference, appkg_oci_error(c));
-	if (appkg_oci_tag(c) || appkg_oci_digest(c))
-		fe_usage_error("'%s': a repository takes no tag or digest", o.reference);
-	if ((status = fe_registry_setup(&o.reg, c, appkg_oci_host(c), o.reference)))
+	c = fe_registry_handle(&o.reg, o.reference, FE_REF_REPOSITORY);
+	if (!(list = json_array()))
+		status = fe_report(o.reference, APPKG_ERR_NO_MEMORY, NULL);
+	else if ((status = fe_registry_setup(&o.reg, c, appkg_oci_host(c), o.reference)))
 		goto out;
 	/* Tags are collected first: a page that fails prints nothing half-way. */
 	if ((rc = appkg_oci_tags(c, on_tag, list))) {
