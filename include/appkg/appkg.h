@@ -780,7 +780,10 @@ typedef void (*appkg_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes
 				  size_t members_done, size_t members_total);
 
 /* Report the progress of appkg_writer_finish_path / finish_fd (every member written, copies
- * included) to fn; NULL turns it off. */
+ * included) to fn; NULL turns it off. Set before the adds, it also reports each resource file
+ * or resource added (appkg_writer_add_file, _add_resource, _add_directory) with the bytes and
+ * members added so far and both totals 0 (not known yet): in path order the adds do most of
+ * the work (read, check, digest and compress), and finish little more than the manifest. */
 APPKG_API void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx);
 
 /* Report the progress of sequential reading (appkg_reader_next, and so appkg_extract of a
