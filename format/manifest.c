@@ -624,26 +624,68 @@ static json_t *build_entry(json_t *old, const struct writer_member *m, struct ap
 	return entry;
 }
 
-static int build_resources(json_t *root, const struct writer_member *m, size_t n,
-			   struct appkg_err *e)
-{
-	json_t *map = user_entries(root, e), *arr = json_array();
-	int rc = 0;
+/* json_dump_callback output, appended to a buffer with every line after the first indented
+ * by indent more spaces: an entry dumped alone reads as it does inside the resources array. */
+struct indented {
+	struct buf *out;
+	int indent;
+};
 
-	if (!map || !arr) {
-		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-		goto out;
+static int put_indented(const char *text, size_t size, void *data)
+{
+	struct indented *d = data;
+	static const char spaces[] = "        ";
+	const char *nl;
+
+	while (size && (nl = memchr(text, '\n', size))) {
+		size_t k = (size_t)(nl - text) + 1;
+		if (buf_append(d->out, text, k) || buf_append(d->out, spaces, (size_t)d->indent))
+			return -1;
+		text += k;
+		size -= k;
 	}
+	return size && buf_append(d->out, text, size) ? -1 : 0;
+}
+
+/* The resources array, as json_canonical writes it at depth 1 of the manifest (JSON_INDENT(2),
+ * JSON_SORT_KEYS): each entry built, dumped and freed in turn. */
+static int put_resources(struct buf *out, json_t *user, const struct writer_member *m, size_t n,
+			 struct appkg_err *e)
+{
+	json_t *map = user_entries(user, e);
+	struct indented d = {out, 4};
+	int rc = map ? 0 : e->code;
+
+	if (!rc && buf_append(out, n ? "[\n    " : "[]", n ? 6 : 2))
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		json_t *entry = build_entry(json_object_get(map, m[i].path), &m[i], e);
-		rc = entry ? json_array_append_new(arr, entry) : e->code;
+		if (!entry)
+			rc = e->code;
+		else if (json_dump_callback(entry, put_indented, &d, JSON_INDENT(2) | JSON_SORT_KEYS) ||
+			 buf_append(out, i + 1 < n ? ",\n    " : "\n  ]", i + 1 < n ? 6 : 4))
+			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		json_decref(entry);
 	}
-	if (!rc)
-		rc = set_new(root, "resources", json_incref(arr), e);
-out:
 	json_decref(map);
-	json_decref(arr);
 	return rc;
+}
+
+/* The top level's text with its empty resources array replaced by the entries. */
+static int splice_resources(struct buf *out, const char *top, size_t len, json_t *user,
+			    const struct writer_member *m, size_t n, struct appkg_err *e)
+{
+	size_t start, end;
+
+	if (!json_member_span((const unsigned char *)top, len, "resources", &start, &end))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "manifest.json: cannot place resources");
+	if (buf_append(out, top, start))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (put_resources(out, user, m, n, e))
+		return e->code;
+	if (buf_append(out, top + end, len - end))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
 }
 
 static int build_secrets(json_t *root, const void *blob, size_t blob_len, const char *package_id,
@@ -705,18 +747,18 @@ static int build_inputs(json_t *root, const struct writer_member *m, size_t n,
 	return 1;
 }
 
-json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
-		       const void *secrets_blob, size_t blob_len, const char *package_id,
-		       struct appkg_err *e)
+int manifest_build(json_t *user, const struct writer_member *m, size_t n,
+		   const void *secrets_blob, size_t blob_len, const char *package_id,
+		   struct buf *out, struct appkg_err *e)
 {
 	json_t *root = json_deep_copy(user);
 	const char *name = json_string_value(json_object_get(user, "name"));
+	char *top = NULL;
+	size_t len;
 	int major = 1;
 
-	if (!root) {
-		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-		return NULL;
-	}
+	if (!root)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (!name || !*name)
 		schema(e, "name", "must be a non-empty string");
 	else if (json_object_get(user, "format_version"))
@@ -728,11 +770,18 @@ json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
 	    set_new(root, "format_version", json_sprintf("%d.%d", major, APPKG_FORMAT_MINOR), e) ||
 	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
-	    build_resources(root, m, n, e) || build_secrets(root, secrets_blob, blob_len, package_id, e)) {
+	    set_new(root, "resources", json_array(), e) ||
+	    build_secrets(root, secrets_blob, blob_len, package_id, e)) {
 		json_decref(root);
-		return NULL;
+		return e->code;
 	}
-	return root;
+	if (!(top = json_canonical(root, &len)))
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	else
+		splice_resources(out, top, len, user, m, n, e);
+	free(top);
+	json_decref(root);
+	return e->code;
 }
 
 /* ---- checking the manifest a user wrote: every problem in one pass ---- */

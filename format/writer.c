@@ -361,11 +361,28 @@ static int scan(struct appkg_err *e, struct writer_member *m, const void *data, 
 	return rc;
 }
 
+/* The checks of a resource's bytes: its placeholders, then the JSON check. The JSON check runs
+ * first and tells whether any string may hold a placeholder: when none may, the scan would
+ * find nothing and is left out; when the document is invalid, the scan still reports first. */
+static int check_bytes(struct appkg_err *e, struct writer_member *m, const void *data,
+		       size_t len, const char *subject)
+{
+	struct appkg_err json = {0};
+	int marks;
+
+	if (json_check_resource_marks(data, len, &json, subject, &marks)) {
+		if (!scan(e, m, data, len, subject))
+			*e = json;
+		return e->code;
+	}
+	return marks ? scan(e, m, data, len, subject) : 0;
+}
+
 /* Validate a resource's bytes and record its size and digest. */
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (scan(&w->err, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
+	if (check_bytes(&w->err, m, data, len, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
@@ -383,8 +400,7 @@ static void prepare_one(struct writer_prepared *p)
 	if (!subject)
 		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else if (!io_read_file(p->fs_path, &p->data, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
-		 !scan(&p->err, &p->m, p->data.data, p->data.len, subject) &&
-		 !json_check_resource(p->data.data, p->data.len, &p->err, subject)) {
+		 !check_bytes(&p->err, &p->m, p->data.data, p->data.len, subject)) {
 		p->m.size = p->data.len;
 		digest_bytes(p->m.digest, p->data.data, p->data.len);
 	}
@@ -1448,32 +1464,27 @@ static void drop_unused_inputs(appkg_writer *w)
 /* The canonical manifest text, checked by the same code readers use. */
 static char *make_manifest(appkg_writer *w, size_t *len)
 {
-	json_t *root;
-	char *text = NULL;
+	struct buf text = {0};
 	struct manifest check = {0};
 
 	if (w->only)
 		drop_unused_inputs(w);
-	root = manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
-			      w->secrets.len, w->package_id, &w->err);
-	if (!root)
-		return NULL;
-	text = json_canonical(root, len);
-	json_decref(root);
-	if (!text) {
-		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
+			   w->secrets.len, w->package_id, &text, &w->err)) {
+		buf_free(&text);
 		return NULL;
 	}
+	*len = text.len;
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
 	else
-		manifest_load(&check, text, *len, &w->err);
+		manifest_load(&check, text.data, *len, &w->err);
 	manifest_free(&check);
 	if (w->err.code) {
-		free(text);
+		buf_free(&text);
 		return NULL;
 	}
-	return text;
+	return (char *)text.data;
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
