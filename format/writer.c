@@ -1461,30 +1461,50 @@ static void drop_unused_inputs(appkg_writer *w)
 	}
 }
 
-/* The canonical manifest text, checked by the same code readers use. */
-static char *make_manifest(appkg_writer *w, size_t *len)
+/* The canonical manifest text, built where frame 0 holds it (after room for its tar header,
+ * written once its size is known: the text is not copied) and checked by the same code
+ * readers use. */
+static int make_manifest(appkg_writer *w, size_t *len)
 {
-	struct buf text = {0};
 	struct manifest check = {0};
 
 	if (w->only)
 		drop_unused_inputs(w);
+	w->cur.len = 0;
+	if (buf_append_zeros(&w->cur, TAR_BLOCK))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
-			   w->secrets.len, w->package_id, &text, &w->err)) {
-		buf_free(&text);
-		return NULL;
-	}
-	*len = text.len;
+			   w->secrets.len, w->package_id, &w->cur, &w->err))
+		return w->err.code;
+	*len = w->cur.len - TAR_BLOCK;
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
 	else
-		manifest_load(&check, text.data, *len, &w->err);
+		manifest_load(&check, w->cur.data + TAR_BLOCK, *len, &w->err);
 	manifest_free(&check);
-	if (w->err.code) {
-		buf_free(&text);
-		return NULL;
-	}
-	return (char *)text.data;
+	return w->err.code;
+}
+
+/* The manifest's entry in frame 0, whose text make_manifest left after room for the header. */
+static int put_manifest(appkg_writer *w, size_t len)
+{
+	struct index_entry *x = &w->index[w->nindex++];
+	struct buf h = {0};
+	int rc = tar_put_header(&h, MANIFEST_PATH, len, w->mtime) || h.len != TAR_BLOCK;
+
+	if (!rc)
+		memcpy(w->cur.data, h.data, TAR_BLOCK);
+	buf_free(&h);
+	if (rc || tar_put_padding(&w->cur, len))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "manifest.json: cannot write its header");
+	w->cur_members++;
+	x->path = (char *)MANIFEST_PATH;
+	x->path_len = (uint32_t)strlen(MANIFEST_PATH);
+	x->frame = w->nframes;
+	x->offset = 0;
+	x->size = len;
+	digest_bytes(x->digest, w->cur.data + TAR_BLOCK, len);
+	return 0;
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
@@ -1513,7 +1533,7 @@ void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx)
 	w->progress_ctx = ctx;
 }
 
-static int write_members(appkg_writer *w, const char *manifest, size_t len)
+static int write_members(appkg_writer *w, size_t len)
 {
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	struct buf tail = {0};
@@ -1521,9 +1541,9 @@ static int write_members(appkg_writer *w, const char *manifest, size_t len)
 	int rc;
 
 	progress_start(w, len);
-	digest_bytes(digest, manifest, len);
-	if (put_member(w, MANIFEST_PATH, manifest, len, digest) || put_signature(w, manifest, len) ||
-	    cut_frame(w))
+	/* the signature is made before its entry is appended, which may move w->cur */
+	if (put_manifest(w, len) ||
+	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) || cut_frame(w))
 		return w->err.code;
 	progress_step(w, len);
 	if ((streamed = stream_splice(w)) < 0)
@@ -1556,8 +1576,7 @@ static int write_members(appkg_writer *w, const char *manifest, size_t len)
 
 int appkg_writer_finish_fd(appkg_writer *w, int fd)
 {
-	char *manifest;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (writable(w))
@@ -1566,7 +1585,7 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
 	stream_end(w);
-	if (sort_members(w) || check_manifest(w) || !(manifest = make_manifest(w, &len)))
+	if (sort_members(w) || check_manifest(w) || make_manifest(w, &len))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";
@@ -1574,9 +1593,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (!w->index || slots_init(w))
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
-		rc = write_members(w, manifest, len);
+		rc = write_members(w, len);
 	slots_free(w);
-	free(manifest);
 	return rc;
 }
 
