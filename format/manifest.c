@@ -647,6 +647,40 @@ static int put_indented(const char *text, size_t size, void *data)
 	return size && buf_append(d->out, text, size) ? -1 : 0;
 }
 
+/* Printable ASCII without '"' or '\\': a string Jansson dumps as it is. */
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+/* The entry of a resource the user's manifest does not list, written straight as Jansson
+ * would dump build_entry's object inside the array (sorted keys, two-space indent at depth 2):
+ * 1 when written, 0 when a string would need escaping (build_entry then does it), -1 when out
+ * of memory. */
+static int put_plain_entry(struct buf *out, const struct writer_member *m)
+{
+	char hex[2 * APPKG_DIGEST_BYTES + 1], *text, *logical = appkg_name_decode(m->name);
+	int n, rc = 0;
+
+	if (!logical)
+		return -1;
+	if (plain(logical) && plain(m->path) && plain(m->type)) {
+		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
+		n = asprintf(&text, "{\n      \"depends_on\": [],\n      \"digest\": \"%s\",\n"
+			     "      \"mode\": \"create\",\n      \"name\": \"%s\",\n      \"path\": \"%s\",\n"
+			     "      \"size\": %llu,\n      \"type\": \"%s\"\n    }", hex, logical, m->path,
+			     (unsigned long long)m->size, m->type);
+		rc = n < 0 || buf_append(out, text, (size_t)n) ? -1 : 1;
+		if (n >= 0)
+			free(text);
+	}
+	free(logical);
+	return rc;
+}
+
 /* The resources array, as json_canonical writes it at depth 1 of the manifest (JSON_INDENT(2),
  * JSON_SORT_KEYS): each entry built, dumped and freed in turn. */
 static int put_resources(struct buf *out, json_t *user, const struct writer_member *m, size_t n,
@@ -659,10 +693,12 @@ static int put_resources(struct buf *out, json_t *user, const struct writer_memb
 	if (!rc && buf_append(out, n ? "[\n    " : "[]", n ? 6 : 2))
 		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
-		json_t *entry = build_entry(json_object_get(map, m[i].path), &m[i], e);
-		if (!entry)
+		json_t *old = json_object_get(map, m[i].path), *entry = NULL;
+		int direct = old ? 0 : put_plain_entry(out, &m[i]);
+		if (!direct && !(entry = build_entry(old, &m[i], e)))
 			rc = e->code;
-		else if (json_dump_callback(entry, put_indented, &d, JSON_INDENT(2) | JSON_SORT_KEYS) ||
+		else if (direct < 0 || (!direct && json_dump_callback(entry, put_indented, &d,
+								      JSON_INDENT(2) | JSON_SORT_KEYS)) ||
 			 buf_append(out, i + 1 < n ? ",\n    " : "\n  ]", i + 1 < n ? 6 : 4))
 			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 		json_decref(entry);
