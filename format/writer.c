@@ -424,8 +424,10 @@ struct prepare_job {
 	size_t waited;   /* the item the caller waits for or adds */
 	size_t held;     /* bytes of prepared items from waited on */
 	int stop;
+	size_t wants;    /* the item the caller sleeps on, or SIZE_MAX */
+	int blocked;     /* threads asleep until the caller moves on */
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* an item seen, waited moved or stop */
+	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
 };
@@ -443,7 +445,9 @@ static size_t take_next(struct prepare_job *j, int own)
 			j->next++;
 			return i;
 		}
-		pthread_cond_wait(&j->cond, &j->lock);
+		j->blocked++;
+		pthread_cond_wait(&j->room, &j->lock);
+		j->blocked--;
 	}
 }
 
@@ -476,7 +480,8 @@ static int prepare_next(struct prepare_job *j, int own)
 		p->held = p->data.len;
 		j->held += p->held;
 	}
-	pthread_cond_broadcast(&j->cond);
+	if (j->wants == i)
+		pthread_cond_signal(&j->seen);
 	pthread_mutex_unlock(&j->lock);
 	return 1;
 }
@@ -496,8 +501,10 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 		return NULL; /* each file is prepared when it is added */
 	j->items = items;
 	j->n = n;
+	j->wants = SIZE_MAX;
 	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	pthread_cond_init(&j->seen, NULL);
+	pthread_cond_init(&j->room, NULL);
 	while (j->nthreads < w->threads &&
 	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
 		j->nthreads++;
@@ -515,7 +522,8 @@ static void move_waited(struct prepare_job *j, size_t i)
 		p->held = 0;
 		buf_free(&p->data);
 	}
-	pthread_cond_broadcast(&j->cond);
+	if (j->blocked)
+		pthread_cond_broadcast(&j->room);
 }
 
 void writer_prepare_wait(struct prepare_job *j, size_t i)
@@ -530,7 +538,9 @@ void writer_prepare_wait(struct prepare_job *j, size_t i)
 			prepare_next(j, 1);
 			pthread_mutex_lock(&j->lock);
 		} else {
-			pthread_cond_wait(&j->cond, &j->lock);
+			j->wants = i;
+			pthread_cond_wait(&j->seen, &j->lock);
+			j->wants = SIZE_MAX;
 		}
 	}
 	pthread_mutex_unlock(&j->lock);
@@ -542,11 +552,12 @@ void writer_prepare_end(struct prepare_job *j)
 		return;
 	pthread_mutex_lock(&j->lock);
 	j->stop = 1; /* what is left is not needed */
-	pthread_cond_broadcast(&j->cond);
+	pthread_cond_broadcast(&j->room);
 	pthread_mutex_unlock(&j->lock);
 	for (int i = 0; i < j->nthreads; i++)
 		pthread_join(j->tid[i], NULL);
-	pthread_cond_destroy(&j->cond);
+	pthread_cond_destroy(&j->seen);
+	pthread_cond_destroy(&j->room);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
