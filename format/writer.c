@@ -1036,7 +1036,13 @@ static int write_next(appkg_writer *w)
 	if (s->out.len > UINT32_MAX)
 		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
 	f->csize = (uint32_t)s->out.len;
-	return io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err);
+	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
+		return w->err.code;
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET) { /* frame 0 of a large manifest: not kept */
+		buf_free(&s->in);
+		buf_free(&s->out);
+	}
+	return 0;
 }
 
 /* Write every frame still in flight. */

@@ -234,8 +234,11 @@ APPKG_API int appkg_writer_set_mtime(appkg_writer *w, uint64_t mtime);
 APPKG_API int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len);
 
 /* Add a resource. type and name are in file-name form; the data must be one JSON object.
- * add_file reads fs_path now (to validate and digest it) and again at finish, and fails there
- * if the file changed. add_resource copies data. */
+ * add_file reads fs_path now (to validate and digest it). While resources are added in path
+ * order, with no selection and no copy (appkg_writer_add_copy), each is framed and compressed
+ * from the bytes just checked (into an unlinked temporary file until finish), so the package
+ * holds exactly those bytes and the file is not read again; otherwise finish reads the file
+ * again and fails if it changed. add_resource copies data. */
 APPKG_API int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path);
 APPKG_API int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
                               const void *data, size_t len);
