@@ -55,10 +55,7 @@ appkg_writer *appkg_writer_new(void)
 
 void writer_member_free(struct writer_member *m)
 {
-	free(m->path);
-	free(m->type);
-	free(m->name);
-	free(m->fs_path);
+	free(m->path); /* type, name and fs_path share its block (new_member) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -268,11 +265,33 @@ static int grow_members(appkg_writer *w)
 	return 0;
 }
 
-/* Check the names, make room, and fill the path of a new member. */
-static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name)
+/* path, type, name and fs_path (when given) in one block, path first: one allocation per
+ * member, not four (a package may have 100,000). NULL when out of memory; path is freed. */
+static char *member_strings(char *path, const char *type, const char *name, const char *fs_path)
+{
+	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
+	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
+	char *b = realloc(path, pl + tl + nl + fl);
+
+	if (!b) {
+		free(path);
+		return NULL;
+	}
+	memcpy(b + pl, type, tl);
+	memcpy(b + pl + tl, name, nl);
+	if (fs_path)
+		memcpy(b + pl + tl + nl, fs_path, fl);
+	return b;
+}
+
+/* Check the names, make room, and fill the path (and the type, name and source file) of a new
+ * member. */
+static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name,
+					const char *fs_path)
 {
 	struct writer_member *m;
 	char *path;
+	size_t pl, tl;
 	int rc;
 
 	if (writable(w))
@@ -301,14 +320,15 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	m->path = path;
-	m->type = strdup(type);
-	m->name = strdup(name);
-	if (!m->type || !m->name) {
-		writer_member_free(m);
+	pl = strlen(path) + 1;
+	tl = strlen(type) + 1;
+	if (!(m->path = member_strings(path, type, name, fs_path))) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
+	m->type = m->path + pl;
+	m->name = m->type + tl;
+	m->fs_path = fs_path ? m->name + strlen(name) + 1 : NULL;
 	return m;
 }
 
@@ -582,32 +602,27 @@ static void progress_added(appkg_writer *w, uint64_t bytes)
  * then what prepare_one found (found now, when no thread has). */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 {
-	struct writer_member *m = new_member(w, p->type, p->name);
+	struct writer_member *m = new_member(w, p->type, p->name, p->fs_path);
 	int rc;
 
 	if (!m)
 		return rejected(w, p->type, p->name, w->err.code);
-	m->fs_path = strdup(p->fs_path);
-	if (!m->fs_path) {
-		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!p->done) {
+		prepare_one(p);
+		p->done = 1;
+	}
+	if (p->err.code) {
+		w->err = p->err;
 	} else {
-		if (!p->done) {
-			prepare_one(p);
-			p->done = 1;
-		}
-		if (p->err.code) {
-			w->err = p->err;
-		} else {
-			m->size = p->m.size;
-			memcpy(m->digest, p->m.digest, sizeof(m->digest));
-			m->uses = p->m.uses;
-			m->secret_refs = p->m.secret_refs;
-			m->placeholders = p->m.placeholders;
-			p->m.uses = p->m.secret_refs = NULL;
-			w->n++;
-			stream_add(w, p->data.data, p->data.len);
-			progress_added(w, m->size);
-		}
+		m->size = p->m.size;
+		memcpy(m->digest, p->m.digest, sizeof(m->digest));
+		m->uses = p->m.uses;
+		m->secret_refs = p->m.secret_refs;
+		m->placeholders = p->m.placeholders;
+		p->m.uses = p->m.secret_refs = NULL;
+		w->n++;
+		stream_add(w, p->data.data, p->data.len);
+		progress_added(w, m->size);
 	}
 	buf_free(&p->data);
 	if (w->err.code && m == &w->members[w->n])
@@ -628,7 +643,7 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
 			      const void *data, size_t len)
 {
-	struct writer_member *m = new_member(w, type, name);
+	struct writer_member *m = new_member(w, type, name, NULL);
 
 	if (!m)
 		return rejected(w, type, name, w->err.code);
@@ -670,7 +685,7 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 	int rc;
 
 	stream_stop(w); /* its frames may be copied whole at finish */
-	if (!(m = new_member(w, type, name)))
+	if (!(m = new_member(w, type, name, NULL)))
 		return rejected(w, type, name, w->err.code);
 	rc = appkg_reader_find(r, m->path, &from);
 	if (rc) {
