@@ -542,7 +542,9 @@ static void move_waited(struct prepare_job *j, size_t i)
 		p->held = 0;
 		buf_free(&p->data);
 	}
-	if (j->blocked)
+	/* the sleepers are woken once there is room for a good run, not for every item */
+	if (j->blocked && j->next < j->waited + PREPARE_AHEAD_ITEMS / 2 &&
+	    j->held < PREPARE_AHEAD_BYTES / 2)
 		pthread_cond_broadcast(&j->room);
 }
 
