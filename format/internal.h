@@ -70,6 +70,7 @@
 #define json_array_elements appkg__json_array_elements
 #define json_canonical appkg__json_canonical
 #define json_check_resource appkg__json_check_resource
+#define json_check_resource_marks appkg__json_check_resource_marks
 #define json_string_decode appkg__json_string_decode
 #define json_member_span appkg__json_member_span
 #define json_object_keys appkg__json_object_keys
@@ -286,6 +287,10 @@ int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t
 json_t *json_parse_strict(const void *data, size_t len, struct appkg_err *e, const char *subject);
 /* Check that data is one JSON object within the limits, without building it (jsoncheck.c). */
 int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject);
+/* json_check_resource, and *marks set to 1 when a string's raw text holds "[[appkg:" or "\u":
+ * left 0, a valid document holds no placeholder (spec §20.1) and needs no placeholder scan. */
+int json_check_resource_marks(const void *data, size_t len, struct appkg_err *e,
+			      const char *subject, int *marks);
 /* Check that data is one JSON object of at most max bytes (jsoncheck.c). */
 int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e, const char *subject);
 /* In an object json_validate accepted: is every member's value a string? Copies nothing, so it
@@ -352,9 +357,11 @@ struct writer_member {
 	json_t *secret_refs; /* its secret references, [name, line, column] each, or NULL */
 	int placeholders;   /* 1 when it holds a placeholder of any kind */
 };
-json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
-		       const void *secrets_blob, size_t blob_len, const char *package_id,
-		       struct appkg_err *e);
+/* The manifest text (json_canonical's form) appended to out: the top level is built as a
+ * tree, the resources array one entry at a time, so that no tree of every entry is made. */
+int manifest_build(json_t *user, const struct writer_member *m, size_t n,
+		   const void *secrets_blob, size_t blob_len, const char *package_id,
+		   struct buf *out, struct appkg_err *e);
 /* What the user's manifest is checked against before it is built: the members (sorted by
  * path), the sorted paths of resources whose add failed (present, but not packed), and whether
  * entries without a member are dropped. Every problem goes to fn (when set); the first is also

@@ -25,6 +25,7 @@ struct scan {
 	struct buf arena; /* decoded keys that had escapes */
 	size_t *table, table_cap; /* duplicate check of large objects */
 	const char *why;
+	int marks; /* a string's raw text holds "[[appkg:" or "\\u" */
 };
 
 static int err(struct scan *s, const char *why)
@@ -34,11 +35,31 @@ static int err(struct scan *s, const char *why)
 	return -1;
 }
 
+/* The cursor is copied to a local in the loops that run over every byte: a store through s
+ * would have to be repeated at each byte, since the bytes read may alias it. */
 static void skip_ws(struct scan *s)
 {
-	while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\n' || s->p[s->i] == '\t' ||
-			       s->p[s->i] == '\r'))
-		s->i++;
+	const unsigned char *p = s->p;
+	size_t i = s->i, n = s->n;
+
+	while (n - i >= 8 && !memcmp(p + i, "        ", 8))
+		i += 8; /* indentation: eight spaces at a time */
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
+		i++;
+	s->i = i;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Does any of the 8 bytes of v end a plain run (string_stop)? May say so of a byte that does
+ * not (a borrow from a lower byte that does), never the reverse: a yes only sends the caller
+ * to the byte loop. */
+static int stop_in_word(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\'), k = v ^ (ONES * '[');
+
+	return (((v - ONES * 0x20) | (q - ONES) | (b - ONES) | (k - ONES) | v) & HIGHS) != 0;
 }
 
 /* Length of the UTF-8 sequence at p (1..4), or 0 if invalid (overlong, surrogate, > U+10FFFF). */
@@ -111,45 +132,70 @@ static int unicode_escape(struct scan *s, struct buf *out)
 	return buf_append(out, b, (size_t)n) ? err(s, "out of memory") : 0;
 }
 
+/* The bytes that end a run of plain string content: the quote, the backslash, '[' (where a
+ * placeholder may start), control characters and every non-ASCII byte (UTF-8 is checked). */
+static const unsigned char string_stop[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, ['['] = 1, [0x80 ... 0xff] = 1,
+};
+
+/* An escape at s->i; its decoded bytes to out, when out is not NULL. */
+static int escape(struct scan *s, struct buf *out)
+{
+	static const char simple[] = "\"\\/bfnrt", decoded[] = "\"\\/\b\f\n\r\t";
+	unsigned char x = s->i + 1 < s->n ? s->p[s->i + 1] : 0;
+	const char *k = x ? strchr(simple, x) : NULL;
+
+	if (x == 'u' || (x == '\\' && s->i + 2 < s->n && s->p[s->i + 2] == 'u'))
+		s->marks = 1; /* raw "\\u": the placeholder scan decodes such strings */
+	if (x == 'u')
+		return unicode_escape(s, out);
+	if (!k)
+		return err(s, "invalid escape");
+	if (out && buf_append(out, decoded + (k - simple), 1))
+		return err(s, "out of memory");
+	s->i += 2;
+	return 0;
+}
+
 /* A string at s->i (the opening quote). With out, its decoded bytes are appended there. */
 static int string(struct scan *s, struct buf *out)
 {
-	s->i++;
-	while (s->i < s->n) {
-		unsigned char c = s->p[s->i];
-		if (!out && c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			s->i++; /* the common case: plain ASCII */
-			continue;
+	const unsigned char *p = s->p;
+	size_t n = s->n, i = s->i + 1;
+	int len;
+
+	for (;;) {
+		if (!out) { /* the common case: plain ASCII, eight bytes at a time */
+			uint64_t v;
+			while (n - i >= 8 && (memcpy(&v, p + i, 8), !stop_in_word(v)))
+				i += 8;
+			while (i < n && !string_stop[p[i]])
+				i++;
 		}
-		if (c == '"') {
-			s->i++;
+		if (i >= n)
+			break;
+		s->i = i;
+		if (p[i] == '"') {
+			s->i = i + 1;
 			return 0;
 		}
-		if (c < 0x20)
+		if (p[i] < 0x20)
 			return err(s, "control character in string");
-		if (c == '\\') {
-			unsigned char x = s->i + 1 < s->n ? s->p[s->i + 1] : 0;
-			static const char simple[] = "\"\\/bfnrt", decoded[] = "\"\\/\b\f\n\r\t";
-			const char *k = x ? strchr(simple, x) : NULL;
-			if (x == 'u') {
-				if (unicode_escape(s, out))
-					return -1;
-				continue;
-			}
-			if (!k)
-				return err(s, "invalid escape");
-			if (out && buf_append(out, decoded + (k - simple), 1))
-				return err(s, "out of memory");
-			s->i += 2;
+		if (p[i] == '\\') {
+			if (escape(s, out))
+				return -1;
+			i = s->i;
 			continue;
 		}
-		int len = utf8_len(s->p + s->i, s->n - s->i);
-		if (!len)
+		if (p[i] == '[' && n - i >= 8 && !memcmp(p + i, "[[appkg:", 8))
+			s->marks = 1;
+		if (!(len = utf8_len(p + i, n - i)))
 			return err(s, "invalid UTF-8");
-		if (out && buf_append(out, s->p + s->i, (size_t)len))
+		if (out && buf_append(out, p + i, (size_t)len))
 			return err(s, "out of memory");
-		s->i += (size_t)len;
+		i += (size_t)len;
 	}
+	s->i = i;
 	return err(s, "unterminated string");
 }
 
@@ -386,19 +432,40 @@ static int error_code(const char *why)
 	return APPKG_ERR_JSON_SYNTAX;
 }
 
-int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject)
+static int validate(const void *data, size_t len, size_t max, struct appkg_err *e,
+		    const char *subject, int *marks);
+
+int json_check_resource_marks(const void *data, size_t len, struct appkg_err *e,
+			      const char *subject, int *marks)
 {
+	*marks = 1;
 	if (len > APPKG_MAX_RESOURCE_SIZE)
 		return appkg_fail(e, APPKG_ERR_RESOURCE_SIZE, "%s: %zu bytes, over the %u-byte limit",
 				  subject, len, APPKG_MAX_RESOURCE_SIZE);
-	return json_validate(data, len, APPKG_MAX_RESOURCE_SIZE, e, subject);
+	return validate(data, len, APPKG_MAX_RESOURCE_SIZE, e, subject, marks);
+}
+
+int json_check_resource(const void *data, size_t len, struct appkg_err *e, const char *subject)
+{
+	int marks;
+
+	return json_check_resource_marks(data, len, e, subject, &marks);
 }
 
 int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e, const char *subject)
 {
+	int marks;
+
+	return validate(data, len, max, e, subject, &marks);
+}
+
+static int validate(const void *data, size_t len, size_t max, struct appkg_err *e,
+		    const char *subject, int *marks)
+{
 	struct scan s = {.p = data, .n = len};
 	size_t line = 1, col = 0;
 
+	*marks = 1; /* until a whole document says otherwise */
 	if (len > max)
 		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %zu bytes, over the %zu-byte limit",
 				  subject, len, max);
@@ -418,6 +485,7 @@ int json_validate(const void *data, size_t len, size_t max, struct appkg_err *e,
 		}
 	}
 	scan_free(&s);
+	*marks = s.marks;
 	if (!s.why)
 		return 0;
 	for (size_t k = 0; k < s.i && k < s.n; k++) {

@@ -64,23 +64,32 @@ static int check_version(json_t *root, struct appkg_err *e)
 	return check_version_major(root, &major, e);
 }
 
-static int check_mode(json_t *entry, const char *where, struct appkg_err *e)
-{
-	const char *mode = json_string_value(json_object_get(entry, "mode"));
+/* What the checks of a resource entry look at: filled from a Jansson object (view_of_json)
+ * or straight from the entry's bytes (view_of_bytes), checked by the same code. */
+struct entry_view {
+	const char *path, *type, *name, *mode, *match, *digest; /* NULL: absent or not a string */
+	int id_bad;      /* id given, not a string */
+	int match_given;
+	int size_ok;     /* size is a non-negative integer */
+	uint64_t size;
+	int deps_array;  /* depends_on is an array */
+	size_t ndeps;    /* its length; entries (NULL: not a string) kept up to APPKG_MAX_DEPENDS */
+	const char **deps;
+};
 
-	for (size_t i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (!strcmp(mode, modes[i]))
+static int check_mode(const struct entry_view *v, const char *where, struct appkg_err *e)
+{
+	for (size_t i = 0; v->mode && i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(v->mode, modes[i]))
 			return 0;
 	return appkg_fail(e, APPKG_ERR_IMPORT_MODE, "manifest.json: %s: mode must be one of create, "
 			  "update, overwrite, merge, skip", where);
 }
 
 /* "match" (spec §21.1): how a plan finds the target's resource, "name" (the default) or "id". */
-static int check_match(json_t *entry, const char *where, struct appkg_err *e)
+static int check_match(const struct entry_view *v, const char *where, struct appkg_err *e)
 {
-	const char *match = json_string_value(json_object_get(entry, "match"));
-
-	if (!json_object_get(entry, "match") || (match && (!strcmp(match, "name") || !strcmp(match, "id"))))
+	if (!v->match_given || (v->match && (!strcmp(v->match, "name") || !strcmp(v->match, "id"))))
 		return 0;
 	return schema(e, where, "match must be \"name\" or \"id\"");
 }
@@ -105,43 +114,225 @@ static int get_size(json_t *obj, uint64_t *out, const char *where, struct appkg_
 }
 
 /* The path a resource entry must have, from its type and logical name; malloc'd or NULL. */
-static char *entry_path(json_t *entry)
+static char *entry_path(const struct entry_view *v)
 {
-	const char *type = json_string_value(json_object_get(entry, "type"));
-	const char *name = json_string_value(json_object_get(entry, "name"));
 	char *enc, *path;
 
-	if (!type || !name || !(enc = appkg_name_encode(name)))
+	if (!v->type || !v->name || !(enc = appkg_name_encode(v->name)))
 		return NULL;
-	path = appkg_name_check(type, APPKG_MAX_TYPE_BYTES) ? NULL : resource_path_make(type, enc);
+	path = appkg_name_check(v->type, APPKG_MAX_TYPE_BYTES) ? NULL : resource_path_make(v->type, enc);
 	free(enc);
 	return path;
 }
 
-static int check_entry(json_t *entry, struct manifest_resource *r, const char *where,
+static int check_entry(const struct entry_view *v, struct manifest_resource *r, const char *where,
 		       struct appkg_err *e)
 {
 	char *want;
 	int bad;
 
-	if (!json_is_object(entry))
-		return schema(e, where, "must be an object");
-	r->path = json_string_value(json_object_get(entry, "path"));
+	r->path = v->path;
 	if (!r->path)
 		return schema(e, where, "path must be a string");
 	if (member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
 		return e->code ? e->code : schema(e, where, "path is not a resource path");
-	want = entry_path(entry);
+	want = entry_path(v);
 	bad = !want || strcmp(want, r->path) != 0;
 	free(want);
 	if (bad)
 		return schema(e, r->path, "type and name do not match the path");
-	if (optional_string(entry, "id", e) || check_mode(entry, r->path, e) ||
-	    check_match(entry, r->path, e) || get_size(entry, &r->size, r->path, e) || get_digest(entry, r->digest, r->path, e))
+	if (v->id_bad)
+		return schema(e, "id", "must be a string");
+	if (check_mode(v, r->path, e) || check_match(v, r->path, e))
 		return e->code;
-	if (!json_is_array(json_object_get(entry, "depends_on")))
+	if (!v->size_ok)
+		return schema(e, r->path, "size must be a non-negative integer");
+	r->size = v->size;
+	if (!v->digest || hex_decode(r->digest, APPKG_DIGEST_BYTES, v->digest))
+		return schema(e, r->path, "digest must be 64 lowercase hex digits");
+	if (!v->deps_array)
 		return schema(e, r->path, "depends_on must be an array");
 	return 0;
+}
+
+static void view_of_json(json_t *entry, struct entry_view *v, const char **deps)
+{
+	json_t *id = json_object_get(entry, "id"), *size = json_object_get(entry, "size");
+	json_t *arr = json_object_get(entry, "depends_on");
+
+	*v = (struct entry_view){
+		.path = json_string_value(json_object_get(entry, "path")),
+		.type = json_string_value(json_object_get(entry, "type")),
+		.name = json_string_value(json_object_get(entry, "name")),
+		.mode = json_string_value(json_object_get(entry, "mode")),
+		.match = json_string_value(json_object_get(entry, "match")),
+		.digest = json_string_value(json_object_get(entry, "digest")),
+		.id_bad = id && !json_is_string(id),
+		.match_given = json_object_get(entry, "match") != NULL,
+		.size_ok = json_is_integer(size) && json_integer_value(size) >= 0,
+		.size = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0,
+		.deps_array = json_is_array(arr),
+		.ndeps = json_array_size(arr),
+		.deps = deps,
+	};
+	for (size_t j = 0; j < v->ndeps && j < APPKG_MAX_DEPENDS; j++)
+		deps[j] = json_string_value(json_array_get(arr, j));
+}
+
+/* ---- a resource entry read from its bytes, without Jansson ----
+ * The manifest passed json_validate (grammar, UTF-8, depth, no duplicate key), so an entry is
+ * well-formed. The common entry is read here: keys without escapes, the known members'
+ * strings without escapes, size as up to 18 digits, depends_on as an array of such strings,
+ * every other number short (Jansson refuses an integer or a real it cannot hold). Anything
+ * else returns 0 and the entry goes through Jansson, whose reading this one matches. */
+
+static void skip_ws_at(const char *q, size_t n, size_t *i)
+{
+	while (*i < n && (q[*i] == ' ' || q[*i] == '\n' || q[*i] == '\t' || q[*i] == '\r'))
+		(*i)++;
+}
+
+/* The string at q[*i] (a quote): NUL-terminated in place and returned, *i past it; NULL, when
+ * it holds an escape, with *escaped set and *i past it all the same. */
+static char *plain_string(char *q, size_t n, size_t *i, int *escaped)
+{
+	size_t start = ++(*i);
+
+	for (; *i < n && q[*i] != '"'; (*i)++)
+		if (q[*i] == '\\') {
+			*escaped = 1;
+			(*i)++;
+		}
+	if (*escaped || *i >= n)
+		return (*i)++, NULL;
+	q[(*i)++] = '\0';
+	return q + start;
+}
+
+/* A number token at q[*i]; 0 when it is longer than 15 bytes or has an exponent. */
+static int short_number(const char *q, size_t n, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < n && strchr("+-.0123456789eE", q[*i]) && q[*i])
+		if (q[(*i)++] == 'e' || q[*i - 1] == 'E')
+			return 0;
+	return *i - start <= 15;
+}
+
+/* Step over any value; 0 when it holds a string with an escape it cannot step over plainly
+ * (never) or a number that is not short. */
+static int skip_value(char *q, size_t n, size_t *i)
+{
+	int depth = 0, escaped = 0;
+
+	do {
+		skip_ws_at(q, n, i);
+		if (*i >= n)
+			return 0;
+		if (q[*i] == '"') {
+			escaped = 0;
+			plain_string(q, n, i, &escaped); /* an escape inside is fine here */
+		} else if (q[*i] == '{' || q[*i] == '[') {
+			depth++, (*i)++;
+		} else if (q[*i] == '}' || q[*i] == ']') {
+			depth--, (*i)++;
+		} else if (q[*i] == ',' || q[*i] == ':') {
+			(*i)++;
+		} else if (q[*i] == '-' || (q[*i] >= '0' && q[*i] <= '9')) {
+			if (!short_number(q, n, i))
+				return 0;
+		} else {
+			while (*i < n && q[*i] >= 'a' && q[*i] <= 'z')
+				(*i)++; /* true, false, null */
+		}
+	} while (depth > 0);
+	return 1;
+}
+
+/* depends_on: an array of strings without escapes, into v. */
+static int plain_deps(char *q, size_t n, size_t *i, struct entry_view *v)
+{
+	int escaped = 0;
+
+	v->deps_array = 1;
+	(*i)++;
+	for (skip_ws_at(q, n, i); *i < n && q[*i] != ']'; skip_ws_at(q, n, i)) {
+		char *d = q[*i] == '"' ? plain_string(q, n, i, &escaped) : NULL;
+		if (!d)
+			return 0;
+		if (v->ndeps < APPKG_MAX_DEPENDS)
+			v->deps[v->ndeps] = d;
+		v->ndeps++;
+		skip_ws_at(q, n, i);
+		if (*i < n && q[*i] == ',')
+			(*i)++;
+	}
+	(*i)++;
+	return 1;
+}
+
+/* size: up to 18 digits (an integer Jansson holds); 0 for any other number. */
+static int plain_size(const char *q, size_t n, size_t *i, struct entry_view *v)
+{
+	size_t start = *i;
+	uint64_t x = 0;
+
+	while (*i < n && q[*i] >= '0' && q[*i] <= '9')
+		x = x * 10 + (uint64_t)(q[(*i)++] - '0');
+	if (*i == start || *i - start > 18 || (*i < n && strchr(".eE", q[*i]) && q[*i]))
+		return 0;
+	v->size_ok = 1;
+	v->size = x;
+	return 1;
+}
+
+/* One member's value, its key known: into v, or stepped over. */
+static int plain_member(char *q, size_t n, size_t *i, const char *key, struct entry_view *v)
+{
+	static const char *const names[] = {"path", "type", "name", "mode", "match", "digest"};
+	const char **fields[] = {&v->path, &v->type, &v->name, &v->mode, &v->match, &v->digest};
+	int escaped = 0;
+
+	if (!strcmp(key, "depends_on"))
+		return q[*i] == '[' ? plain_deps(q, n, i, v) : skip_value(q, n, i);
+	if (!strcmp(key, "size"))
+		return q[*i] >= '0' && q[*i] <= '9' ? plain_size(q, n, i, v)
+		       : q[*i] != '-' && skip_value(q, n, i);
+	if (!strcmp(key, "id"))
+		v->id_bad = q[*i] != '"';
+	if (!strcmp(key, "match"))
+		v->match_given = 1;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (!strcmp(key, names[k]))
+			return q[*i] == '"' ? (*fields[k] = plain_string(q, n, i, &escaped)) != NULL
+					    : skip_value(q, n, i);
+	return skip_value(q, n, i);
+}
+
+/* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
+static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **deps)
+{
+	size_t i = 0;
+	int escaped = 0;
+
+	*v = (struct entry_view){.deps = deps};
+	skip_ws_at(q, n, &i);
+	if (i >= n || q[i++] != '{')
+		return 0;
+	for (skip_ws_at(q, n, &i); i < n && q[i] != '}'; skip_ws_at(q, n, &i)) {
+		char *key = q[i] == '"' ? plain_string(q, n, &i, &escaped) : NULL;
+		skip_ws_at(q, n, &i);
+		if (!key || i >= n || q[i++] != ':')
+			return 0;
+		skip_ws_at(q, n, &i);
+		if (i >= n || !plain_member(q, n, &i, key, v))
+			return 0;
+		skip_ws_at(q, n, &i);
+		if (i < n && q[i] == ',')
+			i++;
+	}
+	return i < n;
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -181,6 +372,8 @@ struct loader {
 	struct appkg_err *e;
 	size_t cap;
 	size_t *path_off; /* pool offsets; pointers are set once the pool stops moving */
+	struct buf copy;  /* the entry being read, changed in place by view_of_bytes */
+	const char *deps[APPKG_MAX_DEPENDS]; /* its depends_on strings */
 };
 
 static int grow(struct loader *l)
@@ -215,26 +408,26 @@ static int pool_add(struct manifest *m, const char *str, struct appkg_err *e)
 		       ? appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
-static int keep_entry(struct loader *l, json_t *entry, const struct manifest_resource *r)
+static int keep_entry(struct loader *l, const struct entry_view *v,
+		      const struct manifest_resource *r)
 {
 	struct manifest *m = l->m;
-	json_t *deps = json_object_get(entry, "depends_on"), *dep;
-	size_t i = m->nres, j;
+	size_t i = m->nres;
 
 	if (i > 0 && strcmp((const char *)m->pool.data + l->path_off[i - 1], r->path) >= 0)
 		return schema(l->e, r->path, "resources must be sorted by path, no duplicates");
-	if (json_array_size(deps) > APPKG_MAX_DEPENDS)
+	if (v->ndeps > APPKG_MAX_DEPENDS)
 		return schema(l->e, r->path, "too many depends_on entries");
 	m->res[i] = *r;
 	l->path_off[i] = m->pool.len;
 	if (pool_add(m, r->path, l->e))
 		return l->e->code;
 	m->deps[i] = m->pool.len;
-	m->ndeps[i] = (uint32_t)json_array_size(deps);
-	json_array_foreach(deps, j, dep) {
-		if (!json_is_string(dep))
+	m->ndeps[i] = (uint32_t)v->ndeps;
+	for (size_t j = 0; j < v->ndeps; j++) {
+		if (!v->deps[j])
 			return schema(l->e, r->path, "depends_on entries must be strings");
-		if (pool_add(m, json_string_value(dep), l->e))
+		if (pool_add(m, v->deps[j], l->e))
 			return l->e->code;
 	}
 	m->nres++;
@@ -245,17 +438,28 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 {
 	struct loader *l = ctx;
 	struct manifest_resource r;
-	json_t *entry;
+	struct entry_view v;
+	json_t *entry = NULL;
 	char where[32];
 	int rc;
 
 	if (l->m->nres == l->cap && grow(l))
 		return l->e->code;
 	snprintf(where, sizeof(where), "resources[%zu]", l->m->nres);
-	entry = json_loadb((const char *)el, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!entry)
-		return schema(l->e, where, "not valid JSON");
-	rc = check_entry(entry, &r, where, l->e) || keep_entry(l, entry, &r);
+	l->copy.len = 0;
+	if (buf_append(&l->copy, el, len))
+		return appkg_fail(l->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!view_of_bytes((char *)l->copy.data, len, &v, l->deps)) {
+		entry = json_loadb((const char *)el, len, JSON_REJECT_DUPLICATES, NULL);
+		if (!entry)
+			return schema(l->e, where, "not valid JSON");
+		if (!json_is_object(entry)) {
+			json_decref(entry);
+			return schema(l->e, where, "must be an object");
+		}
+		view_of_json(entry, &v, l->deps);
+	}
+	rc = check_entry(&v, &r, where, l->e) || keep_entry(l, &v, &r);
 	json_decref(entry);
 	return rc ? l->e->code : 0;
 }
@@ -263,8 +467,10 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
 			   size_t end, struct appkg_err *e)
 {
-	struct loader l = {.m = m, .e = e};
+	static __thread struct loader l; /* 8 KiB of depends_on pointers: not on the stack */
 	int rc;
+
+	l = (struct loader){.m = m, .e = e};
 
 	if (data[start] != '[')
 		return schema(e, "resources", "must be an array");
@@ -272,6 +478,7 @@ static int check_resources(struct manifest *m, const unsigned char *data, size_t
 	for (size_t i = 0; !rc && i < m->nres; i++)
 		m->res[i].path = (const char *)m->pool.data + l.path_off[i];
 	free(l.path_off);
+	buf_free(&l.copy);
 	if (rc)
 		return e->code ? e->code : schema(e, "resources", "must be an array");
 	return check_dependencies(m, e);
@@ -624,26 +831,104 @@ static json_t *build_entry(json_t *old, const struct writer_member *m, struct ap
 	return entry;
 }
 
-static int build_resources(json_t *root, const struct writer_member *m, size_t n,
-			   struct appkg_err *e)
-{
-	json_t *map = user_entries(root, e), *arr = json_array();
-	int rc = 0;
+/* json_dump_callback output, appended to a buffer with every line after the first indented
+ * by indent more spaces: an entry dumped alone reads as it does inside the resources array. */
+struct indented {
+	struct buf *out;
+	int indent;
+};
 
-	if (!map || !arr) {
-		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-		goto out;
+static int put_indented(const char *text, size_t size, void *data)
+{
+	struct indented *d = data;
+	static const char spaces[] = "        ";
+	const char *nl;
+
+	while (size && (nl = memchr(text, '\n', size))) {
+		size_t k = (size_t)(nl - text) + 1;
+		if (buf_append(d->out, text, k) || buf_append(d->out, spaces, (size_t)d->indent))
+			return -1;
+		text += k;
+		size -= k;
 	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		json_t *entry = build_entry(json_object_get(map, m[i].path), &m[i], e);
-		rc = entry ? json_array_append_new(arr, entry) : e->code;
+	return size && buf_append(d->out, text, size) ? -1 : 0;
+}
+
+/* Printable ASCII without '"' or '\\': a string Jansson dumps as it is. */
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+/* The entry of a resource the user's manifest does not list, written straight as Jansson
+ * would dump build_entry's object inside the array (sorted keys, two-space indent at depth 2):
+ * 1 when written, 0 when a string would need escaping (build_entry then does it), -1 when out
+ * of memory. */
+static int put_plain_entry(struct buf *out, const struct writer_member *m)
+{
+	char hex[2 * APPKG_DIGEST_BYTES + 1], *text, *logical = appkg_name_decode(m->name);
+	int n, rc = 0;
+
+	if (!logical)
+		return -1;
+	if (plain(logical) && plain(m->path) && plain(m->type)) {
+		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
+		n = asprintf(&text, "{\n      \"depends_on\": [],\n      \"digest\": \"%s\",\n"
+			     "      \"mode\": \"create\",\n      \"name\": \"%s\",\n      \"path\": \"%s\",\n"
+			     "      \"size\": %llu,\n      \"type\": \"%s\"\n    }", hex, logical, m->path,
+			     (unsigned long long)m->size, m->type);
+		rc = n < 0 || buf_append(out, text, (size_t)n) ? -1 : 1;
+		if (n >= 0)
+			free(text);
 	}
-	if (!rc)
-		rc = set_new(root, "resources", json_incref(arr), e);
-out:
-	json_decref(map);
-	json_decref(arr);
+	free(logical);
 	return rc;
+}
+
+/* The resources array, as json_canonical writes it at depth 1 of the manifest (JSON_INDENT(2),
+ * JSON_SORT_KEYS): each entry built, dumped and freed in turn. */
+static int put_resources(struct buf *out, json_t *user, const struct writer_member *m, size_t n,
+			 struct appkg_err *e)
+{
+	json_t *map = user_entries(user, e);
+	struct indented d = {out, 4};
+	int rc = map ? 0 : e->code;
+
+	if (!rc && buf_append(out, n ? "[\n    " : "[]", n ? 6 : 2))
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *old = json_object_get(map, m[i].path), *entry = NULL;
+		int direct = old ? 0 : put_plain_entry(out, &m[i]);
+		if (!direct && !(entry = build_entry(old, &m[i], e)))
+			rc = e->code;
+		else if (direct < 0 || (!direct && json_dump_callback(entry, put_indented, &d,
+								      JSON_INDENT(2) | JSON_SORT_KEYS)) ||
+			 buf_append(out, i + 1 < n ? ",\n    " : "\n  ]", i + 1 < n ? 6 : 4))
+			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		json_decref(entry);
+	}
+	json_decref(map);
+	return rc;
+}
+
+/* The top level's text with its empty resources array replaced by the entries. */
+static int splice_resources(struct buf *out, const char *top, size_t len, json_t *user,
+			    const struct writer_member *m, size_t n, struct appkg_err *e)
+{
+	size_t start, end;
+
+	if (!json_member_span((const unsigned char *)top, len, "resources", &start, &end))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "manifest.json: cannot place resources");
+	if (buf_append(out, top, start))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (put_resources(out, user, m, n, e))
+		return e->code;
+	if (buf_append(out, top + end, len - end))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
 }
 
 static int build_secrets(json_t *root, const void *blob, size_t blob_len, const char *package_id,
@@ -705,18 +990,18 @@ static int build_inputs(json_t *root, const struct writer_member *m, size_t n,
 	return 1;
 }
 
-json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
-		       const void *secrets_blob, size_t blob_len, const char *package_id,
-		       struct appkg_err *e)
+int manifest_build(json_t *user, const struct writer_member *m, size_t n,
+		   const void *secrets_blob, size_t blob_len, const char *package_id,
+		   struct buf *out, struct appkg_err *e)
 {
 	json_t *root = json_deep_copy(user);
 	const char *name = json_string_value(json_object_get(user, "name"));
+	char *top = NULL;
+	size_t len;
 	int major = 1;
 
-	if (!root) {
-		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-		return NULL;
-	}
+	if (!root)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (!name || !*name)
 		schema(e, "name", "must be a non-empty string");
 	else if (json_object_get(user, "format_version"))
@@ -728,11 +1013,18 @@ json_t *manifest_build(json_t *user, const struct writer_member *m, size_t n,
 	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
 	    set_new(root, "format_version", json_sprintf("%d.%d", major, APPKG_FORMAT_MINOR), e) ||
 	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
-	    build_resources(root, m, n, e) || build_secrets(root, secrets_blob, blob_len, package_id, e)) {
+	    set_new(root, "resources", json_array(), e) ||
+	    build_secrets(root, secrets_blob, blob_len, package_id, e)) {
 		json_decref(root);
-		return NULL;
+		return e->code;
 	}
-	return root;
+	if (!(top = json_canonical(root, &len)))
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	else
+		splice_resources(out, top, len, user, m, n, e);
+	free(top);
+	json_decref(root);
+	return e->code;
 }
 
 /* ---- checking the manifest a user wrote: every problem in one pass ---- */
@@ -825,6 +1117,9 @@ static void check_user_depends(struct checking *k, json_t *entry, const char *pa
 static void check_user_entry(struct checking *k, json_t *entry, size_t i)
 {
 	const char *path = json_string_value(json_object_get(entry, "path")), *to;
+	struct entry_view v = {.mode = json_string_value(json_object_get(entry, "mode")),
+			       .match = json_string_value(json_object_get(entry, "match")),
+			       .match_given = json_object_get(entry, "match") != NULL};
 	struct appkg_err t = {0};
 	char where[40];
 
@@ -852,9 +1147,9 @@ static void check_user_entry(struct checking *k, json_t *entry, size_t i)
 		schema(&t, path, "id must be a string");
 	emit(k, &t);
 	if (json_object_get(entry, "mode"))
-		check_mode(entry, path, &t);
+		check_mode(&v, path, &t);
 	emit(k, &t);
-	check_match(entry, path, &t);
+	check_match(&v, path, &t);
 	emit(k, &t);
 	check_user_depends(k, entry, path);
 }

@@ -24,6 +24,10 @@
 #include "signature.h"
 #include "writer.h"
 
+static void stream_add(appkg_writer *w, const void *data, size_t len);
+static void stream_stop(appkg_writer *w);
+static void stream_free(appkg_writer *w);
+
 static uint64_t default_mtime(void)
 {
 	const char *s = getenv("SOURCE_DATE_EPOCH");
@@ -51,10 +55,7 @@ appkg_writer *appkg_writer_new(void)
 
 void writer_member_free(struct writer_member *m)
 {
-	free(m->path);
-	free(m->type);
-	free(m->name);
-	free(m->fs_path);
+	free(m->path); /* type, name and fs_path share its block (new_member) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -64,6 +65,7 @@ void appkg_writer_free(appkg_writer *w)
 {
 	if (!w)
 		return;
+	stream_free(w);
 	for (size_t i = 0; i < w->n; i++)
 		writer_member_free(&w->members[i]);
 	free(w->members);
@@ -206,6 +208,7 @@ int appkg_writer_set_selection(appkg_writer *w, const char *const *selectors, si
 		return w->err.code;
 	if (!count || !selectors)
 		return appkg_fail(&w->err, APPKG_ERR_INVALID_ARGUMENT, "select: no selection");
+	stream_stop(w); /* members will be dropped: frames are laid out at finish */
 	if (!(only = calloc(count, sizeof(*only))))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (size_t i = 0; i < w->nonly; i++)
@@ -271,11 +274,33 @@ static int grow_members(appkg_writer *w)
 	return 0;
 }
 
-/* Check the names, make room, and fill the path of a new member. */
-static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name)
+/* path, type, name and fs_path (when given) in one block, path first: one allocation per
+ * member, not four (a package may have 100,000). NULL when out of memory; path is freed. */
+static char *member_strings(char *path, const char *type, const char *name, const char *fs_path)
+{
+	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
+	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
+	char *b = realloc(path, pl + tl + nl + fl);
+
+	if (!b) {
+		free(path);
+		return NULL;
+	}
+	memcpy(b + pl, type, tl);
+	memcpy(b + pl + tl, name, nl);
+	if (fs_path)
+		memcpy(b + pl + tl + nl, fs_path, fl);
+	return b;
+}
+
+/* Check the names, make room, and fill the path (and the type, name and source file) of a new
+ * member. */
+static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name,
+					const char *fs_path)
 {
 	struct writer_member *m;
 	char *path;
+	size_t pl, tl;
 	int rc;
 
 	if (writable(w))
@@ -304,14 +329,15 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	m->path = path;
-	m->type = strdup(type);
-	m->name = strdup(name);
-	if (!m->type || !m->name) {
-		writer_member_free(m);
+	pl = strlen(path) + 1;
+	tl = strlen(type) + 1;
+	if (!(m->path = member_strings(path, type, name, fs_path))) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
+	m->type = m->path + pl;
+	m->name = m->type + tl;
+	m->fs_path = fs_path ? m->name + strlen(name) + 1 : NULL;
 	return m;
 }
 
@@ -364,11 +390,28 @@ static int scan(struct appkg_err *e, struct writer_member *m, const void *data, 
 	return rc;
 }
 
+/* The checks of a resource's bytes: its placeholders, then the JSON check. The JSON check runs
+ * first and tells whether any string may hold a placeholder: when none may, the scan would
+ * find nothing and is left out; when the document is invalid, the scan still reports first. */
+static int check_bytes(struct appkg_err *e, struct writer_member *m, const void *data,
+		       size_t len, const char *subject)
+{
+	struct appkg_err json = {0};
+	int marks;
+
+	if (json_check_resource_marks(data, len, &json, subject, &marks)) {
+		if (!scan(e, m, data, len, subject))
+			*e = json;
+		return e->code;
+	}
+	return marks ? scan(e, m, data, len, subject) : 0;
+}
+
 /* Validate a resource's bytes and record its size and digest. */
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (scan(&w->err, m, data, len, subject) || json_check_resource(data, len, &w->err, subject))
+	if (check_bytes(&w->err, m, data, len, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
@@ -376,67 +419,106 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
-/* Read a resource file into b (kept for the next file), then scan, check and digest its bytes
- * into p: the work of adding it that touches no handle, so any thread may do it. */
-static void prepare_one(struct writer_prepared *p, struct buf *b)
+/* Read a resource file into p->data, then scan, check and digest its bytes into p: the work
+ * of adding it that touches no handle, so any thread may do it. The bytes stay in p->data for
+ * the add, which frames them (read once), and are freed then. */
+static void prepare_one(struct writer_prepared *p)
 {
 	char *subject = resource_path_make(p->type, p->name);
 
 	if (!subject)
 		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(p->fs_path, b, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
-		 !scan(&p->err, &p->m, b->data, b->len, subject) &&
-		 !json_check_resource(b->data, b->len, &p->err, subject)) {
-		p->m.size = b->len;
-		digest_bytes(p->m.digest, b->data, b->len);
+	else if (!io_read_file(p->fs_path, &p->data, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
+		 !check_bytes(&p->err, &p->m, p->data.data, p->data.len, subject)) {
+		p->m.size = p->data.len;
+		digest_bytes(p->m.digest, p->data.data, p->data.len);
 	}
+	if (p->err.code)
+		buf_free(&p->data);
 	free(subject);
 }
 
+/* How far the threads may read ahead of the caller: items and bytes held (the item the
+ * caller waits for is always taken). */
+#define PREPARE_AHEAD_ITEMS 256
+#define PREPARE_AHEAD_BYTES (8u << 20)
+
 /* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
  * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
- * both under the lock; the caller, waiting for one, prepares the next untaken item itself. */
+ * both under the lock; the caller, waiting for one, prepares the next untaken item itself.
+ * The items before the one the caller waits for are done with: their bytes are freed. */
 struct prepare_job {
 	struct writer_prepared *items;
-	size_t n, next; /* next: the first item no thread has taken */
+	size_t n, next;  /* next: the first item no thread has taken */
+	size_t waited;   /* the item the caller waits for or adds */
+	size_t held;     /* bytes of prepared items from waited on */
+	int stop;
+	size_t wants;    /* the item the caller sleeps on, or SIZE_MAX */
+	int blocked;     /* threads asleep until the caller moves on */
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* an item seen */
+	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
 };
 
-/* Take the next item nobody took and prepare it; 0 when none was left. */
-static int prepare_next(struct prepare_job *j, struct buf *b)
+/* The next item to take, under the lock: a thread waits while it would run too far ahead, the
+ * caller (own) never does. n when none is left. */
+static size_t take_next(struct prepare_job *j, int own)
 {
-	size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+	for (;;) {
+		size_t i = j->next;
+		if (j->stop || i >= j->n)
+			return j->n;
+		if (own || i == j->waited ||
+		    (i < j->waited + PREPARE_AHEAD_ITEMS && j->held < PREPARE_AHEAD_BYTES)) {
+			j->next++;
+			return i;
+		}
+		j->blocked++;
+		pthread_cond_wait(&j->room, &j->lock);
+		j->blocked--;
+	}
+}
+
+/* Take the next item nobody took and prepare it; 0 when none was left. */
+static int prepare_next(struct prepare_job *j, int own)
+{
+	struct writer_prepared *p;
 	struct stat st;
+	size_t i;
 	int done = 0;
 
+	pthread_mutex_lock(&j->lock);
+	i = take_next(j, own);
+	pthread_mutex_unlock(&j->lock);
 	if (i >= j->n)
 		return 0;
-	if (j->items[i].skip)
+	p = &j->items[i];
+	if (p->skip)
 		return 1; /* prepared when added, if it is */
 	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
 	 * walk takes it for a resource after all, is read when added and refused then */
-	if (lstat(j->items[i].fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
-		prepare_one(&j->items[i], b);
+	if (lstat(p->fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
+		prepare_one(p);
 		done = 1;
 	}
 	pthread_mutex_lock(&j->lock);
-	j->items[i].done = done;
-	j->items[i].seen = 1;
-	pthread_cond_broadcast(&j->cond);
+	p->done = done;
+	p->seen = 1;
+	if (i >= j->waited) {
+		p->held = p->data.len;
+		j->held += p->held;
+	}
+	if (j->wants == i)
+		pthread_cond_signal(&j->seen);
 	pthread_mutex_unlock(&j->lock);
 	return 1;
 }
 
 static void *prepare_some(void *arg)
 {
-	struct buf b = {0};
-
-	while (prepare_next(arg, &b))
+	while (prepare_next(arg, 0))
 		;
-	buf_free(&b);
 	return NULL;
 }
 
@@ -448,84 +530,112 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 		return NULL; /* each file is prepared when it is added */
 	j->items = items;
 	j->n = n;
+	j->wants = SIZE_MAX;
 	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	pthread_cond_init(&j->seen, NULL);
+	pthread_cond_init(&j->room, NULL);
 	while (j->nthreads < w->threads &&
 	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
 		j->nthreads++;
 	return j;
 }
 
+/* The caller is through with the items before i: their bytes go, the threads may go on. */
+static void move_waited(struct prepare_job *j, size_t i)
+{
+	for (; j->waited < i; j->waited++) {
+		struct writer_prepared *p = &j->items[j->waited];
+		if (!p->seen && !p->skip)
+			continue; /* still being read: counted as it is seen, then freed at _end */
+		j->held -= p->held;
+		p->held = 0;
+		buf_free(&p->data);
+	}
+	/* the sleepers are woken once there is room for a good run, not for every item */
+	if (j->blocked && j->next < j->waited + PREPARE_AHEAD_ITEMS / 2 &&
+	    j->held < PREPARE_AHEAD_BYTES / 2)
+		pthread_cond_broadcast(&j->room);
+}
+
 void writer_prepare_wait(struct prepare_job *j, size_t i)
 {
-	struct buf b = {0};
-
-	if (!j || j->items[i].skip)
+	if (!j)
 		return;
 	pthread_mutex_lock(&j->lock);
-	while (!j->items[i].seen) {
-		if (__atomic_load_n(&j->next, __ATOMIC_RELAXED) < j->n) {
+	move_waited(j, i);
+	while (!j->items[i].skip && !j->items[i].seen) {
+		if (j->next <= i) {
 			pthread_mutex_unlock(&j->lock);
-			prepare_next(j, &b);
+			prepare_next(j, 1);
 			pthread_mutex_lock(&j->lock);
 		} else {
-			pthread_cond_wait(&j->cond, &j->lock);
+			j->wants = i;
+			pthread_cond_wait(&j->seen, &j->lock);
+			j->wants = SIZE_MAX;
 		}
 	}
 	pthread_mutex_unlock(&j->lock);
-	buf_free(&b);
 }
 
 void writer_prepare_end(struct prepare_job *j)
 {
 	if (!j)
 		return;
-	__atomic_store_n(&j->next, j->n, __ATOMIC_RELAXED); /* what is left is not needed */
+	pthread_mutex_lock(&j->lock);
+	j->stop = 1; /* what is left is not needed */
+	pthread_cond_broadcast(&j->room);
+	pthread_mutex_unlock(&j->lock);
 	for (int i = 0; i < j->nthreads; i++)
 		pthread_join(j->tid[i], NULL);
-	pthread_cond_destroy(&j->cond);
+	pthread_cond_destroy(&j->seen);
+	pthread_cond_destroy(&j->room);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
 
 void writer_prepared_free(struct writer_prepared *p)
 {
+	buf_free(&p->data);
 	json_decref(p->m.uses);
 	json_decref(p->m.secret_refs);
 	p->m.uses = p->m.secret_refs = NULL;
+}
+
+/* Progress of the adds (appkg_writer_set_progress): totals not known yet. */
+static void progress_added(appkg_writer *w, uint64_t bytes)
+{
+	w->progress_done += bytes;
+	if (w->progress_fn)
+		w->progress_fn(w->progress_ctx, w->progress_done, 0, w->n, 0);
 }
 
 /* Add p's file as a member: the name checked first, as if the file had not been read yet,
  * then what prepare_one found (found now, when no thread has). */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 {
-	struct writer_member *m = new_member(w, p->type, p->name);
+	struct writer_member *m = new_member(w, p->type, p->name, p->fs_path);
 	int rc;
 
 	if (!m)
 		return rejected(w, p->type, p->name, w->err.code);
-	m->fs_path = strdup(p->fs_path);
-	if (!m->fs_path) {
-		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	} else {
-		if (!p->done) {
-			struct buf b = {0};
-			prepare_one(p, &b);
-			buf_free(&b);
-			p->done = 1;
-		}
-		if (p->err.code) {
-			w->err = p->err;
-		} else {
-			m->size = p->m.size;
-			memcpy(m->digest, p->m.digest, sizeof(m->digest));
-			m->uses = p->m.uses;
-			m->secret_refs = p->m.secret_refs;
-			m->placeholders = p->m.placeholders;
-			p->m.uses = p->m.secret_refs = NULL;
-			w->n++;
-		}
+	if (!p->done) {
+		prepare_one(p);
+		p->done = 1;
 	}
+	if (p->err.code) {
+		w->err = p->err;
+	} else {
+		m->size = p->m.size;
+		memcpy(m->digest, p->m.digest, sizeof(m->digest));
+		m->uses = p->m.uses;
+		m->secret_refs = p->m.secret_refs;
+		m->placeholders = p->m.placeholders;
+		p->m.uses = p->m.secret_refs = NULL;
+		w->n++;
+		stream_add(w, p->data.data, p->data.len);
+		progress_added(w, m->size);
+	}
+	buf_free(&p->data);
 	if (w->err.code && m == &w->members[w->n])
 		writer_member_free(m);
 	rc = w->err.code;
@@ -544,7 +654,7 @@ int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, c
 int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
 			      const void *data, size_t len)
 {
-	struct writer_member *m = new_member(w, type, name);
+	struct writer_member *m = new_member(w, type, name, NULL);
 
 	if (!m)
 		return rejected(w, type, name, w->err.code);
@@ -558,6 +668,8 @@ int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *nam
 		writer_member_free(m);
 		return rejected(w, type, name, w->err.code);
 	}
+	stream_add(w, m->mem, len);
+	progress_added(w, len);
 	return 0;
 }
 
@@ -579,11 +691,12 @@ static int scan_copy(appkg_writer *w, struct writer_member *m, appkg_reader *r)
 
 int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, appkg_reader *r)
 {
-	struct writer_member *m = new_member(w, type, name);
+	struct writer_member *m;
 	struct appkg_member from;
 	int rc;
 
-	if (!m)
+	stream_stop(w); /* its frames may be copied whole at finish */
+	if (!(m = new_member(w, type, name, NULL)))
 		return rejected(w, type, name, w->err.code);
 	rc = appkg_reader_find(r, m->path, &from);
 	if (rc) {
@@ -875,6 +988,8 @@ static int slots_init(appkg_writer *w)
 	int workers = w->threads > 1 ? w->threads : 0;
 
 	w->nslots = workers ? 2 * (uint32_t)workers : 1;
+	w->stop = 0;
+	w->queued = w->taken = w->written = 0;
 	w->slots = calloc(w->nslots, sizeof(*w->slots));
 	w->workers = calloc((size_t)workers + 1, sizeof(*w->workers));
 	if (!w->slots || !w->workers) {
@@ -947,7 +1062,13 @@ static int write_next(appkg_writer *w)
 	if (s->out.len > UINT32_MAX)
 		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
 	f->csize = (uint32_t)s->out.len;
-	return io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err);
+	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
+		return w->err.code;
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET) { /* frame 0 of a large manifest: not kept */
+		buf_free(&s->in);
+		buf_free(&s->out);
+	}
+	return 0;
 }
 
 /* Write every frame still in flight. */
@@ -1095,6 +1216,230 @@ int writer_put_later(appkg_writer *w, const struct writer_member *m)
 	return put_entry(w, m->path, NULL, m->size, m->digest, m);
 }
 
+/* ---- the stream: resources framed as they are added ----
+ *
+ * While the resources come in path order (a directory walk adds them so), each one is put
+ * into its frame when it is added, from the bytes just read, checked and digested, and each
+ * full frame is compressed (on the threads) into a temporary file: every file is read once,
+ * and the package holds the very bytes that were checked and digested. finish writes frame
+ * 0 (the manifest, which needs every digest), copies the compressed frames after it and goes
+ * on with the frame still open. Resource frames start at frame 1 and depend only on the
+ * resources in order, as at finish, so the output is the same byte for byte. What breaks the
+ * order (a name out of order or added twice, a member copied from a package, a selection, a
+ * change of mtime or level) stops the stream: what it held is dropped, and finish reads
+ * those files again and checks them against their digests, as without a stream. */
+
+struct stream_at {
+	uint32_t frame, offset; /* a member's frame, counted from the first resource frame */
+};
+
+struct stream {
+	int stopped, ready; /* ready: ended at finish, to be spliced after frame 0 */
+	FILE *tmp;          /* the compressed frames */
+	uint64_t mtime;
+	int level;
+	size_t n, cap;      /* members streamed: w->members[0..n) */
+	struct stream_at *at;
+	struct frame_info *frames; /* once ready: the full frames in tmp, and the open one */
+	uint32_t nframes;
+	struct buf cur;
+	int cur_members;
+};
+
+static void stream_free(appkg_writer *w)
+{
+	struct stream *st = w->stream;
+
+	if (!st)
+		return;
+	if (st->tmp && !st->ready) {
+		slots_free(w);
+		w->fd = -1;
+		w->nframes = 0;
+		w->cur.len = 0;
+		w->cur_members = 0;
+	}
+	if (st->tmp)
+		fclose(st->tmp);
+	free(st->at);
+	free(st->frames);
+	buf_free(&st->cur);
+	free(st);
+	w->stream = NULL;
+}
+
+/* No stream for this writer from now on: finish lays every frame out. */
+static void stream_stop(appkg_writer *w)
+{
+	stream_free(w);
+	w->stream = calloc(1, sizeof(*w->stream)); /* NULL: tried again, stopped again */
+	if (w->stream)
+		w->stream->stopped = 1;
+}
+
+static int stream_start(appkg_writer *w)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -1;
+	w->stream = st;
+	st->mtime = w->mtime;
+	st->level = w->level;
+	if (!(st->tmp = tmpfile()))
+		return -1;
+	w->fd = fileno(st->tmp);
+	return slots_init(w);
+}
+
+/* Member i into the open frame, as put_entry would put it at finish. */
+static int stream_put(appkg_writer *w, struct stream *st, size_t i, const void *data, size_t len)
+{
+	const char *path = w->members[i].path, *out_name = w->out_name;
+	int rc;
+
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 256;
+		void *p = realloc(st->at, cap * sizeof(*st->at));
+		if (!p)
+			return -1;
+		st->at = p;
+		st->cap = cap;
+	}
+	w->out_name = "temporary file";
+	rc = starts_frame(w, path, len) && cut_frame(w);
+	w->out_name = out_name;
+	if (rc)
+		return -1;
+	st->at[i] = (struct stream_at){w->nframes, (uint32_t)w->cur.len};
+	w->cur_members++;
+	if (tar_put_header(&w->cur, path, len, w->mtime) || buf_append(&w->cur, data, len) ||
+	    tar_put_padding(&w->cur, len))
+		return -1;
+	st->n++;
+	return 0;
+}
+
+/* The member just added (w->members[w->n - 1], its bytes data), into the stream. */
+static void stream_add(appkg_writer *w, const void *data, size_t len)
+{
+	struct stream *st = w->stream;
+	struct appkg_err saved = w->err;
+	size_t i = w->n - 1;
+
+	if (st && st->stopped)
+		return;
+	if (!st && (i != 0 || w->only || w->copy_frames || stream_start(w))) {
+		w->err = saved;
+		stream_stop(w);
+		return;
+	}
+	st = w->stream;
+	if (i != st->n || w->mtime != st->mtime || w->level != st->level ||
+	    (i && strcmp(w->members[i - 1].path, w->members[i].path) >= 0) ||
+	    stream_put(w, st, i, data, len)) {
+		w->err = saved;
+		stream_stop(w);
+	}
+}
+
+/* At finish, before the manifest: every full frame written to the temporary file, the frames
+ * and the open one kept for stream_splice, the threads stopped; or the stream stopped when it
+ * does not hold every member as finish would lay them out. */
+static void stream_end(appkg_writer *w)
+{
+	struct stream *st = w->stream;
+	struct appkg_err saved = w->err;
+
+	if (!st || st->stopped)
+		return;
+	if (st->n != w->n || w->only || w->mtime != st->mtime || w->level != st->level ||
+	    flush_slots(w) || fflush(st->tmp)) {
+		w->err = saved;
+		stream_stop(w);
+		return;
+	}
+	slots_free(w);
+	w->fd = -1;
+	st->frames = w->frames;
+	st->nframes = w->nframes;
+	st->cur = w->cur;
+	st->cur_members = w->cur_members;
+	w->frames = NULL;
+	w->nframes = w->frames_cap = 0;
+	w->cur = (struct buf){0};
+	w->cur_members = 0;
+	st->ready = 1;
+}
+
+/* Copy the compressed frames of the temporary file to the output. */
+static int stream_copy(appkg_writer *w, struct stream *st)
+{
+	uint64_t total = 0, done = 0;
+	size_t chunk = 1u << 20;
+	unsigned char *b = malloc(chunk);
+	int rc = 0;
+
+	for (uint32_t i = 0; i < st->nframes; i++)
+		total += st->frames[i].csize;
+	if (!b)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	while (!rc && done < total) {
+		size_t want = total - done < chunk ? (size_t)(total - done) : chunk;
+		ssize_t r = pread(fileno(st->tmp), b, want, (off_t)done);
+		if (r <= 0)
+			rc = appkg_fail(&w->err, APPKG_ERR_IO, "temporary file: read: %s",
+					r < 0 ? strerror(errno) : "short");
+		else if (!(rc = io_write_all(w->fd, b, (size_t)r, w->out_name, &w->err)))
+			done += (size_t)r;
+	}
+	free(b);
+	return rc;
+}
+
+/* After frame 0: the streamed frames follow it, their members go into the index, and the
+ * open frame becomes the current one. Returns how many members are in, or -1. */
+static long stream_splice(appkg_writer *w)
+{
+	struct stream *st = w->stream;
+	uint32_t base;
+
+	if (!st || !st->ready)
+		return 0;
+	if (flush_slots(w))
+		return -1;
+	base = w->nframes;
+	if (w->frames_cap < base + st->nframes + 2) {
+		void *p = realloc(w->frames, (base + st->nframes + 2) * sizeof(*w->frames));
+		if (!p)
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory"), -1;
+		w->frames = p;
+		w->frames_cap = base + st->nframes + 2;
+	}
+	memcpy(w->frames + base, st->frames, st->nframes * sizeof(*w->frames));
+	w->nframes += st->nframes;
+	pthread_mutex_lock(&w->lock);
+	w->queued = w->taken = w->written = w->nframes;
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < st->n; i++) {
+		struct index_entry *x = &w->index[w->nindex++];
+		const struct writer_member *m = &w->members[i];
+		x->path = m->path;
+		x->path_len = (uint32_t)strlen(m->path);
+		x->frame = base + st->at[i].frame;
+		x->offset = st->at[i].offset;
+		x->size = m->size;
+		memcpy(x->digest, m->digest, APPKG_DIGEST_BYTES);
+	}
+	if (stream_copy(w, st))
+		return -1;
+	buf_free(&w->cur);
+	w->cur = st->cur;
+	w->cur_members = st->cur_members;
+	st->cur = (struct buf){0};
+	return (long)st->n;
+}
+
 static int member_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct writer_member *)a)->path, ((const struct writer_member *)b)->path);
@@ -1173,35 +1518,50 @@ static void drop_unused_inputs(appkg_writer *w)
 	}
 }
 
-/* The canonical manifest text, checked by the same code readers use. */
-static char *make_manifest(appkg_writer *w, size_t *len)
+/* The canonical manifest text, built where frame 0 holds it (after room for its tar header,
+ * written once its size is known: the text is not copied) and checked by the same code
+ * readers use. */
+static int make_manifest(appkg_writer *w, size_t *len)
 {
-	json_t *root;
-	char *text = NULL;
 	struct manifest check = {0};
 
 	if (w->only)
 		drop_unused_inputs(w);
-	root = manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
-			      w->secrets.len, w->package_id, &w->err);
-	if (!root)
-		return NULL;
-	text = json_canonical(root, len);
-	json_decref(root);
-	if (!text) {
-		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-		return NULL;
-	}
+	w->cur.len = 0;
+	if (buf_append_zeros(&w->cur, TAR_BLOCK))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
+			   w->secrets.len, w->package_id, &w->cur, &w->err))
+		return w->err.code;
+	*len = w->cur.len - TAR_BLOCK;
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
 	else if (!w->copy.opens_output) /* else the same check when the output is opened */
-		manifest_load(&check, text, *len, &w->err);
+		manifest_load(&check, w->cur.data + TAR_BLOCK, *len, &w->err);
 	manifest_free(&check);
-	if (w->err.code) {
-		free(text);
-		return NULL;
-	}
-	return text;
+	return w->err.code;
+}
+
+/* The manifest's entry in frame 0, whose text make_manifest left after room for the header. */
+static int put_manifest(appkg_writer *w, size_t len)
+{
+	struct index_entry *x = &w->index[w->nindex++];
+	struct buf h = {0};
+	int rc = tar_put_header(&h, MANIFEST_PATH, len, w->mtime) || h.len != TAR_BLOCK;
+
+	if (!rc)
+		memcpy(w->cur.data, h.data, TAR_BLOCK);
+	buf_free(&h);
+	if (rc || tar_put_padding(&w->cur, len))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "manifest.json: cannot write its header");
+	w->cur_members++;
+	x->path = (char *)MANIFEST_PATH;
+	x->path_len = (uint32_t)strlen(MANIFEST_PATH);
+	x->frame = w->nframes;
+	x->offset = 0;
+	x->size = len;
+	digest_bytes(x->digest, w->cur.data + TAR_BLOCK, len);
+	return 0;
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
@@ -1230,19 +1590,24 @@ void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx)
 	w->progress_ctx = ctx;
 }
 
-static int write_members(appkg_writer *w, const char *manifest, size_t len)
+static int write_members(appkg_writer *w, size_t len)
 {
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	struct buf tail = {0};
+	long streamed;
 	int rc;
 
 	progress_start(w, len);
-	digest_bytes(digest, manifest, len);
-	if (put_member(w, MANIFEST_PATH, manifest, len, digest) || put_signature(w, manifest, len) ||
-	    cut_frame(w))
+	/* the signature is made before its entry is appended, which may move w->cur */
+	if (put_manifest(w, len) ||
+	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) || cut_frame(w))
 		return w->err.code;
 	progress_step(w, len);
-	for (size_t i = 0; i < w->n; i++) {
+	if ((streamed = stream_splice(w)) < 0)
+		return w->err.code;
+	for (size_t i = 0; i < (size_t)streamed; i++)
+		progress_step(w, w->members[i].size);
+	for (size_t i = (size_t)streamed; i < w->n; i++) {
 		if (put_resource(w, &w->members[i]))
 			return w->err.code;
 		progress_step(w, w->members[i].size);
@@ -1268,8 +1633,7 @@ static int write_members(appkg_writer *w, const char *manifest, size_t len)
 
 int appkg_writer_finish_fd(appkg_writer *w, int fd)
 {
-	char *manifest;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (writable(w))
@@ -1277,7 +1641,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	w->finished = 1;
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
-	if (sort_members(w) || check_manifest(w) || !(manifest = make_manifest(w, &len)))
+	stream_end(w);
+	if (sort_members(w) || check_manifest(w) || make_manifest(w, &len))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";
@@ -1285,9 +1650,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (!w->index || slots_init(w))
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
-		rc = write_members(w, manifest, len);
+		rc = write_members(w, len);
 	slots_free(w);
-	free(manifest);
 	return rc;
 }
 

@@ -109,6 +109,7 @@ struct appkg_writer {
 	size_t progress_members;
 	int copy_frames; /* appkg_writer_set_copy_frames */
 	struct copy_state copy;
+	struct stream *stream; /* resources framed as they are added, or NULL */
 };
 
 void writer_member_free(struct writer_member *m);
@@ -122,9 +123,13 @@ struct writer_prepared {
 	int skip, done, seen; /* done: prepared; seen: a thread is through with it */
 	struct appkg_err err;     /* the problem with the file's bytes, if any */
 	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
+	struct buf data;          /* the bytes checked and digested, until they are added */
+	size_t held;              /* bytes of data the job counts as held ahead */
 };
 /* Start preparing items on w->threads threads (NULL, and nothing started, with one thread):
- * writer_prepare_wait(job, i) returns once item i is ready (helping while it waits), and
+ * writer_prepare_wait(job, i) returns once item i is ready (helping while it waits; the items
+ * before i are then done with, and their bytes freed: the threads read only a bounded number
+ * of bytes ahead of the caller), and
  * writer_prepare_end stops the threads and frees the job; the items stay the caller's.
  * Nothing of w is touched but its thread count. */
 struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n);

@@ -9,6 +9,8 @@
  * needs the user: the password that seals secrets.json, the key of --sign. Every problem is reported before the tool gives up, and
  * nothing is written then. The one write into DIR is --update-secrets-enc.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,9 @@ struct pack {
 	int checking; /* in appkg_writer_check: a missing member is a manifest entry */
 	char *enc; /* a copy of the secrets.enc the library carried over, or NULL */
 	size_t enc_len;
+	struct fe_progress *adding; /* the display while the directory is added, or NULL */
+	uint64_t expect_bytes;      /* what the adds should come to, counted beforehand */
+	size_t expect_members;
 };
 
 static int online_cpus(void)
@@ -146,7 +151,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 /* Report one problem with the input and keep going. */
 static void problem(struct pack *p, int code, const char *message)
 {
-	int status = fe_report(p->o->dir, code, message);
+	int status;
+
+	fe_progress_end(p->adding); /* the line goes before anything else is printed */
+	p->adding = NULL;
+	status = fe_report(p->o->dir, code, message);
 
 	if (status > p->problems)
 		p->problems = status;
@@ -382,6 +391,68 @@ static int after_finish(struct pack *p)
 	return 0;
 }
 
+/* The resource files (DIR/resources/TYPE/NAME.json) and their bytes, plus the manifest and
+ * any secrets, for the display of the adds, whose totals the library cannot know before the
+ * walk ends. Counted only when a display may show. */
+static void count_expected(struct pack *p, const char *dir)
+{
+	char *res = join(dir, "resources"), *path;
+	DIR *top = res ? opendir(res) : NULL, *sub;
+	struct dirent *t, *f;
+	struct stat st;
+
+	p->expect_members = 1;
+	for (const char *s = "secrets.json"; s; s = strcmp(s, "secrets.json") ? NULL : "secrets.enc")
+		if ((path = join(dir, s)) && stat(path, &st) == 0)
+			p->expect_members = 2;
+		else
+			free(path), path = NULL;
+	free(path);
+	while (top && (t = readdir(top))) {
+		int fd = t->d_name[0] == '.' ? -1 : openat(dirfd(top), t->d_name, O_RDONLY | O_DIRECTORY);
+		sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (fd >= 0 && !sub)
+			close(fd);
+		while (sub && (f = readdir(sub))) {
+			size_t n = strlen(f->d_name);
+			if (n > 5 && !strcmp(f->d_name + n - 5, ".json") &&
+			    fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode)) {
+				p->expect_members++;
+				p->expect_bytes += (uint64_t)st.st_size;
+			}
+		}
+		if (sub)
+			closedir(sub);
+	}
+	if (top)
+		closedir(top);
+	free(res);
+}
+
+/* The library reports the adds with totals 0 (not known yet): the counted ones stand in. */
+static void adding_progress(void *ctx, uint64_t done, uint64_t total, size_t members,
+			    size_t members_total)
+{
+	struct pack *p = ctx;
+
+	fe_progress_update(p->adding, done, p->expect_bytes > done ? p->expect_bytes : done,
+			   members, p->expect_members > members ? p->expect_members : members);
+}
+
+/* A display of the adds, when one may show: in path order they read, check, digest and
+ * compress every resource, most of a pack's work. */
+static void start_adding_progress(struct pack *p)
+{
+	const struct options *o = p->o;
+
+	if (o->progress == FE_PROGRESS_NEVER || (o->progress == FE_PROGRESS_AUTO && !isatty(2)))
+		return;
+	count_expected(p, o->dir);
+	p->adding = fe_progress_new("packing", o->progress);
+	appkg_writer_set_progress(p->w, adding_progress, p);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -399,8 +470,12 @@ int main(int argc, char **argv)
 	    (o.nonly && appkg_writer_set_selection(p.w, o.only, o.nonly)))
 		return fe_report(o.dir, APPKG_ERR_NO_MEMORY, NULL);
 	appkg_writer_set_problem_handler(p.w, writer_problem, &p);
+	start_adding_progress(&p);
 	if (appkg_writer_add_directory(p.w, o.dir) != 0 && !p.problems)
 		p.problems = APPKG_EXIT_ENVIRONMENT; /* never silent: out of memory at the least */
+	appkg_writer_set_progress(p.w, NULL, NULL);
+	fe_progress_end(p.adding);
+	p.adding = NULL;
 	p.checking = 1;
 	appkg_writer_check(p.w); /* each problem went to writer_problem; no manifest: nothing */
 	p.checking = 0;

@@ -244,8 +244,11 @@ APPKG_API int appkg_writer_set_mtime(appkg_writer *w, uint64_t mtime);
 APPKG_API int appkg_writer_set_manifest(appkg_writer *w, const char *json, size_t len);
 
 /* Add a resource. type and name are in file-name form; the data must be one JSON object.
- * add_file reads fs_path now (to validate and digest it) and again at finish, and fails there
- * if the file changed. add_resource copies data. */
+ * add_file reads fs_path now (to validate and digest it). While resources are added in path
+ * order, with no selection and no copy (appkg_writer_add_copy), each is framed and compressed
+ * from the bytes just checked (into an unlinked temporary file until finish), so the package
+ * holds exactly those bytes and the file is not read again; otherwise finish reads the file
+ * again and fails if it changed. add_resource copies data. */
 APPKG_API int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path);
 APPKG_API int appkg_writer_add_resource(appkg_writer *w, const char *type, const char *name,
                               const void *data, size_t len);
@@ -810,7 +813,10 @@ typedef void (*appkg_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes
 				  size_t members_done, size_t members_total);
 
 /* Report the progress of appkg_writer_finish_path / finish_fd (every member written, copies
- * included) to fn; NULL turns it off. */
+ * included) to fn; NULL turns it off. Set before the adds, it also reports each resource file
+ * or resource added (appkg_writer_add_file, _add_resource, _add_directory) with the bytes and
+ * members added so far and both totals 0 (not known yet): in path order the adds do most of
+ * the work (read, check, digest and compress), and finish little more than the manifest. */
 APPKG_API void appkg_writer_set_progress(appkg_writer *w, appkg_progress_fn fn, void *ctx);
 
 /* Report the progress of sequential reading (appkg_reader_next, and so appkg_extract of a

@@ -2,7 +2,8 @@
 /*
  * Manifest inputs and format 2.0 (issue 12) through the public header only: the inputs of the
  * golden 2.0 package (appkg_reader_input_count, appkg_reader_input), none for 1.0; the writer
- * lists what resources use, writes 1.0 without placeholders and 2.0 with; a placeholder outside
+ * lists what resources use (a placeholder made by a \u escape too: the JSON check tells the
+ * writer which documents to scan), writes 1.0 without placeholders and 2.0 with; a placeholder outside
  * a string, a missing secret and a bound manifest are refused; a 2.0 package whose inputs
  * disagree with its resources is rejected at open or at the read.
  */
@@ -105,6 +106,30 @@ TEST(test_writer_lists_inputs)
 	unlink(pkg_path);
 }
 
+/* The writer scans for placeholders only the documents whose JSON check saw "[[appkg:" or a
+ * raw "\u" in a string: an escaped placeholder, in a file or in memory, is found all the same,
+ * and an escaped backslash before "u" makes none. */
+TEST(test_writer_finds_escaped_placeholders)
+{
+	const char *data[] = {"{\"v\": [\"x\", {\"w\": \"\\u005b[appkg:input:esc]]\"}]}",
+			      "{\"w\": \"\\\\u005b[appkg:input:no]] \\u005B\\u005Bappkg:input:both]]\"}",
+			      "{\"w\": \"a\\\\u005b[appkg:input:none]]\"}"};
+	appkg_reader *r;
+	struct appkg_input in;
+
+	CHECK_EQ(write_package("{\"name\": \"w\"}", data, 3), 0);
+	r = open_package(pkg_path);
+	CHECK_EQ(appkg_reader_input_count(r), 2);
+	CHECK_EQ(appkg_reader_input(r, 0, &in), 0);
+	CHECK(!strcmp(in.name, "both") && in.used_by_count == 1);
+	CHECK(!strcmp(in.used_by[0], "resources/pages/p1.json"));
+	CHECK_EQ(appkg_reader_input(r, 1, &in), 0);
+	CHECK(!strcmp(in.name, "esc") && in.used_by_count == 1);
+	CHECK(!strcmp(in.used_by[0], "resources/pages/p0.json"));
+	appkg_reader_free(r);
+	unlink(pkg_path);
+}
+
 TEST(test_writer_version_1_without_placeholders)
 {
 	const char *data[] = {"{\"t\": \"{{ secrets.X }} ${env} #{v} [[APPKG:input:x]]\"}"};
@@ -176,6 +201,7 @@ int main(void)
 	RUN(test_golden_inputs);
 	RUN(test_v1_has_no_inputs);
 	RUN(test_writer_lists_inputs);
+	RUN(test_writer_finds_escaped_placeholders);
 	RUN(test_writer_version_1_without_placeholders);
 	RUN(test_writer_refusals);
 	RUN(test_reader_rejects_disagreeing_inputs);

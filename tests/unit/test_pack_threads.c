@@ -3,7 +3,9 @@
  * The writer's frame pipeline through the public header: resource files packed into several
  * frames give the same bytes with 1, 2 or 4 threads, and a file that changes between
  * appkg_writer_add_file and finish (same size with other bytes, grown, shrunk or gone) is
- * refused with any number of threads, wherever its frame falls.
+ * refused with any number of threads, wherever its frame falls, when finish reads it again
+ * (files added out of path order); added in path order, each file is read once and framed
+ * from the bytes checked at add, so the package holds those bytes whatever happens later.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +64,11 @@ static void remove_dir(void)
 	rmdir(dir);
 }
 
-/* Add every file, let change() alter one of them, and finish with threads into memory. The
- * writer's code is returned; *out (freed by the caller) holds the package when it is 0. */
-static int pack(int threads, void (*change)(int), int victim, unsigned char **out, size_t *len,
-		char *msg, size_t msg_cap)
+/* Add every file (in path order, or the reverse), let change() alter one of them, and finish
+ * with threads into memory. The writer's code is returned; *out (freed by the caller) holds
+ * the package when it is 0. */
+static int pack_order(int threads, int reverse, void (*change)(int), int victim,
+		      unsigned char **out, size_t *len, char *msg, size_t msg_cap)
 {
 	appkg_writer *w = appkg_writer_new();
 	char path[128], name[16];
@@ -73,7 +76,8 @@ static int pack(int threads, void (*change)(int), int victim, unsigned char **ou
 	int rc = appkg_writer_set_manifest(w, "{\"name\": \"threads\"}", 19);
 	long n;
 
-	for (int i = 0; i < N_FILES && !rc; i++) {
+	for (int k = 0; k < N_FILES && !rc; k++) {
+		int i = reverse ? N_FILES - 1 - k : k;
 		file_path(path, sizeof(path), i);
 		snprintf(name, sizeof(name), "r%02d", i);
 		rc = appkg_writer_add_file(w, "queries", name, path);
@@ -98,6 +102,12 @@ static int pack(int threads, void (*change)(int), int victim, unsigned char **ou
 	return rc;
 }
 
+static int pack(int threads, void (*change)(int), int victim, unsigned char **out, size_t *len,
+		char *msg, size_t msg_cap)
+{
+	return pack_order(threads, 0, change, victim, out, len, msg, msg_cap);
+}
+
 TEST(test_same_bytes_with_1_2_4_threads)
 {
 	unsigned char *one, *two, *four;
@@ -111,9 +121,13 @@ TEST(test_same_bytes_with_1_2_4_threads)
 	CHECK_EQ(pack(4, NULL, 0, &four, &l4, msg, sizeof(msg)), 0);
 	CHECK(l1 > 0 && l1 == l2 && l1 == l4);
 	CHECK(one && two && four && !memcmp(one, two, l1) && !memcmp(one, four, l1));
-	free(one);
 	free(two);
 	free(four);
+	/* out of path order, finish lays the frames out and reads the files again: same bytes */
+	CHECK_EQ(pack_order(2, 1, NULL, 0, &two, &l2, msg, sizeof(msg)), 0);
+	CHECK(l2 == l1 && two && !memcmp(one, two, l1));
+	free(one);
+	free(two);
 	remove_dir();
 }
 
@@ -157,7 +171,8 @@ static void delete(int i)
 	unlink(path);
 }
 
-/* Each change, to a file of the first, a middle and the last frame, with each thread count. */
+/* Each change, to a file of the first, a middle and the last frame, with each thread count,
+ * files added out of path order: finish reads them again and checks each against its digest. */
 TEST(test_file_changed_after_add_is_refused)
 {
 	void (*changes[])(int) = {flip_one_byte, grow, shrink, delete};
@@ -172,7 +187,8 @@ TEST(test_file_changed_after_add_is_refused)
 		for (size_t v = 0; v < 3; v++)
 			for (size_t t = 0; t < 3; t++) {
 				make_dir();
-				rc = pack(threads[t], changes[c], victims[v], &pkg, &len, msg, sizeof(msg));
+				rc = pack_order(threads[t], 1, changes[c], victims[v], &pkg, &len, msg,
+						sizeof(msg));
 				harness_msg = msg;
 				if (changes[c] == delete)
 					CHECK(rc != 0 && strstr(msg, "cannot open") != NULL);
@@ -184,9 +200,35 @@ TEST(test_file_changed_after_add_is_refused)
 			}
 }
 
+/* Files added in path order are framed from the bytes read at add: a change after the add
+ * leaves the package exactly as packing the unchanged files makes it. */
+TEST(test_file_changed_after_add_in_order_keeps_checked_bytes)
+{
+	void (*changes[])(int) = {flip_one_byte, grow, shrink, delete};
+	static const int victims[] = {0, N_FILES / 2, N_FILES - 1};
+	unsigned char *ref, *pkg;
+	size_t ref_len = 0, len = 0;
+	char msg[512];
+
+	make_dir();
+	harness_msg = msg;
+	CHECK_EQ(pack(1, NULL, 0, &ref, &ref_len, msg, sizeof(msg)), 0);
+	remove_dir();
+	for (size_t c = 0; c < sizeof(changes) / sizeof(changes[0]); c++)
+		for (size_t v = 0; v < 3; v++) {
+			make_dir();
+			CHECK_EQ(pack(2, changes[c], victims[v], &pkg, &len, msg, sizeof(msg)), 0);
+			CHECK(pkg && ref && len == ref_len && !memcmp(pkg, ref, len));
+			free(pkg);
+			remove_dir();
+		}
+	free(ref);
+}
+
 int main(void)
 {
 	RUN(test_same_bytes_with_1_2_4_threads);
 	RUN(test_file_changed_after_add_is_refused);
+	RUN(test_file_changed_after_add_in_order_keeps_checked_bytes);
 	return harness_total_failed != 0;
 }
