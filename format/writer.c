@@ -1416,7 +1416,8 @@ static long stream_splice(appkg_writer *w)
 		w->frames = p;
 		w->frames_cap = base + st->nframes + 2;
 	}
-	memcpy(w->frames + base, st->frames, st->nframes * sizeof(*w->frames));
+	if (st->nframes) /* else st->frames is NULL */
+		memcpy(w->frames + base, st->frames, st->nframes * sizeof(*w->frames));
 	w->nframes += st->nframes;
 	pthread_mutex_lock(&w->lock);
 	w->queued = w->taken = w->written = w->nframes;

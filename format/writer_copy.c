@@ -205,10 +205,12 @@ int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
 			   appkg_reader_error(r));
 	else
 		rc = check_written(w, r, tmp);
-	if (rc == 0)
+	if (rc == 0) {
+		appkg_reader_free(w->copy.output); /* a check made again replaces the last one's */
 		w->copy.output = r;
-	else
+	} else {
 		appkg_reader_free(r);
+	}
 	buf_free(&w->copy.check);
 	return rc;
 }

@@ -402,12 +402,12 @@ static void count_expected(struct pack *p, const char *dir)
 	struct stat st;
 
 	p->expect_members = 1;
-	for (const char *s = "secrets.json"; s; s = strcmp(s, "secrets.json") ? NULL : "secrets.enc")
-		if ((path = join(dir, s)) && stat(path, &st) == 0)
+	for (const char *s = "secrets.json"; s; s = strcmp(s, "secrets.json") ? NULL : "secrets.enc") {
+		path = join(dir, s);
+		if (stat(path, &st) == 0)
 			p->expect_members = 2;
-		else
-			free(path), path = NULL;
-	free(path);
+		free(path);
+	}
 	while (top && (t = readdir(top))) {
 		int fd = t->d_name[0] == '.' ? -1 : openat(dirfd(top), t->d_name, O_RDONLY | O_DIRECTORY);
 		sub = fd >= 0 ? fdopendir(fd) : NULL;

@@ -9,7 +9,7 @@ SECONDS_EACH=${2:-30}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 mkdir -p "$BUILD/crashes"
-libs="$(pkg-config --libs libzstd jansson libsodium) -lunistring -lpthread"
+libs="$(pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthread"
 flags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude"
 V=tests/vectors
 pass=0 fail=0
