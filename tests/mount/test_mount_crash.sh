@@ -11,8 +11,9 @@ kill_during_commit() {
 	cp "$W/k.appkg" "$W/k.old"
 	mount_up "$W/k.appkg" "$W/m" && edit_one || return 1
 	t0=$(date +%s%N)
+	"$B/appkg-mount" --commit "$W/m" || return 1
+	ms=$((($(date +%s%N) - t0) / 1000000 + 1)) # how long a commit takes here (valgrind: far longer)
 	"$B/appkg-mount" -u "$W/m" || return 1
-	ms=$((($(date +%s%N) - t0) / 1000000)) # how long a commit takes here (valgrind: far longer)
 	cp "$W/k.appkg" "$W/k.new"
 	cmp -s "$W/k.old" "$W/k.new" && fail "the edit changed nothing" && return 1
 	old=0 new=0
@@ -21,7 +22,7 @@ kill_during_commit() {
 		mount_up "$W/k.appkg" "$W/m" && edit_one || return 1
 		pid=$(mount_pid "$W/m")
 		"$B/appkg-mount" --commit "$W/m" 2>/dev/null &
-		delay=$(shuf -i 0-$((2 * ms)) -n 1)
+		delay=$(((i - 1) * ms / 23)) # spread evenly over the time a commit takes
 		sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
 		kill -9 "$pid"
 		wait
@@ -36,7 +37,7 @@ kill_during_commit() {
 		fi
 		"$B/appkg-verify" "$W/k.appkg" || fail "kill $i: package does not verify" || return 1
 	done
-	echo "old $old, new $new (kills 0-$((2 * ms)) ms after the commit began)"
+	echo "old $old, new $new (kills 0-$ms ms after the commit began)"
 	[ "$old" -gt 0 ] && [ "$new" -gt 0 ] || fail "kills did not land both before and after the rename" || return 1
 	# the next commit cleans what the killed ones left
 	cp "$W/k.old" "$W/k.appkg"
