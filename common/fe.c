@@ -54,6 +54,15 @@ void fe_usage_error(const char *fmt, ...)
 	exit(APPKG_EXIT_USAGE);
 }
 
+const char *fe_one_operand(int argc, char **argv, const char *what)
+{
+	if (optind == argc)
+		fe_usage_error("missing %s", what);
+	if (argc - optind > 1)
+		fe_usage_error("one %s only ('%s' is extra)", what, argv[optind + 1]);
+	return argv[optind];
+}
+
 void fe_version(void)
 {
 	printf("%s (appkg) %s, format %d.%d\n", fe_prog, APPKG_VERSION, APPKG_FORMAT_MAJOR,

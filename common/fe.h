@@ -28,6 +28,10 @@ void fe_put_change_values(const struct appkg_change *c);
 /* "prog: message (see prog --help)", one line on stderr, then exit 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void fe_usage_error(const char *fmt, ...);
 
+/* The one operand left after the options (named `what` in the usage error if there is none
+ * or more than one). */
+const char *fe_one_operand(int argc, char **argv, const char *what);
+
 /* Print the version line ("appkg-pack (appkg) 0.1.0") and exit 0. */
 __attribute__((noreturn)) void fe_version(void);
 

@@ -231,17 +231,6 @@ static int host_ok(const char *s, size_t n)
 	return i == n || (s[i] == ':' && port_ok(s + i + 1, n - i - 1));
 }
 
-static char *copy_n(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
 static int bad_reference(struct appkg_oci *c, const char *what)
 {
 	return appkg_fail(&c->err, APPKG_ERR_REFERENCE, "not a registry reference: %s (expected "
@@ -276,9 +265,9 @@ static int parse_name(struct appkg_oci *c, const char *s)
 	if (!repository_ok(s, (size_t)((colon ? colon : end) - s)))
 		return bad_reference(c, "bad repository name (lowercase letters, digits, "
 				     "separators . _ __ - and /)");
-	if (!(c->repository = copy_n(s, (size_t)((colon ? colon : end) - s))))
+	if (!(c->repository = strndup(s, (size_t)((colon ? colon : end) - s))))
 		return no_memory(c);
-	if (colon && !(c->tag = copy_n(colon + 1, (size_t)(end - colon - 1))))
+	if (colon && !(c->tag = strndup(colon + 1, (size_t)(end - colon - 1))))
 		return no_memory(c);
 	if (colon && !oci_tag_ok(c->tag))
 		return bad_reference(c, "bad tag");
@@ -304,7 +293,7 @@ int appkg_oci_set_reference(appkg_oci *c, const char *reference)
 		return bad_reference(c, "no repository");
 	if (!host_ok(host, (size_t)(slash - host)))
 		return bad_reference(c, "bad host");
-	if (!(c->host = copy_n(host, (size_t)(slash - host))))
+	if (!(c->host = strndup(host, (size_t)(slash - host))))
 		return no_memory(c);
 	if ((rc = parse_name(c, slash + 1)))
 		clear_reference(c);
@@ -421,7 +410,7 @@ static char *challenge_param(const char *ch, const char *key)
 		} else {
 			end = v + strcspn(v, ", \t");
 		}
-		return end && end - v <= 2048 ? copy_n(v, (size_t)(end - v)) : NULL;
+		return end && end - v <= 2048 ? strndup(v, (size_t)(end - v)) : NULL;
 	}
 	return NULL;
 }
@@ -605,7 +594,7 @@ static int next_page(struct appkg_oci *c, const struct oci_response *resp, char 
 	*url = NULL;
 	if (!l || !strstr(l, "rel=\"next\"") || !(open = strchr(l, '<')) || !(close = strchr(open, '>')))
 		return 0;
-	if (!(rel = copy_n(open + 1, (size_t)(close - open - 1))) || !(u = curl_url())) {
+	if (!(rel = strndup(open + 1, (size_t)(close - open - 1))) || !(u = curl_url())) {
 		free(rel);
 		return no_memory(c);
 	}

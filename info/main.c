@@ -108,11 +108,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: fe_usage_error("bad option");
 		}
 	}
-	if (optind == argc)
-		fe_usage_error("missing PKG");
-	if (argc - optind > 1)
-		fe_usage_error("one PKG only ('%s' is extra)", argv[optind + 1]);
-	o->package = argv[optind];
+	o->package = fe_one_operand(argc, argv, "PKG");
 	if (!strcmp(o->package, "-") && o->password_file && !strcmp(o->password_file, "-"))
 		fe_usage_error("PKG and --password-file cannot both be standard input");
 }

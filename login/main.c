@@ -53,13 +53,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: fe_usage_error("bad option");
 		}
 	}
-	if (optind == argc)
-		fe_usage_error("missing HOST");
-	if (argc - optind > 1)
-		fe_usage_error("one HOST only ('%s' is extra)", argv[optind + 1]);
+	o->host = fe_one_operand(argc, argv, "HOST");
 	if (!o->reg.username || !o->reg.password_stdin)
 		fe_usage_error("login needs --username USER and --password-stdin");
-	o->host = argv[optind];
 	if (!strncmp(o->host, "oci://", 6))
 		o->host += 6;
 }

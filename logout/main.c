@@ -43,11 +43,7 @@ int main(int argc, char **argv)
 		default: fe_usage_error("bad option");
 		}
 	}
-	if (optind == argc)
-		fe_usage_error("missing HOST");
-	if (argc - optind > 1)
-		fe_usage_error("one HOST only ('%s' is extra)", argv[optind + 1]);
-	host = argv[optind];
+	host = fe_one_operand(argc, argv, "HOST");
 	if (!strncmp(host, "oci://", 6))
 		host += 6;
 	appkg_oci_free(fe_registry_handle(&(struct fe_registry){0}, host, FE_REF_REGISTRY));

@@ -83,15 +83,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: fe_usage_error("bad option");
 		}
 	}
-	if (optind == argc)
-		fe_usage_error("missing REF");
-	if (argc - optind > 1)
-		fe_usage_error("one REF only ('%s' is extra)", argv[optind + 1]);
+	o->reference = fe_one_operand(argc, argv, "REF");
 	if (!o->output)
 		fe_usage_error("missing -o PKG");
 	if (o->reg.password_stdin && o->password_file && !strcmp(o->password_file, "-"))
 		fe_usage_error("--password-stdin and --password-file - cannot both read stdin");
-	o->reference = argv[optind];
 }
 
 /* Every member, as appkg verify reads them; the first problem ends it. */

@@ -54,11 +54,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: fe_usage_error("bad option");
 		}
 	}
-	if (optind == argc)
-		fe_usage_error("missing REF");
-	if (argc - optind > 1)
-		fe_usage_error("one REF only ('%s' is extra)", argv[optind + 1]);
-	o->reference = argv[optind];
+	o->reference = fe_one_operand(argc, argv, "REF");
 }
 
 static void on_tag(void *ctx, const char *tag)
