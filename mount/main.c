@@ -16,7 +16,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,11 +167,14 @@ static int fail_errno(const char *subject, const char *what)
 }
 
 /* While the commit runs (the setxattr that asked for it has not returned), its progress
- * attribute is read every tenth of a second into the display. */
+ * attribute is read every tenth of a second into the display. The end of the commit wakes the
+ * watcher at once: a commit never waits for the watcher's tick. */
 struct watch {
 	const char *mnt;
 	struct fe_progress *display;
-	atomic_int done;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int done;
 };
 
 static void show_progress(struct watch *w)
@@ -191,23 +193,41 @@ static void show_progress(struct watch *w)
 static void *watch_commit(void *arg)
 {
 	struct watch *w = arg;
+	struct timespec tick;
 
-	while (!atomic_load(&w->done)) {
-		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-		show_progress(w);
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		clock_gettime(CLOCK_REALTIME, &tick);
+		tick.tv_nsec += 100000000;
+		if (tick.tv_nsec >= 1000000000) {
+			tick.tv_sec++;
+			tick.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &tick) == ETIMEDOUT && !w->done) {
+			pthread_mutex_unlock(&w->lock);
+			show_progress(w);
+			pthread_mutex_lock(&w->lock);
+		}
 	}
+	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
 /* setxattr(XATTR_COMMIT) with the progress display; 0 or -1 (errno). */
 static int run_commit(const char *mnt, enum fe_progress_mode mode)
 {
-	struct watch w = {.mnt = mnt, .display = fe_progress_new("committing", mode)};
+	struct watch w = {.mnt = mnt,
+			  .display = fe_progress_new("committing", mode),
+			  .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .wake = PTHREAD_COND_INITIALIZER};
 	pthread_t t;
 	int watching = w.display && pthread_create(&t, NULL, watch_commit, &w) == 0;
 	int rc = setxattr(mnt, XATTR_COMMIT, "1", 1, 0), err = errno;
 
-	atomic_store(&w.done, 1);
+	pthread_mutex_lock(&w.lock);
+	w.done = 1;
+	pthread_cond_signal(&w.wake);
+	pthread_mutex_unlock(&w.lock);
 	if (watching)
 		pthread_join(t, NULL);
 	if (rc == 0 && w.display)
