@@ -577,3 +577,10 @@ void fe_put_change_values(const struct appkg_change *c)
 	}
 	putchar('\n');
 }
+
+int fe_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}

@@ -62,6 +62,10 @@ void fe_secret_free(char *p, size_t len);
 /* Parse a decimal integer in [min, max]; -1 if not. */
 long fe_parse_int(const char *s, long min, long max);
 
+/* The CPUs online, 1 to 8: the default number of threads (like zstd -T0, capped to bound the
+ * memory each thread holds). */
+int fe_online_cpus(void);
+
 /* The argument of --kdf: interactive, moderate or sensitive; anything else ends the program
  * through fe_usage_error. */
 enum appkg_kdf_level fe_parse_kdf(const char *s);

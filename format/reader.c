@@ -54,24 +54,35 @@ struct appkg_reader {
 	struct stat opened_as; /* the package file when it was opened (reader_file_changed) */
 };
 
-/* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame, a
- * thread of the reader decodes the next frame and checks it whole (tiling, then every member
- * as entry_at checks it: header, path, size, digest, JSON, placeholders) with its own decoder
- * and buffers, reading only what does not change after open (the index, the manifest, the
- * package bytes). A frame that passed is handed over by swapping buffers, and its members are
- * then served without being checked again; one that failed anything is dropped, and the read
- * that wants it decodes and checks it as before, so that the message is the same. */
-struct ahead {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int quit;
-	int64_t want;  /* the frame asked for, or -1 */
-	int64_t doing; /* the frame being prepared, or -1 */
-	int64_t have;  /* the frame in `data` that passed every check, or -1 */
+/* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame,
+ * threads of the reader decode the frames after it and check each whole (tiling, then every
+ * member as entry_at checks it: header, path, size, digest, JSON, placeholders), each with its
+ * own decoder and buffers, reading only what does not change after open (the index, the
+ * manifest, the package bytes). A frame that passed is handed over by swapping buffers, and its
+ * members are then served without being checked again; one that failed anything is dropped, and
+ * the read that wants it decodes and checks it as before, so that the message is the same. */
+#define AHEAD_MAX_THREADS 8
+#define AHEAD_BUDGET (8u << 20) /* decoded bytes asked for beyond the next frame */
+
+enum slot_state { SLOT_FREE, SLOT_WANTED, SLOT_DOING, SLOT_READY, SLOT_FAILED };
+
+struct slot {
+	int64_t frame; /* the frame held or asked for, or -1 */
+	enum slot_state state;
 	struct buf data, compressed;
 	ZSTD_DCtx *dctx;
 	struct appkg_err err;
+};
+
+struct ahead {
+	pthread_t thread[AHEAD_MAX_THREADS];
+	int threads; /* slots in use, one per thread */
+	int started; /* threads running */
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a slot was asked for, or quit */
+	pthread_cond_t done; /* a slot was prepared */
+	int quit;
+	struct slot slot[AHEAD_MAX_THREADS];
 };
 
 appkg_reader *appkg_reader_new(void)
@@ -363,9 +374,9 @@ static uint32_t first_entry(const appkg_reader *r, uint32_t f)
 	return lo;
 }
 
-/* Decode frame f into a->data and check it whole; 0 when every member passed. Only frames of
+/* Decode frame f into the slot and check it whole; 0 when every member passed. Only frames of
  * resources are taken (secrets.enc has checks of its own, made by the reading thread). */
-static int ahead_prepare(const appkg_reader *r, struct ahead *a, uint32_t f)
+static int ahead_prepare(const appkg_reader *r, struct slot *a, uint32_t f)
 {
 	const struct frame_info *fi = &r->c.frames[f];
 	uint32_t i = first_entry(r, f);
@@ -389,54 +400,72 @@ static int ahead_prepare(const appkg_reader *r, struct ahead *a, uint32_t f)
 	return 0;
 }
 
+/* The slot asked for earliest in the package, or NULL. */
+static struct slot *first_wanted(struct ahead *a)
+{
+	struct slot *best = NULL;
+
+	for (int k = 0; k < a->threads; k++)
+		if (a->slot[k].state == SLOT_WANTED && (!best || a->slot[k].frame < best->frame))
+			best = &a->slot[k];
+	return best;
+}
+
 static void *ahead_run(void *arg)
 {
 	appkg_reader *r = arg;
 	struct ahead *a = r->ahead;
-	int64_t f;
+	struct slot *s;
 	int ok;
 
 	pthread_mutex_lock(&a->lock);
 	while (!a->quit) {
-		if (a->want < 0) {
-			pthread_cond_wait(&a->cond, &a->lock);
+		if (!(s = first_wanted(a))) {
+			pthread_cond_wait(&a->work, &a->lock);
 			continue;
 		}
-		f = a->want;
-		a->want = -1;
-		a->doing = f;
-		a->have = -1;
+		s->state = SLOT_DOING;
 		pthread_mutex_unlock(&a->lock);
-		ok = ahead_prepare(r, a, (uint32_t)f) == 0;
+		ok = ahead_prepare(r, s, (uint32_t)s->frame) == 0;
 		pthread_mutex_lock(&a->lock);
-		a->doing = -1;
-		a->have = ok ? f : -1;
-		pthread_cond_broadcast(&a->cond);
+		s->state = ok ? SLOT_READY : SLOT_FAILED;
+		pthread_cond_broadcast(&a->done);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
 
+static struct slot *slot_of(struct ahead *a, int64_t f)
+{
+	for (int k = 0; k < a->threads; k++)
+		if (a->slot[k].state != SLOT_FREE && a->slot[k].frame == f)
+			return &a->slot[k];
+	return NULL;
+}
+
 /* Frame f from the read-ahead, when it has it checked (waiting while it is being prepared):
- * 1 and f in r->frame with all its members passed, or 0. */
+ * 1 and f in r->frame with all its members passed, or 0. A frame asked for but not begun is
+ * dropped: the caller decodes it sooner than a thread would. */
 static int ahead_take(appkg_reader *r, uint32_t f)
 {
 	struct ahead *a = r->ahead;
+	struct slot *s;
 	struct buf held;
 	int taken = 0;
 
 	if (!a)
 		return 0;
 	pthread_mutex_lock(&a->lock);
-	while (a->doing == f)
-		pthread_cond_wait(&a->cond, &a->lock);
-	if (a->have == f) {
+	while ((s = slot_of(a, f)) && s->state == SLOT_DOING)
+		pthread_cond_wait(&a->done, &a->lock);
+	if (s && s->state == SLOT_READY) {
 		held = r->frame;
-		r->frame = a->data;
-		a->data = held;
-		a->have = -1;
+		r->frame = s->data;
+		s->data = held;
 		taken = 1;
 	}
+	if (s)
+		s->state = SLOT_FREE;
 	pthread_mutex_unlock(&a->lock);
 	if (taken) {
 		r->frame_no = f;
@@ -447,19 +476,62 @@ static int ahead_take(appkg_reader *r, uint32_t f)
 	return taken;
 }
 
-/* Ask for frame f to be prepared, unless it is the end-of-archive frame or already asked. */
+/* A slot for frame g: a free one, else one holding a frame before `from` that no thread is
+ * working on (no longer wanted: reading has moved on). */
+static struct slot *slot_for(struct ahead *a, int64_t from)
+{
+	struct slot *s = NULL;
+
+	for (int k = 0; k < a->threads; k++) {
+		struct slot *c = &a->slot[k];
+		if (c->state == SLOT_FREE)
+			return c;
+		if (c->state != SLOT_DOING && c->frame < from && (!s || c->frame < s->frame))
+			s = c;
+	}
+	return s;
+}
+
+/* Ask for the frames from f on to be prepared, one per thread, within AHEAD_BUDGET beyond f,
+ * and never the end-of-archive frame. */
 static void ahead_ask(appkg_reader *r, uint32_t f)
 {
 	struct ahead *a = r->ahead;
+	uint64_t bytes = 0;
+	struct slot *s;
+	int asked = 0;
 
-	if (!a || f + 1 >= r->c.nframes)
+	if (!a)
 		return;
 	pthread_mutex_lock(&a->lock);
-	if (a->want != f && a->doing != f && a->have != f) {
-		a->want = f;
-		pthread_cond_signal(&a->cond);
+	for (uint32_t g = f; g + 1 < r->c.nframes && g < f + (uint32_t)a->threads; g++) {
+		bytes += r->c.frames[g].dsize;
+		if (g > f && bytes > AHEAD_BUDGET)
+			break;
+		if (slot_of(a, g))
+			continue;
+		if (!(s = slot_for(a, f)))
+			break;
+		s->frame = g;
+		s->state = SLOT_WANTED;
+		asked = 1;
 	}
+	if (asked)
+		pthread_cond_broadcast(&a->work);
 	pthread_mutex_unlock(&a->lock);
+}
+
+static void ahead_free(struct ahead *a)
+{
+	for (int k = 0; k < AHEAD_MAX_THREADS; k++) {
+		buf_free(&a->slot[k].data);
+		buf_free(&a->slot[k].compressed);
+		ZSTD_freeDCtx(a->slot[k].dctx);
+	}
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->done);
+	free(a);
 }
 
 static void ahead_stop(appkg_reader *r)
@@ -470,43 +542,53 @@ static void ahead_stop(appkg_reader *r)
 		return;
 	pthread_mutex_lock(&a->lock);
 	a->quit = 1;
-	pthread_cond_broadcast(&a->cond);
+	pthread_cond_broadcast(&a->work);
 	pthread_mutex_unlock(&a->lock);
-	pthread_join(a->thread, NULL);
-	pthread_mutex_destroy(&a->lock);
-	pthread_cond_destroy(&a->cond);
-	buf_free(&a->data);
-	buf_free(&a->compressed);
-	ZSTD_freeDCtx(a->dctx);
-	free(a);
+	for (int k = 0; k < a->started; k++)
+		pthread_join(a->thread[k], NULL);
+	ahead_free(a);
 	r->ahead = NULL;
 }
 
-int appkg_reader_set_readahead(appkg_reader *r, int on)
+static struct ahead *ahead_new(int threads)
+{
+	struct ahead *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->done, NULL);
+	a->threads = threads;
+	for (int k = 0; k < threads; k++) {
+		a->slot[k].frame = -1;
+		if (!(a->slot[k].dctx = ZSTD_createDCtx())) {
+			ahead_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int appkg_reader_set_readahead(appkg_reader *r, int threads)
 {
 	struct ahead *a;
 
-	if (!on) {
-		ahead_stop(r);
+	if (threads > AHEAD_MAX_THREADS)
+		threads = AHEAD_MAX_THREADS;
+	if (r->ahead && r->ahead->threads == threads)
 		return 0;
-	}
-	if (r->ahead)
+	ahead_stop(r);
+	if (threads <= 0)
 		return 0;
-	if (!(a = calloc(1, sizeof(*a))) || !(a->dctx = ZSTD_createDCtx())) {
-		free(a);
+	if (!(a = ahead_new(threads)))
 		return APPKG_ERR_NO_MEMORY;
-	}
-	a->want = a->doing = a->have = -1;
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
 	r->ahead = a;
-	if (pthread_create(&a->thread, NULL, ahead_run, r) != 0) {
-		r->ahead = NULL;
-		pthread_mutex_destroy(&a->lock);
-		pthread_cond_destroy(&a->cond);
-		ZSTD_freeDCtx(a->dctx);
-		free(a);
-		return APPKG_ERR_NO_MEMORY;
+	for (; a->started < threads; a->started++) {
+		if (pthread_create(&a->thread[a->started], NULL, ahead_run, r) != 0) {
+			ahead_stop(r);
+			return APPKG_ERR_NO_MEMORY;
+		}
 	}
 	return 0;
 }
@@ -809,6 +891,7 @@ static int enter_frame(appkg_reader *r, const struct index_entry *x)
 	r->seq_frame = x->frame;
 	r->next_pos = 0;
 	r->seq_bad = load_frame(r, x->frame) != 0;
+	ahead_ask(r, x->frame + 1);
 	return r->seq_bad ? problem(r) : 0;
 }
 
@@ -840,7 +923,11 @@ static int next_member(appkg_reader *r, const struct index_entry *x, struct appk
 			return r->err.code;
 		r->next_pos = x->offset; /* resynchronise on the index */
 	}
-	if (entry_at(r, x, r->next_pos, &t)) {
+	if (r->checked_frame == x->frame) { /* every member passed when the frame was taken */
+		if (tar_parse_entry(r->frame.data + r->next_pos, r->frame.len - r->next_pos, &t,
+				    &r->err))
+			return r->err.code;
+	} else if (entry_at(r, x, r->next_pos, &t)) {
 		r->seq_bad = t.total == 0; /* headers unreadable: the rest of the frame is lost */
 		r->next_pos += t.total;
 		return problem(r);

@@ -309,6 +309,8 @@ int main(int argc, char **argv)
 	if (!(r = appkg_reader_new()))
 		return fe_report(subject, APPKG_ERR_NO_MEMORY, NULL);
 	rc = strcmp(o.package, "-") ? appkg_reader_open_path(r, o.package) : appkg_reader_open_fd(r, 0);
+	if (rc == 0)
+		appkg_reader_set_readahead(r, fe_online_cpus()); /* without it, one core checks */
 	rc = rc ? report(r, &o, subject, rc) : run(r, &o, subject);
 	appkg_reader_free(r);
 	return rc;

@@ -391,6 +391,7 @@ static int verify_one(const char *package, const struct options *o, appkg_bindin
 	} else {
 		struct fe_progress *progress = fe_progress_new("verifying", o->progress);
 		rep.members = appkg_reader_member_count(r);
+		appkg_reader_set_readahead(r, fe_online_cpus()); /* without it, one core checks */
 		appkg_reader_set_progress(r, fe_progress_update, progress);
 		read_all(r, &rep);
 		fe_progress_end(progress);

@@ -131,15 +131,16 @@ APPKG_API int appkg_reader_next(appkg_reader *r, struct appkg_member *out, const
  * that fails its checks is reported with its code and message but leaves the handle usable. */
 APPKG_API int appkg_reader_read(appkg_reader *r, const char *path, const void **data, size_t *len);
 
-/* Read-ahead for random access (on: 1, off: 0). While the members of one frame are read with
- * appkg_reader_read, a thread of the reader decodes the next frame and checks every member of
- * it as appkg_reader_read would; a read in that frame then takes it whole, checked, and its
- * members are not checked again while it is held. A frame with any member that fails is not
- * taken: its reads decode and check it as without read-ahead, with the same codes and
- * messages. Costs one more decoder and one frame of memory; the thread is started here (after
- * any fork) and ended by turning it off or by appkg_reader_free. Calling it again with the
- * same value does nothing. 0, or APPKG_ERR_NO_MEMORY when the thread cannot be made. */
-APPKG_API int appkg_reader_set_readahead(appkg_reader *r, int on);
+/* Read-ahead with `threads` threads (0: off; at most 8). While the members of one frame are
+ * read, with appkg_reader_read or appkg_reader_next, the threads decode the frames after it, one
+ * each, and check every member of them as a read would; a read in such a frame then takes it
+ * whole, checked, and its members are not checked again while it is held. A frame with any
+ * member that fails is not taken: its reads decode and check it as without read-ahead, with the
+ * same codes, messages and problems. Costs a decoder and a frame of memory per thread (frames
+ * past the next are asked for only within 8 MiB); the threads are started here (after any fork)
+ * and ended by turning it off or by appkg_reader_free. Calling it again with the same value
+ * does nothing. 0, or APPKG_ERR_NO_MEMORY when a thread cannot be made. */
+APPKG_API int appkg_reader_set_readahead(appkg_reader *r, int threads);
 
 /* Random access by resource: type and name in file-name form ("queries", "get%2Fusers"). */
 APPKG_API int appkg_reader_read_resource(appkg_reader *r, const char *type, const char *name,

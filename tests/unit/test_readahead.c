@@ -118,11 +118,11 @@ out:
 	return rc;
 }
 
-static int same_reads(const char *path, int order_step)
+static int same_reads(const char *path, int order_step, int threads)
 {
 	appkg_reader *plain = appkg_reader_new(), *ahead = appkg_reader_new();
 	int ok = plain && ahead && !appkg_reader_open_path(plain, path) &&
-		 !appkg_reader_open_path(ahead, path) && !appkg_reader_set_readahead(ahead, 1);
+		 !appkg_reader_open_path(ahead, path) && !appkg_reader_set_readahead(ahead, threads);
 
 	for (int k = 0; ok && k < COUNT; k++) {
 		int i = (k * order_step) % COUNT;
@@ -149,12 +149,14 @@ static int same_reads(const char *path, int order_step)
 
 TEST(in_order_same_bytes)
 {
-	CHECK(same_reads(good, 1));
+	CHECK(same_reads(good, 1, 1));
+	CHECK(same_reads(good, 1, 3));
 }
 
 TEST(out_of_order_same_bytes)
 {
-	CHECK(same_reads(good, 97)); /* 97 and 240 have no common factor: every member once */
+	CHECK(same_reads(good, 97, 1)); /* 97 and 240 have no common factor: every member once */
+	CHECK(same_reads(good, 97, 3));
 }
 
 TEST(tampered_member_same_failure_every_read)
@@ -165,7 +167,8 @@ TEST(tampered_member_same_failure_every_read)
 	size_t len;
 	int bads = 0;
 
-	CHECK(same_reads(bad, 1));
+	CHECK(same_reads(bad, 1, 1));
+	CHECK(same_reads(bad, 1, 3));
 	CHECK(r && !appkg_reader_open_path(r, bad) && !appkg_reader_set_readahead(r, 1));
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < COUNT; i++) { /* in order: the read-ahead prepares each next frame */
@@ -186,6 +189,59 @@ TEST(tampered_member_same_failure_every_read)
 	appkg_reader_free(r);
 }
 
+/* Sequential reading: every member's bytes and every problem, code and message, in order. */
+struct trail {
+	char text[16384];
+	size_t len;
+};
+
+static void note(struct trail *t, const char *fmt, const char *a, long n)
+{
+	int k = snprintf(t->text + t->len, sizeof(t->text) - t->len, fmt, a, n);
+
+	if (k > 0 && (size_t)k < sizeof(t->text) - t->len)
+		t->len += (size_t)k;
+}
+
+static void on_problem(void *ctx, const struct appkg_problem *p)
+{
+	note(ctx, "problem %s %ld\n", p->message ? p->message : "", p->code);
+}
+
+static int walk(const char *path, int threads, struct trail *t)
+{
+	appkg_reader *r = appkg_reader_new();
+	struct appkg_member m;
+	const void *data;
+	int rc = -1;
+
+	if (!r)
+		return -1;
+	appkg_reader_set_problem_callback(r, on_problem, t);
+	if (!appkg_reader_open_path(r, path) && !appkg_reader_set_readahead(r, threads)) {
+		while ((rc = appkg_reader_next(r, &m, &data)) == 1)
+			note(t, "%s %ld\n", m.path, (long)m.size + ((const char *)data)[m.size / 2]);
+	}
+	appkg_reader_free(r);
+	return rc;
+}
+
+TEST(sequential_same_members_and_problems)
+{
+	static struct trail plain, ahead;
+	const char *paths[] = {good, bad};
+
+	for (int i = 0; i < 2; i++) {
+		for (int threads = 1; threads <= 4; threads += 3) {
+			plain.len = ahead.len = 0;
+			CHECK(walk(paths[i], 0, &plain) == walk(paths[i], threads, &ahead));
+			CHECK(plain.len > 1000 && plain.len < sizeof(plain.text) - 1);
+			CHECK(plain.len == ahead.len && !memcmp(plain.text, ahead.text, plain.len));
+			CHECK((strstr(plain.text, "digest mismatch") != NULL) == (i == 1));
+		}
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -198,6 +254,7 @@ int main(void)
 	}
 	RUN(in_order_same_bytes);
 	RUN(out_of_order_same_bytes);
+	RUN(sequential_same_members_and_problems);
 	RUN(tampered_member_same_failure_every_read);
 	unlink(good);
 	unlink(bad);
