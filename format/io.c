@@ -355,11 +355,14 @@ static int make_parents(int dirfd, const char *path, struct appkg_err *e)
 int io_write_file_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
 		     struct appkg_err *e)
 {
-	int fd;
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dirfd, path, flags, mode); /* its directory is there but for the first */
 
-	if (make_parents(dirfd, path, e))
-		return e->code;
-	fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == ENOENT) {
+		if (make_parents(dirfd, path, e))
+			return e->code;
+		fd = openat(dirfd, path, flags, mode);
+	}
 	if (fd < 0)
 		return fail_errno(e, "cannot create", path);
 	crash_point("create");
