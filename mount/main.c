@@ -520,6 +520,7 @@ static int build_tree(void)
 			continue;
 		if (tree_add_member(m.path, m.size))
 			return APPKG_ERR_NO_MEMORY;
+		fs.empty_members += m.size == 0;
 	}
 	n = dir_find(fs.root, SECRETS_BLOB, strlen(SECRETS_BLOB));
 	if (n) {

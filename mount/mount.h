@@ -74,6 +74,9 @@ struct mount_state {
 	struct node *root;
 	uint64_t next_ino;
 	int read_only, level, threads;
+	size_t empty_members; /* members of 0 bytes, which only an open checks */
+	/* The kernel opens files without asking the daemon: on a read-only mount (op_init). */
+	int no_open;
 	char report[REPORT_BYTES]; /* "STATUS EDITS\n" then one line per problem */
 	char bad_reads[4096];      /* members that failed their checks when read, one per line */
 };

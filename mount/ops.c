@@ -7,6 +7,14 @@
  * renames it to a hidden name (.fuse_hiddenXXXXXXXXYYYYYYYY), which tree.c takes out of the
  * tree but still resolves, because the kernel asks for fstat, fchmod and futimens by inode
  * without a file handle and libfuse turns that inode into a path.
+ *
+ * A read-only mount answers the first open with ENOSYS: from then on the kernel opens and
+ * closes files without asking (no OPEN or RELEASE, keep_cache on), so that a file read costs
+ * one request and a file in the page cache none; reads then name their file by path. That is
+ * only for a tree that never changes, shows no plaintext secrets and has no empty member: a
+ * read-write mount needs the opens to keep an unlinked open file readable (libfuse finds it
+ * by its open count), secrets.json needs direct_io, and an empty member is checked at open,
+ * for the kernel never reads it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,9 +90,11 @@ static int may_change_dir(const struct node *dir, const struct node *victim)
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
+	fs.no_open = fs.read_only && !fs.password && !fs.empty_members &&
+		     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
 	cfg->use_ino = 1;
 	cfg->hard_remove = 0; /* with it, fstat on an unlinked open file is ESTALE */
-	cfg->nullpath_ok = 1; /* read, write, ftruncate and release go by fi->fh */
+	cfg->nullpath_ok = !fs.no_open; /* read, write, ftruncate and release go by fi->fh */
 	cfg->entry_timeout = cfg->attr_timeout = 30.0; /* every change comes through this mount */
 	cfg->negative_timeout = 0;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* every batch of a listing with attributes */
@@ -282,6 +292,8 @@ static int open_locked(const char *path, struct fuse_file_info *fi)
 		return rc;
 	if (n->size == 0 && (rc = node_load(n)))
 		return rc;
+	if (fs.no_open)
+		return -ENOSYS; /* the kernel opens files itself from now on */
 	hand_out(n, fi);
 	return 0;
 }
@@ -348,16 +360,31 @@ static int serve_member(struct node *n, char *buf, size_t size)
 	return (int)size;
 }
 
+/* Without opens nothing says when a reader is done with a file: the bytes of one file read
+ * in pieces are kept until another is (its pages stay in the kernel's cache meanwhile). */
+static void keep_one(struct node *n)
+{
+	static struct node *kept;
+
+	if (kept && kept != n)
+		node_drop_data(kept); /* a read-only mount: its bytes are the member's */
+	kept = n;
+}
+
 /* A member larger than the read is decoded once into the node and kept while it is open,
  * so that the reads after the first neither decode nor check it again. */
 static int read_locked(struct node *n, char *buf, size_t size, off_t off)
 {
 	int rc;
 
+	if (!n)
+		return -ENOENT;
 	if (!n->data && n->member && off == 0 && size >= n->size)
 		return serve_member(n, buf, size);
 	if ((rc = node_load(n)))
 		return rc;
+	if (fs.no_open)
+		keep_one(n);
 	if (off < 0 || (uint64_t)off >= n->size)
 		return 0;
 	if (size > n->size - (uint64_t)off)
@@ -439,7 +466,9 @@ static int release_locked(struct node *n)
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-	LOCKED(release_locked(resolve(path, fi)));
+	if (!fi->fh)
+		return 0; /* opened by the kernel alone (no_open): nothing was handed out */
+	LOCKED(release_locked((struct node *)(uintptr_t)fi->fh));
 }
 
 /* Edits live in memory until the commit, which fsyncs the package. */

@@ -5,7 +5,9 @@
 # than one read comes back whole from any offset; an open file unlinked before its first read
 # still reads its bytes after a commit replaced the package; a damaged member still fails, also
 # in a frame the reader's read-ahead decoded and checked first; a listing read in batches while
-# its directory changes lists each name that stayed once and no name that went.
+# its directory changes lists each name that stayed once and no name that went. A read-only
+# mount lets the kernel open files without asking (no OPEN or RELEASE) and still reads every
+# byte, unless an empty member needs its check at open; a read-write mount keeps its opens.
 . "$(dirname "$0")/lib.sh"
 
 # A package without secrets whose manifest lists each resource, mounted at $W/m.$1.
@@ -288,6 +290,94 @@ EOF
 	unmount_ok lc
 }
 
+# debug_mount LOG [OPTION]... PKG DIR: mount with FUSE debug output (foreground, in the
+# background here) into LOG, the requests the kernel sends; debug_unmount DIR ends it.
+debug_mount() {
+	log=$1
+	shift
+	for last; do :; done
+	mkdir -p "$last"
+	"$B/appkg-mount" -d "$@" 2>"$log" &
+	i=0
+	until mountpoint -q "$last"; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || { fail "$last: not mounted"; return 1; }
+		sleep 0.01
+	done
+	debug_pid=$!
+}
+
+debug_unmount() {
+	fusermount3 -u "$1" && wait "$debug_pid"
+}
+
+requests() { grep -c "opcode: $2 " "$1"; } # requests LOG OPCODE
+
+# A read-only mount answers the first open with ENOSYS: the kernel opens every file without
+# asking from then on and never sends RELEASE, and every file still reads its own bytes, twice
+# (the second time from the page cache), a large one in pieces too, alternating with another
+# read in pieces (the mount keeps the bytes of one such file at a time).
+read_only_without_opens() {
+	corpus "$W/ro.src" 30 plain --no-secrets || return 1
+	python3 - "$W/ro.src/resources/pages" <<'EOF2' || return 1
+import json, sys
+for name, fill in (("large-a.json", "a"), ("large-b.json", "b")):
+    json.dump({"rows": ["row %06d " % i + fill * 40 for i in range(9000)]},
+              open("%s/%s" % (sys.argv[1], name), "w"))
+EOF2
+	"$B/appkg-pack" "$W/ro.src" -o "$W/ro.appkg" || return 1
+	debug_mount "$W/ro.log" -o ro "$W/ro.appkg" "$W/m.ro" || return 1
+	for pass in 1 2; do
+		diff -r "$W/ro.src/resources" "$W/m.ro/resources" >/dev/null ||
+			fail "pass $pass: the mount reads other bytes" || return 1
+	done
+	python3 - "$W/m.ro/resources/pages" "$W/ro.src/resources/pages" <<'EOF2' || return 1
+import os, sys
+m, src = sys.argv[1:]
+fds = {n: os.open(os.path.join(m, n), os.O_RDONLY) for n in ("large-a.json", "large-b.json")}
+want = {n: open(os.path.join(src, n), "rb").read() for n in fds}
+for off in (300000, 150000, 20000):  # pages the first pass may have left: posix_fadvise drops them
+    for n, fd in fds.items():
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        if os.pread(fd, 70000, off) != want[n][off:off + 70000]:
+            sys.exit("%s: a read at %d differs" % (n, off))
+EOF2
+	debug_unmount "$W/m.ro" || return 1
+	[ "$(requests "$W/ro.log" OPEN)" -le 1 ] && [ "$(requests "$W/ro.log" RELEASE)" -eq 0 ] ||
+		fail "$(requests "$W/ro.log" OPEN) OPEN and $(requests "$W/ro.log" RELEASE) RELEASE requests"
+}
+
+# A read-write mount keeps its opens (an unlinked open file is found by them): one OPEN and
+# one RELEASE for each open, also of a file in the page cache.
+read_write_opens() {
+	mounted rw || return 1
+	f=$(nth_resource "$W/rw.src" 1)
+	run "$B/appkg-mount" -u "$W/m.rw" && expect_rc 0 || return 1
+	debug_mount "$W/rw.log" "$W/rw.appkg" "$W/m.rw" || return 1
+	for i in 1 2 3; do
+		cmp -s "$W/m.rw/$f" "$W/rw.src/$f" || fail "$f differs" || return 1
+	done
+	debug_unmount "$W/m.rw" || return 1
+	[ "$(requests "$W/rw.log" OPEN)" -eq 3 ] && [ "$(requests "$W/rw.log" RELEASE)" -eq 3 ] ||
+		fail "$(requests "$W/rw.log" OPEN) OPEN and $(requests "$W/rw.log" RELEASE) RELEASE requests"
+}
+
+# A read-only mount of a package with an empty member keeps its opens, for only an open checks
+# that member (the kernel never reads it): it fails (EIO) each time, while stat of it works
+# and the other files read.
+read_only_empty_member() {
+	[ -x "$APPKG_BUILD/tests/mkhostile" ] || { echo "no $APPKG_BUILD/tests/mkhostile"; return 1; }
+	"$APPKG_BUILD/tests/mkhostile" "$W/hostile" >/dev/null 2>&1 || return 1
+	mount_up -o ro --log /dev/null "$W/hostile/device_char.appkg" "$W/m.em" || return 1
+	f=$W/m.em/resources/pages/null.json
+	cat "$W/m.em/manifest.json" >/dev/null || fail "manifest.json does not read" || return 1
+	[ "$(stat -c %s "$f")" = 0 ] || fail "stat of the empty member fails" || return 1
+	for i in 1 2; do
+		! cat "$f" >/dev/null 2>&1 || fail "the empty member opens ($i)" || return 1
+	done
+	fusermount3 -u "$W/m.em"
+}
+
 t edit_read_back_through_other_descriptors edit_read_back
 t manifest_read_anew_after_commit manifest_after_commit
 t large_member_whole_from_any_offset large_member
@@ -297,3 +387,6 @@ t damaged_frame_read_ahead_eio_on_every_read damaged_frame_read_ahead
 t bad_member_read_ahead_fails_alone bad_member_read_ahead
 t edit_in_read_ahead_frame_reads_back edit_in_read_ahead_frame
 t listing_in_batches_while_changed listing_while_changed
+t read_only_mount_without_opens read_only_without_opens
+t read_write_mount_keeps_opens read_write_opens
+t read_only_empty_member_checked_at_open read_only_empty_member
