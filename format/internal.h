@@ -58,6 +58,7 @@
 #define io_commit appkg__io_commit
 #define io_pread_all appkg__io_pread_all
 #define io_read_file appkg__io_read_file
+#define io_read_file_at appkg__io_read_file_at
 #define io_remove_tree appkg__io_remove_tree
 #define io_rename appkg__io_rename
 #define io_spool appkg__io_spool
@@ -478,6 +479,9 @@ void io_remove_tree(const char *path);
  * new fd. Refuses a stream of more than max bytes (APPKG_ERR_LIMIT_TOTAL) and one whose first
  * magic_len bytes are not magic (APPKG_ERR_NOT_APPKG), without reading on. */
 int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e);
+/* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors. */
+int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
+		    struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
 
 

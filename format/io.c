@@ -428,7 +428,13 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 /* O_NONBLOCK: a FIFO given as the file must not block the open; it is refused as not regular. */
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return io_read_file_at(AT_FDCWD, path, path, out, max, e);
+}
+
+int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
+		    struct appkg_err *e)
+{
+	int fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	int rc = 0;
 

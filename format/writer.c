@@ -419,34 +419,53 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
+/* A prepared file's problem when there was no memory to keep it: shared, never freed. */
+static struct appkg_err prepare_no_memory = {APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
+
 /* Read a resource file into p->data, then scan, check and digest its bytes into p: the work
  * of adding it that touches no handle, so any thread may do it. The bytes stay in p->data for
- * the add, which frames them (read once), and are freed then. */
+ * the add, which frames them (read once). A problem is kept in p->err, and the bytes dropped. */
 static void prepare_one(struct writer_prepared *p)
 {
-	char *subject = resource_path_make(p->type, p->name);
+	char subject[2 * 256 + 32]; /* the walk's type and name are file names */
+	struct appkg_err e;
 
-	if (!subject)
-		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(p->fs_path, &p->data, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
-		 !check_bytes(&p->err, &p->m, p->data.data, p->data.len, subject)) {
+	e.code = 0;
+	if (snprintf(subject, sizeof(subject), "resources/%s/%s.json", p->type, p->name) >=
+	    (int)sizeof(subject))
+		appkg_fail(&e, APPKG_ERR_NAME_LENGTH, "%s: path too long", p->fs_path);
+	else if (!io_read_file_at(p->dirfd >= 0 ? p->dirfd : AT_FDCWD,
+				  p->dirfd >= 0 ? p->file : p->fs_path, p->fs_path, &p->data,
+				  APPKG_MAX_RESOURCE_SIZE, &e) &&
+		 !check_bytes(&e, &p->m, p->data.data, p->data.len, subject)) {
 		p->m.size = p->data.len;
 		digest_bytes(p->m.digest, p->data.data, p->data.len);
 	}
-	if (p->err.code)
-		buf_free(&p->data);
-	free(subject);
+	if (!e.code)
+		return;
+	p->data.len = 0;
+	if (p->err != &prepare_no_memory)
+		free(p->err);
+	if ((p->err = malloc(sizeof(*p->err))))
+		*p->err = e;
+	else
+		p->err = &prepare_no_memory;
 }
 
 /* How far the threads may read ahead of the caller: items and bytes held (the item the
  * caller waits for is always taken). */
 #define PREPARE_AHEAD_ITEMS 256
 #define PREPARE_AHEAD_BYTES (8u << 20)
+/* Buffers kept for reuse, and the largest one kept: reading into memory that is already
+ * mapped spares a page fault per page of every file. */
+#define PREPARE_POOL (PREPARE_AHEAD_ITEMS + MAX_THREADS + 2)
+#define PREPARE_POOL_MAX_CAP (1u << 20)
 
 /* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
  * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
  * both under the lock; the caller, waiting for one, prepares the next untaken item itself.
- * The items before the one the caller waits for are done with: their bytes are freed. */
+ * The items before the one the caller waits for are done with: their bytes go back to the
+ * pool. With no thread (-T 1) the caller prepares each item as it waits for it. */
 struct prepare_job {
 	struct writer_prepared *items;
 	size_t n, next;  /* next: the first item no thread has taken */
@@ -459,6 +478,8 @@ struct prepare_job {
 	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
+	struct buf pool[PREPARE_POOL]; /* empty buffers to read into */
+	size_t npool;
 };
 
 /* The next item to take, under the lock: a thread waits while it would run too far ahead, the
@@ -480,34 +501,53 @@ static size_t take_next(struct prepare_job *j, int own)
 	}
 }
 
+/* Under the lock: p's bytes back to the pool (or freed). */
+static void pool_put(struct prepare_job *j, struct writer_prepared *p)
+{
+	if (p->data.data && j->npool < PREPARE_POOL && p->data.cap <= PREPARE_POOL_MAX_CAP) {
+		p->data.len = 0;
+		j->pool[j->npool++] = p->data;
+		p->data = (struct buf){0};
+	}
+	buf_free(&p->data);
+}
+
 /* Take the next item nobody took and prepare it; 0 when none was left. */
 static int prepare_next(struct prepare_job *j, int own)
 {
 	struct writer_prepared *p;
 	struct stat st;
 	size_t i;
-	int done = 0;
+	int done = 0, stated;
 
 	pthread_mutex_lock(&j->lock);
 	i = take_next(j, own);
+	p = i < j->n ? &j->items[i] : NULL;
+	if (p && !p->skip && !p->data.data && j->npool)
+		p->data = j->pool[--j->npool];
 	pthread_mutex_unlock(&j->lock);
-	if (i >= j->n)
+	if (!p)
 		return 0;
-	p = &j->items[i];
 	if (p->skip)
 		return 1; /* prepared when added, if it is */
 	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
 	 * walk takes it for a resource after all, is read when added and refused then */
-	if (lstat(p->fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
+	stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
+				: lstat(p->fs_path, &st)) == 0;
+	if (stated && S_ISREG(st.st_mode)) {
 		prepare_one(p);
 		done = 1;
 	}
 	pthread_mutex_lock(&j->lock);
 	p->done = done;
+	p->stated = stated;
+	p->mode = stated ? st.st_mode : 0;
 	p->seen = 1;
 	if (i >= j->waited) {
 		p->held = p->data.len;
 		j->held += p->held;
+	} else {
+		pool_put(j, p);
 	}
 	if (j->wants == i)
 		pthread_cond_signal(&j->seen);
@@ -526,7 +566,7 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 {
 	struct prepare_job *j;
 
-	if (w->threads < 2 || n < 2 || !(j = calloc(1, sizeof(*j))))
+	if (n < 2 || !(j = calloc(1, sizeof(*j))))
 		return NULL; /* each file is prepared when it is added */
 	j->items = items;
 	j->n = n;
@@ -534,7 +574,7 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->seen, NULL);
 	pthread_cond_init(&j->room, NULL);
-	while (j->nthreads < w->threads &&
+	while (w->threads > 1 && j->nthreads < w->threads &&
 	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
 		j->nthreads++;
 	return j;
@@ -546,10 +586,10 @@ static void move_waited(struct prepare_job *j, size_t i)
 	for (; j->waited < i; j->waited++) {
 		struct writer_prepared *p = &j->items[j->waited];
 		if (!p->seen && !p->skip)
-			continue; /* still being read: counted as it is seen, then freed at _end */
+			continue; /* still being read: its bytes go back when it is seen */
 		j->held -= p->held;
 		p->held = 0;
-		buf_free(&p->data);
+		pool_put(j, p);
 	}
 	/* the sleepers are woken once there is room for a good run, not for every item */
 	if (j->blocked && j->next < j->waited + PREPARE_AHEAD_ITEMS / 2 &&
@@ -590,12 +630,17 @@ void writer_prepare_end(struct prepare_job *j)
 	pthread_cond_destroy(&j->seen);
 	pthread_cond_destroy(&j->room);
 	pthread_mutex_destroy(&j->lock);
+	while (j->npool)
+		buf_free(&j->pool[--j->npool]);
 	free(j);
 }
 
 void writer_prepared_free(struct writer_prepared *p)
 {
 	buf_free(&p->data);
+	if (p->err != &prepare_no_memory)
+		free(p->err);
+	p->err = NULL;
 	json_decref(p->m.uses);
 	json_decref(p->m.secret_refs);
 	p->m.uses = p->m.secret_refs = NULL;
@@ -610,7 +655,8 @@ static void progress_added(appkg_writer *w, uint64_t bytes)
 }
 
 /* Add p's file as a member: the name checked first, as if the file had not been read yet,
- * then what prepare_one found (found now, when no thread has). */
+ * then what prepare_one found (found now, when no thread has). The bytes stay in p->data,
+ * for the job to reuse or the caller to free. */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 {
 	struct writer_member *m = new_member(w, p->type, p->name, p->fs_path);
@@ -622,8 +668,8 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 		prepare_one(p);
 		p->done = 1;
 	}
-	if (p->err.code) {
-		w->err = p->err;
+	if (p->err) {
+		w->err = *p->err;
 	} else {
 		m->size = p->m.size;
 		memcpy(m->digest, p->m.digest, sizeof(m->digest));
@@ -635,7 +681,6 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 		stream_add(w, p->data.data, p->data.len);
 		progress_added(w, m->size);
 	}
-	buf_free(&p->data);
 	if (w->err.code && m == &w->members[w->n])
 		writer_member_free(m);
 	rc = w->err.code;
@@ -644,7 +689,7 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 
 int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
 {
-	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path};
+	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path, .dirfd = -1};
 	int rc = writer_add_prepared(w, &p);
 
 	writer_prepared_free(&p);
