@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "internal.h"
 #include "signature.h"
@@ -55,7 +58,7 @@ appkg_writer *appkg_writer_new(void)
 
 void writer_member_free(struct writer_member *m)
 {
-	free(m->path); /* type, name and fs_path share its block (new_member) */
+	free(m->fs_path ? m->fs_path : m->path); /* the block of all four (member_strings) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -274,23 +277,27 @@ static int grow_members(appkg_writer *w)
 	return 0;
 }
 
-/* path, type, name and fs_path (when given) in one block, path first: one allocation per
- * member, not four (a package may have 100,000). NULL when out of memory; path is freed. */
-static char *member_strings(char *path, const char *type, const char *name, const char *fs_path)
+/* The strings of a member in one block, not four allocations (a package may have 100,000
+ * members): fs_path (when given), type, name and path, in that order, so that the block
+ * starts at fs_path when there is one and at path otherwise (writer_member_free). A source
+ * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
+ * is then that tail of fs_path, not a copy. 0, or -1 when out of memory. */
+static int member_strings(struct writer_member *m, const char *path, const char *type,
+			  const char *name, const char *fs_path)
 {
 	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
 	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
-	char *b = realloc(path, pl + tl + nl + fl);
+	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !strcmp(fs_path + fl - pl, path);
+	char *b = malloc(fl + tl + nl + (tail ? 0 : pl));
 
-	if (!b) {
-		free(path);
-		return NULL;
-	}
-	memcpy(b + pl, type, tl);
-	memcpy(b + pl + tl, name, nl);
-	if (fs_path)
-		memcpy(b + pl + tl + nl, fs_path, fl);
-	return b;
+	if (!b)
+		return -1;
+	memcpy(b, fs_path, fl);
+	m->fs_path = fs_path ? b : NULL;
+	m->type = memcpy(b + fl, type, tl);
+	m->name = memcpy(b + fl + tl, name, nl);
+	m->path = tail ? b + fl - pl : memcpy(b + fl + tl + nl, path, pl);
+	return 0;
 }
 
 /* Check the names, make room, and fill the path (and the type, name and source file) of a new
@@ -300,7 +307,6 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 {
 	struct writer_member *m;
 	char *path;
-	size_t pl, tl;
 	int rc;
 
 	if (writable(w))
@@ -329,15 +335,12 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	pl = strlen(path) + 1;
-	tl = strlen(type) + 1;
-	if (!(m->path = member_strings(path, type, name, fs_path))) {
+	rc = member_strings(m, path, type, name, fs_path);
+	free(path);
+	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	m->type = m->path + pl;
-	m->name = m->type + tl;
-	m->fs_path = fs_path ? m->name + strlen(name) + 1 : NULL;
 	return m;
 }
 
@@ -994,19 +997,24 @@ static int fill_one(const struct writer_member *m, unsigned char *dst, struct ap
 					      m->fs_path);
 }
 
-/* A thread's work on one frame: its files read in, then compression (a copied frame has its
- * bytes already). */
-static void fill_and_compress(struct slot *s)
+/* A thread's work on one frame: its files read in, then compression with cctx (a copied
+ * frame has its bytes already). */
+static void fill_and_compress(struct slot *s, ZSTD_CCtx *cctx)
 {
 	for (size_t i = 0; i < s->pending.n && !s->err.code; i++)
 		fill_one(s->pending.p[i].m, s->in.data + s->pending.p[i].offset, &s->err);
-	if (!s->err.code && !s->copied)
-		frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
+	if (!s->err.code && !s->copied && !cctx)
+		appkg_fail(&s->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
+	else if (!s->err.code && !s->copied)
+		frame_encode(cctx, s->in.data, s->in.len, &s->out, &s->err);
 }
 
+/* Each thread compresses with an encoder of its own, made on it: fewer encoders than slots,
+ * whose tables stay in that CPU's cache from one frame to the next. */
 static void *worker(void *arg)
 {
 	appkg_writer *w = arg;
+	ZSTD_CCtx *cctx = frame_encoder_new(w->level);
 	struct slot *s;
 
 	pthread_mutex_lock(&w->lock);
@@ -1017,17 +1025,19 @@ static void *worker(void *arg)
 			break; /* finished, or failed: what is left would not be written */
 		s = &w->slots[w->taken++ % w->nslots];
 		pthread_mutex_unlock(&w->lock);
-		fill_and_compress(s);
+		fill_and_compress(s, cctx);
 		pthread_mutex_lock(&w->lock);
 		s->done = 1;
 		pthread_cond_broadcast(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
+	ZSTD_freeCCtx(cctx);
 	return NULL;
 }
 
-/* Slots for the frames in flight, an encoder each, and the threads: none for -T 1, else one
- * per -T with two slots each, so that a thread finds a frame ready while finish writes. */
+/* Slots for the frames in flight and the threads: none for -T 1 (one slot, with the encoder
+ * finish uses), else one per -T with two slots each, so that a thread finds a frame ready
+ * while finish writes. */
 static int slots_init(appkg_writer *w)
 {
 	int workers = w->threads > 1 ? w->threads : 0;
@@ -1044,15 +1054,12 @@ static int slots_init(appkg_writer *w)
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	for (uint32_t i = 0; i < w->nslots; i++) {
-		w->slots[i].cctx = frame_encoder_new(w->level);
-		if (!w->slots[i].cctx)
-			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
-	}
 	/* a thread that cannot start leaves its share to the others, or to finish itself */
 	while (w->nworkers < workers &&
 	       pthread_create(&w->workers[w->nworkers], NULL, worker, w) == 0)
 		w->nworkers++;
+	if (!w->nworkers && !(w->slots[0].cctx = frame_encoder_new(w->level)))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
 	return 0;
 }
 
@@ -1099,7 +1106,7 @@ static int write_next(appkg_writer *w)
 		s->done = 0;
 		pthread_mutex_unlock(&w->lock);
 	} else {
-		fill_and_compress(s);
+		fill_and_compress(s, w->slots[0].cctx);
 	}
 	w->written++;
 	if (s->err.code)
@@ -1491,6 +1498,17 @@ static int member_cmp(const void *a, const void *b)
 	return strcmp(((const struct writer_member *)a)->path, ((const struct writer_member *)b)->path);
 }
 
+/* The members by path. A directory walk adds them in that order already: qsort would only
+ * take a copy of the whole array (glibc sorts by merging), 11 MiB for 100,000 members. */
+static void sort_by_path(appkg_writer *w)
+{
+	for (size_t i = 1; i < w->n; i++)
+		if (member_cmp(&w->members[i - 1], &w->members[i]) > 0) {
+			qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+			return;
+		}
+}
+
 static int string_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -1503,8 +1521,7 @@ static int check_manifest(appkg_writer *w)
 			       .nrejected = w->nrejected, .prune = w->prune,
 			       .fn = w->problem_fn, .ctx = w->problem_ctx};
 
-	if (w->n > 1)
-		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	sort_by_path(w);
 	if (w->nrejected > 1)
 		qsort(w->rejected, w->nrejected, sizeof(*w->rejected), string_cmp);
 	if (w->only && w->user && writer_apply_selection(w))
@@ -1532,8 +1549,7 @@ static int sort_members(appkg_writer *w)
 	const char **paths;
 	int rc;
 
-	if (w->n > 1)
-		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	sort_by_path(w);
 	for (size_t i = 1; i < w->n; i++)
 		if (!strcmp(w->members[i - 1].path, w->members[i].path))
 			return appkg_fail(&w->err, APPKG_ERR_TAR_DUPLICATE, "%s: added twice",
@@ -1564,6 +1580,19 @@ static void drop_unused_inputs(appkg_writer *w)
 	}
 }
 
+/* Room for the manifest made in one piece, a little more than it takes (an entry the writer
+ * makes is some 150 bytes and its strings; the user's own go with the manifest given):
+ * grown by doubling instead, a large one would be copied along the way, and every copy
+ * left behind would count towards the peak. Pages reserved and never written cost nothing. */
+static size_t manifest_estimate(appkg_writer *w)
+{
+	size_t n = TAR_BLOCK + 4096 + 2 * w->user_text.len;
+
+	for (size_t i = 0; i < w->n; i++)
+		n += 256 + 2 * strlen(w->members[i].path);
+	return n;
+}
+
 /* The canonical manifest text, built where frame 0 holds it (after room for its tar header,
  * written once its size is known: the text is not copied) and checked by the same code
  * readers use. */
@@ -1574,7 +1603,7 @@ static int make_manifest(appkg_writer *w, size_t *len)
 	if (w->only)
 		drop_unused_inputs(w);
 	w->cur.len = 0;
-	if (buf_append_zeros(&w->cur, TAR_BLOCK))
+	if (buf_reserve(&w->cur, manifest_estimate(w)) || buf_append_zeros(&w->cur, TAR_BLOCK))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
 			   w->secrets.len, w->package_id, &w->cur, &w->err))
@@ -1677,6 +1706,16 @@ static int write_members(appkg_writer *w, size_t len)
 	return rc;
 }
 
+/* The memory the adds freed (read-ahead buffers of the threads, the walk's lists), handed
+ * back before the manifest, the largest thing a pack holds, is built: with 100,000 resources
+ * that is some 20 MiB of a peak otherwise near 100. */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 int appkg_writer_finish_fd(appkg_writer *w, int fd)
 {
 	size_t len = 0;
@@ -1688,7 +1727,10 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
 	stream_end(w);
-	if (sort_members(w) || check_manifest(w) || make_manifest(w, &len))
+	if (sort_members(w) || check_manifest(w))
+		return w->err.code;
+	trim_heap();
+	if (make_manifest(w, &len))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";
