@@ -56,6 +56,7 @@
 #define http_send appkg__http_send
 #define index_encode appkg__index_encode
 #define io_commit appkg__io_commit
+#define io_copy_range appkg__io_copy_range
 #define io_pread_all appkg__io_pread_all
 #define io_read_file appkg__io_read_file
 #define io_read_file_at appkg__io_read_file_at
@@ -479,6 +480,9 @@ void io_remove_tree(const char *path);
  * new fd. Refuses a stream of more than max bytes (APPKG_ERR_LIMIT_TOTAL) and one whose first
  * magic_len bytes are not magic (APPKG_ERR_NOT_APPKG), without reading on. */
 int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e);
+/* Copy n bytes of in from offset off to out at its current position. */
+int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
+		  struct appkg_err *e);
 /* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors. */
 int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
 		    struct appkg_err *e);

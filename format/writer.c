@@ -1427,26 +1427,11 @@ static void stream_end(appkg_writer *w)
 /* Copy the compressed frames of the temporary file to the output. */
 static int stream_copy(appkg_writer *w, struct stream *st)
 {
-	uint64_t total = 0, done = 0;
-	size_t chunk = 1u << 20;
-	unsigned char *b = malloc(chunk);
-	int rc = 0;
+	uint64_t total = 0;
 
 	for (uint32_t i = 0; i < st->nframes; i++)
 		total += st->frames[i].csize;
-	if (!b)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	while (!rc && done < total) {
-		size_t want = total - done < chunk ? (size_t)(total - done) : chunk;
-		ssize_t r = pread(fileno(st->tmp), b, want, (off_t)done);
-		if (r <= 0)
-			rc = appkg_fail(&w->err, APPKG_ERR_IO, "temporary file: read: %s",
-					r < 0 ? strerror(errno) : "short");
-		else if (!(rc = io_write_all(w->fd, b, (size_t)r, w->out_name, &w->err)))
-			done += (size_t)r;
-	}
-	free(b);
-	return rc;
+	return io_copy_range(fileno(st->tmp), 0, total, w->fd, w->out_name, &w->err);
 }
 
 /* After frame 0: the streamed frames follow it, their members go into the index, and the
@@ -1598,8 +1583,6 @@ static size_t manifest_estimate(appkg_writer *w)
  * readers use. */
 static int make_manifest(appkg_writer *w, size_t *len)
 {
-	struct manifest check = {0};
-
 	if (w->only)
 		drop_unused_inputs(w);
 	w->cur.len = 0;
@@ -1611,8 +1594,20 @@ static int make_manifest(appkg_writer *w, size_t *len)
 	*len = w->cur.len - TAR_BLOCK;
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
-	else if (!w->copy.opens_output) /* else the same check when the output is opened */
-		manifest_load(&check, w->cur.data + TAR_BLOCK, *len, &w->err);
+	return w->err.code;
+}
+
+/* The manifest text's digest, into its index entry x, and the check of the text by the same
+ * code readers use. With threads this runs while a thread compresses frame 0: neither
+ * changes the text, and nothing is written before both are through. */
+static int check_manifest_text(appkg_writer *w, const unsigned char *text, size_t len,
+			       struct index_entry *x)
+{
+	struct manifest check = {0};
+
+	digest_bytes(x->digest, text, len);
+	if (!w->copy.opens_output) /* else the same check when the output is opened */
+		manifest_load(&check, text, len, &w->err);
 	manifest_free(&check);
 	return w->err.code;
 }
@@ -1635,8 +1630,7 @@ static int put_manifest(appkg_writer *w, size_t len)
 	x->frame = w->nframes;
 	x->offset = 0;
 	x->size = len;
-	digest_bytes(x->digest, w->cur.data + TAR_BLOCK, len);
-	return 0;
+	return 0; /* its digest: check_manifest_text */
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
@@ -1672,10 +1666,18 @@ static int write_members(appkg_writer *w, size_t len)
 	long streamed;
 	int rc;
 
+	struct index_entry *x = &w->index[w->nindex];
+	struct slot *s;
+
 	progress_start(w, len);
 	/* the signature is made before its entry is appended, which may move w->cur */
 	if (put_manifest(w, len) ||
-	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) || cut_frame(w))
+	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) ||
+	    (!w->nworkers && check_manifest_text(w, w->cur.data + TAR_BLOCK, len, x)) ||
+	    cut_frame(w))
+		return w->err.code;
+	s = &w->slots[(w->queued - 1) % w->nslots]; /* frame 0, being compressed */
+	if (w->nworkers && check_manifest_text(w, s->in.data + TAR_BLOCK, len, x))
 		return w->err.code;
 	progress_step(w, len);
 	if ((streamed = stream_splice(w)) < 0)
