@@ -42,6 +42,7 @@
 #define diff_value_text appkg__diff_value_text
 #define diff_values appkg__diff_values
 #define digest_bytes appkg__digest_bytes
+#define blake2b_256 appkg__blake2b_256
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
 #define frame_encode appkg__frame_encode
@@ -187,6 +188,8 @@ uint64_t get_le64(const unsigned char *p);
 void hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 */
 int hex_decode(unsigned char *out, size_t n, const char *in);  /* 0 if exactly 2n hex digits */
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n);
+/* BLAKE2b with a 32-byte digest and no key (blake2b.c): crypto_generichash's result. */
+void blake2b_256(unsigned char out[32], const void *data, size_t len);
 
 /* ---- names.c ---- */
 enum member_kind { MEMBER_MANIFEST, MEMBER_SIGNATURE, MEMBER_RESOURCE, MEMBER_SECRETS };
