@@ -30,6 +30,7 @@
 static void stream_add(appkg_writer *w, const void *data, size_t len);
 static void stream_stop(appkg_writer *w);
 static void stream_free(appkg_writer *w);
+static void pool_free(struct prepare_pool *pool);
 
 static uint64_t default_mtime(void)
 {
@@ -87,6 +88,9 @@ void appkg_writer_free(appkg_writer *w)
 	free(w->index);
 	buf_free(&w->cur);
 	writer_copy_free(w);
+	pool_free(w->pool);
+	while (w->nspare)
+		ZSTD_freeCCtx(w->spare_cctx[--w->nspare]);
 	free(w);
 }
 
@@ -481,9 +485,21 @@ struct prepare_job {
 	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
-	struct buf pool[PREPARE_POOL]; /* empty buffers to read into */
-	size_t npool;
+	struct prepare_pool *pool; /* the writer's */
 };
+
+/* Empty buffers to read into, kept by the writer from one job to the next. */
+struct prepare_pool {
+	struct buf b[PREPARE_POOL];
+	size_t n;
+};
+
+static void pool_free(struct prepare_pool *pool)
+{
+	while (pool && pool->n)
+		buf_free(&pool->b[--pool->n]);
+	free(pool);
+}
 
 /* The next item to take, under the lock: a thread waits while it would run too far ahead, the
  * caller (own) never does. n when none is left. */
@@ -507,9 +523,10 @@ static size_t take_next(struct prepare_job *j, int own)
 /* Under the lock: p's bytes back to the pool (or freed). */
 static void pool_put(struct prepare_job *j, struct writer_prepared *p)
 {
-	if (p->data.data && j->npool < PREPARE_POOL && p->data.cap <= PREPARE_POOL_MAX_CAP) {
+	if (p->data.data && j->pool && j->pool->n < PREPARE_POOL &&
+	    p->data.cap <= PREPARE_POOL_MAX_CAP) {
 		p->data.len = 0;
-		j->pool[j->npool++] = p->data;
+		j->pool->b[j->pool->n++] = p->data;
 		p->data = (struct buf){0};
 	}
 	buf_free(&p->data);
@@ -526,8 +543,8 @@ static int prepare_next(struct prepare_job *j, int own)
 	pthread_mutex_lock(&j->lock);
 	i = take_next(j, own);
 	p = i < j->n ? &j->items[i] : NULL;
-	if (p && !p->skip && !p->data.data && j->npool)
-		p->data = j->pool[--j->npool];
+	if (p && !p->skip && !p->data.data && j->pool && j->pool->n)
+		p->data = j->pool->b[--j->pool->n];
 	pthread_mutex_unlock(&j->lock);
 	if (!p)
 		return 0;
@@ -571,6 +588,9 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 
 	if (n < 2 || !(j = calloc(1, sizeof(*j))))
 		return NULL; /* each file is prepared when it is added */
+	if (!w->pool)
+		w->pool = calloc(1, sizeof(*w->pool)); /* NULL: no reuse, no harm */
+	j->pool = w->pool;
 	j->items = items;
 	j->n = n;
 	j->wants = SIZE_MAX;
@@ -633,8 +653,6 @@ void writer_prepare_end(struct prepare_job *j)
 	pthread_cond_destroy(&j->seen);
 	pthread_cond_destroy(&j->room);
 	pthread_mutex_destroy(&j->lock);
-	while (j->npool)
-		buf_free(&j->pool[--j->npool]);
 	free(j);
 }
 
@@ -1014,9 +1032,15 @@ static void fill_and_compress(struct slot *s, ZSTD_CCtx *cctx)
 static void *worker(void *arg)
 {
 	appkg_writer *w = arg;
-	ZSTD_CCtx *cctx = frame_encoder_new(w->level);
+	ZSTD_CCtx *cctx = NULL;
 	struct slot *s;
 
+	pthread_mutex_lock(&w->lock);
+	if (w->nspare && w->spare_level == w->level)
+		cctx = w->spare_cctx[--w->nspare]; /* left by a thread of the stream */
+	pthread_mutex_unlock(&w->lock);
+	if (!cctx)
+		cctx = frame_encoder_new(w->level);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (w->taken == w->queued && !w->stop)
@@ -1029,6 +1053,11 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&w->lock);
 		s->done = 1;
 		pthread_cond_broadcast(&w->cond);
+	}
+	if (cctx && (!w->nspare || w->spare_level == w->level) && w->nspare < MAX_THREADS) {
+		w->spare_level = w->level;
+		w->spare_cctx[w->nspare++] = cctx;
+		cctx = NULL;
 	}
 	pthread_mutex_unlock(&w->lock);
 	ZSTD_freeCCtx(cctx);

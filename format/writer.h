@@ -111,6 +111,10 @@ struct appkg_writer {
 	int copy_frames; /* appkg_writer_set_copy_frames */
 	struct copy_state copy;
 	struct stream *stream; /* resources framed as they are added, or NULL */
+	struct prepare_pool *pool; /* read buffers kept from one directory's job to the next */
+	/* encoders of threads that ended, at spare_level, for the next threads (under lock) */
+	ZSTD_CCtx *spare_cctx[MAX_THREADS];
+	int nspare, spare_level;
 };
 
 void writer_member_free(struct writer_member *m);
