@@ -1122,6 +1122,77 @@ static void slots_free(appkg_writer *w)
 	w->cur_pending = (struct pending_list){0};
 }
 
+/* The manifest text's digest, into its index entry x, and the check of the text by the same
+ * code readers use (unless the output is checked when it is opened). */
+static int check_manifest_text(const unsigned char *text, size_t len, struct index_entry *x,
+			       int check, struct appkg_err *e)
+{
+	struct manifest m = {0};
+
+	digest_bytes(x->digest, text, len);
+	if (check)
+		manifest_load(&m, text, len, e);
+	manifest_free(&m);
+	return e->code;
+}
+
+/* With threads, check_manifest_text runs on a thread of its own from the moment frame 0 is
+ * queued, while frame 0 is compressed and written and the streamed frames are copied after
+ * it; the writer waits for it (manifest_check_end) before it writes the index, so that a
+ * text that fails leaves no package (finish_path removes what was written). Frame 0's bytes
+ * are handed from its slot to held once written, so that no later frame reuses them. */
+struct manifest_check {
+	pthread_t tid;
+	const unsigned char *text;
+	size_t len;
+	struct index_entry *x;
+	int check;
+	struct appkg_err err;
+	struct buf held;
+};
+
+static void *manifest_check_run(void *arg)
+{
+	struct manifest_check *c = arg;
+
+	check_manifest_text(c->text, c->len, c->x, c->check, &c->err);
+	return NULL;
+}
+
+/* Start the check of text, or do it now when no thread can be had. */
+static int manifest_check_start(appkg_writer *w, const unsigned char *text, size_t len,
+				struct index_entry *x)
+{
+	struct manifest_check *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	*c = (struct manifest_check){.text = text, .len = len, .x = x,
+				     .check = !w->copy.opens_output};
+	if (pthread_create(&c->tid, NULL, manifest_check_run, c) == 0) {
+		w->mcheck = c;
+		return 0;
+	}
+	free(c);
+	return check_manifest_text(text, len, x, !w->copy.opens_output, &w->err);
+}
+
+/* Wait for the check, if one runs; its problem becomes the writer's. */
+static int manifest_check_end(appkg_writer *w)
+{
+	struct manifest_check *c = w->mcheck;
+
+	if (!c)
+		return w->err.code;
+	pthread_join(c->tid, NULL);
+	if (c->err.code && !w->err.code)
+		w->err = c->err;
+	buf_free(&c->held);
+	free(c);
+	w->mcheck = NULL;
+	return w->err.code;
+}
+
 /* Write the oldest frame in flight, once it is ready (made ready here without threads). */
 static int write_next(appkg_writer *w)
 {
@@ -1145,10 +1216,14 @@ static int write_next(appkg_writer *w)
 	f->csize = (uint32_t)s->out.len;
 	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
 		return w->err.code;
-	if (s->in.cap > 4 * APPKG_FRAME_TARGET) { /* frame 0 of a large manifest: not kept */
-		buf_free(&s->in);
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET) /* frame 0 of a large manifest: not kept */
 		buf_free(&s->out);
+	if (f == w->frames && w->mcheck && !w->mcheck->held.data) { /* being checked */
+		w->mcheck->held = s->in;
+		s->in = (struct buf){0};
 	}
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET)
+		buf_free(&s->in);
 	return 0;
 }
 
@@ -1488,6 +1563,8 @@ static long stream_splice(appkg_writer *w)
 	pthread_mutex_lock(&w->lock);
 	w->queued = w->taken = w->written = w->nframes;
 	pthread_mutex_unlock(&w->lock);
+	if (stream_copy(w, st) || manifest_check_end(w))
+		return -1;
 	for (size_t i = 0; i < st->n; i++) {
 		struct index_entry *x = &w->index[w->nindex++];
 		const struct writer_member *m = &w->members[i];
@@ -1498,8 +1575,6 @@ static long stream_splice(appkg_writer *w)
 		x->size = m->size;
 		memcpy(x->digest, m->digest, APPKG_DIGEST_BYTES);
 	}
-	if (stream_copy(w, st))
-		return -1;
 	buf_free(&w->cur);
 	w->cur = st->cur;
 	w->cur_members = st->cur_members;
@@ -1626,21 +1701,6 @@ static int make_manifest(appkg_writer *w, size_t *len)
 	return w->err.code;
 }
 
-/* The manifest text's digest, into its index entry x, and the check of the text by the same
- * code readers use. With threads this runs while a thread compresses frame 0: neither
- * changes the text, and nothing is written before both are through. */
-static int check_manifest_text(appkg_writer *w, const unsigned char *text, size_t len,
-			       struct index_entry *x)
-{
-	struct manifest check = {0};
-
-	digest_bytes(x->digest, text, len);
-	if (!w->copy.opens_output) /* else the same check when the output is opened */
-		manifest_load(&check, text, len, &w->err);
-	manifest_free(&check);
-	return w->err.code;
-}
-
 /* The manifest's entry in frame 0, whose text make_manifest left after room for the header. */
 static int put_manifest(appkg_writer *w, size_t len)
 {
@@ -1702,14 +1762,15 @@ static int write_members(appkg_writer *w, size_t len)
 	/* the signature is made before its entry is appended, which may move w->cur */
 	if (put_manifest(w, len) ||
 	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) ||
-	    (!w->nworkers && check_manifest_text(w, w->cur.data + TAR_BLOCK, len, x)) ||
+	    (!w->nworkers && check_manifest_text(w->cur.data + TAR_BLOCK, len, x,
+						 !w->copy.opens_output, &w->err)) ||
 	    cut_frame(w))
 		return w->err.code;
 	s = &w->slots[(w->queued - 1) % w->nslots]; /* frame 0, being compressed */
-	if (w->nworkers && check_manifest_text(w, s->in.data + TAR_BLOCK, len, x))
+	if (w->nworkers && manifest_check_start(w, s->in.data + TAR_BLOCK, len, x))
 		return w->err.code;
 	progress_step(w, len);
-	if ((streamed = stream_splice(w)) < 0)
+	if ((streamed = stream_splice(w)) < 0 || manifest_check_end(w))
 		return w->err.code;
 	for (size_t i = 0; i < (size_t)streamed; i++)
 		progress_step(w, w->members[i].size);
@@ -1760,6 +1821,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	stream_end(w);
 	if (sort_members(w) || check_manifest(w))
 		return w->err.code;
+	pool_free(w->pool); /* no file is read ahead from here on */
+	w->pool = NULL;
 	trim_heap();
 	if (make_manifest(w, &len))
 		return w->err.code;
@@ -1770,6 +1833,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
 		rc = write_members(w, len);
+	if (manifest_check_end(w) && !rc) /* after a failure, still waited for */
+		rc = w->err.code;
 	slots_free(w);
 	return rc;
 }
