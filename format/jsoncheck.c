@@ -62,11 +62,8 @@ static void skip_ws(struct scan *s)
 
 	while (i < n) {
 		if (p[i] == ' ') {
-			for (;;) {
-				if (n - i < 8) {
-					i++;
-					break;
-				}
+			i++;
+			while (n - i >= 8) {
 				memcpy(&v, p + i, 8);
 				x = v ^ (ONES * ' ');
 				if (x) {
