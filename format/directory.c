@@ -148,11 +148,14 @@ static int classify(struct walk *k, const char *path, const char *rel, int *is_l
 
 static char *join(const char *a, const char *b)
 {
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
+	size_t al = strlen(a), bl = strlen(b);
+	char *s = malloc(al + bl + 2);
 
-	if (s)
-		snprintf(s, n, "%s/%s", a, b);
+	if (s) {
+		memcpy(s, a, al);
+		s[al] = '/';
+		memcpy(s + al + 1, b, bl + 1);
+	}
 	return s;
 }
 

@@ -304,18 +304,35 @@ static int member_strings(struct writer_member *m, const char *path, const char 
 	return 0;
 }
 
+/* "resources/TYPE/NAME.json" into b, or NULL when it would not fit in cap bytes: what
+ * resource_path_make makes, without an allocation and a format for every file. */
+static char *resource_path_in(char *b, size_t cap, const char *type, const char *name)
+{
+	size_t tl = strlen(type), nl = strlen(name);
+
+	if (tl + nl + sizeof("resources//.json") > cap)
+		return NULL;
+	memcpy(b, "resources/", 10);
+	memcpy(b + 10, type, tl);
+	b[10 + tl] = '/';
+	memcpy(b + 11 + tl, name, nl);
+	memcpy(b + 11 + tl + nl, ".json", 6);
+	return b;
+}
+
 /* Check the names, make room, and fill the path (and the type, name and source file) of a new
  * member. */
 static struct writer_member *new_member(appkg_writer *w, const char *type, const char *name,
 					const char *fs_path)
 {
 	struct writer_member *m;
-	char *path;
+	char local[2 * 256 + 32], *path, *made = NULL;
 	int rc;
 
 	if (writable(w))
 		return NULL;
-	path = resource_path_make(type, name);
+	if (!(path = resource_path_in(local, sizeof(local), type, name)))
+		path = made = resource_path_make(type, name);
 	if (!path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
@@ -324,23 +341,23 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 		/* e.g. "resources/x/y.json" is fine, "secrets.enc" given as a type is not */
 		if (rc >= 0)
 			appkg_fail(&w->err, APPKG_ERR_TAR_MEMBER, "%s: not a resource path", path);
-		free(path);
+		free(made);
 		return NULL;
 	}
 	if (w->n + 3 > APPKG_MAX_MEMBERS) { /* manifest, signature and secrets count too */
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBERS, "%s: more than %u members", path,
 			   APPKG_MAX_MEMBERS);
-		free(path);
+		free(made);
 		return NULL;
 	}
 	if (w->n == w->cap && grow_members(w)) {
-		free(path);
+		free(made);
 		return NULL;
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
 	rc = member_strings(m, path, type, name, fs_path);
-	free(path);
+	free(made);
 	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
@@ -438,8 +455,7 @@ static void prepare_one(struct writer_prepared *p)
 	struct appkg_err e;
 
 	e.code = 0;
-	if (snprintf(subject, sizeof(subject), "resources/%s/%s.json", p->type, p->name) >=
-	    (int)sizeof(subject))
+	if (!resource_path_in(subject, sizeof(subject), p->type, p->name))
 		appkg_fail(&e, APPKG_ERR_NAME_LENGTH, "%s: path too long", p->fs_path);
 	else if (!io_read_file_at(p->dirfd >= 0 ? p->dirfd : AT_FDCWD,
 				  p->dirfd >= 0 ? p->file : p->fs_path, p->fs_path, &p->data,
