@@ -6,7 +6,9 @@
  * each file read again into its frame and checked against its digest, and ends with the
  * end-of-archive frame, the member index and the seek table. Memory holds two frames per
  * thread plus the index, never the payload. Frames are compressed independently, so threads
- * change speed, not bytes.
+ * change speed, not bytes. When resources come in path order (a directory walk), each is
+ * framed and its frame compressed as it is added instead, so that each file is read once
+ * (the stream section below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -970,7 +972,9 @@ static int put_signature(appkg_writer *w, const char *manifest, size_t len)
  * it was added (a file changed since is refused), and compresses the frame; finish writes the
  * frames in order. Without threads (-T 1) finish does that work itself. A frame's bytes depend
  * on its members only, so the threads change speed, not output. At most nslots frames are in
- * flight, which bounds the memory. */
+ * flight, which bounds the memory. Each thread compresses with a zstd context of its own,
+ * which finish's threads take over from the stream's. Frame 0, the manifest, is digested and
+ * checked on a thread of its own while it is compressed and written (manifest_check_start). */
 
 static int pending_add(struct pending_list *l, const struct writer_member *m, size_t offset)
 {
