@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Growable byte buffers, little-endian integers, hex and the package digest (BLAKE2b-256). */
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,5 +120,5 @@ int hex_decode(unsigned char *out, size_t n, const char *in)
 
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n)
 {
-	crypto_generichash(out, APPKG_DIGEST_BYTES, p, n, NULL, 0);
+	blake2b_256(out, p, n); /* crypto_generichash(out, 32, p, n, NULL, 0), faster */
 }

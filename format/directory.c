@@ -107,19 +107,24 @@ static char **list_dir(struct walk *k, const char *path, const char *rel, size_t
 }
 
 /* What top/rel is by the layout rule, or a negative code (reported). *is_link tells a
- * symbolic link, which no member may be. */
-static int classify(struct walk *k, const char *path, const char *rel, int *is_link, int *is_reg)
+ * symbolic link, which no member may be. mode, when not 0, is the lstat of path already
+ * taken (writer_prepared), else it is taken here. */
+static int classify_mode(struct walk *k, const char *path, const char *rel, mode_t mode,
+			 int *is_link, int *is_reg)
 {
 	struct stat st, target;
 	int kind, is_dir;
 
-	if (lstat(path, &st) != 0) {
-		problem(k, appkg_errno_code(errno), "%s: %s", rel, strerror(errno));
-		return APPKG_ERR_IO;
+	if (!mode) {
+		if (lstat(path, &st) != 0) {
+			problem(k, appkg_errno_code(errno), "%s: %s", rel, strerror(errno));
+			return APPKG_ERR_IO;
+		}
+		mode = st.st_mode;
 	}
-	*is_link = S_ISLNK(st.st_mode);
-	*is_reg = S_ISREG(st.st_mode);
-	is_dir = S_ISDIR(st.st_mode) ||
+	*is_link = S_ISLNK(mode);
+	*is_reg = S_ISREG(mode);
+	is_dir = S_ISDIR(mode) ||
 		 (*is_link && stat(path, &target) == 0 && S_ISDIR(target.st_mode));
 	kind = appkg_path_classify(rel, is_dir);
 	if (kind < 0)
@@ -130,19 +135,27 @@ static int classify(struct walk *k, const char *path, const char *rel, int *is_l
 			kind == APPKG_PATH_DIRECTORY ? "directory" : "regular file");
 	else if (kind != APPKG_PATH_SIDE && kind != APPKG_PATH_DIRECTORY && !*is_reg)
 		problem(k, APPKG_ERR_TAR_TYPE, "%s: %s, expected a regular file", rel,
-			S_ISDIR(st.st_mode) ? "directory" : "special file");
+			S_ISDIR(mode) ? "directory" : "special file");
 	else
 		return kind;
 	return kind < 0 ? kind : APPKG_ERR_TAR_TYPE;
 }
 
+static int classify(struct walk *k, const char *path, const char *rel, int *is_link, int *is_reg)
+{
+	return classify_mode(k, path, rel, 0, is_link, is_reg);
+}
+
 static char *join(const char *a, const char *b)
 {
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
+	size_t al = strlen(a), bl = strlen(b);
+	char *s = malloc(al + bl + 2);
 
-	if (s)
-		snprintf(s, n, "%s/%s", a, b);
+	if (s) {
+		memcpy(s, a, al);
+		s[al] = '/';
+		memcpy(s + al + 1, b, bl + 1);
+	}
 	return s;
 }
 
@@ -166,8 +179,9 @@ static int set_manifest(appkg_writer *w, const void *data, size_t len)
 }
 
 /* The files of a type directory, by name, for writer_prepare_start: a regular file named
- * <name>.json is read ahead; anything else only if classify calls it a resource after all. */
-static struct writer_prepared *prepare_list(const char *type_path, const char *type,
+ * <name>.json is read ahead; anything else only if classify calls it a resource after all.
+ * dirfd is the type directory, or -1 (each file is then found by its whole path). */
+static struct writer_prepared *prepare_list(const char *type_path, int dirfd, const char *type,
 					    char **files, size_t n)
 {
 	struct writer_prepared *p = calloc(n ? n : 1, sizeof(*p));
@@ -178,6 +192,8 @@ static struct writer_prepared *prepare_list(const char *type_path, const char *t
 		len = strlen(files[i]);
 		p[i].type = type;
 		p[i].fs_path = path;
+		p[i].dirfd = dirfd;
+		p[i].file = files[i];
 		p[i].name = len > 5 ? strndup(files[i], len - 5) : strdup(""); /* without ".json" */
 		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json");
 	}
@@ -185,12 +201,15 @@ static struct writer_prepared *prepare_list(const char *type_path, const char *t
 }
 
 /* The resources of one type: read, checked and digested on the writer's threads while this
- * walk classifies and adds them in name order, so that problems come out in that order. */
+ * walk classifies and adds them in name order, so that problems come out in that order. A
+ * file is classified once it has been read ahead (or found not to be a regular file), from
+ * the lstat taken then. */
 static void add_type(struct walk *k, const char *type_path, const char *type)
 {
 	size_t n;
 	char **files = list_dir(k, type_path, type, &n), rel[APPKG_MAX_PATH_BYTES + 64];
-	struct writer_prepared *p = prepare_list(type_path, type, files, n);
+	int dirfd = n ? open(type_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	struct writer_prepared *p = prepare_list(type_path, dirfd, type, files, n);
 	struct prepare_job *job = p ? writer_prepare_start(k->w, p, n) : NULL;
 	int is_link, is_reg;
 
@@ -202,10 +221,10 @@ static void add_type(struct walk *k, const char *type_path, const char *type)
 			problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
 			break;
 		}
-		if (classify(k, p[i].fs_path, rel, &is_link, &is_reg) == APPKG_PATH_RESOURCE) {
-			writer_prepare_wait(job, i);
+		writer_prepare_wait(job, i);
+		if (classify_mode(k, p[i].fs_path, rel, p[i].stated ? p[i].mode : 0, &is_link,
+				  &is_reg) == APPKG_PATH_RESOURCE)
 			failed(k, writer_add_prepared(k->w, &p[i]));
-		}
 	}
 	writer_prepare_end(job);
 	for (size_t i = 0; p && i < n; i++) {
@@ -214,6 +233,8 @@ static void add_type(struct walk *k, const char *type_path, const char *type)
 		free((char *)p[i].name);
 	}
 	free(p);
+	if (dirfd >= 0)
+		close(dirfd);
 	free_list(files, n);
 }
 

@@ -42,6 +42,7 @@
 #define diff_value_text appkg__diff_value_text
 #define diff_values appkg__diff_values
 #define digest_bytes appkg__digest_bytes
+#define blake2b_256 appkg__blake2b_256
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
 #define frame_encode appkg__frame_encode
@@ -56,8 +57,10 @@
 #define http_send appkg__http_send
 #define index_encode appkg__index_encode
 #define io_commit appkg__io_commit
+#define io_copy_range appkg__io_copy_range
 #define io_pread_all appkg__io_pread_all
 #define io_read_file appkg__io_read_file
+#define io_read_file_at appkg__io_read_file_at
 #define io_remove_tree appkg__io_remove_tree
 #define io_rename appkg__io_rename
 #define io_spool appkg__io_spool
@@ -185,6 +188,8 @@ uint64_t get_le64(const unsigned char *p);
 void hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 */
 int hex_decode(unsigned char *out, size_t n, const char *in);  /* 0 if exactly 2n hex digits */
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n);
+/* BLAKE2b with a 32-byte digest and no key (blake2b.c): crypto_generichash's result. */
+void blake2b_256(unsigned char out[32], const void *data, size_t len);
 
 /* ---- names.c ---- */
 enum member_kind { MEMBER_MANIFEST, MEMBER_SIGNATURE, MEMBER_RESOURCE, MEMBER_SECRETS };
@@ -478,6 +483,12 @@ void io_remove_tree(const char *path);
  * new fd. Refuses a stream of more than max bytes (APPKG_ERR_LIMIT_TOTAL) and one whose first
  * magic_len bytes are not magic (APPKG_ERR_NOT_APPKG), without reading on. */
 int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct appkg_err *e);
+/* Copy n bytes of in from offset off to out at its current position. */
+int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
+		  struct appkg_err *e);
+/* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors. */
+int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
+		    struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
 
 

@@ -84,6 +84,42 @@ int io_write_all(int fd, const void *p, size_t n, const char *subject, struct ap
 	return 0;
 }
 
+/* n bytes of in from offset off to out at its position, in the kernel where it can
+ * (copy_file_range: no trip through this process's memory), else read and written; each
+ * chunk of 1 MiB counts as a write (crash points). */
+int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
+		  struct appkg_err *e)
+{
+	const size_t chunk = 1u << 20;
+	unsigned char *b = NULL;
+	int kernel = 1, rc = 0;
+
+	while (!rc && n > 0) {
+		size_t want = n < chunk ? (size_t)n : chunk, done = 0;
+		while (kernel && done < want) {
+			loff_t from = (loff_t)(off + done);
+			ssize_t r = copy_file_range(in, &from, out, NULL, want - done, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				kernel = 0; /* a pipe, another file system, an old kernel: by hand */
+				break;
+			}
+			done += (size_t)r;
+		}
+		if (done < want && !b && !(b = malloc(chunk)))
+			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		if (done < want && !(rc = io_pread_all(in, b, want - done, off + done, e)))
+			rc = io_write_all(out, b, want - done, subject, e);
+		else if (!rc)
+			crash_point("write");
+		off += want;
+		n -= want;
+	}
+	free(b);
+	return rc;
+}
+
 int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e)
 {
 	char *c = p;
@@ -431,7 +467,13 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 /* O_NONBLOCK: a FIFO given as the file must not block the open; it is refused as not regular. */
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return io_read_file_at(AT_FDCWD, path, path, out, max, e);
+}
+
+int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
+		    struct appkg_err *e)
+{
+	int fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	int rc = 0;
 
@@ -449,7 +491,8 @@ int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err
 		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	} else {
 		ssize_t r;
-		while ((r = read(fd, out->data + out->len, out->cap - out->len)) != 0) {
+		size_t want;
+		while ((r = read(fd, out->data + out->len, want = out->cap - out->len)) != 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
@@ -457,6 +500,10 @@ int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err
 				break;
 			}
 			out->len += (size_t)r;
+			/* a regular file reads short only at its end: when that end is where fstat
+			 * put it, the read that would return 0 is spared (one call per file) */
+			if ((size_t)r < want && out->len == (size_t)st.st_size)
+				break;
 			if (out->len > max) {
 				rc = appkg_fail(e, APPKG_ERR_SOURCE, "%s: grew while being read", path);
 				break;

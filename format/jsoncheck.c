@@ -35,31 +35,60 @@ static int err(struct scan *s, const char *why)
 	return -1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Bytes are compared eight at a time in a 64-bit word; the first byte of interest is then
+ * found from the lowest flagged byte of a mask, which is the first byte in memory on a
+ * little-endian CPU and the last on a big-endian one. */
+static size_t first_flagged(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (size_t)__builtin_clzll(mask) >> 3;
+#else
+	return (size_t)__builtin_ctzll(mask) >> 3;
+#endif
+}
+
 /* The cursor is copied to a local in the loops that run over every byte: a store through s
- * would have to be repeated at each byte, since the bytes read may alias it. */
+ * would have to be repeated at each byte, since the bytes read may alias it. Runs of spaces
+ * (indentation) are stepped over eight bytes at a time: the first byte that is not a space
+ * is the first non-zero byte of the word XOR eight spaces. */
 static void skip_ws(struct scan *s)
 {
 	const unsigned char *p = s->p;
 	size_t i = s->i, n = s->n;
+	uint64_t v, x;
 
-	while (n - i >= 8 && !memcmp(p + i, "        ", 8))
-		i += 8; /* indentation: eight spaces at a time */
-	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
-		i++;
+	while (i < n) {
+		if (p[i] == ' ') {
+			i++;
+			while (n - i >= 8) {
+				memcpy(&v, p + i, 8);
+				x = v ^ (ONES * ' ');
+				if (x) {
+					i += first_flagged(x);
+					break;
+				}
+				i += 8;
+			}
+		} else if (p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
+			i++;
+		} else {
+			break;
+		}
+	}
 	s->i = i;
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* Does any of the 8 bytes of v end a plain run (string_stop)? May say so of a byte that does
- * not (a borrow from a lower byte that does), never the reverse: a yes only sends the caller
- * to the byte loop. */
-static int stop_in_word(uint64_t v)
+/* The bytes of v that end a plain run (string_stop), as a mask of high bits. It may flag a
+ * byte that does not (a borrow from a lower byte that does), never the reverse, and the
+ * lowest flagged byte is always one that does (a borrow only runs upwards). */
+static uint64_t stops_in_word(uint64_t v)
 {
 	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\'), k = v ^ (ONES * '[');
 
-	return (((v - ONES * 0x20) | (q - ONES) | (b - ONES) | (k - ONES) | v) & HIGHS) != 0;
+	return ((v - ONES * 0x20) | (q - ONES) | (b - ONES) | (k - ONES) | v) & HIGHS;
 }
 
 /* Length of the UTF-8 sequence at p (1..4), or 0 if invalid (overlong, surrogate, > U+10FFFF). */
@@ -166,9 +195,15 @@ static int string(struct scan *s, struct buf *out)
 
 	for (;;) {
 		if (!out) { /* the common case: plain ASCII, eight bytes at a time */
-			uint64_t v;
-			while (n - i >= 8 && (memcpy(&v, p + i, 8), !stop_in_word(v)))
+			uint64_t v, stops;
+			while (n - i >= 8) {
+				memcpy(&v, p + i, 8);
+				if ((stops = stops_in_word(v))) {
+					i += first_flagged(stops);
+					break;
+				}
 				i += 8;
+			}
 			while (i < n && !string_stop[p[i]])
 				i++;
 		}

@@ -6,7 +6,9 @@
  * each file read again into its frame and checked against its digest, and ends with the
  * end-of-archive frame, the member index and the seek table. Memory holds two frames per
  * thread plus the index, never the payload. Frames are compressed independently, so threads
- * change speed, not bytes.
+ * change speed, not bytes. When resources come in path order (a directory walk), each is
+ * framed and its frame compressed as it is added instead, so that each file is read once
+ * (the stream section below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "internal.h"
 #include "signature.h"
@@ -27,6 +32,7 @@
 static void stream_add(appkg_writer *w, const void *data, size_t len);
 static void stream_stop(appkg_writer *w);
 static void stream_free(appkg_writer *w);
+static void pool_free(struct prepare_pool *pool);
 
 static uint64_t default_mtime(void)
 {
@@ -55,7 +61,7 @@ appkg_writer *appkg_writer_new(void)
 
 void writer_member_free(struct writer_member *m)
 {
-	free(m->path); /* type, name and fs_path share its block (new_member) */
+	free(m->fs_path ? m->fs_path : m->path); /* the block of all four (member_strings) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -84,6 +90,9 @@ void appkg_writer_free(appkg_writer *w)
 	free(w->index);
 	buf_free(&w->cur);
 	writer_copy_free(w);
+	pool_free(w->pool);
+	while (w->nspare)
+		ZSTD_freeCCtx(w->spare_cctx[--w->nspare]);
 	free(w);
 }
 
@@ -274,22 +283,42 @@ static int grow_members(appkg_writer *w)
 	return 0;
 }
 
-/* path, type, name and fs_path (when given) in one block, path first: one allocation per
- * member, not four (a package may have 100,000). NULL when out of memory; path is freed. */
-static char *member_strings(char *path, const char *type, const char *name, const char *fs_path)
+/* The strings of a member in one block, not four allocations (a package may have 100,000
+ * members): fs_path (when given), type, name and path, in that order, so that the block
+ * starts at fs_path when there is one and at path otherwise (writer_member_free). A source
+ * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
+ * is then that tail of fs_path, not a copy. 0, or -1 when out of memory. */
+static int member_strings(struct writer_member *m, const char *path, const char *type,
+			  const char *name, const char *fs_path)
 {
 	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
 	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
-	char *b = realloc(path, pl + tl + nl + fl);
+	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !strcmp(fs_path + fl - pl, path);
+	char *b = malloc(fl + tl + nl + (tail ? 0 : pl));
 
-	if (!b) {
-		free(path);
+	if (!b)
+		return -1;
+	memcpy(b, fs_path, fl);
+	m->fs_path = fs_path ? b : NULL;
+	m->type = memcpy(b + fl, type, tl);
+	m->name = memcpy(b + fl + tl, name, nl);
+	m->path = tail ? b + fl - pl : memcpy(b + fl + tl + nl, path, pl);
+	return 0;
+}
+
+/* "resources/TYPE/NAME.json" into b, or NULL when it would not fit in cap bytes: what
+ * resource_path_make makes, without an allocation and a format for every file. */
+static char *resource_path_in(char *b, size_t cap, const char *type, const char *name)
+{
+	size_t tl = strlen(type), nl = strlen(name);
+
+	if (tl + nl + sizeof("resources//.json") > cap)
 		return NULL;
-	}
-	memcpy(b + pl, type, tl);
-	memcpy(b + pl + tl, name, nl);
-	if (fs_path)
-		memcpy(b + pl + tl + nl, fs_path, fl);
+	memcpy(b, "resources/", 10);
+	memcpy(b + 10, type, tl);
+	b[10 + tl] = '/';
+	memcpy(b + 11 + tl, name, nl);
+	memcpy(b + 11 + tl + nl, ".json", 6);
 	return b;
 }
 
@@ -299,13 +328,13 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 					const char *fs_path)
 {
 	struct writer_member *m;
-	char *path;
-	size_t pl, tl;
+	char local[2 * 256 + 32], *path, *made = NULL;
 	int rc;
 
 	if (writable(w))
 		return NULL;
-	path = resource_path_make(type, name);
+	if (!(path = resource_path_in(local, sizeof(local), type, name)))
+		path = made = resource_path_make(type, name);
 	if (!path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
@@ -314,30 +343,27 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 		/* e.g. "resources/x/y.json" is fine, "secrets.enc" given as a type is not */
 		if (rc >= 0)
 			appkg_fail(&w->err, APPKG_ERR_TAR_MEMBER, "%s: not a resource path", path);
-		free(path);
+		free(made);
 		return NULL;
 	}
 	if (w->n + 3 > APPKG_MAX_MEMBERS) { /* manifest, signature and secrets count too */
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBERS, "%s: more than %u members", path,
 			   APPKG_MAX_MEMBERS);
-		free(path);
+		free(made);
 		return NULL;
 	}
 	if (w->n == w->cap && grow_members(w)) {
-		free(path);
+		free(made);
 		return NULL;
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	pl = strlen(path) + 1;
-	tl = strlen(type) + 1;
-	if (!(m->path = member_strings(path, type, name, fs_path))) {
+	rc = member_strings(m, path, type, name, fs_path);
+	free(made);
+	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	m->type = m->path + pl;
-	m->name = m->type + tl;
-	m->fs_path = fs_path ? m->name + strlen(name) + 1 : NULL;
 	return m;
 }
 
@@ -419,34 +445,52 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 	return 0;
 }
 
+/* A prepared file's problem when there was no memory to keep it: shared, never freed. */
+static struct appkg_err prepare_no_memory = {APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
+
 /* Read a resource file into p->data, then scan, check and digest its bytes into p: the work
  * of adding it that touches no handle, so any thread may do it. The bytes stay in p->data for
- * the add, which frames them (read once), and are freed then. */
+ * the add, which frames them (read once). A problem is kept in p->err, and the bytes dropped. */
 static void prepare_one(struct writer_prepared *p)
 {
-	char *subject = resource_path_make(p->type, p->name);
+	char subject[2 * 256 + 32]; /* the walk's type and name are file names */
+	struct appkg_err e;
 
-	if (!subject)
-		appkg_fail(&p->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	else if (!io_read_file(p->fs_path, &p->data, APPKG_MAX_RESOURCE_SIZE, &p->err) &&
-		 !check_bytes(&p->err, &p->m, p->data.data, p->data.len, subject)) {
+	e.code = 0;
+	if (!resource_path_in(subject, sizeof(subject), p->type, p->name))
+		appkg_fail(&e, APPKG_ERR_NAME_LENGTH, "%s: path too long", p->fs_path);
+	else if (!io_read_file_at(p->dirfd >= 0 ? p->dirfd : AT_FDCWD,
+				  p->dirfd >= 0 ? p->file : p->fs_path, p->fs_path, &p->data,
+				  APPKG_MAX_RESOURCE_SIZE, &e) &&
+		 !check_bytes(&e, &p->m, p->data.data, p->data.len, subject)) {
 		p->m.size = p->data.len;
 		digest_bytes(p->m.digest, p->data.data, p->data.len);
 	}
-	if (p->err.code)
-		buf_free(&p->data);
-	free(subject);
+	if (!e.code)
+		return;
+	p->data.len = 0;
+	if (p->err != &prepare_no_memory)
+		free(p->err);
+	if ((p->err = malloc(sizeof(*p->err))))
+		*p->err = e;
+	else
+		p->err = &prepare_no_memory;
 }
 
 /* How far the threads may read ahead of the caller: items and bytes held (the item the
  * caller waits for is always taken). */
 #define PREPARE_AHEAD_ITEMS 256
 #define PREPARE_AHEAD_BYTES (8u << 20)
+/* Buffers kept for reuse, and the largest one kept: reading into memory that is already
+ * mapped spares a page fault per page of every file. */
+#define PREPARE_POOL (PREPARE_AHEAD_ITEMS + MAX_THREADS + 2)
+#define PREPARE_POOL_MAX_CAP (1u << 20)
 
 /* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
  * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
  * both under the lock; the caller, waiting for one, prepares the next untaken item itself.
- * The items before the one the caller waits for are done with: their bytes are freed. */
+ * The items before the one the caller waits for are done with: their bytes go back to the
+ * pool. With no thread (-T 1) the caller prepares each item as it waits for it. */
 struct prepare_job {
 	struct writer_prepared *items;
 	size_t n, next;  /* next: the first item no thread has taken */
@@ -459,7 +503,21 @@ struct prepare_job {
 	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
 	pthread_t tid[MAX_THREADS];
 	int nthreads;
+	struct prepare_pool *pool; /* the writer's */
 };
+
+/* Empty buffers to read into, kept by the writer from one job to the next. */
+struct prepare_pool {
+	struct buf b[PREPARE_POOL];
+	size_t n;
+};
+
+static void pool_free(struct prepare_pool *pool)
+{
+	while (pool && pool->n)
+		buf_free(&pool->b[--pool->n]);
+	free(pool);
+}
 
 /* The next item to take, under the lock: a thread waits while it would run too far ahead, the
  * caller (own) never does. n when none is left. */
@@ -480,34 +538,54 @@ static size_t take_next(struct prepare_job *j, int own)
 	}
 }
 
+/* Under the lock: p's bytes back to the pool (or freed). */
+static void pool_put(struct prepare_job *j, struct writer_prepared *p)
+{
+	if (p->data.data && j->pool && j->pool->n < PREPARE_POOL &&
+	    p->data.cap <= PREPARE_POOL_MAX_CAP) {
+		p->data.len = 0;
+		j->pool->b[j->pool->n++] = p->data;
+		p->data = (struct buf){0};
+	}
+	buf_free(&p->data);
+}
+
 /* Take the next item nobody took and prepare it; 0 when none was left. */
 static int prepare_next(struct prepare_job *j, int own)
 {
 	struct writer_prepared *p;
 	struct stat st;
 	size_t i;
-	int done = 0;
+	int done = 0, stated;
 
 	pthread_mutex_lock(&j->lock);
 	i = take_next(j, own);
+	p = i < j->n ? &j->items[i] : NULL;
+	if (p && !p->skip && !p->data.data && j->pool && j->pool->n)
+		p->data = j->pool->b[--j->pool->n];
 	pthread_mutex_unlock(&j->lock);
-	if (i >= j->n)
+	if (!p)
 		return 0;
-	p = &j->items[i];
 	if (p->skip)
 		return 1; /* prepared when added, if it is */
 	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
 	 * walk takes it for a resource after all, is read when added and refused then */
-	if (lstat(p->fs_path, &st) == 0 && S_ISREG(st.st_mode)) {
+	stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
+				: lstat(p->fs_path, &st)) == 0;
+	if (stated && S_ISREG(st.st_mode)) {
 		prepare_one(p);
 		done = 1;
 	}
 	pthread_mutex_lock(&j->lock);
 	p->done = done;
+	p->stated = stated;
+	p->mode = stated ? st.st_mode : 0;
 	p->seen = 1;
 	if (i >= j->waited) {
 		p->held = p->data.len;
 		j->held += p->held;
+	} else {
+		pool_put(j, p);
 	}
 	if (j->wants == i)
 		pthread_cond_signal(&j->seen);
@@ -526,15 +604,18 @@ struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared
 {
 	struct prepare_job *j;
 
-	if (w->threads < 2 || n < 2 || !(j = calloc(1, sizeof(*j))))
+	if (n < 2 || !(j = calloc(1, sizeof(*j))))
 		return NULL; /* each file is prepared when it is added */
+	if (!w->pool)
+		w->pool = calloc(1, sizeof(*w->pool)); /* NULL: no reuse, no harm */
+	j->pool = w->pool;
 	j->items = items;
 	j->n = n;
 	j->wants = SIZE_MAX;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->seen, NULL);
 	pthread_cond_init(&j->room, NULL);
-	while (j->nthreads < w->threads &&
+	while (w->threads > 1 && j->nthreads < w->threads &&
 	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
 		j->nthreads++;
 	return j;
@@ -546,10 +627,10 @@ static void move_waited(struct prepare_job *j, size_t i)
 	for (; j->waited < i; j->waited++) {
 		struct writer_prepared *p = &j->items[j->waited];
 		if (!p->seen && !p->skip)
-			continue; /* still being read: counted as it is seen, then freed at _end */
+			continue; /* still being read: its bytes go back when it is seen */
 		j->held -= p->held;
 		p->held = 0;
-		buf_free(&p->data);
+		pool_put(j, p);
 	}
 	/* the sleepers are woken once there is room for a good run, not for every item */
 	if (j->blocked && j->next < j->waited + PREPARE_AHEAD_ITEMS / 2 &&
@@ -596,6 +677,9 @@ void writer_prepare_end(struct prepare_job *j)
 void writer_prepared_free(struct writer_prepared *p)
 {
 	buf_free(&p->data);
+	if (p->err != &prepare_no_memory)
+		free(p->err);
+	p->err = NULL;
 	json_decref(p->m.uses);
 	json_decref(p->m.secret_refs);
 	p->m.uses = p->m.secret_refs = NULL;
@@ -610,7 +694,8 @@ static void progress_added(appkg_writer *w, uint64_t bytes)
 }
 
 /* Add p's file as a member: the name checked first, as if the file had not been read yet,
- * then what prepare_one found (found now, when no thread has). */
+ * then what prepare_one found (found now, when no thread has). The bytes stay in p->data,
+ * for the job to reuse or the caller to free. */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 {
 	struct writer_member *m = new_member(w, p->type, p->name, p->fs_path);
@@ -622,8 +707,8 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 		prepare_one(p);
 		p->done = 1;
 	}
-	if (p->err.code) {
-		w->err = p->err;
+	if (p->err) {
+		w->err = *p->err;
 	} else {
 		m->size = p->m.size;
 		memcpy(m->digest, p->m.digest, sizeof(m->digest));
@@ -635,7 +720,6 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 		stream_add(w, p->data.data, p->data.len);
 		progress_added(w, m->size);
 	}
-	buf_free(&p->data);
 	if (w->err.code && m == &w->members[w->n])
 		writer_member_free(m);
 	rc = w->err.code;
@@ -644,7 +728,7 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 
 int appkg_writer_add_file(appkg_writer *w, const char *type, const char *name, const char *fs_path)
 {
-	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path};
+	struct writer_prepared p = {.type = type, .name = name, .fs_path = fs_path, .dirfd = -1};
 	int rc = writer_add_prepared(w, &p);
 
 	writer_prepared_free(&p);
@@ -888,7 +972,9 @@ static int put_signature(appkg_writer *w, const char *manifest, size_t len)
  * it was added (a file changed since is refused), and compresses the frame; finish writes the
  * frames in order. Without threads (-T 1) finish does that work itself. A frame's bytes depend
  * on its members only, so the threads change speed, not output. At most nslots frames are in
- * flight, which bounds the memory. */
+ * flight, which bounds the memory. Each thread compresses with a zstd context of its own,
+ * which finish's threads take over from the stream's. Frame 0, the manifest, is digested and
+ * checked on a thread of its own while it is compressed and written (manifest_check_start). */
 
 static int pending_add(struct pending_list *l, const struct writer_member *m, size_t offset)
 {
@@ -949,21 +1035,32 @@ static int fill_one(const struct writer_member *m, unsigned char *dst, struct ap
 					      m->fs_path);
 }
 
-/* A thread's work on one frame: its files read in, then compression (a copied frame has its
- * bytes already). */
-static void fill_and_compress(struct slot *s)
+/* A thread's work on one frame: its files read in, then compression with cctx (a copied
+ * frame has its bytes already). */
+static void fill_and_compress(struct slot *s, ZSTD_CCtx *cctx)
 {
 	for (size_t i = 0; i < s->pending.n && !s->err.code; i++)
 		fill_one(s->pending.p[i].m, s->in.data + s->pending.p[i].offset, &s->err);
-	if (!s->err.code && !s->copied)
-		frame_encode(s->cctx, s->in.data, s->in.len, &s->out, &s->err);
+	if (!s->err.code && !s->copied && !cctx)
+		appkg_fail(&s->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
+	else if (!s->err.code && !s->copied)
+		frame_encode(cctx, s->in.data, s->in.len, &s->out, &s->err);
 }
 
+/* Each thread compresses with an encoder of its own, made on it: fewer encoders than slots,
+ * whose tables stay in that CPU's cache from one frame to the next. */
 static void *worker(void *arg)
 {
 	appkg_writer *w = arg;
+	ZSTD_CCtx *cctx = NULL;
 	struct slot *s;
 
+	pthread_mutex_lock(&w->lock);
+	if (w->nspare && w->spare_level == w->level)
+		cctx = w->spare_cctx[--w->nspare]; /* left by a thread of the stream */
+	pthread_mutex_unlock(&w->lock);
+	if (!cctx)
+		cctx = frame_encoder_new(w->level);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (w->taken == w->queued && !w->stop)
@@ -972,17 +1069,24 @@ static void *worker(void *arg)
 			break; /* finished, or failed: what is left would not be written */
 		s = &w->slots[w->taken++ % w->nslots];
 		pthread_mutex_unlock(&w->lock);
-		fill_and_compress(s);
+		fill_and_compress(s, cctx);
 		pthread_mutex_lock(&w->lock);
 		s->done = 1;
 		pthread_cond_broadcast(&w->cond);
 	}
+	if (cctx && (!w->nspare || w->spare_level == w->level) && w->nspare < MAX_THREADS) {
+		w->spare_level = w->level;
+		w->spare_cctx[w->nspare++] = cctx;
+		cctx = NULL;
+	}
 	pthread_mutex_unlock(&w->lock);
+	ZSTD_freeCCtx(cctx);
 	return NULL;
 }
 
-/* Slots for the frames in flight, an encoder each, and the threads: none for -T 1, else one
- * per -T with two slots each, so that a thread finds a frame ready while finish writes. */
+/* Slots for the frames in flight and the threads: none for -T 1 (one slot, with the encoder
+ * finish uses), else one per -T with two slots each, so that a thread finds a frame ready
+ * while finish writes. */
 static int slots_init(appkg_writer *w)
 {
 	int workers = w->threads > 1 ? w->threads : 0;
@@ -999,15 +1103,12 @@ static int slots_init(appkg_writer *w)
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	for (uint32_t i = 0; i < w->nslots; i++) {
-		w->slots[i].cctx = frame_encoder_new(w->level);
-		if (!w->slots[i].cctx)
-			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
-	}
 	/* a thread that cannot start leaves its share to the others, or to finish itself */
 	while (w->nworkers < workers &&
 	       pthread_create(&w->workers[w->nworkers], NULL, worker, w) == 0)
 		w->nworkers++;
+	if (!w->nworkers && !(w->slots[0].cctx = frame_encoder_new(w->level)))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
 	return 0;
 }
 
@@ -1041,6 +1142,77 @@ static void slots_free(appkg_writer *w)
 	w->cur_pending = (struct pending_list){0};
 }
 
+/* The manifest text's digest, into its index entry x, and the check of the text by the same
+ * code readers use (unless the output is checked when it is opened). */
+static int check_manifest_text(const unsigned char *text, size_t len, struct index_entry *x,
+			       int check, struct appkg_err *e)
+{
+	struct manifest m = {0};
+
+	digest_bytes(x->digest, text, len);
+	if (check)
+		manifest_load(&m, text, len, e);
+	manifest_free(&m);
+	return e->code;
+}
+
+/* With threads, check_manifest_text runs on a thread of its own from the moment frame 0 is
+ * queued, while frame 0 is compressed and written and the streamed frames are copied after
+ * it; the writer waits for it (manifest_check_end) before it writes the index, so that a
+ * text that fails leaves no package (finish_path removes what was written). Frame 0's bytes
+ * are handed from its slot to held once written, so that no later frame reuses them. */
+struct manifest_check {
+	pthread_t tid;
+	const unsigned char *text;
+	size_t len;
+	struct index_entry *x;
+	int check;
+	struct appkg_err err;
+	struct buf held;
+};
+
+static void *manifest_check_run(void *arg)
+{
+	struct manifest_check *c = arg;
+
+	check_manifest_text(c->text, c->len, c->x, c->check, &c->err);
+	return NULL;
+}
+
+/* Start the check of text, or do it now when no thread can be had. */
+static int manifest_check_start(appkg_writer *w, const unsigned char *text, size_t len,
+				struct index_entry *x)
+{
+	struct manifest_check *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	*c = (struct manifest_check){.text = text, .len = len, .x = x,
+				     .check = !w->copy.opens_output};
+	if (pthread_create(&c->tid, NULL, manifest_check_run, c) == 0) {
+		w->mcheck = c;
+		return 0;
+	}
+	free(c);
+	return check_manifest_text(text, len, x, !w->copy.opens_output, &w->err);
+}
+
+/* Wait for the check, if one runs; its problem becomes the writer's. */
+static int manifest_check_end(appkg_writer *w)
+{
+	struct manifest_check *c = w->mcheck;
+
+	if (!c)
+		return w->err.code;
+	pthread_join(c->tid, NULL);
+	if (c->err.code && !w->err.code)
+		w->err = c->err;
+	buf_free(&c->held);
+	free(c);
+	w->mcheck = NULL;
+	return w->err.code;
+}
+
 /* Write the oldest frame in flight, once it is ready (made ready here without threads). */
 static int write_next(appkg_writer *w)
 {
@@ -1054,7 +1226,7 @@ static int write_next(appkg_writer *w)
 		s->done = 0;
 		pthread_mutex_unlock(&w->lock);
 	} else {
-		fill_and_compress(s);
+		fill_and_compress(s, w->slots[0].cctx);
 	}
 	w->written++;
 	if (s->err.code)
@@ -1064,10 +1236,14 @@ static int write_next(appkg_writer *w)
 	f->csize = (uint32_t)s->out.len;
 	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
 		return w->err.code;
-	if (s->in.cap > 4 * APPKG_FRAME_TARGET) { /* frame 0 of a large manifest: not kept */
-		buf_free(&s->in);
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET) /* frame 0 of a large manifest: not kept */
 		buf_free(&s->out);
+	if (f == w->frames && w->mcheck && !w->mcheck->held.data) { /* being checked */
+		w->mcheck->held = s->in;
+		s->in = (struct buf){0};
 	}
+	if (s->in.cap > 4 * APPKG_FRAME_TARGET)
+		buf_free(&s->in);
 	return 0;
 }
 
@@ -1375,26 +1551,11 @@ static void stream_end(appkg_writer *w)
 /* Copy the compressed frames of the temporary file to the output. */
 static int stream_copy(appkg_writer *w, struct stream *st)
 {
-	uint64_t total = 0, done = 0;
-	size_t chunk = 1u << 20;
-	unsigned char *b = malloc(chunk);
-	int rc = 0;
+	uint64_t total = 0;
 
 	for (uint32_t i = 0; i < st->nframes; i++)
 		total += st->frames[i].csize;
-	if (!b)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	while (!rc && done < total) {
-		size_t want = total - done < chunk ? (size_t)(total - done) : chunk;
-		ssize_t r = pread(fileno(st->tmp), b, want, (off_t)done);
-		if (r <= 0)
-			rc = appkg_fail(&w->err, APPKG_ERR_IO, "temporary file: read: %s",
-					r < 0 ? strerror(errno) : "short");
-		else if (!(rc = io_write_all(w->fd, b, (size_t)r, w->out_name, &w->err)))
-			done += (size_t)r;
-	}
-	free(b);
-	return rc;
+	return io_copy_range(fileno(st->tmp), 0, total, w->fd, w->out_name, &w->err);
 }
 
 /* After frame 0: the streamed frames follow it, their members go into the index, and the
@@ -1422,6 +1583,8 @@ static long stream_splice(appkg_writer *w)
 	pthread_mutex_lock(&w->lock);
 	w->queued = w->taken = w->written = w->nframes;
 	pthread_mutex_unlock(&w->lock);
+	if (stream_copy(w, st) || manifest_check_end(w))
+		return -1;
 	for (size_t i = 0; i < st->n; i++) {
 		struct index_entry *x = &w->index[w->nindex++];
 		const struct writer_member *m = &w->members[i];
@@ -1432,8 +1595,6 @@ static long stream_splice(appkg_writer *w)
 		x->size = m->size;
 		memcpy(x->digest, m->digest, APPKG_DIGEST_BYTES);
 	}
-	if (stream_copy(w, st))
-		return -1;
 	buf_free(&w->cur);
 	w->cur = st->cur;
 	w->cur_members = st->cur_members;
@@ -1444,6 +1605,17 @@ static long stream_splice(appkg_writer *w)
 static int member_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct writer_member *)a)->path, ((const struct writer_member *)b)->path);
+}
+
+/* The members by path. A directory walk adds them in that order already: qsort would only
+ * take a copy of the whole array (glibc sorts by merging), 11 MiB for 100,000 members. */
+static void sort_by_path(appkg_writer *w)
+{
+	for (size_t i = 1; i < w->n; i++)
+		if (member_cmp(&w->members[i - 1], &w->members[i]) > 0) {
+			qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+			return;
+		}
 }
 
 static int string_cmp(const void *a, const void *b)
@@ -1458,8 +1630,7 @@ static int check_manifest(appkg_writer *w)
 			       .nrejected = w->nrejected, .prune = w->prune,
 			       .fn = w->problem_fn, .ctx = w->problem_ctx};
 
-	if (w->n > 1)
-		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	sort_by_path(w);
 	if (w->nrejected > 1)
 		qsort(w->rejected, w->nrejected, sizeof(*w->rejected), string_cmp);
 	if (w->only && w->user && writer_apply_selection(w))
@@ -1487,8 +1658,7 @@ static int sort_members(appkg_writer *w)
 	const char **paths;
 	int rc;
 
-	if (w->n > 1)
-		qsort(w->members, w->n, sizeof(*w->members), member_cmp);
+	sort_by_path(w);
 	for (size_t i = 1; i < w->n; i++)
 		if (!strcmp(w->members[i - 1].path, w->members[i].path))
 			return appkg_fail(&w->err, APPKG_ERR_TAR_DUPLICATE, "%s: added twice",
@@ -1519,17 +1689,28 @@ static void drop_unused_inputs(appkg_writer *w)
 	}
 }
 
+/* Room for the manifest made in one piece, a little more than it takes (an entry the writer
+ * makes is some 150 bytes and its strings; the user's own go with the manifest given):
+ * grown by doubling instead, a large one would be copied along the way, and every copy
+ * left behind would count towards the peak. Pages reserved and never written cost nothing. */
+static size_t manifest_estimate(appkg_writer *w)
+{
+	size_t n = TAR_BLOCK + 4096 + 2 * w->user_text.len;
+
+	for (size_t i = 0; i < w->n; i++)
+		n += 256 + 2 * strlen(w->members[i].path);
+	return n;
+}
+
 /* The canonical manifest text, built where frame 0 holds it (after room for its tar header,
  * written once its size is known: the text is not copied) and checked by the same code
  * readers use. */
 static int make_manifest(appkg_writer *w, size_t *len)
 {
-	struct manifest check = {0};
-
 	if (w->only)
 		drop_unused_inputs(w);
 	w->cur.len = 0;
-	if (buf_append_zeros(&w->cur, TAR_BLOCK))
+	if (buf_reserve(&w->cur, manifest_estimate(w)) || buf_append_zeros(&w->cur, TAR_BLOCK))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
 			   w->secrets.len, w->package_id, &w->cur, &w->err))
@@ -1537,9 +1718,6 @@ static int make_manifest(appkg_writer *w, size_t *len)
 	*len = w->cur.len - TAR_BLOCK;
 	if (*len > APPKG_MAX_MANIFEST_SIZE)
 		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
-	else if (!w->copy.opens_output) /* else the same check when the output is opened */
-		manifest_load(&check, w->cur.data + TAR_BLOCK, *len, &w->err);
-	manifest_free(&check);
 	return w->err.code;
 }
 
@@ -1561,8 +1739,7 @@ static int put_manifest(appkg_writer *w, size_t len)
 	x->frame = w->nframes;
 	x->offset = 0;
 	x->size = len;
-	digest_bytes(x->digest, w->cur.data + TAR_BLOCK, len);
-	return 0;
+	return 0; /* its digest: check_manifest_text */
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
@@ -1598,13 +1775,22 @@ static int write_members(appkg_writer *w, size_t len)
 	long streamed;
 	int rc;
 
+	struct index_entry *x = &w->index[w->nindex];
+	struct slot *s;
+
 	progress_start(w, len);
 	/* the signature is made before its entry is appended, which may move w->cur */
 	if (put_manifest(w, len) ||
-	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) || cut_frame(w))
+	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) ||
+	    (!w->nworkers && check_manifest_text(w->cur.data + TAR_BLOCK, len, x,
+						 !w->copy.opens_output, &w->err)) ||
+	    cut_frame(w))
+		return w->err.code;
+	s = &w->slots[(w->queued - 1) % w->nslots]; /* frame 0, being compressed */
+	if (w->nworkers && manifest_check_start(w, s->in.data + TAR_BLOCK, len, x))
 		return w->err.code;
 	progress_step(w, len);
-	if ((streamed = stream_splice(w)) < 0)
+	if ((streamed = stream_splice(w)) < 0 || manifest_check_end(w))
 		return w->err.code;
 	for (size_t i = 0; i < (size_t)streamed; i++)
 		progress_step(w, w->members[i].size);
@@ -1632,6 +1818,16 @@ static int write_members(appkg_writer *w, size_t len)
 	return rc;
 }
 
+/* The memory the adds freed (read-ahead buffers of the threads, the walk's lists), handed
+ * back before the manifest, the largest thing a pack holds, is built: with 100,000 resources
+ * that is some 20 MiB of a peak otherwise near 100. */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 int appkg_writer_finish_fd(appkg_writer *w, int fd)
 {
 	size_t len = 0;
@@ -1643,7 +1839,12 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	if (!w->user)
 		return appkg_fail(&w->err, APPKG_ERR_STATE, "no manifest set");
 	stream_end(w);
-	if (sort_members(w) || check_manifest(w) || make_manifest(w, &len))
+	if (sort_members(w) || check_manifest(w))
+		return w->err.code;
+	pool_free(w->pool); /* no file is read ahead from here on */
+	w->pool = NULL;
+	trim_heap();
+	if (make_manifest(w, &len))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";
@@ -1652,6 +1853,8 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
 		rc = write_members(w, len);
+	if (manifest_check_end(w) && !rc) /* after a failure, still waited for */
+		rc = w->err.code;
 	slots_free(w);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #define APPKG_WRITER_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <zstd.h>
 
 #include "internal.h"
@@ -110,6 +111,11 @@ struct appkg_writer {
 	int copy_frames; /* appkg_writer_set_copy_frames */
 	struct copy_state copy;
 	struct stream *stream; /* resources framed as they are added, or NULL */
+	struct prepare_pool *pool; /* read buffers kept from one directory's job to the next */
+	struct manifest_check *mcheck; /* frame 0's text checked beside the writing, or NULL */
+	/* encoders of threads that ended, at spare_level, for the next threads (under lock) */
+	ZSTD_CCtx *spare_cctx[MAX_THREADS];
+	int nspare, spare_level;
 };
 
 void writer_member_free(struct writer_member *m);
@@ -117,11 +123,17 @@ void writer_member_free(struct writer_member *m);
 /* A resource file to add (appkg_writer_add_file) whose reading, checks and digest may be done
  * ahead, on several threads: type, name and fs_path are borrowed, skip says not to read it
  * ahead (it is read when added, if it is), the rest is the outcome. Only a regular file is
- * read ahead. */
+ * read ahead. With dirfd >= 0 the file is file in that directory, opened and stat'ed by it
+ * (one short lookup instead of the whole path). The lstat taken before reading it ahead is
+ * kept (stated, mode) so that the walk need not take another. */
 struct writer_prepared {
 	const char *type, *name, *fs_path;
+	int dirfd;
+	const char *file;
 	int skip, done, seen; /* done: prepared; seen: a thread is through with it */
-	struct appkg_err err;     /* the problem with the file's bytes, if any */
+	int stated;           /* mode holds its lstat */
+	mode_t mode;
+	struct appkg_err *err;    /* the problem with the file's bytes (malloc'd), or NULL */
 	struct writer_member m;   /* size, digest, uses, secret_refs, placeholders */
 	struct buf data;          /* the bytes checked and digested, until they are added */
 	size_t held;              /* bytes of data the job counts as held ahead */

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pieces pack's speed work added: BLAKE2b-256 against libsodium's crypto_generichash at
+ * every length around the block size and beyond; the JSON check's word-at-a-time scanning
+ * with the byte of interest at each place in a word; io_read_file_at through a directory and
+ * its refusals; io_copy_range to a file and to a pipe (by hand); and a writer whose member
+ * strings share the path with the source path packing the same bytes as one whose do not,
+ * with and without threads.
+ */
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../format/internal.h"
+#include "harness.h"
+
+static char dir[] = "/tmp/appkg-test-pack-paths-XXXXXX";
+
+TEST(test_blake2b_matches_libsodium)
+{
+	static unsigned char b[3 * 128 * 64 + 7];
+	unsigned char ours[32], theirs[32];
+
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (unsigned char)(i * 131 + 7);
+	for (size_t n = 0; n <= sizeof(b); n += n < 1100 ? 1 : 61) {
+		blake2b_256(ours, b, n);
+		crypto_generichash(theirs, 32, b, n, NULL, 0);
+		CHECK(memcmp(ours, theirs, 32) == 0);
+		digest_bytes(ours, b, n);
+		CHECK(memcmp(ours, theirs, 32) == 0);
+	}
+}
+
+static int check(const char *json, int *marks)
+{
+	struct appkg_err e = {0};
+
+	return json_check_resource_marks(json, strlen(json), &e, "t", marks);
+}
+
+/* A string of pad plain bytes, then c, then more plain bytes: c at every place in a word. */
+TEST(test_json_word_scan_each_offset)
+{
+	char doc[128], pad[32];
+	int marks;
+
+	for (int k = 0; k < 24; k++) {
+		memset(pad, 'a', (size_t)k);
+		pad[k] = '\0';
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\x01zzzzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) != 0); /* a control character */
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\\\"zzzzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) == 0 && !marks);
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\\u0041zzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) == 0 && marks); /* a raw \u: scanned for placeholders */
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\xc3\xa9zzzzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) == 0 && !marks);
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\xc3zzzzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) != 0); /* invalid UTF-8 */
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s[[appkg:x]]zzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) == 0 && marks);
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s[[appkzzzzzzzzzz\"}", pad);
+		CHECK(check(doc, &marks) == 0 && !marks);
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\"}", pad);
+		CHECK(check(doc, &marks) == 0);
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s", pad);
+		CHECK(check(doc, &marks) != 0); /* unterminated, at every length */
+	}
+}
+
+/* Runs of spaces of every length, ended by each kind of byte. */
+TEST(test_json_whitespace_runs)
+{
+	static const char *const ends[] = {"\n", "\t", "\r", "", "x"};
+	char doc[512], pad[40];
+	int marks;
+
+	for (int k = 0; k < 34; k++) {
+		memset(pad, ' ', (size_t)k);
+		pad[k] = '\0';
+		for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+			snprintf(doc, sizeof(doc), "{%s%s\"a\"%s:%s1%s,%s\"b\":[%s]%s}%s", pad, ends[e],
+				 pad, pad, ends[e], pad, pad, pad, pad);
+			if (e == 4)
+				CHECK(check(doc, &marks) != 0);
+			else
+				CHECK(check(doc, &marks) == 0);
+		}
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+TEST(test_read_file_at)
+{
+	char path[512], fifo[512];
+	struct appkg_err e = {0};
+	struct buf b = {0};
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	CHECK(dfd >= 0);
+	snprintf(path, sizeof(path), "%s/f.json", dir);
+	write_file(path, "{\"a\": 1}");
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, &e) == 0);
+	CHECK(b.len == 8 && !memcmp(b.data, "{\"a\": 1}", 8));
+	CHECK(io_read_file(path, &b, 100, &e) == 0 && b.len == 8); /* the buffer reused */
+	write_file(path, "");
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, &e) == 0 && b.len == 0);
+	write_file(path, "0123456789");
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 9, &e) == APPKG_ERR_LIMIT_MEMBER_SIZE);
+	CHECK(strstr(e.msg, path) != NULL); /* named by its whole path */
+	snprintf(fifo, sizeof(fifo), "%s/p.json", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	e = (struct appkg_err){0};
+	CHECK(io_read_file_at(dfd, "p.json", fifo, &b, 100, &e) == APPKG_ERR_SOURCE);
+	e = (struct appkg_err){0};
+	CHECK(io_read_file_at(dfd, "missing.json", path, &b, 100, &e) != 0);
+	buf_free(&b);
+	unlink(fifo);
+	unlink(path);
+	close(dfd);
+}
+
+TEST(test_copy_range_file_and_pipe)
+{
+	char src[512], dst[512];
+	static unsigned char data[3 << 20], back[3 << 20];
+	struct appkg_err e = {0};
+	int in, out, p[2];
+	ssize_t r;
+	size_t got = 0;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + i / 4096);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	in = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(in >= 0 && out >= 0);
+	CHECK(write(in, data, sizeof(data)) == (ssize_t)sizeof(data));
+	CHECK(write(out, "head", 4) == 4); /* copied at the output's position */
+	CHECK(io_copy_range(in, 100, sizeof(data) - 100, out, "dst", &e) == 0);
+	CHECK(pread(out, back, sizeof(data) - 100, 4) == (ssize_t)(sizeof(data) - 100));
+	CHECK(memcmp(back, data + 100, sizeof(data) - 100) == 0);
+	CHECK(lseek(out, 0, SEEK_CUR) == (off_t)(sizeof(data) - 96));
+	CHECK(pipe(p) == 0); /* no copy_file_range into a pipe: read and written */
+	CHECK(io_copy_range(in, 5, 40000, p[1], "pipe", &e) == 0);
+	close(p[1]);
+	while ((r = read(p[0], back + got, sizeof(back) - got)) > 0)
+		got += (size_t)r;
+	close(p[0]);
+	CHECK(got == 40000 && memcmp(back, data + 5, 40000) == 0);
+	close(in);
+	close(out);
+	unlink(src);
+	unlink(dst);
+}
+
+/* The same resources added from DIR/resources/TYPE/NAME.json (path shared with the source
+ * path) and from files elsewhere (not shared), with one thread and with four. */
+static int pack_files(int from_tree, int threads, struct buf *out)
+{
+	static const char man[] = "{\"name\":\"paths\",\"version\":\"1.0\"}";
+	appkg_writer *w = appkg_writer_new();
+	char path[600], name[32], out_path[600], body[200];
+	int rc = !w || appkg_writer_set_threads(w, threads) ||
+		 appkg_writer_set_manifest(w, man, strlen(man));
+	struct appkg_err e = {0};
+
+	for (int i = 0; !rc && i < 40; i++) {
+		snprintf(name, sizeof(name), "r%02d", i);
+		if (from_tree)
+			snprintf(path, sizeof(path), "%s/resources/pages/%s.json", dir, name);
+		else
+			snprintf(path, sizeof(path), "%s/loose-%s", dir, name);
+		snprintf(body, sizeof(body), "{\"n\": %d, \"text\": \"%0*d\"}", i, 20 + i, i);
+		write_file(path, body);
+		rc = appkg_writer_add_file(w, "pages", name, path);
+	}
+	snprintf(out_path, sizeof(out_path), "%s/out-%d-%d.appkg", dir, from_tree, threads);
+	if (!rc)
+		rc = appkg_writer_finish_path(w, out_path);
+	appkg_writer_free(w);
+	if (!rc)
+		rc = io_read_file(out_path, out, 1 << 24, &e);
+	unlink(out_path);
+	return rc;
+}
+
+TEST(test_shared_member_strings_same_package)
+{
+	struct buf a = {0}, b = {0}, c = {0};
+	char sub[512];
+
+	snprintf(sub, sizeof(sub), "%s/resources", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	snprintf(sub, sizeof(sub), "%s/resources/pages", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	CHECK(pack_files(1, 1, &a) == 0);
+	CHECK(pack_files(0, 1, &b) == 0);
+	CHECK(pack_files(1, 4, &c) == 0);
+	CHECK(a.len == b.len && a.len == c.len && a.len > 0);
+	CHECK(!memcmp(a.data, b.data, a.len) && !memcmp(a.data, c.data, a.len));
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+static void remove_dir(void)
+{
+	io_remove_tree(dir);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0 || !mkdtemp(dir))
+		return 1;
+	RUN(test_blake2b_matches_libsodium);
+	RUN(test_json_word_scan_each_offset);
+	RUN(test_json_whitespace_runs);
+	RUN(test_read_file_at);
+	RUN(test_copy_range_file_and_pipe);
+	RUN(test_shared_member_strings_same_package);
+	remove_dir();
+	return harness_total_failed != 0;
+}
