@@ -407,6 +407,21 @@ static int stand_in(struct commit *c)
 	return appkg_writer_set_manifest(c->w, manifest, strlen(manifest));
 }
 
+/* The text of manifest.json in the mount: the package's own, which the reader keeps and
+ * checked at open, while it is not edited (a copy would be as large again: 25 MB for 100,000
+ * resources); else the node's bytes. 0 when it cannot be read. */
+static int user_manifest(struct node *m, const char **text, size_t *len)
+{
+	if (!m->changed && !m->data && m->member && !strcmp(m->member, MANIFEST_FILE) &&
+	    !appkg_reader_manifest(fs.reader, text, len))
+		return 1;
+	if (node_load(m))
+		return 0;
+	*text = (const char *)m->data;
+	*len = m->size;
+	return 1;
+}
+
 /* The user's manifest, with its entries following the renames and unlinks of the mount, and
  * without those the writer derives unless a carried signature must find the text it signed.
  * The writer parses it once; a manifest that is not JSON goes to the writer as it is, which
@@ -415,17 +430,19 @@ static int set_manifest(struct commit *c, struct node *m)
 {
 	int carried = !fs.sign_key && !c->drop_signature &&
 		      dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE));
+	const char *text;
+	size_t len;
 	int rc;
 
-	if (node_load(m))
+	if (!user_manifest(m, &text, &len))
 		return APPKG_ERR_IO;
 	c->slim = !carried;
-	if ((rc = manifest_plan((const char *)m->data, m->size, c->slim, &c->manifest,
-				&c->manifest_len, plan_problem, c)))
+	if ((rc = manifest_plan(text, len, c->slim, &c->manifest, &c->manifest_len, plan_problem,
+				c)))
 		return rc;
 	if (c->manifest)
 		return appkg_writer_set_manifest(c->w, c->manifest, c->manifest_len);
-	return appkg_writer_set_manifest(c->w, (const char *)m->data, m->size);
+	return appkg_writer_set_manifest(c->w, text, len);
 }
 
 static int start_writer(struct commit *c)
