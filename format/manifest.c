@@ -434,20 +434,26 @@ static int keep_entry(struct loader *l, const struct entry_view *v,
 	return 0;
 }
 
-/* "resources[i]" into out (32 bytes), without snprintf: it is made for every entry. */
-static void entry_where(char *out, size_t i)
+/* v in decimal into out (24 bytes), without printf: it is done for every entry. */
+static void decimal(char *out, uint64_t v)
 {
 	char digits[24];
 	size_t k = 0;
 
 	do
-		digits[k++] = (char)('0' + i % 10);
-	while ((i /= 10) && k < sizeof(digits));
-	memcpy(out, "resources[", 10);
-	out += 10;
+		digits[k++] = (char)('0' + v % 10);
+	while ((v /= 10));
 	while (k)
 		*out++ = digits[--k];
-	memcpy(out, "]", 2);
+	*out = '\0';
+}
+
+/* "resources[i]" into out (48 bytes). */
+static void entry_where(char *out, size_t i)
+{
+	memcpy(out, "resources[", 10);
+	decimal(out + 10, i);
+	strcat(out + 10, "]");
 }
 
 static int load_entry(void *ctx, const unsigned char *el, size_t len)
@@ -456,7 +462,7 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 	struct manifest_resource r;
 	struct entry_view v;
 	json_t *entry = NULL;
-	char where[32];
+	char where[48];
 	int rc;
 
 	if (l->m->nres == l->cap && grow(l))
@@ -982,22 +988,27 @@ static int plain(const char *s)
  * of memory. */
 static int put_plain_entry(struct buf *out, const struct writer_member *m)
 {
-	char hex[2 * APPKG_DIGEST_BYTES + 1], *text, *logical = appkg_name_decode(m->name);
-	int n, rc = 0;
+	char hex[2 * APPKG_DIGEST_BYTES + 1], size[24], *decoded = NULL;
+	const char *logical = m->name;
+	int rc = 1;
 
-	if (!logical)
+	/* a name without an escape is its logical name already (100,000 mallocs less) */
+	if (strchr(m->name, '%') && !(logical = decoded = appkg_name_decode(m->name)))
 		return -1;
 	if (plain(logical) && plain(m->path) && plain(m->type)) {
+		const char *parts[] = {"{\n      \"depends_on\": [],\n      \"digest\": \"", hex,
+				       "\",\n      \"mode\": \"create\",\n      \"name\": \"", logical,
+				       "\",\n      \"path\": \"", m->path, "\",\n      \"size\": ", size,
+				       ",\n      \"type\": \"", m->type, "\"\n    }"};
 		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
-		n = asprintf(&text, "{\n      \"depends_on\": [],\n      \"digest\": \"%s\",\n"
-			     "      \"mode\": \"create\",\n      \"name\": \"%s\",\n      \"path\": \"%s\",\n"
-			     "      \"size\": %llu,\n      \"type\": \"%s\"\n    }", hex, logical, m->path,
-			     (unsigned long long)m->size, m->type);
-		rc = n < 0 || buf_append(out, text, (size_t)n) ? -1 : 1;
-		if (n >= 0)
-			free(text);
+		decimal(size, m->size);
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc > 0; i++)
+			if (buf_append(out, parts[i], strlen(parts[i])))
+				rc = -1;
+	} else {
+		rc = 0;
 	}
-	free(logical);
+	free(decoded);
 	return rc;
 }
 

@@ -138,6 +138,16 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct resource *)a)->path, ((const struct resource *)b)->path);
 }
 
+/* Sorted already? The tree's walk and a manifest as packages store it mostly are: a check
+ * costs a tenth of the sort. */
+static int in_order(const void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp((const char *)v + (i - 1) * size, (const char *)v + i * size) >= 0)
+			return 0;
+	return 1;
+}
+
 static int collect_tree(struct plan *p)
 {
 	char path[PATH_MAX] = "";
@@ -146,7 +156,7 @@ static int collect_tree(struct plan *p)
 		return -1;
 	for (size_t i = 0; i < p->n; i++)
 		p->v[i].path = p->names + (size_t)p->v[i].path;
-	if (p->n > 1)
+	if (!in_order(p->v, p->n, sizeof(*p->v), by_path))
 		qsort(p->v, p->n, sizeof(*p->v), by_path);
 	return 0;
 }
@@ -469,7 +479,7 @@ static int user_map(struct plan *p)
 	for (size_t i = 0; i < p->ne; i++)
 		if (p->e[i].path.p)
 			p->map[k++] = (struct listed){.path = p->e[i].path, .first = i, .last = i};
-	if (k > 1)
+	if (!in_order(p->map, k, sizeof(*p->map), by_listed))
 		qsort(p->map, k, sizeof(*p->map), by_listed);
 	for (size_t i = 0; i < k; i++) {
 		if (p->nmap && !spans_cmp(p->map[p->nmap - 1].path, p->map[i].path))
