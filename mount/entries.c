@@ -32,6 +32,7 @@
 
 struct resource {
 	const char *path; /* resources/<type>/<name>.json, in struct plan's names */
+	size_t len;
 	const struct node *node;
 };
 
@@ -61,6 +62,7 @@ struct listed {
 struct out {
 	struct entry *e;
 	json_t *json; /* changed by the plan (renamed, depends_on followed): dumped again */
+	int file;     /* taken by a resource file of the tree (not a leftover) */
 };
 
 struct plan {
@@ -108,6 +110,7 @@ static int push(struct plan *p, const char *path, const struct node *n)
 	p->names = v;
 	memcpy(p->names + p->names_len, path, l);
 	p->v[p->n].path = (const char *)p->names_len; /* an offset until the names stop moving */
+	p->v[p->n].len = l - 1;
 	p->v[p->n++].node = n;
 	p->names_len += l;
 	return 0;
@@ -183,7 +186,7 @@ static const struct resource *find_span(const struct plan *p, struct span path)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = span_cmp(path, p->v[mid].path);
+		int c = spans_cmp(path, (struct span){p->v[mid].path, p->v[mid].len});
 		if (c == 0)
 			return &p->v[mid];
 		if (c < 0)
@@ -284,12 +287,12 @@ static int is(struct span a, const char *s)
 static int plain_member(const char *s, size_t n, size_t *i, struct span key, struct entry *e,
 			unsigned *seen)
 {
-	static const char *const keys[] = {"path", "type", "name", "digest", "size", "mode",
-					   "depends_on"};
+	static const struct span keys[] = {{"path", 4}, {"type", 4}, {"name", 4}, {"digest", 6},
+					   {"size", 4}, {"mode", 4}, {"depends_on", 10}};
 	size_t k = 0, start = *i;
 	struct span v;
 
-	while (k < 7 && !is(key, keys[k]))
+	while (k < 7 && (key.len != keys[k].len || memcmp(key.p, keys[k].p, key.len)))
 		k++;
 	if (k == 7 || (*seen & (1u << k)))
 		return 0; /* not derived, or given twice (Jansson says which) */
@@ -533,7 +536,7 @@ static int carry(struct plan *p)
 			continue;
 		}
 		l->used = 1;
-		p->o[p->no++] = (struct out){&p->e[l->last], copy};
+		p->o[p->no++] = (struct out){&p->e[l->last], copy, 1};
 	}
 	return 0;
 }
@@ -557,7 +560,7 @@ static void leftovers(struct plan *p)
 			continue;
 		}
 		say(p, (int)l->path.len, l->path.p, "listed, but there is no such file");
-		p->o[p->no++] = (struct out){&p->e[l->last], NULL};
+		p->o[p->no++] = (struct out){&p->e[l->last], NULL, 0};
 	}
 }
 
@@ -681,7 +684,7 @@ static int derived(const struct plan *p, const struct out *o)
 {
 	if (o->json)
 		return derived_only(p, o->json);
-	return o->e->plain ? find_span(p, o->e->path) != NULL : derived_only(p, o->e->json);
+	return o->e->plain ? o->file : derived_only(p, o->e->json);
 }
 
 /* Leave out the entries the writer derives, when every user entry was an object with its own
