@@ -258,21 +258,18 @@ static void damaged(struct commit *c, const char *member, const char *path)
 static int add_resource(struct commit *c, struct node *n, const char *path)
 {
 	const char *type = path + sizeof(RESOURCES_DIR), *slash = strchr(type, '/');
-	char *t = strndup(type, (size_t)(slash - type));
-	char *name = strndup(n->name, strlen(n->name) - 5);
-	int rc = APPKG_ERR_NO_MEMORY;
+	size_t tl = (size_t)(slash - type), nl = strlen(n->name) - 5; /* without ".json" */
+	char t[PATH_MAX], name[PATH_MAX]; /* path is shorter (walk), and so are its parts */
 
-	if (t && name) {
-		if (!n->changed && n->member && !strcmp(n->member, path))
-			rc = appkg_writer_add_copy(c->w, t, name, fs.reader);
-		else if ((rc = node_load(n)) == 0)
-			rc = appkg_writer_add_resource(c->w, t, name, n->data, n->size);
-		else
-			rc = APPKG_ERR_IO;
-	}
-	free(t);
-	free(name);
-	return rc;
+	memcpy(t, type, tl);
+	t[tl] = '\0';
+	memcpy(name, n->name, nl);
+	name[nl] = '\0';
+	if (!n->changed && n->member && !strcmp(n->member, path))
+		return appkg_writer_add_copy(c->w, t, name, fs.reader);
+	if (node_load(n))
+		return APPKG_ERR_IO;
+	return appkg_writer_add_resource(c->w, t, name, n->data, n->size);
 }
 
 /* The secrets.enc the package has now (copied: reader data is borrowed). */
