@@ -447,7 +447,7 @@ static json_t *read_manifest(struct plan *p, const char *s, size_t n, size_t *st
 	json_t *root;
 
 	*start = *end = 0;
-	if (!(*start = resources_at(s, n)) || s[*start] != '[') {
+	if (!(*start = resources_at(s, n)) || *start >= n || s[*start] != '[') {
 		*start = 0; /* no array to walk */
 		return json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
 	}
