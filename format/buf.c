@@ -96,26 +96,24 @@ void hex_encode(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* Lowercase hex digits only (a digest is written so); -1 for anything else. */
+static const signed char hex_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16,
+}; /* the value plus one, so that 0 means "not a digit" */
 
 int hex_decode(unsigned char *out, size_t n, const char *in)
 {
-	if (strlen(in) != 2 * n)
-		return -1;
+	const unsigned char *p = (const unsigned char *)in;
+
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
+		int hi = hex_values[p[2 * i]] - 1, lo;
+		if (hi < 0 || (lo = hex_values[p[2 * i + 1]] - 1) < 0)
+			return -1; /* a NUL ends the string early here too */
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return 0;
+	return p[2 * n] == '\0' ? 0 : -1;
 }
 
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n)

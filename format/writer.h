@@ -59,7 +59,6 @@ struct copy_state {
 	int ended;               /* the last member put was a copy that ended its source frame */
 	struct copied_frame *copied;
 	size_t ncopied, copied_cap;
-	struct buf check; /* bytes read back when the output is checked */
 	int opens_output;        /* finish_path will open the output: the manifest is checked then */
 	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
 };

@@ -13,8 +13,10 @@ libs="$(pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthre
 flags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude"
 V=tests/vectors
 pass=0 fail=0
-for t in ${FUZZ_TARGETS:-reader manifest secrets names json placeholders}; do
-	clang $flags -DFRAME_CHUNK=64 "tests/fuzz/fuzz_$t.c" format/*.c $libs -o "$BUILD/fuzz_$t"
+for t in ${FUZZ_TARGETS:-reader manifest secrets names json placeholders plan}; do
+	extra=""
+	[ "$t" != plan ] || extra="mount/entries.c $(pkg-config --cflags fuse3)" # the mount's plan
+	clang $flags -DFRAME_CHUNK=64 "tests/fuzz/fuzz_$t.c" $extra format/*.c $libs -o "$BUILD/fuzz_$t"
 	c="$BUILD/corpus/$t"
 	mkdir -p "$c"
 	case $t in
@@ -23,7 +25,7 @@ for t in ${FUZZ_TARGETS:-reader manifest secrets names json placeholders}; do
 			[ "$(stat -c %s "$f")" -lt 100000 ] && cp "$f" "$c/$(basename "$(dirname "$f")").appkg"
 		done
 		rm -f "$c/package.appkg" ;;
-	manifest) for f in $V/valid/*.appkg; do tar --zstd -xOf "$f" manifest.json >"$c/$(basename "$f").json"; done ;;
+	manifest|plan) for f in $V/valid/*.appkg; do tar --zstd -xOf "$f" manifest.json >"$c/$(basename "$f").json"; done ;;
 	secrets) tar --zstd -xOf $V/valid/v1.0-secrets.appkg secrets.enc >"$c/golden.enc" ;;
 	names) find examples $V/valid/src -name '*.json' | while read -r f; do basename "$f" .json; done |
 		while read -r n; do printf '%s' "$n" >"$c/$(printf '%s' "$n" | md5sum | cut -c1-12)"; done ;;

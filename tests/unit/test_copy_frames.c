@@ -17,6 +17,8 @@
 #define N 300
 #define EDITED 100
 
+static int count = N; /* resources in the source */
+
 static char dir[] = "/tmp/appkg-copy-XXXXXX";
 static char src_path[256], out_path[256];
 
@@ -34,7 +36,7 @@ static void name_of(char *out, size_t cap, int i)
 	snprintf(out, cap, "item %03d", i);
 }
 
-/* The source package: N resources of about 2 KiB, several frames. */
+/* The source package: count resources of about 2 KiB, several frames. */
 static int make_source(void)
 {
 	appkg_writer *w = appkg_writer_new();
@@ -42,7 +44,7 @@ static int make_source(void)
 	int rc;
 
 	appkg_writer_set_manifest(w, "{\"name\": \"copy\"}", 16);
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < count; i++) {
 		name_of(name, sizeof(name), i);
 		body(text, sizeof(text), i, 0);
 		appkg_writer_add_resource(w, "pages", name, text, strlen(text));
@@ -62,7 +64,7 @@ static appkg_writer *commit_writer(appkg_reader *r)
 	appkg_writer_set_verify(w, 1);
 	appkg_writer_set_copy_frames(w, 1);
 	appkg_writer_set_manifest(w, "{\"name\": \"copy\"}", 16);
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < count; i++) {
 		name_of(name, sizeof(name), i);
 		if (i != EDITED) {
 			appkg_writer_add_copy(w, "pages", name, r);
@@ -240,6 +242,49 @@ TEST(test_copy_frames_output_checked)
 	appkg_reader_free(r);
 }
 
+/* With many frames copied whole, half of them are read back on a second thread: a byte
+ * changed in the first copied frame or in the last is found all the same. */
+TEST(test_copy_frames_checked_on_two_threads)
+{
+	appkg_reader *r, *out;
+	appkg_writer *w;
+	struct frame_info first, last, end;
+	uint32_t f, nframes = 0;
+	int fd;
+
+	count = 3000; /* some 50 frames */
+	CHECK_EQ(make_source(), 0);
+	CHECK((r = open_path(src_path)) != NULL);
+	w = commit_writer(r);
+	fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	CHECK_EQ(appkg_writer_finish_fd(w, fd), 0);
+	CHECK_EQ(writer_copy_verify(w, fd, out_path), 0);
+	CHECK((out = open_path(out_path)) != NULL);
+	while (reader_frame_bytes(out, nframes, &end, NULL) == 0)
+		nframes++;
+	f = frame_of(out, EDITED);
+	CHECK(nframes > 40 && f > 1 && f + 2 < nframes);
+	reader_frame_bytes(out, 1, &first, NULL);
+	reader_frame_bytes(out, nframes - 2, &last, NULL);
+	appkg_reader_free(out);
+	for (int k = 0; k < 2; k++) {
+		const struct frame_info *x = k ? &last : &first;
+		flip(out_path, x->offset + x->csize / 2);
+		w->err = (struct appkg_err){0};
+		CHECK(writer_copy_verify(w, fd, out_path) != 0);
+		harness_msg = appkg_writer_error(w);
+		CHECK(strstr(appkg_writer_error(w), "differs from the bytes copied") != NULL);
+		flip(out_path, x->offset + x->csize / 2);
+	}
+	w->err = (struct appkg_err){0};
+	CHECK_EQ(writer_copy_verify(w, fd, out_path), 0);
+	close(fd);
+	appkg_writer_free(w);
+	appkg_reader_free(r);
+	count = N;
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(dir))
@@ -249,6 +294,7 @@ int main(void)
 	RUN(test_copy_frames_keeps_unchanged_frames);
 	RUN(test_copy_frames_source_damaged_after_open);
 	RUN(test_copy_frames_output_checked);
+	RUN(test_copy_frames_checked_on_two_threads);
 	unlink(src_path);
 	unlink(out_path);
 	rmdir(dir);
