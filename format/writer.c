@@ -298,7 +298,8 @@ static int member_strings(struct writer_member *m, const char *path, const char 
 
 	if (!b)
 		return -1;
-	memcpy(b, fs_path, fl);
+	if (fs_path)
+		memcpy(b, fs_path, fl);
 	m->fs_path = fs_path ? b : NULL;
 	m->type = memcpy(b + fl, type, tl);
 	m->name = memcpy(b + fl + tl, name, nl);
