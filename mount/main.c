@@ -79,7 +79,7 @@ __attribute__((noreturn)) static void usage(struct options *o)
 	       "FUSE options:\n",
 	       fe_prog, fe_prog);
 	fflush(stdout);
-	fuse_lib_help(&o->fuse);
+	fuse_lowlevel_help();
 	exit(0);
 }
 
@@ -564,33 +564,33 @@ static int open_package(const struct options *o)
 #define LOOP_THREADS 4
 
 #if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 12)
-/* Declared by <fuse.h> only for FUSE_USE_VERSION 3.12 and later; the config is the opaque
- * one that fuse_loop_cfg_create makes. */
-int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
+/* Declared by <fuse_lowlevel.h> only for FUSE_USE_VERSION 3.12 and later; the config is the
+ * opaque one that fuse_loop_cfg_create makes. */
+int fuse_session_loop_mt_312(struct fuse_session *se, struct fuse_loop_config *config);
 
-static int loop_mt(struct fuse *f)
+static int loop_mt(struct fuse_session *se)
 {
 	struct fuse_loop_config *config = fuse_loop_cfg_create();
 	int rc;
 
 	if (!config)
-		return fuse_loop_mt(f, 0);
+		return fuse_session_loop_mt(se, 0);
 	fuse_loop_cfg_set_max_threads(config, LOOP_THREADS);
 	fuse_loop_cfg_set_idle_threads(config, LOOP_THREADS);
-	rc = fuse_loop_mt_312(f, config);
+	rc = fuse_session_loop_mt_312(se, config);
 	fuse_loop_cfg_destroy(config);
 	return rc;
 }
 #else
-static int loop_mt(struct fuse *f)
+static int loop_mt(struct fuse_session *se)
 {
-	return fuse_loop_mt(f, 0);
+	return fuse_session_loop_mt(se, 0);
 }
 #endif
 
 static int serve(struct options *o)
 {
-	struct fuse *f;
+	struct fuse_session *se;
 	int rc;
 
 	if (fuse_opt_add_arg(&o->fuse, "-o") ||
@@ -598,31 +598,44 @@ static int serve(struct options *o)
 						     : "fsname=appkg,subtype=appkg") ||
 	    (o->debug && fuse_opt_add_arg(&o->fuse, "-d")))
 		return fe_report(o->mountpoint, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (!(f = fuse_new(&o->fuse, &appkg_ops, sizeof(appkg_ops), NULL)))
+	if (!(se = fuse_session_new(&o->fuse, &appkg_ops, sizeof(appkg_ops), NULL)))
 		return APPKG_EXIT_USAGE; /* libfuse said why */
-	if (fuse_mount(f, o->mountpoint)) {
-		fuse_destroy(f);
+	if (fuse_session_mount(se, o->mountpoint)) {
+		fuse_session_destroy(se);
 		fprintf(stderr, "%s: '%s': cannot mount\n", fe_prog, o->mountpoint);
 		return APPKG_EXIT_ENVIRONMENT;
 	}
+	fs.se = se;
 	if (!fs.read_only && fs.log_path && !o->log && isatty(2)) /* the default, said to a person */
 		fprintf(stderr, "%s: '%s': commit results are logged in '%s'\n", fe_prog,
 			o->mountpoint, fs.log_path);
-	fuse_set_signal_handlers(fuse_get_session(f));
+	fuse_set_signal_handlers(se);
 	fuse_daemonize(o->foreground);
-	rc = o->single_thread ? fuse_loop(f) : loop_mt(f);
-	fuse_remove_signal_handlers(fuse_get_session(f));
-	fuse_unmount(f);
+	rc = o->single_thread ? fuse_session_loop(se) : loop_mt(se);
+	fs.pusher_stuck = push_end() != 0;
+	fuse_remove_signal_handlers(se);
+	fuse_session_unmount(se);
 	pthread_mutex_lock(&fs.lock);
+	fs.unmounted = 1; /* no more requests: what the kernel knew may go */
 	rc = rc < 0 ? APPKG_EXIT_ENVIRONMENT : commit_run(1);
 	pthread_mutex_unlock(&fs.lock);
-	fuse_destroy(f);
+	fuse_session_destroy(se);
+	fs.se = NULL;
 	return rc;
+}
+
+static void free_node(struct node *n)
+{
+	node_free(n);
 }
 
 static void release_all(void)
 {
-	node_free(fs.root);
+	fs.unmounted = 1;
+	if (!fs.pusher_stuck) {
+		node_free(fs.root);
+		limbo_each(free_node);
+	}
 	appkg_reader_free(fs.reader);
 	fe_secret_free(fs.password, fs.password_len);
 	fe_secret_free(fs.key_password, fs.key_password_len);

@@ -9,7 +9,7 @@
 #define APPKG_MOUNT_H
 
 #define FUSE_USE_VERSION 31
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -55,7 +55,11 @@ struct node {
 	int secure;  /* data lives in guarded memory (secrets.json and its side files) */
 	int changed; /* written since mount or the last commit */
 	int readonly;
-	unsigned opens;
+	unsigned opens;      /* handles given out (and open listings of a directory) */
+	uint64_t lookups;    /* the kernel's lookup count of the inode (the node's address) */
+	int in_limbo;        /* out of the tree, kept for the kernel or a handle (tree.c) */
+	int pushed;          /* its bytes were pushed into the kernel's page cache (ops.c) */
+	struct node *limbo_prev, *limbo_next;
 };
 
 struct mount_state {
@@ -75,8 +79,12 @@ struct mount_state {
 	uint64_t next_ino;
 	int read_only, level, threads;
 	size_t empty_members; /* members of 0 bytes, which only an open checks */
-	/* The kernel opens files without asking the daemon: on a read-only mount (op_init). */
+	/* The kernel opens files without asking the daemon (op_init): no plaintext secrets. */
 	int no_open;
+	struct node *kept;       /* the file read in pieces whose bytes are kept (no_open) */
+	int unmounted;           /* the kernel is gone: node_free frees what it knew too */
+	int pusher_stuck;        /* a page store never returned: leave the tree to exit() */
+	struct fuse_session *se; /* for telling the kernel what a commit rewrote */
 	char report[REPORT_BYTES]; /* "STATUS EDITS\n" then one line per problem */
 	char bad_reads[4096];      /* members that failed their checks when read, one per line */
 };
@@ -86,6 +94,7 @@ extern struct mount_state fs;
 /* tree.c */
 struct node *node_new(const char *name, size_t len, mode_t mode);
 void node_free(struct node *n);
+size_t dir_index(const struct node *n);
 struct node *dir_find(const struct node *dir, const char *name, size_t len);
 int dir_insert(struct node *dir, struct node *n);
 void dir_remove(struct node *n);
@@ -98,14 +107,15 @@ int node_grow(struct node *n, size_t len);
 uint64_t node_limit(const struct node *n);
 uint64_t node_room(const struct node *n);
 uint64_t tree_held(void);
-int is_hidden_name(const char *leaf);
-int tree_hide(struct node *n, const char *leaf);
-void tree_unhide(struct node *n);
+void node_put(struct node *n);
+void limbo_each(void (*f)(struct node *n));
+int limbo_holds(void);
 void node_drop_data(struct node *n);
 void node_touch(struct node *n);
 
 /* ops.c */
-extern const struct fuse_operations appkg_ops;
+extern const struct fuse_lowlevel_ops appkg_ops;
+int push_end(void);
 int node_load(struct node *n);
 
 /* commit.c: run with fs.lock held. Returns the exit status (0, 1 refused, 4 I/O) and fills

@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The FUSE operations: one short function each, returning 0 or -errno. Every operation takes
- * fs.lock, so the tree and the package reader (which is not thread-safe) are only touched by
- * one thread at a time. Files are addressed by path or, once open, by the node in fi->fh.
- * An open file that is unlinked or renamed over lives on until its last release: libfuse first
- * renames it to a hidden name (.fuse_hiddenXXXXXXXXYYYYYYYY), which tree.c takes out of the
- * tree but still resolves, because the kernel asks for fstat, fchmod and futimens by inode
- * without a file handle and libfuse turns that inode into a path.
+ * The FUSE operations, on libfuse's low-level interface: one short function each, answering
+ * its request. Every operation takes fs.lock, so the tree and the package reader (which is not
+ * thread-safe) are only touched by one thread at a time. An inode is the address of its node
+ * (the root is FUSE_ROOT_ID); the node counts the kernel's lookups of it, and a node taken out
+ * of the tree (unlinked, renamed over) lives on, readable and writable by its inode, until the
+ * kernel forgets it and no handle has it open (tree.c keeps it meanwhile).
  *
- * A read-only mount answers the first open with ENOSYS: from then on the kernel opens and
- * closes files without asking (no OPEN or RELEASE, keep_cache on), so that a file read costs
- * one request and a file in the page cache none; reads then name their file by path. That is
- * only for a tree that never changes, shows no plaintext secrets and has no empty member: a
- * read-write mount needs the opens to keep an unlinked open file readable (libfuse finds it
- * by its open count), secrets.json needs direct_io, and an empty member is checked at open,
- * for the kernel never reads it.
+ * A mount that shows no plaintext secrets answers the first open with ENOSYS: from then on the
+ * kernel opens and closes files without asking (no OPEN or RELEASE, keep_cache on, fh 0), so
+ * that a file read costs one request and a file in the page cache none; reads, writes and
+ * truncates (setattr: O_TRUNC is not atomic here) then name their file by inode. Not with
+ * secrets shown, for secrets.json needs direct_io, nor with an empty member, which is checked
+ * at open, for the kernel never reads it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,24 +20,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mount.h"
 
-#define LOCKED(call)                                   \
-	do {                                           \
-		int rc_;                               \
-		pthread_mutex_lock(&fs.lock);          \
-		rc_ = (call);                          \
-		pthread_mutex_unlock(&fs.lock);        \
-		return rc_;                            \
-	} while (0)
+#define TIMEOUT 30.0 /* entries and attributes: every change comes through this mount */
 
-static struct node *resolve(const char *path, struct fuse_file_info *fi)
+static pthread_cond_t forgotten = PTHREAD_COND_INITIALIZER; /* a lookup count fell to 0 */
+static uint64_t edits; /* writes and truncates so far (fs.lock): see push_one */
+
+static void push_start(void);
+
+static struct node *node_of(fuse_ino_t ino)
 {
-	if (fi && fi->fh)
-		return (struct node *)(uintptr_t)fi->fh;
-	return path ? tree_lookup(path) : NULL;
+	return ino == FUSE_ROOT_ID ? fs.root : (struct node *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(const struct node *n)
+{
+	return n == fs.root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+
+static void lock(void)
+{
+	pthread_mutex_lock(&fs.lock);
+}
+
+static void unlock(void)
+{
+	pthread_mutex_unlock(&fs.lock);
+}
+
+/* Answer a request that returns only a status: 0 or -errno. */
+static void reply_status(fuse_req_t req, int rc)
+{
+	fuse_reply_err(req, rc < 0 ? -rc : 0);
 }
 
 /* The package reader, with read-ahead on: started here, in the daemon after it has forked,
@@ -88,51 +105,6 @@ static int may_change_dir(const struct node *dir, const struct node *victim)
 	return victim && victim->readonly ? -EPERM : 0;
 }
 
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	fs.no_open = fs.read_only && !fs.password && !fs.empty_members &&
-		     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
-	cfg->use_ino = 1;
-	cfg->hard_remove = 0; /* with it, fstat on an unlinked open file is ESTALE */
-	cfg->nullpath_ok = !fs.no_open; /* read, write, ftruncate and release go by fi->fh */
-	cfg->entry_timeout = cfg->attr_timeout = 30.0; /* every change comes through this mount */
-	cfg->negative_timeout = 0;
-	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* every batch of a listing with attributes */
-	return NULL;
-}
-
-static void fill_stat(const struct node *n, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_mode = n->mode;
-	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
-	if (!n->parent && n != fs.root)
-		st->st_nlink = 0; /* unlinked, open (libfuse lowers the count only in getattr) */
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_size = (off_t)n->size;
-	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
-	st->st_mtim = st->st_atim = n->mtime;
-	st->st_ctim = n->ctime;
-}
-
-static int getattr_locked(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-	struct node *n = resolve(path, fi);
-
-	if (!n)
-		return -ENOENT;
-	fill_stat(n, st);
-	return 0;
-}
-
-static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-	LOCKED(getattr_locked(path, st, fi));
-}
-
 /* An open directory: the names its listing had when it was read from the start, so that a
  * listing read in several batches (by offset) neither repeats nor skips a name that stays
  * while others come and go in between. */
@@ -141,28 +113,6 @@ struct listing {
 	size_t n;
 	char **names; /* into one block with the names */
 };
-
-static int opendir_locked(const char *path, struct fuse_file_info *fi)
-{
-	struct node *d = tree_lookup(path);
-	struct listing *l;
-
-	if (!d)
-		return -ENOENT;
-	if (!S_ISDIR(d->mode))
-		return -ENOTDIR;
-	if (!(l = calloc(1, sizeof(*l))))
-		return -ENOMEM;
-	d->opens++;
-	l->dir = d;
-	fi->fh = (uintptr_t)l;
-	return 0;
-}
-
-static int op_opendir(const char *path, struct fuse_file_info *fi)
-{
-	LOCKED(opendir_locked(path, fi));
-}
 
 /* The directory's names now, copied. */
 static int listing_take(struct listing *l)
@@ -187,68 +137,6 @@ static int listing_take(struct listing *l)
 	return 0;
 }
 
-/* The attributes of the snapshot's name i, if the directory still has that name. */
-static int still_there(const struct listing *l, size_t i, struct stat *st)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&fs.lock);
-	if ((n = dir_find(l->dir, l->names[i], strlen(l->names[i]))))
-		fill_stat(n, st);
-	pthread_mutex_unlock(&fs.lock);
-	return n != NULL;
-}
-
-/* Entries go out with offsets (1 and 2 for "." and "..", 3 on for the snapshot), which is
- * what lets libfuse send READDIRPLUS replies: each name comes with its node and attributes
- * (libfuse looks it up through getattr, so fill runs without fs.lock), and the kernel has the
- * entry for the entry and attribute timeouts without a LOOKUP per name. A name removed since
- * the snapshot is left out, for the kernel would take it as there: it runs no unlink, rename
- * or create in this directory while it waits for this reply, so what is checked here is what
- * the lookup finds. */
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
-{
-	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
-	int plus = !!(flags & FUSE_READDIR_PLUS), rc;
-
-	if (off == 0) {
-		pthread_mutex_lock(&fs.lock);
-		rc = listing_take(l);
-		pthread_mutex_unlock(&fs.lock);
-		if (rc)
-			return rc;
-	}
-	if (off < 1 && fill(buf, ".", NULL, 1, 0))
-		return 0;
-	if (off < 2 && fill(buf, "..", NULL, 2, 0))
-		return 0;
-	for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < l->n; i++) {
-		struct stat st;
-		if (!still_there(l, i, &st))
-			continue;
-		if (fill(buf, l->names[i], &st, (off_t)i + 3, plus ? FUSE_FILL_DIR_PLUS : 0))
-			break;
-	}
-	return 0;
-}
-
-static int releasedir_locked(struct listing *l)
-{
-	struct node *d = l->dir;
-
-	free(l->names);
-	free(l);
-	if (--d->opens == 0 && !d->parent && d != fs.root)
-		node_free(d); /* removed while open */
-	return 0;
-}
-
-static int op_releasedir(const char *path, struct fuse_file_info *fi)
-{
-	LOCKED(releasedir_locked((struct listing *)(uintptr_t)fi->fh));
-}
-
 static int set_size(struct node *n, uint64_t size)
 {
 	int rc = node_load(n);
@@ -263,50 +151,14 @@ static int set_size(struct node *n, uint64_t size)
 		memset(n->data + size, 0, (size_t)(n->size - size)); /* bytes past the end stay 0 */
 	n->size = size;
 	n->changed = 1;
+	edits++;
 	node_touch(n);
 	return 0;
 }
 
-static void hand_out(struct node *n, struct fuse_file_info *fi)
+static int make_node(struct node *dir, const char *leaf, mode_t mode, struct node **out)
 {
-	n->opens++;
-	fi->fh = (uintptr_t)n;
-	fi->direct_io = n->secure; /* secrets stay out of the page cache */
-	fi->keep_cache = !n->secure; /* only writes through this mount change a file */
-}
-
-static int open_locked(const char *path, struct fuse_file_info *fi)
-{
-	struct node *n = tree_lookup(path);
-	int writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	int rc;
-
-	if (!n)
-		return -ENOENT;
-	if (writing && (rc = may_write(n)))
-		return rc;
-	/* a file read only is decoded at its first read: not at all when the kernel has its
-	 * pages (keep_cache), once per frame when it has not; an empty one is checked now, for
-	 * the kernel never asks to read it */
-	if ((fi->flags & O_TRUNC) && (rc = set_size(n, 0)))
-		return rc;
-	if (n->size == 0 && (rc = node_load(n)))
-		return rc;
-	if (fs.no_open)
-		return -ENOSYS; /* the kernel opens files itself from now on */
-	hand_out(n, fi);
-	return 0;
-}
-
-static int op_open(const char *path, struct fuse_file_info *fi)
-{
-	LOCKED(open_locked(path, fi));
-}
-
-static int make_node(const char *path, mode_t mode, struct node **out)
-{
-	const char *leaf;
-	struct node *dir = tree_parent(path, &leaf), *n;
+	struct node *n;
 	int rc = may_change_dir(dir, NULL);
 
 	if (rc)
@@ -325,23 +177,6 @@ static int make_node(const char *path, mode_t mode, struct node **out)
 	return 0;
 }
 
-static int create_locked(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct node *n;
-	int rc = make_node(path, S_IFREG | (mode & 07777), &n);
-
-	if (rc)
-		return rc;
-	n->changed = 1;
-	hand_out(n, fi);
-	return 0;
-}
-
-static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	LOCKED(create_locked(path, mode, fi));
-}
-
 /* A read that asks for the whole of a member not yet held: its bytes straight from the
  * reader's decoded frame, checked there (digest, JSON) as node_load checks them, without a
  * copy held by the node. */
@@ -358,44 +193,6 @@ static int serve_member(struct node *n, char *buf, size_t size)
 		size = len;
 	memcpy(buf, data, size);
 	return (int)size;
-}
-
-/* Without opens nothing says when a reader is done with a file: the bytes of one file read
- * in pieces are kept until another is (its pages stay in the kernel's cache meanwhile). */
-static void keep_one(struct node *n)
-{
-	static struct node *kept;
-
-	if (kept && kept != n)
-		node_drop_data(kept); /* a read-only mount: its bytes are the member's */
-	kept = n;
-}
-
-/* A member larger than the read is decoded once into the node and kept while it is open,
- * so that the reads after the first neither decode nor check it again. */
-static int read_locked(struct node *n, char *buf, size_t size, off_t off)
-{
-	int rc;
-
-	if (!n)
-		return -ENOENT;
-	if (!n->data && n->member && off == 0 && size >= n->size)
-		return serve_member(n, buf, size);
-	if ((rc = node_load(n)))
-		return rc;
-	if (fs.no_open)
-		keep_one(n);
-	if (off < 0 || (uint64_t)off >= n->size)
-		return 0;
-	if (size > n->size - (uint64_t)off)
-		size = (size_t)(n->size - (uint64_t)off);
-	memcpy(buf, n->data + off, size);
-	return (int)size;
-}
-
-static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	LOCKED(read_locked(resolve(path, fi), buf, size, off));
 }
 
 /* A write that crosses the file's limit or fills the mount is cut short there (the caller's
@@ -424,14 +221,9 @@ static int write_locked(struct node *n, const char *buf, size_t size, off_t off)
 	if (end > n->size)
 		n->size = end;
 	n->changed = 1;
+	edits++;
 	node_touch(n);
 	return (int)size;
-}
-
-static int op_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	LOCKED(write_locked(resolve(path, fi), buf, size, off));
 }
 
 static int truncate_locked(struct node *n, off_t size)
@@ -447,121 +239,12 @@ static int truncate_locked(struct node *n, off_t size)
 	return size < 0 ? -EINVAL : set_size(n, (uint64_t)size);
 }
 
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	LOCKED(truncate_locked(resolve(path, fi), size));
-}
-
-static int release_locked(struct node *n)
-{
-	if (--n->opens > 0)
-		return 0;
-	if (!n->parent && n != fs.root) {
-		tree_unhide(n);
-		node_free(n); /* unlinked while open */
-	} else if (!n->changed && n->member)
-		node_drop_data(n); /* decoded again on the next open */
-	return 0;
-}
-
-static int op_release(const char *path, struct fuse_file_info *fi)
-{
-	if (!fi->fh)
-		return 0; /* opened by the kernel alone (no_open): nothing was handed out */
-	LOCKED(release_locked((struct node *)(uintptr_t)fi->fh));
-}
-
-/* Edits live in memory until the commit, which fsyncs the package. */
-static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	return 0;
-}
-
 /* n leaves the tree while open: its bytes are decoded now (a handle reads them until its
  * last close), because a commit may replace the package it was read from. */
 static void keep_bytes(struct node *n)
 {
 	if (n->opens && n->member && !n->data && node_load(n))
 		n->member = NULL; /* reads give EIO, as they would have */
-}
-
-/* Take n out of the tree and free it unless a handle still has it open. */
-static void discard(struct node *n)
-{
-	keep_bytes(n);
-	dir_remove(n);
-	if (n->opens == 0)
-		node_free(n);
-}
-
-/* libfuse unlinks a hidden file after its last release (ours came first and freed it), or
- * right after hiding it when that release ran in between. */
-static int unlink_hidden(struct node *n)
-{
-	tree_unhide(n);
-	if (n->opens == 0)
-		node_free(n);
-	return 0;
-}
-
-static int unlink_locked(const char *path)
-{
-	const char *leaf;
-	struct node *dir = tree_parent(path, &leaf);
-	struct node *n = dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
-	int rc = may_change_dir(dir, n);
-
-	if (!n && dir && (n = tree_lookup(path)) && !n->parent)
-		return unlink_hidden(n);
-	if (rc)
-		return rc;
-	if (!n)
-		return -ENOENT;
-	if (S_ISDIR(n->mode))
-		return -EISDIR;
-	discard(n);
-	return 0;
-}
-
-static int op_unlink(const char *path)
-{
-	LOCKED(unlink_locked(path));
-}
-
-static int mkdir_locked(const char *path, mode_t mode)
-{
-	struct node *n;
-
-	return make_node(path, S_IFDIR | (mode & 07777), &n);
-}
-
-static int op_mkdir(const char *path, mode_t mode)
-{
-	LOCKED(mkdir_locked(path, mode));
-}
-
-static int rmdir_locked(const char *path)
-{
-	struct node *n = tree_lookup(path);
-	int rc = fs.read_only ? -EROFS : 0;
-
-	if (rc)
-		return rc;
-	if (!n)
-		return -ENOENT;
-	if (!S_ISDIR(n->mode))
-		return -ENOTDIR;
-	if (n == fs.root)
-		return -EBUSY;
-	if (n->nkids)
-		return -ENOTEMPTY;
-	discard(n);
-	return 0;
-}
-
-static int op_rmdir(const char *path)
-{
-	LOCKED(rmdir_locked(path));
 }
 
 static int is_inside(const struct node *n, const struct node *dir)
@@ -609,59 +292,10 @@ static int move(struct node *n, struct node *to_dir, char *name, struct node *ol
 		return rc;
 	}
 	free(from_name);
-	if (old && old->opens == 0)
-		node_free(old);
+	if (old)
+		node_put(old);
 	n->ctime = to_dir->mtime;
 	return 0;
-}
-
-/* libfuse's rename of an open file that is being unlinked or renamed over: from here on the
- * file is outside the tree (never listed or committed), found by its hidden name. */
-static int hide(struct node *n, const char *leaf)
-{
-	int rc;
-
-	keep_bytes(n);
-	rc = tree_hide(n, leaf);
-
-	if (rc == 0 && n->opens == 0)
-		unlink_hidden(n); /* closed meanwhile: the unlink that follows finds nothing */
-	return rc;
-}
-
-static int rename_locked(const char *from, const char *to, unsigned flags)
-{
-	const char *from_leaf, *to_leaf;
-	struct node *from_dir = tree_parent(from, &from_leaf), *to_dir = tree_parent(to, &to_leaf);
-	struct node *n = from_dir ? dir_find(from_dir, from_leaf, strlen(from_leaf)) : NULL;
-	struct node *old = to_dir ? dir_find(to_dir, to_leaf, strlen(to_leaf)) : NULL;
-	char *name;
-	int rc = may_change_dir(from_dir, n);
-
-	if (rc || (rc = may_change_dir(to_dir, NULL)))
-		return rc;
-	if (!n)
-		return -ENOENT;
-	if (flags & RENAME_EXCHANGE)
-		return -EINVAL;
-	if (!old && is_hidden_name(to_leaf) && S_ISREG(n->mode))
-		return hide(n, to_leaf);
-	if (old == n)
-		return 0;
-	if (is_inside(n, to_dir))
-		return -EINVAL;
-	if (old && (rc = replaceable(n, old, flags)))
-		return rc;
-	if (strlen(to_leaf) > 255)
-		return -ENAMETOOLONG;
-	if (!(name = strdup(to_leaf)))
-		return -ENOMEM;
-	return move(n, to_dir, name, old);
-}
-
-static int op_rename(const char *from, const char *to, unsigned flags)
-{
-	LOCKED(rename_locked(from, to, flags));
 }
 
 static int utimens_locked(struct node *n, const struct timespec tv[2])
@@ -677,11 +311,6 @@ static int utimens_locked(struct node *n, const struct timespec tv[2])
 	return 0;
 }
 
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	LOCKED(utimens_locked(resolve(path, fi), tv));
-}
-
 static int chmod_locked(struct node *n, mode_t mode)
 {
 	if (!n)
@@ -691,17 +320,6 @@ static int chmod_locked(struct node *n, mode_t mode)
 	if (!n->readonly)
 		n->mode = (n->mode & S_IFMT) | (mode & 0777);
 	return 0;
-}
-
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	LOCKED(chmod_locked(resolve(path, fi), mode));
-}
-
-/* Owners are not part of a package; accept what sed -i and cp -p ask for. */
-static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	return fs.read_only ? -EROFS : 0;
 }
 
 /* Space is the memory the mount may hold (MAX_HELD_BYTES) and what it holds now; files have
@@ -719,115 +337,943 @@ static int statfs_locked(struct statvfs *sv)
 	return 0;
 }
 
-static int op_statfs(const char *path, struct statvfs *sv)
+
+
+static void op_init(void *data, struct fuse_conn_info *conn)
 {
-	LOCKED(statfs_locked(sv));
+	fs.no_open = !fs.password && !fs.empty_members && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* every batch of a listing with attributes */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;   /* O_TRUNC comes as a setattr, also without opens */
+	if (fs.no_open)
+		push_start();
 }
 
-/* libfuse makes regular files with create; anything else is a special file. */
-static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+static void fill_stat(const struct node *n, struct stat *st)
 {
-	return -EPERM; /* a package holds only directories and regular files */
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = n->mode;
+	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
+	if (!n->parent && n != fs.root)
+		st->st_nlink = 0; /* unlinked, still known or open */
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_size = (off_t)n->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	st->st_mtim = st->st_atim = n->mtime;
+	st->st_ctim = n->ctime;
 }
 
-static int op_link(const char *from, const char *to)
+/* The entry for n, which the kernel now knows once more (lookup count). */
+static void fill_entry(struct node *n, struct fuse_entry_param *e)
 {
-	return -EPERM; /* a package has no links */
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_of(n);
+	e->generation = n->ino;
+	e->attr_timeout = e->entry_timeout = TIMEOUT;
+	fill_stat(n, &e->attr);
+	n->lookups++;
 }
 
-static int op_symlink(const char *target, const char *path)
+static void forget_locked(fuse_ino_t ino, uint64_t nlookup)
 {
-	return -EPERM;
+	struct node *n = node_of(ino);
+
+	n->lookups = n->lookups > nlookup ? n->lookups - nlookup : 0;
+	if (!n->lookups)
+		pthread_cond_broadcast(&forgotten);
+	node_put(n);
 }
 
-static int setxattr_locked(const char *path, const char *name)
+/* Wait (locked) a little for the forgets of unlinked files: the kernel queues one before the
+ * unlink returns when nothing has the file open, but another thread may be handling it while
+ * this one answers, and what statfs says, or a write that would fill the mount, should not
+ * count bytes already let go. A file the kernel still has open costs the wait (5 ms), only
+ * here. */
+static void settle(void)
 {
-	if (strcmp(path, "/") != 0 || strcmp(name, XATTR_COMMIT) != 0)
-		return -ENOTSUP;
-	commit_run(0);
-	return 0;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 5000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (limbo_holds() && !pthread_cond_timedwait(&forgotten, &fs.lock, &until))
+		;
 }
 
-/* A commit may write a manifest other than the one in the mount (entries of unlinked or
- * renamed resources) and a new signature or none: the kernel forgets their pages and
- * attributes (kept with keep_cache and the timeouts). Done without fs.lock, for the kernel may
- * wait on a read of those files that waits on the lock. */
-static void forget_rewritten(void)
+/* Answer a request that made a node: the kernel that did not get the entry does not know it. */
+static void reply_entry(fuse_req_t req, int rc, struct fuse_entry_param *e)
 {
-	struct fuse *f = fuse_get_context()->fuse;
-
-	fuse_invalidate_path(f, "/" MANIFEST_FILE);
-	fuse_invalidate_path(f, "/" SIGNATURE_FILE);
+	if (rc) {
+		reply_status(req, rc);
+	} else if (fuse_reply_entry(req, e)) {
+		lock();
+		forget_locked(e->ino, 1);
+		unlock();
+	}
 }
 
-static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
-		       int flags)
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int rc;
+	struct fuse_entry_param e;
+	struct node *dir, *n = NULL;
 
-	pthread_mutex_lock(&fs.lock);
-	rc = setxattr_locked(path, name);
-	pthread_mutex_unlock(&fs.lock);
-	if (rc == 0)
-		forget_rewritten();
+	lock();
+	dir = node_of(parent);
+	if (S_ISDIR(dir->mode))
+		n = dir_find(dir, name, strlen(name));
+	if (n)
+		fill_entry(n, &e);
+	unlock();
+	reply_entry(req, n ? 0 : -ENOENT, &e);
+}
+
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	lock();
+	forget_locked(ino, nlookup);
+	unlock();
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	lock();
+	for (size_t i = 0; i < count; i++)
+		forget_locked(forgets[i].ino, forgets[i].nlookup);
+	unlock();
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	lock();
+	fill_stat(node_of(ino), &st);
+	unlock();
+	fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+/* Owners are not part of a package; accept what sed -i and cp -p ask for. */
+static int setattr_locked(struct node *n, const struct stat *attr, int to_set)
+{
+	struct timespec tv[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+	int rc = 0;
+
+	if (to_set & FUSE_SET_ATTR_MODE)
+		rc = chmod_locked(n, attr->st_mode);
+	if (!rc && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		rc = fs.read_only ? -EROFS : 0;
+	if (!rc && (to_set & FUSE_SET_ATTR_SIZE))
+		rc = truncate_locked(n, attr->st_size);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+	if (!rc && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			      FUSE_SET_ATTR_MTIME_NOW)))
+		rc = utimens_locked(n, tv);
 	return rc;
 }
 
-static int give(const char *text, char *value, size_t size)
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct node *n;
+	struct stat st;
+	int rc;
+
+	lock();
+	n = node_of(ino);
+	if ((rc = setattr_locked(n, attr, to_set)) == -ENOSPC) {
+		settle();
+		rc = setattr_locked(n, attr, to_set);
+	}
+	if (!rc)
+		fill_stat(n, &st);
+	unlock();
+	if (rc)
+		reply_status(req, rc);
+	else
+		fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static int opendir_locked(struct node *d, struct fuse_file_info *fi)
+{
+	struct listing *l;
+
+	if (!S_ISDIR(d->mode))
+		return -ENOTDIR;
+	if (!(l = calloc(1, sizeof(*l))))
+		return -ENOMEM;
+	d->opens++;
+	l->dir = d;
+	fi->fh = (uintptr_t)l;
+	return 0;
+}
+
+static void op_releasedir_now(struct fuse_file_info *fi);
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int rc;
+
+	lock();
+	rc = opendir_locked(node_of(ino), fi);
+	unlock();
+	if (rc)
+		reply_status(req, rc);
+	else if (fuse_reply_open(req, fi))
+		op_releasedir_now(fi);
+}
+
+/* One entry of a listing into buf; its size, or 0 when it does not fit. With plus, a name
+ * the directory still has goes out with its entry (and counts as a lookup); one removed since
+ * the snapshot is left out, for the kernel would take it as there: it runs no unlink, rename
+ * or create in this directory while it waits for this reply. */
+static size_t add_entry(fuse_req_t req, char *buf, size_t room, const char *name, struct node *n,
+			off_t next, int plus)
+{
+	struct fuse_entry_param e;
+	size_t len;
+
+	if (!plus) {
+		struct stat st = {.st_ino = n->ino, .st_mode = n->mode};
+		len = fuse_add_direntry(req, buf, room, name, &st, next);
+		return len <= room ? len : 0;
+	}
+	memset(&e, 0, sizeof(e));
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		fill_entry(n, &e);
+		n->lookups--; /* counted once it fits */
+	} else { /* "." and "..": a name only, no lookup */
+		e.attr.st_ino = n->ino;
+		e.attr.st_mode = S_IFDIR;
+	}
+	len = fuse_add_direntry_plus(req, buf, room, name, &e, next);
+	if (len > room)
+		return 0;
+	if (e.ino)
+		n->lookups++;
+	return len;
+}
+
+/* Entries go out with offsets (1 and 2 for "." and "..", 3 on for the snapshot). */
+static int readdir_locked(fuse_req_t req, struct listing *l, char *buf, size_t size, off_t off,
+			  int plus, size_t *used)
+{
+	struct node *d = l->dir;
+	size_t pos = 0, len;
+	int rc;
+
+	if (off == 0 && (rc = listing_take(l)))
+		return rc;
+	if (off < 1) {
+		if (!(len = add_entry(req, buf, size, ".", d, 1, plus)))
+			goto out;
+		pos += len;
+	}
+	if (off < 2) {
+		if (!(len = add_entry(req, buf + pos, size - pos, "..", d, 2, plus)))
+			goto out;
+		pos += len;
+	}
+	for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < l->n; i++) {
+		struct node *n = dir_find(d, l->names[i], strlen(l->names[i]));
+		if (!n)
+			continue;
+		if (!(len = add_entry(req, buf + pos, size - pos, l->names[i], n, (off_t)i + 3, plus)))
+			break;
+		pos += len;
+	}
+out:
+	*used = pos;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+		       int plus)
+{
+	char *buf = malloc(size ? size : 1);
+	size_t used = 0;
+	int rc = buf ? 0 : -ENOMEM;
+
+	if (buf) {
+		lock();
+		rc = readdir_locked(req, (struct listing *)(uintptr_t)fi->fh, buf, size, off, plus,
+				    &used);
+		unlock();
+	}
+	if (rc)
+		reply_status(req, rc);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, 1);
+}
+
+static void releasedir_locked(struct listing *l)
+{
+	struct node *d = l->dir;
+
+	free(l->names);
+	free(l);
+	d->opens--;
+	node_put(d); /* removed while open */
+}
+
+static void op_releasedir_now(struct fuse_file_info *fi)
+{
+	lock();
+	releasedir_locked((struct listing *)(uintptr_t)fi->fh);
+	unlock();
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	op_releasedir_now(fi);
+	fuse_reply_err(req, 0);
+}
+
+static void hand_out(struct node *n, struct fuse_file_info *fi)
+{
+	n->opens++;
+	fi->fh = (uintptr_t)n;
+	fi->direct_io = n->secure; /* secrets stay out of the page cache */
+	fi->keep_cache = !n->secure; /* only writes through this mount change a file */
+}
+
+static int open_locked(struct node *n, struct fuse_file_info *fi)
+{
+	int writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	int rc;
+
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	if (writing && (rc = may_write(n)))
+		return rc;
+	/* a file read only is decoded at its first read: not at all when the kernel has its
+	 * pages (keep_cache), once per frame when it has not; an empty one is checked now, for
+	 * the kernel never asks to read it */
+	if ((fi->flags & O_TRUNC) && (rc = set_size(n, 0)))
+		return rc;
+	if (n->size == 0 && (rc = node_load(n)))
+		return rc;
+	if (fs.no_open)
+		return -ENOSYS; /* the kernel opens files itself from now on */
+	hand_out(n, fi);
+	return 0;
+}
+
+static int release_locked(struct node *n)
+{
+	if (--n->opens > 0)
+		return 0;
+	if (!n->parent && n != fs.root)
+		node_put(n); /* unlinked while open */
+	else if (!n->changed && n->member && fs.kept != n)
+		node_drop_data(n); /* decoded again on the next open */
+	return 0;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n;
+	int rc;
+
+	lock();
+	n = node_of(ino);
+	rc = open_locked(n, fi);
+	unlock();
+	if (rc)
+		reply_status(req, rc);
+	else if (fuse_reply_open(req, fi)) {
+		lock();
+		release_locked(n);
+		unlock();
+	}
+}
+
+static int create_locked(struct node *dir, const char *name, mode_t mode,
+			 struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	struct node *n;
+	int rc = make_node(dir, name, S_IFREG | (mode & 07777), &n);
+
+	if (rc)
+		return rc;
+	n->changed = 1;
+	hand_out(n, fi);
+	fill_entry(n, e);
+	return 0;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int rc;
+
+	lock();
+	rc = create_locked(node_of(parent), name, mode, fi, &e);
+	unlock();
+	if (rc)
+		reply_status(req, rc);
+	else if (fuse_reply_create(req, &e, fi)) {
+		struct node *n = node_of(e.ino);
+		lock();
+		n->lookups--;
+		release_locked(n);
+		unlock();
+	}
+}
+
+/* ---- the other files of a decoded frame, pushed into the kernel's page cache ----
+ *
+ * Without opens a file read costs one READ, but its frame holds a hundred other small files
+ * that a reader of every file (cat, grep -r, a backup) asks for next: after a READ that decoded
+ * a frame, the whole bytes of the other files of that frame in the same directory go to the
+ * kernel with notify_store, so that reading them costs no request. Only files the kernel knows
+ * (looked up: a store names an inode), that hold no bytes of their own (no edit to lose), never
+ * secrets (guarded files), once each. The stores run on a thread of their own: a store waits
+ * for the pages' locks, and a page may be locked by a read that waits for a worker, so no
+ * worker may wait on a store. A store that may have raced a write or truncate (the kernel
+ * holds the pages locked during the WRITE, so the store lands after it, with the bytes from
+ * before) is undone by invalidating the file's pages; each file stays pinned by one lookup
+ * until its store is done, so that its inode cannot name another file meanwhile. */
+
+#define PUSH_QUEUE_BYTES (8u << 20) /* bytes waiting to be stored, at most */
+#define PUSH_FILE_BYTES (256u << 10) /* larger files are read by their own READs */
+
+struct push {
+	struct push *next;
+	struct node *n;
+	uint64_t edits; /* the count of edits when its bytes were taken */
+	size_t len;
+	unsigned char data[];
+};
+
+static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t push_wake = PTHREAD_COND_INITIALIZER;
+static struct push *push_head, **push_tail = &push_head;
+static size_t push_bytes;
+static int push_running, push_stop;
+static pthread_t pusher;
+
+static struct push *push_next(void)
+{
+	struct push *p;
+
+	pthread_mutex_lock(&push_lock);
+	while (!push_head && !push_stop)
+		pthread_cond_wait(&push_wake, &push_lock);
+	if ((p = push_head)) {
+		if (!(push_head = p->next))
+			push_tail = &push_head;
+		push_bytes -= p->len;
+	}
+	pthread_mutex_unlock(&push_lock);
+	return p;
+}
+
+static void push_one(struct push *p)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(p->len);
+	fuse_ino_t ino = ino_of(p->n);
+	int raced;
+
+	bv.buf[0].mem = p->data;
+	if (!push_stop && !fuse_lowlevel_notify_store(fs.se, ino, 0, &bv, 0)) {
+		lock();
+		raced = p->edits != edits;
+		unlock();
+		if (raced)
+			fuse_lowlevel_notify_inval_inode(fs.se, ino, 0, 0);
+	}
+	lock();
+	forget_locked(ino, 1); /* the pin */
+	unlock();
+	free(p);
+}
+
+static void *push_main(void *arg)
+{
+	struct push *p;
+
+	while ((p = push_next()))
+		push_one(p);
+	return NULL;
+}
+
+static void push_start(void)
+{
+	push_running = !pthread_create(&pusher, NULL, push_main, NULL);
+}
+
+/* At unmount: no more stores (those queued are dropped). A store can wait on a page locked
+ * by a read no worker will answer now (the loop ended on a signal, the kernel still mounted):
+ * then the thread is left waiting, and -1 says the tree must not be freed under it. */
+int push_end(void)
+{
+	struct timespec until;
+
+	if (!push_running)
+		return 0;
+	pthread_mutex_lock(&push_lock);
+	push_stop = 1;
+	pthread_cond_broadcast(&push_wake);
+	pthread_mutex_unlock(&push_lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(pusher, NULL, &until))
+		return -1;
+	push_running = 0;
+	return 0;
+}
+
+/* May k's bytes go to the kernel unasked? */
+static int pushable(const struct node *k)
+{
+	return S_ISREG(k->mode) && k->member && !k->data && !k->secure && !k->pushed &&
+	       k->lookups && k->size && k->size <= PUSH_FILE_BYTES;
+}
+
+/* Queue k's bytes (its frame is the reader's current one); 0, or -1 when the queue is full. */
+static int push_queue(struct node *k)
+{
+	const void *data;
+	size_t len;
+	struct push *p;
+
+	if (push_bytes + k->size > PUSH_QUEUE_BYTES)
+		return -1;
+	if (appkg_reader_read(fs.reader, k->member, &data, &len) || len != k->size)
+		return 0; /* its own read reports it */
+	if (!(p = malloc(sizeof(*p) + len)))
+		return -1;
+	memcpy(p->data, data, len);
+	p->len = len;
+	p->n = k;
+	p->next = NULL;
+	p->edits = edits;
+	k->lookups++; /* pinned until stored */
+	k->pushed = 1;
+	pthread_mutex_lock(&push_lock);
+	*push_tail = p;
+	push_tail = &p->next;
+	push_bytes += len;
+	pthread_cond_signal(&push_wake);
+	pthread_mutex_unlock(&push_lock);
+	return 0;
+}
+
+/* Does kid i of dir belong to frame? 1 yes, 0 no but go on, -1 a member of another frame. */
+static int in_frame(struct node *dir, size_t i, uint32_t frame)
+{
+	struct appkg_member m;
+	struct node *k = dir->kids[i];
+
+	if (!k->member || appkg_reader_find(fs.reader, k->member, &m))
+		return 0;
+	return m.frame == frame ? 1 : -1;
+}
+
+/* After n was read whole from its frame: queue its neighbours in the same frame. */
+static void push_frame(struct node *n)
+{
+	struct node *dir = n->parent;
+	struct appkg_member m;
+	size_t at, i;
+	int in;
+
+	n->pushed = 1;
+	if (!push_running || !dir || appkg_reader_find(fs.reader, n->member, &m))
+		return;
+	at = dir_index(n);
+	for (i = at + 1; i < dir->nkids && (in = in_frame(dir, i, m.frame)) >= 0; i++)
+		if (in && pushable(dir->kids[i]) && push_queue(dir->kids[i]))
+			return;
+	for (i = at; i-- > 0 && (in = in_frame(dir, i, m.frame)) >= 0;)
+		if (in && pushable(dir->kids[i]) && push_queue(dir->kids[i]))
+			return;
+}
+
+/* Without opens nothing says when a reader is done with a file: the bytes of one file read
+ * in pieces are kept until another is (its pages stay in the kernel's cache meanwhile), unless
+ * written (then they are the edit) or held open by a handle. */
+static void keep_one(struct node *n)
+{
+	struct node *k = fs.kept;
+
+	if (k && k != n && !k->changed && k->member && !k->opens)
+		node_drop_data(k);
+	fs.kept = n;
+}
+
+/* A member larger than the read is decoded once into the node and kept while it is open,
+ * so that the reads after the first neither decode nor check it again. */
+static int read_locked(struct node *n, char *buf, size_t size, off_t off)
+{
+	int rc;
+
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	if (!n->data && n->member && off == 0 && size >= n->size) {
+		if ((rc = serve_member(n, buf, size)) >= 0 && fs.no_open)
+			push_frame(n);
+		return rc;
+	}
+	if ((rc = node_load(n)))
+		return rc;
+	if (fs.no_open && !n->opens)
+		keep_one(n);
+	if (off < 0 || (uint64_t)off >= n->size)
+		return 0;
+	if (size > n->size - (uint64_t)off)
+		size = (size_t)(n->size - (uint64_t)off);
+	memcpy(buf, n->data + off, size);
+	return (int)size;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	int rc = -ENOMEM;
+
+	if (buf) {
+		lock();
+		rc = read_locked(node_of(ino), buf, size, off);
+		unlock();
+	}
+	if (rc < 0)
+		reply_status(req, rc);
+	else
+		fuse_reply_buf(req, buf, (size_t)rc);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	int rc;
+
+	lock();
+	rc = write_locked(node_of(ino), buf, size, off);
+	if (rc == -ENOSPC) {
+		settle();
+		rc = write_locked(node_of(ino), buf, size, off);
+	}
+	unlock();
+	if (rc < 0)
+		reply_status(req, rc);
+	else
+		fuse_reply_write(req, (size_t)rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (fi->fh) { /* else opened by the kernel alone (no_open): nothing was handed out */
+		lock();
+		release_locked((struct node *)(uintptr_t)fi->fh);
+		unlock();
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* Edits live in memory until the commit, which fsyncs the package. */
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+/* Take n out of the tree; it lives on while the kernel knows it or a handle has it open. */
+static void discard(struct node *n)
+{
+	keep_bytes(n);
+	dir_remove(n);
+	node_put(n);
+}
+
+static int unlink_locked(struct node *dir, const char *name)
+{
+	struct node *n = S_ISDIR(dir->mode) ? dir_find(dir, name, strlen(name)) : NULL;
+	int rc = may_change_dir(dir, n);
+
+	if (rc)
+		return rc;
+	if (!n)
+		return -ENOENT;
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	discard(n);
+	return 0;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int rc;
+
+	lock();
+	rc = unlink_locked(node_of(parent), name);
+	unlock();
+	reply_status(req, rc);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fuse_entry_param e;
+	struct node *n;
+	int rc;
+
+	lock();
+	if (!(rc = make_node(node_of(parent), name, S_IFDIR | (mode & 07777), &n)))
+		fill_entry(n, &e);
+	unlock();
+	reply_entry(req, rc, &e);
+}
+
+static int rmdir_locked(struct node *dir, const char *name)
+{
+	struct node *n = S_ISDIR(dir->mode) ? dir_find(dir, name, strlen(name)) : NULL;
+
+	if (fs.read_only)
+		return -EROFS;
+	if (!n)
+		return -ENOENT;
+	if (!S_ISDIR(n->mode))
+		return -ENOTDIR;
+	if (n->nkids)
+		return -ENOTEMPTY;
+	discard(n);
+	return 0;
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int rc;
+
+	lock();
+	rc = rmdir_locked(node_of(parent), name);
+	unlock();
+	reply_status(req, rc);
+}
+
+static int rename_locked(struct node *from_dir, const char *from_leaf, struct node *to_dir,
+			 const char *to_leaf, unsigned flags)
+{
+	struct node *n = S_ISDIR(from_dir->mode) ? dir_find(from_dir, from_leaf, strlen(from_leaf))
+						 : NULL;
+	struct node *old = S_ISDIR(to_dir->mode) ? dir_find(to_dir, to_leaf, strlen(to_leaf)) : NULL;
+	char *name;
+	int rc = may_change_dir(from_dir, n);
+
+	if (rc || (rc = may_change_dir(to_dir, NULL)))
+		return rc;
+	if (!n)
+		return -ENOENT;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (old == n)
+		return 0;
+	if (is_inside(n, to_dir))
+		return -EINVAL;
+	if (old && (rc = replaceable(n, old, flags)))
+		return rc;
+	if (strlen(to_leaf) > 255)
+		return -ENAMETOOLONG;
+	if (!(name = strdup(to_leaf)))
+		return -ENOMEM;
+	return move(n, to_dir, name, old);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	int rc;
+
+	lock();
+	rc = rename_locked(node_of(parent), name, node_of(newparent), newname, flags);
+	unlock();
+	reply_status(req, rc);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	lock();
+	settle();
+	statfs_locked(&sv);
+	unlock();
+	fuse_reply_statfs(req, &sv);
+}
+
+/* mknod of a regular file makes one, as create does; anything else is a special file, which
+ * a package cannot hold. */
+static int mknod_locked(struct node *dir, const char *name, mode_t mode,
+			struct fuse_entry_param *e)
+{
+	struct node *n;
+	int rc;
+
+	if (!S_ISREG(mode))
+		return -EPERM;
+	if ((rc = make_node(dir, name, S_IFREG | (mode & 07777), &n)))
+		return rc;
+	n->changed = 1;
+	fill_entry(n, e);
+	return 0;
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int rc;
+
+	lock();
+	rc = mknod_locked(node_of(parent), name, mode, &e);
+	unlock();
+	reply_entry(req, rc, &e);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EPERM); /* a package has no links */
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+/* A file out of the tree keeps its bytes through a commit, which may replace the package it
+ * was read from: without opens the daemon cannot tell whether the kernel has it open. */
+static void keep_limbo_bytes(struct node *n)
+{
+	if (n->member && !n->data)
+		node_load(n); /* if that fails, reads give EIO, as they would have */
+	n->member = NULL;
+}
+
+static fuse_ino_t known_ino(const char *name)
+{
+	struct node *n = dir_find(fs.root, name, strlen(name));
+
+	return n && n->lookups ? ino_of(n) : 0;
+}
+
+/* A commit may write a manifest other than the one in the mount (entries of unlinked or
+ * renamed resources) and a new signature or none: the kernel forgets their pages, attributes
+ * and entries (kept with keep_cache and the timeouts). Done without fs.lock, for the kernel may
+ * wait on a read of those files that waits on the lock. */
+static void forget_rewritten(fuse_ino_t manifest, fuse_ino_t signature)
+{
+	if (manifest)
+		fuse_lowlevel_notify_inval_inode(fs.se, manifest, 0, 0);
+	if (signature)
+		fuse_lowlevel_notify_inval_inode(fs.se, signature, 0, 0);
+	fuse_lowlevel_notify_inval_entry(fs.se, FUSE_ROOT_ID, SIGNATURE_FILE,
+					 strlen(SIGNATURE_FILE));
+	fuse_lowlevel_notify_inval_entry(fs.se, FUSE_ROOT_ID, MANIFEST_FILE, strlen(MANIFEST_FILE));
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_ino_t manifest, signature;
+
+	if (ino != FUSE_ROOT_ID || strcmp(name, XATTR_COMMIT) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	lock();
+	limbo_each(keep_limbo_bytes);
+	manifest = known_ino(MANIFEST_FILE);
+	signature = known_ino(SIGNATURE_FILE);
+	commit_run(0);
+	unlock();
+	fuse_reply_err(req, 0);
+	forget_rewritten(manifest, signature);
+}
+
+static void reply_text(fuse_req_t req, const char *text, size_t size)
 {
 	size_t len = strlen(text);
 
 	if (size == 0)
-		return (int)len;
-	if (size < len)
-		return -ERANGE;
-	memcpy(value, text, len);
-	return (int)len;
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, text, len);
 }
 
-static int getxattr_locked(const char *path, const char *name, char *value, size_t size)
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	char pid[32];
+	char text[REPORT_BYTES];
 
-	if (strcmp(path, "/") != 0)
-		return -ENODATA;
-	if (!strcmp(name, XATTR_REPORT))
-		return give(fs.report, value, size);
-	if (!strcmp(name, XATTR_PID)) {
-		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-		return give(pid, value, size);
+	if (ino != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENODATA);
+		return;
 	}
-	return -ENODATA;
-}
-
-static int op_getxattr(const char *path, const char *name, char *value, size_t size)
-{
-	char text[96];
-
-	if (!strcmp(path, "/") && !strcmp(name, XATTR_PROGRESS)) { /* during a commit: no lock */
-		text[commit_progress_text(text, sizeof(text))] = '\0';
-		return give(text, value, size);
+	if (!strcmp(name, XATTR_PROGRESS)) { /* during a commit: no lock */
+		text[commit_progress_text(text, 96)] = '\0';
+	} else if (!strcmp(name, XATTR_REPORT)) {
+		lock();
+		memcpy(text, fs.report, sizeof(text));
+		unlock();
+		text[sizeof(text) - 1] = '\0';
+	} else if (!strcmp(name, XATTR_PID)) {
+		snprintf(text, sizeof(text), "%ld", (long)getpid());
+	} else {
+		fuse_reply_err(req, ENODATA);
+		return;
 	}
-	LOCKED(getxattr_locked(path, name, value, size));
+	reply_text(req, text, size);
 }
 
-static int op_listxattr(const char *path, char *list, size_t size)
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	return 0;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
 }
 
-const struct fuse_operations appkg_ops = {
+const struct fuse_lowlevel_ops appkg_ops = {
 	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
+	.setattr = op_setattr,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.open = op_open,
 	.create = op_create,
 	.mknod = op_mknod,
 	.read = op_read,
 	.write = op_write,
-	.truncate = op_truncate,
 	.release = op_release,
 	.fsync = op_fsync,
 	.fsyncdir = op_fsync,
@@ -835,9 +1281,6 @@ const struct fuse_operations appkg_ops = {
 	.mkdir = op_mkdir,
 	.rmdir = op_rmdir,
 	.rename = op_rename,
-	.utimens = op_utimens,
-	.chmod = op_chmod,
-	.chown = op_chown,
 	.statfs = op_statfs,
 	.link = op_link,
 	.symlink = op_symlink,

@@ -5,9 +5,8 @@
  * secrets.json and of anything beside it at the top level (an editor's swap or backup copy of
  * it) live in guarded memory, so plaintext secrets never reach swap or disk. Every byte held
  * is counted: a write may grow a file only while the total stays under MAX_HELD_BYTES, and
- * statfs reports what is left. An open file whose name went away (unlinked, renamed over) is
- * kept out of the tree under the hidden name libfuse gave it, so that calls by path still find
- * it until its last close.
+ * statfs reports what is left. A file whose name went away (unlinked, renamed over) is kept
+ * out of the tree while the kernel knows its inode or a handle has it open.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -19,9 +18,34 @@
 
 static uint64_t held; /* bytes allocated for file data, guarded memory included */
 
-/* Open files taken out of the tree by libfuse's hiding rename, by their hidden name. */
-static struct node **hidden;
-static size_t nhidden, hidden_cap;
+/* Nodes out of the tree that the kernel still knows (by its lookup count) or a handle still
+ * has open: an unlinked file stays readable until both let go, and is freed at unmount. */
+static struct node *limbo;
+
+static void limbo_add(struct node *n)
+{
+	if (n->in_limbo)
+		return;
+	n->in_limbo = 1;
+	n->limbo_prev = NULL;
+	n->limbo_next = limbo;
+	if (limbo)
+		limbo->limbo_prev = n;
+	limbo = n;
+}
+
+static void limbo_del(struct node *n)
+{
+	if (!n->in_limbo)
+		return;
+	if (n->limbo_prev)
+		n->limbo_prev->limbo_next = n->limbo_next;
+	else
+		limbo = n->limbo_next;
+	if (n->limbo_next)
+		n->limbo_next->limbo_prev = n->limbo_prev;
+	n->in_limbo = 0;
+}
 
 struct node *node_new(const char *name, size_t len, mode_t mode)
 {
@@ -55,16 +79,58 @@ void node_drop_data(struct node *n)
 	n->cap = 0;
 }
 
+/* Free n, or, while the kernel still knows it (it may yet ask by its inode), keep it out of
+ * the tree until its forget. */
 void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	if (n->lookups && !fs.unmounted) {
+		n->parent = NULL;
+		limbo_add(n);
+		return;
+	}
+	limbo_del(n);
+	if (fs.kept == n)
+		fs.kept = NULL;
 	for (size_t i = 0; i < n->nkids; i++)
 		node_free(n->kids[i]);
 	free(n->kids);
 	node_drop_data(n);
 	free(n->name);
 	free(n);
+}
+
+/* n is out of the tree or just let go of: free it once no handle and no kernel lookup has
+ * it. */
+void node_put(struct node *n)
+{
+	if (n->parent || n == fs.root)
+		return;
+	if (n->opens || n->lookups)
+		limbo_add(n);
+	else
+		node_free(n);
+}
+
+/* Every node out of the tree, for f (a commit keeps their bytes, unmount frees them). */
+void limbo_each(void (*f)(struct node *n))
+{
+	struct node *next;
+
+	for (struct node *n = limbo; n; n = next) {
+		next = n->limbo_next;
+		f(n);
+	}
+}
+
+/* Does a node out of the tree hold bytes for the kernel alone (no handle)? */
+int limbo_holds(void)
+{
+	for (struct node *n = limbo; n; n = n->limbo_next)
+		if (!n->opens && n->data)
+			return 1;
+	return 0;
 }
 
 uint64_t node_limit(const struct node *n)
@@ -202,6 +268,14 @@ static size_t dir_slot(const struct node *dir, const char *name, size_t len, int
 	return lo;
 }
 
+/* The index of n among its directory's kids. */
+size_t dir_index(const struct node *n)
+{
+	int found;
+
+	return dir_slot(n->parent, n->name, strlen(n->name), &found);
+}
+
 struct node *dir_find(const struct node *dir, const char *name, size_t len)
 {
 	int found;
@@ -274,56 +348,6 @@ struct node *tree_parent(const char *path, const char **leaf)
 	return dir && S_ISDIR(dir->mode) ? dir : NULL;
 }
 
-/* Is leaf a name libfuse hides an open file under: ".fuse_hidden" and 16 hex digits? */
-int is_hidden_name(const char *leaf)
-{
-	return !strncmp(leaf, ".fuse_hidden", 12) && strlen(leaf) == 28 &&
-	       strspn(leaf + 12, "0123456789abcdef") == 16;
-}
-
-static struct node *hidden_find(const char *leaf)
-{
-	for (size_t i = 0; i < nhidden; i++)
-		if (!strcmp(hidden[i]->name, leaf))
-			return hidden[i];
-	return NULL;
-}
-
-/* Take the open file n out of the tree, as an unlink does, but keep it findable under the
- * hidden name libfuse renames it to, for fstat, fchmod and futimens, until its last close. */
-int tree_hide(struct node *n, const char *leaf)
-{
-	char *name = strdup(leaf);
-
-	if (!name)
-		return -ENOMEM;
-	if (nhidden == hidden_cap) {
-		size_t cap = hidden_cap ? 2 * hidden_cap : 8;
-		void *p = realloc(hidden, cap * sizeof(*hidden));
-		if (!p) {
-			free(name);
-			return -ENOMEM;
-		}
-		hidden = p;
-		hidden_cap = cap;
-	}
-	dir_remove(n);
-	free(n->name);
-	n->name = name;
-	hidden[nhidden++] = n;
-	return 0;
-}
-
-/* Forget n as a hidden file (its last close, or libfuse unlinking the hidden name). */
-void tree_unhide(struct node *n)
-{
-	for (size_t i = 0; i < nhidden; i++)
-		if (hidden[i] == n) {
-			hidden[i] = hidden[--nhidden];
-			return;
-		}
-}
-
 struct node *tree_lookup(const char *path)
 {
 	const char *leaf;
@@ -331,9 +355,6 @@ struct node *tree_lookup(const char *path)
 
 	if (!strcmp(path, "/"))
 		return fs.root;
-	leaf = strrchr(path, '/');
-	if (leaf && nhidden && is_hidden_name(leaf + 1) && (dir = hidden_find(leaf + 1)))
-		return dir;
 	dir = tree_parent(path, &leaf);
 	return dir ? dir_find(dir, leaf, strlen(leaf)) : NULL;
 }

@@ -6,8 +6,9 @@
 # still reads its bytes after a commit replaced the package; a damaged member still fails, also
 # in a frame the reader's read-ahead decoded and checked first; a listing read in batches while
 # its directory changes lists each name that stayed once and no name that went. A read-only
-# mount lets the kernel open files without asking (no OPEN or RELEASE) and still reads every
-# byte, unless an empty member needs its check at open; a read-write mount keeps its opens.
+# mount, and a read-write one without plaintext secrets, let the kernel open files without
+# asking (no OPEN or RELEASE) and still read every byte, unless an empty member needs its check
+# at open; a mount that shows secrets keeps its opens.
 . "$(dirname "$0")/lib.sh"
 
 # A package without secrets whose manifest lists each resource, mounted at $W/m.$1.
@@ -347,8 +348,10 @@ EOF2
 		fail "$(requests "$W/ro.log" OPEN) OPEN and $(requests "$W/ro.log" RELEASE) RELEASE requests"
 }
 
-# A read-write mount keeps its opens (an unlinked open file is found by them): one OPEN and
-# one RELEASE for each open, also of a file in the page cache.
+# A read-write mount without secrets opens files without asking too: at most one OPEN and no
+# RELEASE, also for reads after an edit; one with secrets shown (a password) keeps its opens,
+# for secrets.json needs direct_io: one OPEN and one RELEASE for each open, also of a file in
+# the page cache.
 read_write_opens() {
 	mounted rw || return 1
 	f=$(nth_resource "$W/rw.src" 1)
@@ -357,9 +360,45 @@ read_write_opens() {
 	for i in 1 2 3; do
 		cmp -s "$W/m.rw/$f" "$W/rw.src/$f" || fail "$f differs" || return 1
 	done
+	echo '{"edited": 1}' >"$W/m.rw/$f" && cat "$W/m.rw/$f" >/dev/null || return 1
 	debug_unmount "$W/m.rw" || return 1
-	[ "$(requests "$W/rw.log" OPEN)" -eq 3 ] && [ "$(requests "$W/rw.log" RELEASE)" -eq 3 ] ||
+	[ "$(requests "$W/rw.log" OPEN)" -le 1 ] && [ "$(requests "$W/rw.log" RELEASE)" -eq 0 ] ||
 		fail "$(requests "$W/rw.log" OPEN) OPEN and $(requests "$W/rw.log" RELEASE) RELEASE requests"
+}
+
+read_write_secrets_opens() {
+	make_package rs 6 || return 1
+	f=$(nth_resource "$W/rs.ref" 1)
+	debug_mount "$W/rs.log" --password-file "$W/pw" "$W/rs.appkg" "$W/m.rs" || return 1
+	for i in 1 2 3; do
+		cmp -s "$W/m.rs/$f" "$W/rs.ref/$f" || fail "$f differs" || return 1
+	done
+	debug_unmount "$W/m.rs" || return 1
+	[ "$(requests "$W/rs.log" OPEN)" -eq 3 ] && [ "$(requests "$W/rs.log" RELEASE)" -eq 3 ] ||
+		fail "$(requests "$W/rs.log" OPEN) OPEN and $(requests "$W/rs.log" RELEASE) RELEASE requests"
+}
+
+# Without opens, a READ that decoded a frame pushes the other small files of that frame in the
+# same directory into the page cache: reading every file costs far fewer READs than files, each
+# reads its own bytes, and an edit of a pushed file (and one of a file pushed after it was
+# written) reads back.
+frame_pushed_ahead() {
+	corpus "$W/pa.src" 200 plain --no-secrets || return 1
+	"$B/appkg-pack" "$W/pa.src" -o "$W/pa.appkg" || return 1
+	debug_mount "$W/pa.log" "$W/pa.appkg" "$W/m.pa" || return 1
+	ls -R "$W/m.pa" >/dev/null
+	f=$(nth_resource "$W/pa.src" 5)
+	echo '{"written": "before the push"}' >"$W/m.pa/$f" || return 1
+	diff -r "$W/pa.src/resources" "$W/m.pa/resources" >"$W/pa.diff"
+	[ "$(grep -c '^diff\|^Files' "$W/pa.diff")" -eq 1 ] || fail "other files differ" || return 1
+	g=$(nth_resource "$W/pa.src" 9)
+	echo '{"written": "after the push"}' >"$W/m.pa/$g" || return 1
+	[ "$(cat "$W/m.pa/$f")" = '{"written": "before the push"}' ] &&
+		[ "$(cat "$W/m.pa/$g")" = '{"written": "after the push"}' ] || fail "an edit is lost" || return 1
+	files=$(find "$W/pa.src/resources" -type f | wc -l)
+	reads=$(requests "$W/pa.log" READ)
+	debug_unmount "$W/m.pa" || return 1
+	[ "$reads" -lt $((files / 2)) ] || fail "$reads READ requests for $files files"
 }
 
 # A read-only mount of a package with an empty member keeps its opens, for only an open checks
@@ -388,5 +427,7 @@ t bad_member_read_ahead_fails_alone bad_member_read_ahead
 t edit_in_read_ahead_frame_reads_back edit_in_read_ahead_frame
 t listing_in_batches_while_changed listing_while_changed
 t read_only_mount_without_opens read_only_without_opens
-t read_write_mount_keeps_opens read_write_opens
+t read_write_mount_without_opens read_write_opens
+t read_write_mount_with_secrets_keeps_opens read_write_secrets_opens
 t read_only_empty_member_checked_at_open read_only_empty_member
+t frame_pushed_ahead_to_the_page_cache frame_pushed_ahead
