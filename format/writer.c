@@ -61,7 +61,7 @@ appkg_writer *appkg_writer_new(void)
 
 void writer_member_free(struct writer_member *m)
 {
-	free(m->fs_path ? m->fs_path : m->path); /* the block of all four (member_strings) */
+	free(m->fs_path ? m->fs_path : m->type); /* the block of all four (member_strings) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -285,7 +285,7 @@ static int grow_members(appkg_writer *w)
 
 /* The strings of a member in one block, not four allocations (a package may have 100,000
  * members): fs_path (when given), type, name and path, in that order, so that the block
- * starts at fs_path when there is one and at path otherwise (writer_member_free). A source
+ * starts at fs_path when there is one and at type otherwise (writer_member_free). A source
  * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
  * is then that tail of fs_path, not a copy. 0, or -1 when out of memory. */
 static int member_strings(struct writer_member *m, const char *path, const char *type,
