@@ -48,13 +48,6 @@ struct pack {
 	size_t expect_members;
 };
 
-static int online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
 __attribute__((noreturn)) static void usage(void)
 {
 	printf("Usage: %s [OPTION]... DIR -o OUT.appkg\n"
@@ -479,7 +472,7 @@ int main(int argc, char **argv)
 	malloc_policy();
 	parse_options(argc, argv, &o);
 	if (o.threads == 0) /* like zstd -T0: every CPU, capped to bound the memory per thread */
-		o.threads = online_cpus();
+		o.threads = fe_online_cpus();
 	p.w = appkg_writer_new();
 	if (!p.w || appkg_writer_set_level(p.w, o.level) || appkg_writer_set_threads(p.w, o.threads) ||
 	    appkg_writer_set_prune(p.w, o.prune) ||
