@@ -25,6 +25,19 @@ int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
+int buf_reserve_exact(struct buf *b, size_t extra)
+{
+	unsigned char *p;
+
+	if (extra <= b->cap - b->len)
+		return 0;
+	if (extra > SIZE_MAX / 2 - b->len || !(p = realloc(b->data, b->len + extra)))
+		return APPKG_ERR_NO_MEMORY;
+	b->data = p;
+	b->cap = b->len + extra;
+	return 0;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)

@@ -279,7 +279,10 @@ int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t
 
 	out->len = 0;
 	in->len = 0;
-	if (buf_reserve(out, dsize) || buf_reserve(in, FRAME_CHUNK))
+	/* a frame larger than a chunk (the manifest's, up to 64 MiB) gets exactly its size, not
+	 * the next power of two */
+	if ((dsize > FRAME_CHUNK ? buf_reserve_exact(out, dsize) : buf_reserve(out, dsize)) ||
+	    buf_reserve(in, FRAME_CHUNK))
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	zo = (ZSTD_outBuffer){out->data, dsize, 0};
 	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);

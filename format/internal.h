@@ -36,6 +36,7 @@
 #define buf_append_zeros appkg__buf_append_zeros
 #define buf_free appkg__buf_free
 #define buf_reserve appkg__buf_reserve
+#define buf_reserve_exact appkg__buf_reserve_exact
 #define container_free appkg__container_free
 #define container_open appkg__container_open
 #define diff_add appkg__diff_add
@@ -176,6 +177,7 @@ struct buf {
 	size_t len, cap;
 };
 int buf_reserve(struct buf *b, size_t extra);
+int buf_reserve_exact(struct buf *b, size_t extra); /* no rounding up: for one large buffer */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_zeros(struct buf *b, size_t n);
 void buf_free(struct buf *b);

@@ -705,6 +705,18 @@ static int check_names(appkg_reader *r)
 
 /* Frame 0: the manifest, then perhaps its signature, and nothing else. Both are kept, so
  * that no later read decodes this frame (which holds the largest member) again. */
+/* A decoder that decoded a frame larger than its window (only frame 0 can be) keeps that
+ * window, up to 8 MiB, for good: the frames after it need a fresh one. */
+static int drop_window(appkg_reader *r)
+{
+	if (r->c.frames[0].dsize <= FRAME_CHUNK)
+		return 0;
+	ZSTD_freeDCtx(r->dctx);
+	if (!(r->dctx = ZSTD_createDCtx()))
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
 static int read_frame0(appkg_reader *r)
 {
 	struct tar_entry t;
@@ -737,7 +749,7 @@ static int read_frame0(appkg_reader *r)
 	r->manifest_bytes.len = man_len;
 	r->frame = (struct buf){0};
 	r->frame_no = -1;
-	return 0;
+	return drop_window(r);
 }
 
 /* Step 14, when the package is opened: the last frame is the end-of-archive marker. */
