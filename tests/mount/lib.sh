@@ -67,3 +67,34 @@ d[sizes[0] + sizes[1] // 2] ^= 0x55
 open(sys.argv[2], "wb").write(d)
 EOF
 }
+
+# set_entries MANIFEST PYTHON: edit the "resources" entries of a user manifest in place; the
+# code sees `entries` (path -> entry, created on demand).
+set_entries() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+entries = {e["path"]: e for e in m.get("resources", [])}
+class Auto(dict):
+    def __missing__(self, k):
+        self[k] = {"path": k}
+        return self[k]
+entries = Auto(entries)
+exec(sys.argv[2])
+m["resources"] = sorted(entries.values(), key=lambda e: e["path"])
+json.dump(m, open(p, "w"), indent=2)
+EOF
+}
+
+# entry PKG PATH: the manifest entry of PATH in PKG, as compact JSON with sorted keys ("null"
+# if none).
+entry() {
+	tar --zstd -xOf "$1" manifest.json |
+		python3 -c 'import json, sys; m = json.load(sys.stdin)
+print(json.dumps(next((e for e in m["resources"] if e["path"] == sys.argv[1]), None), sort_keys=True, ensure_ascii=False))' "$2"
+}
+
+nth_resource() { # nth_resource TREE N: the Nth resource path, relative to TREE
+	(cd "$1" && find resources -type f -name '*.json' | sort | sed -n "$2p")
+}

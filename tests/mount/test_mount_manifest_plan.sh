@@ -4,20 +4,6 @@
 # the entries a commit keeps are the user's text, byte for byte.
 . "$(dirname "$0")/lib.sh"
 
-# set_entries MANIFEST PYTHON: as in test_mount_mistakes.sh, with the manifest written with
-# \u escapes for anything that is not ASCII.
-set_entries() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-p = sys.argv[1]
-m = json.load(open(p))
-entries = {e["path"]: e for e in m.get("resources", [])}
-exec(sys.argv[2])
-m["resources"] = sorted(entries.values(), key=lambda e: e["path"])
-json.dump(m, open(p, "w"), indent=2)
-EOF
-}
-
 # edit_text FILE PYTHON: change the text of FILE in place; the code sees and sets `t`.
 edit_text() {
 	python3 - "$1" "$2" <<'EOF'
@@ -27,16 +13,6 @@ t = open(p).read()
 exec(sys.argv[2])
 open(p, "w").write(t)
 EOF
-}
-
-entry() { # entry PKG PATH: the manifest entry of PATH in PKG, compact and sorted ("null" if none)
-	tar --zstd -xOf "$1" manifest.json |
-		python3 -c 'import json, sys; m = json.load(sys.stdin)
-print(json.dumps(next((e for e in m["resources"] if e["path"] == sys.argv[1]), None), sort_keys=True, ensure_ascii=False))' "$2"
-}
-
-nth_resource() { # nth_resource TREE N: the Nth resource path, relative to TREE
-	(cd "$1" && find resources -type f -name '*.json' | sort | sed -n "$2p")
 }
 
 # Entries in unusual but valid forms: a "resources" key written with an escape, an entry with
