@@ -17,20 +17,49 @@
 
 static char dir[] = "/tmp/appkg-test-pack-paths-XXXXXX";
 
+static int blake2b_same(const unsigned char *p, size_t n)
+{
+	unsigned char ours[32], theirs[32];
+
+	blake2b_256(ours, p, n);
+	crypto_generichash(theirs, 32, p, n, NULL, 0);
+	if (memcmp(ours, theirs, 32) != 0)
+		return 0;
+	digest_bytes(ours, p, n);
+	return memcmp(ours, theirs, 32) == 0;
+}
+
 TEST(test_blake2b_matches_libsodium)
 {
 	static unsigned char b[3 * 128 * 64 + 7];
-	unsigned char ours[32], theirs[32];
 
 	for (size_t i = 0; i < sizeof(b); i++)
 		b[i] = (unsigned char)(i * 131 + 7);
-	for (size_t n = 0; n <= sizeof(b); n += n < 1100 ? 1 : 61) {
-		blake2b_256(ours, b, n);
-		crypto_generichash(theirs, 32, b, n, NULL, 0);
-		CHECK(memcmp(ours, theirs, 32) == 0);
-		digest_bytes(ours, b, n);
-		CHECK(memcmp(ours, theirs, 32) == 0);
-	}
+	for (size_t n = 0; n <= sizeof(b); n += n < 1100 ? 1 : 61)
+		CHECK(blake2b_same(b, n));
+}
+
+/* The block edges from any alignment (the words are read in place), and a multi-MiB buffer. */
+TEST(test_blake2b_edges_and_long)
+{
+	static const size_t lens[] = {0, 1, 127, 128, 129, 255, 256, 257, 383, 384, 385, 8191, 8192};
+	size_t big = (3u << 20) + 77;
+	unsigned char *b = malloc(big + 8);
+
+	CHECK(b);
+	for (size_t i = 0; i < big + 8; i++)
+		b[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+		for (size_t off = 0; off < 8; off++)
+			if (!blake2b_same(b + off, lens[k]))
+				goto fail;
+	if (!blake2b_same(b, big) || !blake2b_same(b + 3, 4u << 19) || !blake2b_same(b + 1, big))
+		goto fail;
+	free(b);
+	return;
+fail:
+	free(b);
+	CHECK(0);
 }
 
 static int check(const char *json, int *marks)
@@ -226,6 +255,7 @@ int main(void)
 	if (sodium_init() < 0 || !mkdtemp(dir))
 		return 1;
 	RUN(test_blake2b_matches_libsodium);
+	RUN(test_blake2b_edges_and_long);
 	RUN(test_json_word_scan_each_offset);
 	RUN(test_json_whitespace_runs);
 	RUN(test_read_file_at);
