@@ -8,24 +8,28 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
 struct key {
 	size_t off, len; /* in the input, or in the arena when escaped */
+	uint64_t hash; /* of the (decoded) bytes: most unequal keys differ here */
 	int in_arena;
 };
 
 struct scan {
 	const unsigned char *p;
 	size_t n, i;
-	int depth;
 	struct key *keys;
 	size_t nkeys, cap;
 	struct buf arena; /* decoded keys that had escapes */
 	size_t *table, table_cap; /* duplicate check of large objects */
 	const char *why;
 	int marks; /* a string's raw text holds "[[appkg:" or "\\u" */
+	int escaped; /* the last string scanned held an escape (push_key resets it) */
 };
 
 static int err(struct scan *s, const char *why)
@@ -50,20 +54,56 @@ static size_t first_flagged(uint64_t mask)
 #endif
 }
 
-/* The cursor is copied to a local in the loops that run over every byte: a store through s
- * would have to be repeated at each byte, since the bytes read may alias it. Runs of spaces
- * (indentation) are stepped over eight bytes at a time: the first byte that is not a space
- * is the first non-zero byte of the word XOR eight spaces. */
-static void skip_ws(struct scan *s)
+#ifdef __SSE2__
+/* SSE2 is part of x86-64, so these need no runtime check. Sixteen bytes suit the documents
+ * pack sees: pretty-printed, with most strings and runs of indentation shorter than that, so
+ * a token is usually settled by one block. Bit k of a mask stands for byte k. */
+
+/* The bytes that are not JSON whitespace. */
+static unsigned not_ws16(const unsigned char *p)
 {
-	const unsigned char *p = s->p;
-	size_t i = s->i, n = s->n;
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+					       _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+				  _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+					       _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+
+	return ~(unsigned)_mm_movemask_epi8(ws) & 0xffff;
+}
+
+/* The bytes that end a plain run of string content (string_stop): a signed compare with 0x20
+ * catches both the control characters and every byte >= 0x80. */
+static unsigned stops16(const unsigned char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+					      _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+				 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+					      _mm_cmpeq_epi8(v, _mm_set1_epi8('['))));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The end of a run of whitespace that starts at i. The cursor is a local and the scanner's
+ * hot paths pass it by value: a store through s would have to be repeated at each byte,
+ * since the bytes read may alias it. A run (a newline and indentation) is stepped over
+ * sixteen bytes at a time with SSE2, else spaces eight at a time: the first byte that is not
+ * a space is the first non-zero byte of the word XOR eight spaces. Bounds are written
+ * i + k <= n: the helpers that walk a document already checked may call with i past n. */
+static size_t ws_run_end(const unsigned char *p, size_t i, size_t n)
+{
 	uint64_t v, x;
 
+#ifdef __SSE2__
+	for (unsigned m; i + 16 <= n; i += 16)
+		if ((m = not_ws16(p + i)))
+			return i + (size_t)__builtin_ctz(m);
+#endif
 	while (i < n) {
 		if (p[i] == ' ') {
 			i++;
-			while (n - i >= 8) {
+			while (i + 8 <= n) {
 				memcpy(&v, p + i, 8);
 				x = v ^ (ONES * ' ');
 				if (x) {
@@ -78,7 +118,32 @@ static void skip_ws(struct scan *s)
 			break;
 		}
 	}
-	s->i = i;
+	return i;
+}
+
+/* No whitespace, the one space after a ':', or a newline and indentation shorter than a block
+ * are the common cases, settled inline: each place that skips whitespace then has branches of
+ * its own, which predict well. */
+static inline __attribute__((always_inline)) size_t ws_end(const unsigned char *p, size_t i,
+							   size_t n)
+{
+	if (i < n && p[i] > ' ')
+		return i;
+	if (i + 1 < n && p[i] == ' ' && p[i + 1] > ' ')
+		return i + 1;
+#ifdef __SSE2__
+	if (i + 16 <= n) {
+		unsigned m = not_ws16(p + i);
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	return ws_run_end(p, i, n);
+}
+
+static void skip_ws(struct scan *s)
+{
+	s->i = ws_end(s->p, s->i, s->n);
 }
 
 /* The bytes of v that end a plain run (string_stop), as a mask of high bits. It may flag a
@@ -170,43 +235,62 @@ static const unsigned char string_stop[256] = {
 /* An escape at s->i; its decoded bytes to out, when out is not NULL. */
 static int escape(struct scan *s, struct buf *out)
 {
-	static const char simple[] = "\"\\/bfnrt", decoded[] = "\"\\/\b\f\n\r\t";
+	static const unsigned char decoded[256] = {
+		['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
+		['r'] = '\r', ['t'] = '\t',
+	};
 	unsigned char x = s->i + 1 < s->n ? s->p[s->i + 1] : 0;
-	const char *k = x ? strchr(simple, x) : NULL;
 
 	if (x == 'u' || (x == '\\' && s->i + 2 < s->n && s->p[s->i + 2] == 'u'))
 		s->marks = 1; /* raw "\\u": the placeholder scan decodes such strings */
 	if (x == 'u')
 		return unicode_escape(s, out);
-	if (!k)
+	if (!decoded[x])
 		return err(s, "invalid escape");
-	if (out && buf_append(out, decoded + (k - simple), 1))
+	if (out && buf_append(out, &decoded[x], 1))
 		return err(s, "out of memory");
 	s->i += 2;
 	return 0;
 }
 
-/* A string at s->i (the opening quote). With out, its decoded bytes are appended there. */
-static int string(struct scan *s, struct buf *out)
+/* The first byte at or after i that ends a plain run (string_stop), or n: sixteen bytes at a
+ * time with SSE2, then eight in a word, then one by one. */
+static inline __attribute__((always_inline)) size_t plain_end(const unsigned char *p, size_t i,
+								 size_t n)
+{
+	uint64_t v, stops;
+
+#ifdef __SSE2__
+	for (unsigned m; i + 16 <= n; i += 16)
+		if ((m = stops16(p + i)))
+			return i + (size_t)__builtin_ctz(m);
+#endif
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, 8);
+		if ((stops = stops_in_word(v)))
+			return i + first_flagged(stops);
+	}
+	while (i < n && !string_stop[p[i]])
+		i++;
+	return i;
+}
+
+/* The rest of a string whose content before i was plain (i just after the opening quote at
+ * the least). With out, its decoded bytes are appended there. s->escaped is set when it holds
+ * an escape. */
+static int string_from(struct scan *s, size_t i, struct buf *out)
 {
 	const unsigned char *p = s->p;
-	size_t n = s->n, i = s->i + 1;
+	size_t n = s->n, j;
 	int len;
 
 	for (;;) {
-		if (!out) { /* the common case: plain ASCII, eight bytes at a time */
-			uint64_t v, stops;
-			while (n - i >= 8) {
-				memcpy(&v, p + i, 8);
-				if ((stops = stops_in_word(v))) {
-					i += first_flagged(stops);
-					break;
-				}
-				i += 8;
-			}
-			while (i < n && !string_stop[p[i]])
-				i++;
+		j = plain_end(p, i, n);
+		if (out && j > i && buf_append(out, p + i, j - i)) {
+			s->i = i;
+			return err(s, "out of memory");
 		}
+		i = j;
 		if (i >= n)
 			break;
 		s->i = i;
@@ -217,6 +301,7 @@ static int string(struct scan *s, struct buf *out)
 		if (p[i] < 0x20)
 			return err(s, "control character in string");
 		if (p[i] == '\\') {
+			s->escaped = 1;
 			if (escape(s, out))
 				return -1;
 			i = s->i;
@@ -234,45 +319,78 @@ static int string(struct scan *s, struct buf *out)
 	return err(s, "unterminated string");
 }
 
-static int digits(struct scan *s)
+/* A string at s->i (the opening quote). */
+static int string(struct scan *s, struct buf *out)
 {
-	size_t start = s->i;
-
-	while (s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9')
-		s->i++;
-	return s->i > start ? 0 : err(s, "invalid number");
+	return string_from(s, s->i + 1, out);
 }
 
-static int number(struct scan *s)
+/* A string at *i: plain content up to its closing quote, the common case, is settled inline. */
+static inline int string_at(struct scan *s, size_t *i)
 {
-	if (s->p[s->i] == '-')
-		s->i++;
-	if (s->i < s->n && s->p[s->i] == '0')
-		s->i++;
-	else if (digits(s))
+	size_t j = plain_end(s->p, *i + 1, s->n);
+
+	if (j < s->n && s->p[j] == '"') {
+		*i = j + 1;
+		return 0;
+	}
+	s->i = *i;
+	if (string_from(s, j, NULL))
 		return -1;
-	if (s->i < s->n && s->p[s->i] == '.') {
-		s->i++;
-		if (digits(s))
-			return -1;
-	}
-	if (s->i < s->n && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
-		s->i++;
-		if (s->i < s->n && (s->p[s->i] == '+' || s->p[s->i] == '-'))
-			s->i++;
-		if (digits(s))
-			return -1;
-	}
+	*i = s->i;
 	return 0;
 }
 
-static int literal(struct scan *s, const char *word)
+static size_t digits_end(const unsigned char *p, size_t i, size_t n)
 {
-	size_t n = strlen(word);
+	while (i < n && (unsigned)(p[i] - '0') <= 9)
+		i++;
+	return i;
+}
 
-	if (s->n - s->i < n || memcmp(s->p + s->i, word, n) != 0)
+/* A number at *i; an error is placed where a digit was wanted. */
+static int number(struct scan *s, size_t *pi)
+{
+	const unsigned char *p = s->p;
+	size_t n = s->n, i = *pi, j;
+
+	if (p[i] == '-')
+		i++;
+	if (i < n && p[i] == '0')
+		i++;
+	else if ((j = digits_end(p, i, n)) == i)
+		goto bad;
+	else
+		i = j;
+	if (i < n && p[i] == '.') {
+		i++;
+		if ((j = digits_end(p, i, n)) == i)
+			goto bad;
+		i = j;
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		if ((j = digits_end(p, i, n)) == i)
+			goto bad;
+		i = j;
+	}
+	*pi = i;
+	return 0;
+bad:
+	s->i = i;
+	return err(s, "invalid number");
+}
+
+/* true, false or null at *i. */
+static int literal(struct scan *s, size_t *i, const char *word, size_t len)
+{
+	if (s->n - *i < len || memcmp(s->p + *i, word, len) != 0) {
+		s->i = *i;
 		return err(s, "invalid token");
-	s->i += n;
+	}
+	*i += len;
 	return 0;
 }
 
@@ -281,18 +399,50 @@ static const unsigned char *key_bytes(const struct scan *s, const struct key *k)
 	return k->in_arena ? s->arena.data + k->off : s->p + k->off;
 }
 
-static uint64_t key_hash(const unsigned char *p, size_t n)
+/* A key longer than two words: every word of it counts, mixed, lest keys that differ only in
+ * the middle share one hash (a hostile object of many would make the table quadratic). */
+static uint64_t long_key_hash(const unsigned char *p, size_t n)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	uint64_t h = 14695981039346656037ull ^ n, w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	memcpy(&w, p + n - 8, 8);
+	return (h ^ w) * 0x9e3779b97f4a7c15ull;
 }
 
-static int key_equal(const struct scan *s, const struct key *a, const struct key *b)
+/* A hash of a key's bytes, equal for equal keys (which are then compared whole). avail >= n
+ * bytes at p may be read. Most keys are short: up to sixteen bytes, its first and last eight
+ * cover a key, each taken by one load, masked when the key is shorter than a word, so that
+ * no branch depends on the length; the table mixes the bits. */
+static inline uint64_t key_hash(const unsigned char *p, size_t n, size_t avail)
 {
-	return a->len == b->len && memcmp(key_bytes(s, a), key_bytes(s, b), a->len) == 0;
+	uint64_t a = 0, b = 0, head;
+
+	if (n > 16)
+		return long_key_hash(p, n);
+	if (avail < 8) { /* at the very end of the input */
+		memcpy(&a, p, n);
+		return a ^ n;
+	}
+	memcpy(&a, p, 8);
+	memcpy(&b, p + (n >= 8 ? n - 8 : 0), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	head = n >= 8 ? ~0ull : ~(~0ull >> 8 * n);
+#else
+	head = n >= 8 ? ~0ull : (1ull << 8 * n) - 1;
+#endif
+	b = n >= 8 ? b : 0;
+	return (a & head) ^ (b << 1 | b >> 63) ^ n; /* no multiply here: most objects need no table */
+}
+
+static inline int key_equal(const struct scan *s, const struct key *a, const struct key *b)
+{
+	return a->hash == b->hash && a->len == b->len &&
+	       memcmp(key_bytes(s, a), key_bytes(s, b), a->len) == 0;
 }
 
 /* Keys [first, nkeys) belong to the object being closed: any two equal? Small objects compare
@@ -319,7 +469,8 @@ static int check_duplicates(struct scan *s, size_t first)
 	}
 	memset(s->table, 0xff, size * sizeof(*s->table));
 	for (size_t a = 0; a < k; a++) {
-		size_t slot = key_hash(key_bytes(s, &keys[a]), keys[a].len) & (size - 1);
+		uint64_t h = keys[a].hash * 0x9e3779b97f4a7c15ull;
+		size_t slot = (size_t)(h ^ h >> 32) & (size - 1);
 		for (; s->table[slot] != SIZE_MAX; slot = (slot + 1) & (size - 1))
 			if (key_equal(s, &keys[s->table[slot]], &keys[a]))
 				return err(s, "duplicate object key");
@@ -328,9 +479,10 @@ static int check_duplicates(struct scan *s, size_t first)
 	return 0;
 }
 
+/* The key at s->i (a quote), kept until its object closes. */
 static int push_key(struct scan *s)
 {
-	size_t start = s->i + 1, end;
+	size_t start = s->i + 1, end, j;
 	struct key *k;
 
 	if (s->nkeys == s->cap) {
@@ -341,11 +493,15 @@ static int push_key(struct scan *s)
 		s->keys = p;
 		s->cap = cap;
 	}
-	if (string(s, NULL))
+	j = plain_end(s->p, start, s->n);
+	s->escaped = 0;
+	if (j < s->n && s->p[j] == '"')
+		s->i = j + 1;
+	else if (string_from(s, j, NULL))
 		return -1;
 	end = s->i - 1;
 	k = &s->keys[s->nkeys++];
-	k->in_arena = memchr(s->p + start, '\\', end - start) != NULL;
+	k->in_arena = s->escaped;
 	k->off = start;
 	k->len = end - start;
 	if (k->in_arena) { /* compare escaped keys by what they decode to */
@@ -354,106 +510,157 @@ static int push_key(struct scan *s)
 		if (string(s, &s->arena))
 			return -1;
 		k->len = s->arena.len - k->off;
+		k->hash = key_hash(s->arena.data + k->off, k->len, k->len);
+		return 0;
 	}
+	k->hash = key_hash(s->p + start, k->len, s->n - start);
 	return 0;
 }
 
-static int value(struct scan *s);
+/* A member's key at *i, whitespace and the ':' after it. The input is read through locals:
+ * the stores of a key's fields might alias s->p and s->n. */
+static inline __attribute__((always_inline)) int member_key(struct scan *s, size_t *pi)
+{
+	const unsigned char *p = s->p;
+	size_t n = s->n, i = *pi, j;
+
+	if (i >= n || p[i] != '"') {
+		s->i = i;
+		return err(s, "expected a string key");
+	}
+	j = plain_end(p, i + 1, n);
+	if (s->nkeys < s->cap && j < n && p[j] == '"') { /* push_key's common case */
+		struct key *k = &s->keys[s->nkeys++];
+		k->off = i + 1;
+		k->len = j - (i + 1);
+		k->hash = key_hash(p + i + 1, j - (i + 1), n - (i + 1));
+		k->in_arena = 0;
+		i = j + 1;
+	} else {
+		s->i = i;
+		if (push_key(s))
+			return -1;
+		i = s->i;
+	}
+	i = ws_end(p, i, n);
+	if (i >= n || p[i] != ':') {
+		s->i = i;
+		return err(s, "expected ':'");
+	}
+	*pi = i + 1;
+	return 0;
+}
+
+/* A scalar at *i: string, number or literal. */
+static int scalar(struct scan *s, size_t *i)
+{
+	switch (s->p[*i]) {
+	case '"': return string_at(s, i);
+	case 't': return literal(s, i, "true", 4);
+	case 'f': return literal(s, i, "false", 5);
+	case 'n': return literal(s, i, "null", 4);
+	default:
+		if (s->p[*i] == '-' || (s->p[*i] >= '0' && s->p[*i] <= '9'))
+			return number(s, i);
+		s->i = *i;
+		return err(s, "invalid token");
+	}
+}
+
+/* Past the value that ends at *i, the containers it closes; returns 1 when a value follows
+ * (after a ',' or, in an object, a key), 0 when the outermost container closed. An object's
+ * keys are checked for duplicates as it closes. */
+static int close_containers(struct scan *s, size_t *first, int *top, size_t *pi)
+{
+	const unsigned char *p = s->p;
+	size_t n = s->n, i = *pi;
+
+	for (; *top; --*top) {
+		size_t f = first[*top - 1];
+		i = ws_end(p, i, n);
+		if (f == SIZE_MAX) { /* an array */
+			if (i < n && p[i] == ',') {
+				*pi = i + 1;
+				return 1;
+			}
+			if (i < n && p[i] == ']') {
+				i++;
+				continue;
+			}
+			s->i = i;
+			return err(s, "expected ',' or ']'");
+		}
+		if (i < n && p[i] == ',') {
+			*pi = ws_end(p, i + 1, n);
+			return member_key(s, pi) ? -1 : 1;
+		}
+		if (i < n && p[i] == '}') {
+			s->i = ++i;
+			if (check_duplicates(s, f))
+				return -1;
+			s->nkeys = f;
+			continue;
+		}
+		s->i = i;
+		return err(s, "expected ',' or '}'");
+	}
+	*pi = i;
+	return 0;
+}
+
+/* One value at s->i, whitespace first. Nesting is kept on a stack of its own rather than by
+ * recursion, so that the cursor stays in a register across the tokens: per open container,
+ * the index of its first key, or SIZE_MAX for an array. */
+static int value(struct scan *s)
+{
+	const unsigned char *p = s->p;
+	size_t n = s->n, i = s->i, first[APPKG_MAX_JSON_DEPTH];
+	int top = 0, rc;
+
+	for (;;) {
+		i = ws_end(p, i, n);
+		if (i >= n) {
+			s->i = i;
+			return err(s, "unexpected end of input");
+		}
+		if (p[i] == '"') { /* the most common value, tested first */
+			if (string_at(s, &i))
+				return -1;
+		} else if (p[i] == '{' || p[i] == '[') {
+			unsigned char close = p[i] == '{' ? '}' : ']';
+			if (top == APPKG_MAX_JSON_DEPTH) {
+				s->i = i;
+				return err(s, "nested too deep");
+			}
+			i = ws_end(p, i + 1, n);
+			if (i < n && p[i] == close) {
+				i++; /* empty: ends like a scalar */
+			} else if (close == ']') {
+				first[top++] = SIZE_MAX;
+				continue;
+			} else {
+				first[top++] = s->nkeys;
+				if (member_key(s, &i))
+					return -1;
+				continue;
+			}
+		} else if (scalar(s, &i)) {
+			return -1;
+		}
+		if ((rc = close_containers(s, first, &top, &i)) < 0)
+			return -1;
+		if (!rc) {
+			s->i = i;
+			return 0;
+		}
+	}
+}
 
 static void scan_free(struct scan *s)
 {
 	free(s->keys);
 	free(s->table);
 	buf_free(&s->arena);
-}
-
-static int object(struct scan *s)
-{
-	size_t first = s->nkeys;
-
-	s->i++;
-	skip_ws(s);
-	if (s->i < s->n && s->p[s->i] == '}') {
-		s->i++;
-		return 0;
-	}
-	for (;;) {
-		if (s->i >= s->n || s->p[s->i] != '"')
-			return err(s, "expected a string key");
-		if (push_key(s))
-			return -1;
-		skip_ws(s);
-		if (s->i >= s->n || s->p[s->i] != ':')
-			return err(s, "expected ':'");
-		s->i++;
-		if (value(s))
-			return -1;
-		skip_ws(s);
-		if (s->i < s->n && s->p[s->i] == ',') {
-			s->i++;
-			skip_ws(s);
-			continue;
-		}
-		if (s->i < s->n && s->p[s->i] == '}') {
-			s->i++;
-			break;
-		}
-		return err(s, "expected ',' or '}'");
-	}
-	if (check_duplicates(s, first))
-		return -1;
-	s->nkeys = first;
-	return 0;
-}
-
-static int array(struct scan *s)
-{
-	s->i++;
-	skip_ws(s);
-	if (s->i < s->n && s->p[s->i] == ']') {
-		s->i++;
-		return 0;
-	}
-	for (;;) {
-		if (value(s))
-			return -1;
-		skip_ws(s);
-		if (s->i < s->n && s->p[s->i] == ',') {
-			s->i++;
-			continue;
-		}
-		if (s->i < s->n && s->p[s->i] == ']') {
-			s->i++;
-			return 0;
-		}
-		return err(s, "expected ',' or ']'");
-	}
-}
-
-static int value(struct scan *s)
-{
-	int rc;
-
-	skip_ws(s);
-	if (s->i >= s->n)
-		return err(s, "unexpected end of input");
-	switch (s->p[s->i]) {
-	case '{':
-	case '[':
-		if (++s->depth > APPKG_MAX_JSON_DEPTH)
-			return err(s, "nested too deep");
-		rc = s->p[s->i] == '{' ? object(s) : array(s);
-		s->depth--;
-		return rc;
-	case '"': return string(s, NULL);
-	case 't': return literal(s, "true");
-	case 'f': return literal(s, "false");
-	case 'n': return literal(s, "null");
-	default:
-		if (s->p[s->i] == '-' || (s->p[s->i] >= '0' && s->p[s->i] <= '9'))
-			return number(s);
-		return err(s, "invalid token");
-	}
 }
 
 static int error_code(const char *why)

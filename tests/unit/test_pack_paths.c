@@ -69,13 +69,14 @@ static int check(const char *json, int *marks)
 	return json_check_resource_marks(json, strlen(json), &e, "t", marks);
 }
 
-/* A string of pad plain bytes, then c, then more plain bytes: c at every place in a word. */
+/* A string of pad plain bytes, then c, then more plain bytes: c at every place in a word and
+ * in a 16-byte block. */
 TEST(test_json_word_scan_each_offset)
 {
-	char doc[128], pad[32];
+	char doc[128], pad[48];
 	int marks;
 
-	for (int k = 0; k < 24; k++) {
+	for (int k = 0; k < 40; k++) {
 		memset(pad, 'a', (size_t)k);
 		pad[k] = '\0';
 		snprintf(doc, sizeof(doc), "{\"k\":\"%s\x01zzzzzzzzzz\"}", pad);
@@ -96,6 +97,64 @@ TEST(test_json_word_scan_each_offset)
 		CHECK(check(doc, &marks) == 0);
 		snprintf(doc, sizeof(doc), "{\"k\":\"%s", pad);
 		CHECK(check(doc, &marks) != 0); /* unterminated, at every length */
+	}
+}
+
+/* The column of an error found by a block scan is that of its byte, at every place. */
+TEST(test_json_error_column_each_offset)
+{
+	char doc[128], pad[48];
+	struct appkg_err e;
+
+	for (int k = 0; k < 40; k++) {
+		memset(pad, 'a', (size_t)k);
+		pad[k] = '\0';
+		snprintf(doc, sizeof(doc), "{\"k\":\"%s\x1fzz\"}", pad);
+		memset(&e, 0, sizeof(e));
+		CHECK(json_check_resource(doc, strlen(doc), &e, "t") == APPKG_ERR_JSON_SYNTAX);
+		CHECK(e.line == 1 && e.column == (unsigned)k + 7);
+		memset(pad, ' ', (size_t)k); /* indentation from here on */
+		snprintf(doc, sizeof(doc), "{\n%s\"k\": 1,\n%s\"k\": 2\n}", pad, pad);
+		memset(&e, 0, sizeof(e));
+		CHECK(json_check_resource(doc, strlen(doc), &e, "t") == APPKG_ERR_JSON_DUPLICATE);
+		CHECK(e.line == 4 && e.column == 2);
+		snprintf(doc, sizeof(doc), "{\n%s\n%sx", pad, pad);
+		memset(&e, 0, sizeof(e));
+		CHECK(json_check_resource(doc, strlen(doc), &e, "t") == APPKG_ERR_JSON_SYNTAX);
+		CHECK(e.line == 3 && e.column == (unsigned)k + 1);
+	}
+}
+
+/* Duplicate keys: escaped or not, in small objects (compared pairwise) and large ones (a
+ * table), keys of every length (their hashes read up to eight bytes from each end). */
+TEST(test_json_duplicate_keys)
+{
+	char doc[4096], key[40];
+	int marks;
+
+	CHECK(check("{\"a\":1,\"\\u0061\":2}", &marks) != 0);
+	CHECK(check("{\"ab\":1,\"a\\u0062\":2,\"b\":3}", &marks) != 0);
+	CHECK(check("{\"ab\":1,\"a\\u0063\":2}", &marks) == 0);
+	for (int len = 1; len < 24; len++) {
+		for (int n = 2; n < 20; n += 5) {
+			size_t m = 1;
+			doc[0] = '{';
+			for (int k = 0; k < n; k++) {
+				memset(key, 'q', (size_t)len);
+				key[len] = '\0';
+				key[k % len] = (char)('A' + k); /* unequal keys of one length */
+				m += (size_t)snprintf(doc + m, sizeof(doc) - m, "%s\"%s\":%d", k ? "," : "",
+						       key, k);
+			}
+			snprintf(doc + m, sizeof(doc) - m, "}");
+			CHECK(check(doc, &marks) == 0);
+			/* the first key again, at the end */
+			memset(key, 'q', (size_t)len);
+			key[len] = '\0';
+			key[0] = 'A';
+			snprintf(doc + m, sizeof(doc) - m, ",\"%s\":0}", key);
+			CHECK(check(doc, &marks) != 0);
+		}
 	}
 }
 
@@ -258,6 +317,8 @@ int main(void)
 	RUN(test_blake2b_edges_and_long);
 	RUN(test_json_word_scan_each_offset);
 	RUN(test_json_whitespace_runs);
+	RUN(test_json_error_column_each_offset);
+	RUN(test_json_duplicate_keys);
 	RUN(test_read_file_at);
 	RUN(test_copy_range_file_and_pipe);
 	RUN(test_shared_member_strings_same_package);
