@@ -105,6 +105,7 @@
 #define reader_err appkg__reader_err
 #define reader_frame_bytes appkg__reader_frame_bytes
 #define reader_frame_copy appkg__reader_frame_copy
+#define reader_frame_read appkg__reader_frame_read
 #define reader_file_changed appkg__reader_file_changed
 #define reader_file_renamed appkg__reader_file_renamed
 #define reader_tar_mtime appkg__reader_tar_mtime
@@ -121,6 +122,8 @@
 #define select_closure appkg__select_closure
 #define writer_copy_cut appkg__writer_copy_cut
 #define writer_copy_note appkg__writer_copy_note
+#define writer_copy_prehash appkg__writer_copy_prehash
+#define writer_copy_prehash_end appkg__writer_copy_prehash_end
 #define writer_copy_put appkg__writer_copy_put
 #define writer_copy_starts_frame appkg__writer_copy_starts_frame
 #define writer_copy_verify appkg__writer_copy_verify
@@ -394,6 +397,10 @@ int reader_frame_copy(appkg_reader *r, const void *plain, size_t len, struct buf
  * as stored, not decoded (a frame copied whole). 0 or a code; a failed read leaves its message
  * on r and r usable, as a failed appkg_reader_read does. */
 int reader_frame_bytes(appkg_reader *r, uint32_t f, struct frame_info *fi, struct buf *out);
+/* reader_frame_bytes for a thread beside the one that uses r: the compressed bytes of frame f
+ * into out, reading only what the open set (the seek table, the file), with any failure on e
+ * and r untouched. */
+int reader_frame_read(appkg_reader *r, uint32_t f, struct buf *out, struct appkg_err *e);
 /* 1 when the file r was opened from is no longer as it was then (another inode, size,
  * modification or change time), or cannot be looked at; 0 for a package in memory. */
 int reader_file_changed(appkg_reader *r);

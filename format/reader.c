@@ -1057,6 +1057,22 @@ int reader_frame_bytes(appkg_reader *r, uint32_t f, struct frame_info *fi, struc
 	return 0;
 }
 
+int reader_frame_read(appkg_reader *r, uint32_t f, struct buf *out, struct appkg_err *e)
+{
+	const struct frame_info *fi;
+
+	if (!r->opened || f >= r->c.nframes)
+		return appkg_fail(e, APPKG_ERR_NOT_FOUND, "frame %u: not in the package", f);
+	fi = &r->c.frames[f];
+	out->len = 0;
+	if (buf_reserve(out, fi->csize))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (source_read(r, out->data, fi->csize, fi->offset, e))
+		return e->code;
+	out->len = fi->csize;
+	return 0;
+}
+
 int reader_file_changed(appkg_reader *r)
 {
 	const struct stat *a = &r->opened_as;

@@ -5,12 +5,12 @@
  * source frame started and after a member that ended one, and only a frame holding something
  * else (a new or changed member, or a gap where a member was removed) follows the size rule.
  * A frame that is exactly one source frame, with the same tar mtime, is not decoded: its
- * compressed bytes are read from the source, digested, and written as they are; any other
- * frame has its copied members decoded from the source (digest checked) and is compressed
- * anew. The written file is then read back: every frame that was compressed anew is decoded
- * and each of its members read in full, with every check a reader makes, and each frame copied
- * whole is read as stored and its digest compared with the one taken while it was copied (on
- * two threads: hashing is most of the check).
+ * compressed bytes are read from the source, digested (ahead, on a thread, from the first
+ * copy on), and written as they are; any other frame has its copied members decoded from the
+ * source (digest checked) and is compressed anew. The written file is then fsynced and read
+ * back, the three at once: every frame that was compressed anew is decoded and each of its
+ * members read in full, with every check a reader makes, and each frame copied whole is read
+ * as stored and its digest compared with the one taken when it was read from the source.
  * A source file that changed on disk since it was opened is not copied from whole (its frames
  * are decoded and checked instead), and one that changed while the package was written fails
  * the check. The manifest is checked when the output is opened (not before, twice), and the
@@ -85,7 +85,123 @@ static int whole_source_frame(appkg_writer *w)
 	       !reader_file_changed(c->src);
 }
 
-static int keep_digest(appkg_writer *w, appkg_reader *src, const struct buf *bytes)
+/* ---- hashing ahead ----
+ * A thread reads and hashes the source's frames in order (all but frame 0, the manifest's, and
+ * the end marker: the frames that can be copied whole), from the first copy on; when a frame is
+ * copied whole, its digest is taken from there, or the frame is hashed then if the thread has
+ * not come to it. The digest is still that of the compressed bytes as read from the package:
+ * the bytes written are read again, and the check of the output compares them with it, so
+ * a package that changed in between fails the commit as before. */
+enum { PRE_FREE, PRE_TAKEN, PRE_DONE, PRE_FAILED };
+
+struct prehash {
+	appkg_reader *src;
+	uint32_t nframes, next; /* the next frame the thread looks at */
+	struct prehashed {
+		unsigned char digest[APPKG_DIGEST_BYTES];
+		int state;
+	} *f;
+	int stop;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t done; /* a frame's state left PRE_TAKEN */
+};
+
+static void *prehash_run(void *arg)
+{
+	struct prehash *p = arg;
+	struct buf bytes = {0};
+	struct appkg_err e;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && p->next + 1 < p->nframes) {
+		struct prehashed *f = &p->f[p->next++];
+		int ok;
+		if (f->state != PRE_FREE)
+			continue;
+		f->state = PRE_TAKEN;
+		pthread_mutex_unlock(&p->lock);
+		e = (struct appkg_err){0};
+		ok = !reader_frame_read(p->src, (uint32_t)(f - p->f), &bytes, &e);
+		if (ok)
+			digest_bytes(f->digest, bytes.data, bytes.len);
+		pthread_mutex_lock(&p->lock);
+		f->state = ok ? PRE_DONE : PRE_FAILED; /* a failed read is made again, and said */
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	buf_free(&bytes);
+	return NULL;
+}
+
+void writer_copy_prehash(appkg_writer *w, appkg_reader *src)
+{
+	struct prehash *p;
+	struct frame_info fi;
+	uint32_t n = 0;
+
+	if (w->copy.pre)
+		return;
+	while (!reader_frame_bytes(src, n, &fi, NULL))
+		n++;
+	if (n < 3 || !(p = calloc(1, sizeof(*p))))
+		return;
+	*p = (struct prehash){.src = src, .nframes = n, .next = 1};
+	if (!(p->f = calloc(n, sizeof(*p->f)))) {
+		free(p);
+		return;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->done, NULL);
+	if (pthread_create(&p->thread, NULL, prehash_run, p) != 0) {
+		pthread_mutex_destroy(&p->lock);
+		pthread_cond_destroy(&p->done);
+		free(p->f);
+		free(p);
+		return;
+	}
+	w->copy.pre = p;
+}
+
+void writer_copy_prehash_end(appkg_writer *w)
+{
+	struct prehash *p = w->copy.pre;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->done);
+	free(p->f);
+	free(p);
+	w->copy.pre = NULL;
+}
+
+/* The digest of frame f of src hashed ahead into digest: 1, or 0 when it is to be hashed now. */
+static int prehashed(appkg_writer *w, appkg_reader *src, uint32_t f, unsigned char *digest)
+{
+	struct prehash *p = w->copy.pre;
+	int ok;
+
+	if (!p || p->src != src || f >= p->nframes)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	if (p->f[f].state == PRE_FREE)
+		p->f[f].state = PRE_FAILED; /* hashed here: the thread leaves it */
+	while (p->f[f].state == PRE_TAKEN)
+		pthread_cond_wait(&p->done, &p->lock);
+	ok = p->f[f].state == PRE_DONE;
+	if (ok)
+		memcpy(digest, p->f[f].digest, APPKG_DIGEST_BYTES);
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+static int keep_digest(appkg_writer *w, appkg_reader *src, uint32_t from,
+		       const struct buf *bytes)
 {
 	struct copy_state *c = &w->copy;
 
@@ -99,7 +215,8 @@ static int keep_digest(appkg_writer *w, appkg_reader *src, const struct buf *byt
 	}
 	c->copied[c->ncopied].frame = w->nframes - 1;
 	c->copied[c->ncopied].src = src;
-	digest_bytes(c->copied[c->ncopied].digest, bytes->data, bytes->len);
+	if (!prehashed(w, src, from, c->copied[c->ncopied].digest))
+		digest_bytes(c->copied[c->ncopied].digest, bytes->data, bytes->len);
 	c->ncopied++;
 	return 0;
 }
@@ -135,7 +252,7 @@ int writer_copy_cut(appkg_writer *w, struct buf *out)
 			return -1;
 		}
 		l->n = 0; /* every member of the frame is in those bytes */
-		return keep_digest(w, src, out) ? -1 : 1;
+		return keep_digest(w, src, w->copy.frame, out) ? -1 : 1;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->p[i].m->src)
@@ -147,27 +264,29 @@ int writer_copy_cut(appkg_writer *w, struct buf *out)
 	return 0;
 }
 
-/* The frames copied whole, read back from the written file and hashed. Hashing is most of
- * the check (13 MB for M, 76 MB for L), so half of the frames go to a second thread: each half
- * reads its frames with pread where the output's seek table puts them and touches nothing
- * another thread writes; the first failure in frame order is the one reported. */
-struct copied_half {
+/* The frames copied whole, read back from the written file and hashed, on a thread of their
+ * own while the output is opened (13 MB for M, 76 MB for L: as long as the open of L's
+ * manifest, and the two use different data). The thread reads each frame with pread where the
+ * writer put it and touches nothing another thread writes; once the open has read the output's
+ * seek table, each copied frame must be where the writer put it, so that what was hashed is
+ * what the table names. The first failure in frame order is the one reported. */
+struct copied_check {
 	const struct copied_frame *from, *to;
-	const struct frame_info *fi; /* where each frame from `from` on is in the output */
+	const struct frame_info *frames; /* the writer's, by output frame */
 	int fd;
 	const struct copied_frame *bad; /* the first that failed, and how */
 	enum { CHECKED, UNREADABLE, DIFFERS, SOURCE_CHANGED, NO_MEMORY } what;
 	struct appkg_err err; /* why it could not be read */
 };
 
-static void *check_half(void *arg)
+static void *check_copied_run(void *arg)
 {
-	struct copied_half *h = arg;
+	struct copied_check *h = arg;
 	unsigned char digest[APPKG_DIGEST_BYTES];
 	struct buf bytes = {0};
 
 	for (const struct copied_frame *f = h->from; f < h->to && h->what == CHECKED; f++) {
-		const struct frame_info *fi = &h->fi[f - h->from];
+		const struct frame_info *fi = &h->frames[f->frame];
 		if (buf_reserve(&bytes, fi->csize))
 			h->what = NO_MEMORY;
 		else if (io_pread_all(h->fd, bytes.data, fi->csize, fi->offset, &h->err))
@@ -183,7 +302,7 @@ static void *check_half(void *arg)
 	return NULL;
 }
 
-static int copied_failed(appkg_writer *w, const struct copied_half *h, const char *tmp)
+static int copied_failed(appkg_writer *w, const struct copied_check *h, const char *tmp)
 {
 	switch (h->what) {
 	case UNREADABLE:
@@ -202,38 +321,29 @@ static int copied_failed(appkg_writer *w, const struct copied_half *h, const cha
 	}
 }
 
-static int check_copied(appkg_writer *w, appkg_reader *r, int fd, const char *tmp)
+/* The output's seek table, as the open read it, puts every copied frame where the writer
+ * wrote it (and so where the thread hashed it). */
+static int copied_in_place(appkg_writer *w, appkg_reader *r, const char *tmp)
 {
 	const struct copied_frame *c = w->copy.copied;
-	size_t n = w->copy.ncopied, half = n >= 16 ? n / 2 : n; /* a thread for a few: no */
-	struct frame_info *fi = malloc((n ? n : 1) * sizeof(*fi));
-	struct copied_half h[2];
-	pthread_t helper;
-	int rc = 0, threaded;
+	struct frame_info fi;
+	int rc;
 
-	if (!fi)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (size_t i = 0; i < n && !rc; i++)
-		if ((rc = reader_frame_bytes(r, c[i].frame, &fi[i], NULL)))
-			appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
-				   appkg_reader_error(r));
-	h[0] = (struct copied_half){.from = c, .to = c + half, .fi = fi, .fd = fd};
-	h[1] = (struct copied_half){.from = c + half, .to = c + n, .fi = fi + half, .fd = fd};
-	threaded = !rc && half < n && pthread_create(&helper, NULL, check_half, &h[1]) == 0;
-	if (!rc)
-		check_half(&h[0]);
-	if (threaded)
-		pthread_join(helper, NULL);
-	else if (!rc && h[0].what == CHECKED)
-		check_half(&h[1]);
-	free(fi);
-	return rc ? rc : copied_failed(w, &h[0], tmp) || copied_failed(w, &h[1], tmp) ? w->err.code
-										       : 0;
+	for (size_t i = 0; i < w->copy.ncopied; i++) {
+		const struct frame_info *put = &w->frames[c[i].frame];
+		if ((rc = reader_frame_bytes(r, c[i].frame, &fi, NULL)))
+			return appkg_fail(&w->err, rc, "%s: written package does not verify: %s",
+					  tmp, appkg_reader_error(r));
+		if (fi.offset != put->offset || fi.csize != put->csize)
+			return appkg_fail(&w->err, APPKG_ERR_IO, "%s: frame %u is not where it was "
+					  "written", tmp, c[i].frame);
+	}
+	return 0;
 }
 
-/* Every member of the frames compressed anew, read in full; the frames copied whole, compared
- * by the digest of their compressed bytes. Frame 0 and the end frame are checked by the open. */
-static int check_written(appkg_writer *w, appkg_reader *r, int fd, const char *tmp)
+/* Every member of the frames compressed anew, read in full: 0 or the reader's code. Frame 0
+ * and the end frame are checked by the open, the frames copied whole by their digests. */
+static int read_anew(const appkg_writer *w, appkg_reader *r)
 {
 	const struct copied_frame *f = w->copy.copied, *end = f + w->copy.ncopied;
 	struct appkg_member m;
@@ -247,10 +357,9 @@ static int check_written(appkg_writer *w, appkg_reader *r, int fd, const char *t
 		if (m.frame == 0 || (f < end && f->frame == m.frame))
 			continue;
 		if ((rc = appkg_reader_read(r, m.path, &data, &len)))
-			return appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
-					  appkg_reader_error(r));
+			return rc;
 	}
-	return check_copied(w, r, fd, tmp);
+	return 0;
 }
 
 /* The package is written: the members and their index entries are not needed to check it,
@@ -268,22 +377,54 @@ static void drop_members(appkg_writer *w)
 	w->nindex = 0;
 }
 
+/* fsync of the output, on a thread: the disk is waited for while the CPUs check. */
+struct output_sync {
+	int fd, err; /* errno of a failed fsync, or 0 */
+};
+
+static void *sync_run(void *arg)
+{
+	struct output_sync *s = arg;
+
+	s->err = fsync(s->fd) ? errno : 0;
+	return NULL;
+}
+
+/* The output is fsynced, opened (every check of an open), its frames compressed anew read in
+ * full and its frames copied whole hashed, the three at once; a failure is reported in that
+ * order, as if they had run one after the other. */
 int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
 {
-	appkg_reader *r;
-	int rc;
+	struct copied_check h = {.from = w->copy.copied, .to = w->copy.copied + w->copy.ncopied,
+				 .frames = w->frames, .fd = fd};
+	struct output_sync s = {.fd = fd};
+	appkg_reader *r = appkg_reader_new();
+	pthread_t syncer, hasher;
+	int synced, hashed, rc = APPKG_ERR_NO_MEMORY;
 
+	synced = pthread_create(&syncer, NULL, sync_run, &s) == 0;
+	hashed = r && h.from < h.to && pthread_create(&hasher, NULL, check_copied_run, &h) == 0;
 	drop_members(w);
-	if (!(r = appkg_reader_new()))
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (fsync(fd))
-		rc = appkg_fail(&w->err, errno == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO,
-				"%s: fsync: %s", tmp, strerror(errno));
-	else if ((rc = appkg_reader_open_path(r, tmp)))
+	if (r && !(rc = appkg_reader_open_path(r, tmp)))
+		rc = read_anew(w, r);
+	if (synced)
+		pthread_join(syncer, NULL);
+	else
+		sync_run(&s);
+	if (hashed)
+		pthread_join(hasher, NULL);
+	else if (r && !rc)
+		check_copied_run(&h);
+	if (s.err)
+		rc = appkg_fail(&w->err, s.err == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO,
+				"%s: fsync: %s", tmp, strerror(s.err));
+	else if (!r)
+		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	else if (rc)
 		appkg_fail(&w->err, rc, "%s: written package does not verify: %s", tmp,
 			   appkg_reader_error(r));
-	else
-		rc = check_written(w, r, fd, tmp);
+	else if (!(rc = copied_in_place(w, r, tmp)) && copied_failed(w, &h, tmp))
+		rc = w->err.code;
 	if (rc == 0) {
 		appkg_reader_free(w->copy.output); /* a check made again replaces the last one's */
 		w->copy.output = r;
@@ -303,6 +444,7 @@ appkg_reader *appkg_writer_take_reader(appkg_writer *w)
 
 void writer_copy_free(appkg_writer *w)
 {
+	writer_copy_prehash_end(w);
 	free(w->copy.copied);
 	appkg_reader_free(w->copy.output);
 	w->copy = (struct copy_state){0};

@@ -242,7 +242,7 @@ TEST(test_copy_frames_output_checked)
 	appkg_reader_free(r);
 }
 
-/* With many frames copied whole, half of them are read back on a second thread: a byte
+/* With many frames copied whole, read back on a thread beside the open of the output: a byte
  * changed in the first copied frame or in the last is found all the same. */
 TEST(test_copy_frames_checked_on_two_threads)
 {
