@@ -86,6 +86,7 @@
 #define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
+#define manifest_load_indexed appkg__manifest_load_indexed
 #define member_path_check appkg__member_path_check
 #define name_char_control appkg__name_char_control
 #define name_fold_key appkg__name_fold_key
@@ -349,6 +350,11 @@ struct manifest_input {
 	size_t nused;
 };
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e);
+/* The same for the manifest of the package whose index is c: the arrays are sized by the
+ * resources c holds, and a path c holds points at c's copy (valid as long as c), not at one
+ * of its own. Same checks, same outcome. */
+int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
+			  const struct container *c, struct appkg_err *e);
 void manifest_free(struct manifest *m);
 /* Format 2: scan resource path's data for placeholders and check them against "inputs";
  * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */

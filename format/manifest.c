@@ -371,15 +371,21 @@ struct loader {
 	struct manifest *m;
 	struct appkg_err *e;
 	size_t cap;
-	size_t *path_off; /* pool offsets; pointers are set once the pool stops moving */
+	size_t *path_off; /* pool offsets (SHARED: path points at an index name); pointers are set
+			   * once the pool stops moving */
 	struct buf copy;  /* the entry being read, changed in place by view_of_bytes */
+	const struct index_entry *ix; /* the package's index, sorted by path, or NULL */
+	size_t nix, at;   /* its length; the first entry not before the last path kept */
+	size_t hint;      /* resources the index holds: the arrays' first size */
 	const char *deps[APPKG_MAX_DEPENDS]; /* its depends_on strings */
 };
+
+#define SHARED SIZE_MAX
 
 static int grow(struct loader *l)
 {
 	struct manifest *m = l->m;
-	size_t cap = l->cap ? 2 * l->cap : 256;
+	size_t cap = l->cap ? 2 * l->cap : l->hint > 256 ? l->hint : 256;
 	void *a, *b, *c, *d;
 
 	if (m->nres >= APPKG_MAX_MEMBERS)
@@ -408,20 +414,43 @@ static int pool_add(struct manifest *m, const char *str, struct appkg_err *e)
 		       ? appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
+/* The path of resource i, kept so far. */
+static const char *kept_path(const struct loader *l, size_t i)
+{
+	return l->path_off[i] == SHARED ? l->m->res[i].path
+					: (const char *)l->m->pool.data + l->path_off[i];
+}
+
+/* The index's copy of path, or NULL. Paths come in ascending order (an entry out of order
+ * fails before this), so one walk along the index finds them all: a manifest that lists what
+ * the package holds keeps no second copy of the paths. */
+static const char *index_name(struct loader *l, const char *path)
+{
+	int c = 1;
+
+	while (l->at < l->nix && (c = strcmp(l->ix[l->at].path, path)) < 0)
+		l->at++;
+	return c == 0 ? l->ix[l->at].path : NULL;
+}
+
 static int keep_entry(struct loader *l, const struct entry_view *v,
 		      const struct manifest_resource *r)
 {
 	struct manifest *m = l->m;
 	size_t i = m->nres;
 
-	if (i > 0 && strcmp((const char *)m->pool.data + l->path_off[i - 1], r->path) >= 0)
+	if (i > 0 && strcmp(kept_path(l, i - 1), r->path) >= 0)
 		return schema(l->e, r->path, "resources must be sorted by path, no duplicates");
 	if (v->ndeps > APPKG_MAX_DEPENDS)
 		return schema(l->e, r->path, "too many depends_on entries");
 	m->res[i] = *r;
-	l->path_off[i] = m->pool.len;
-	if (pool_add(m, r->path, l->e))
-		return l->e->code;
+	if ((m->res[i].path = index_name(l, r->path))) {
+		l->path_off[i] = SHARED;
+	} else {
+		l->path_off[i] = m->pool.len;
+		if (pool_add(m, r->path, l->e))
+			return l->e->code;
+	}
 	m->deps[i] = m->pool.len;
 	m->ndeps[i] = (uint32_t)v->ndeps;
 	for (size_t j = 0; j < v->ndeps; j++) {
@@ -584,18 +613,24 @@ static int array_elements(const unsigned char *p, size_t n,
 }
 
 static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
-			   size_t end, struct appkg_err *e)
+			   size_t end, const struct container *c, struct appkg_err *e)
 {
 	static __thread struct loader l; /* 8 KiB of depends_on pointers: not on the stack */
 	int rc;
 
 	l = (struct loader){.m = m, .e = e};
-
+	if (c) {
+		l.ix = c->entries;
+		l.nix = c->nentries;
+		for (size_t i = 0; i < l.nix; i++)
+			l.hint += l.ix[i].kind == MEMBER_RESOURCE;
+	}
 	if (data[start] != '[')
 		return schema(e, "resources", "must be an array");
 	rc = array_elements(data + start, end - start, load_entry, &l);
 	for (size_t i = 0; !rc && i < m->nres; i++)
-		m->res[i].path = (const char *)m->pool.data + l.path_off[i];
+		if (l.path_off[i] != SHARED)
+			m->res[i].path = (const char *)m->pool.data + l.path_off[i];
 	free(l.path_off);
 	buf_free(&l.copy);
 	if (rc)
@@ -841,6 +876,12 @@ int manifest_check_placeholders(const struct manifest *m, const char *path, cons
 
 int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
 {
+	return manifest_load_indexed(m, data, len, NULL, e);
+}
+
+int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
+			  const struct container *c, struct appkg_err *e)
+{
 	const char *name;
 	size_t start = 0, end = 0;
 	int has_resources;
@@ -874,7 +915,7 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 		return e->code;
 	if (!has_resources)
 		return schema(e, "resources", "must be an array");
-	return check_resources(m, data, start, end, e) || check_secrets(m, e) ||
+	return check_resources(m, data, start, end, c, e) || check_secrets(m, e) ||
 	       check_inputs(m, e) ? e->code : 0;
 }
 

@@ -768,7 +768,8 @@ static int open_common(appkg_reader *r)
 	if (container_open(&r->c, source_read, r, r->size, &r->err) || check_names(r) ||
 	    read_frame0(r))
 		return r->err.code;
-	if (manifest_load(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->err) ||
+	if (manifest_load_indexed(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->c,
+				  &r->err) ||
 	    check_listing(r) || check_end(r))
 		return r->err.code;
 	return 0;

@@ -337,6 +337,69 @@ TEST(test_random_access_reads_one_frame)
 	free(pkg);
 }
 
+/* A manifest loaded against the package's index: each path the index holds is the index's
+ * string, not a copy; the others are copies; and the outcome is manifest_load's, good or bad. */
+TEST(test_manifest_paths_shared_with_index)
+{
+	appkg_writer *w = sample_writer(300);
+	appkg_reader *r = appkg_reader_new();
+	struct manifest a, b;
+	struct container c, half;
+	struct appkg_err ea = {0}, eb = {0};
+	const char *json;
+	char *bad;
+	size_t len, mlen, from;
+	unsigned char *pkg = finish_to_memory(w, &len);
+
+	CHECK(pkg != NULL);
+	CHECK_EQ(container_open(&c, memory_read, pkg, len, &ea), 0);
+	CHECK_EQ(appkg_reader_open_memory(r, pkg, len), 0);
+	CHECK_EQ(appkg_reader_manifest(r, &json, &mlen), 0);
+	CHECK_EQ(manifest_load(&a, json, mlen, &ea), 0);
+	CHECK_EQ(manifest_load_indexed(&b, json, mlen, &c, &eb), 0);
+	CHECK_EQ(b.nres, 300);
+	CHECK_EQ(a.nres, b.nres);
+	for (size_t i = 0; i < b.nres; i++) {
+		CHECK(strcmp(a.res[i].path, b.res[i].path) == 0);
+		CHECK(b.res[i].path >= c.names && b.res[i].path < c.names + len);
+		CHECK_EQ(a.res[i].size, b.res[i].size);
+		CHECK(memcmp(a.res[i].digest, b.res[i].digest, APPKG_DIGEST_BYTES) == 0);
+	}
+	manifest_free(&b);
+	/* an index that holds only the first half: the rest are the manifest's own copies */
+	half = c;
+	half.nentries = c.nentries / 2;
+	from = 0;
+	CHECK_EQ(manifest_load_indexed(&b, json, mlen, &half, &eb), 0);
+	CHECK_EQ(a.nres, b.nres);
+	for (size_t i = 0; i < b.nres; i++) {
+		int shared = b.res[i].path >= c.names && b.res[i].path < c.names + len;
+		CHECK(strcmp(a.res[i].path, b.res[i].path) == 0);
+		if (!shared && !from)
+			from = i;
+		CHECK(shared == (from == 0)); /* shared up to the cut, copies after it */
+	}
+	CHECK(from > 0);
+	manifest_free(&b);
+	/* out of order: the same failure either way */
+	bad = strdup(json);
+	CHECK(bad != NULL);
+	memcpy(strstr(bad, "resources/pages/item 001"), "resources/pages/item 999", 24);
+	CHECK(manifest_load(&b, bad, mlen, &ea) != 0);
+	manifest_free(&b);
+	CHECK(manifest_load_indexed(&b, bad, mlen, &c, &eb) != 0);
+	manifest_free(&b);
+	CHECK_EQ(ea.code, eb.code);
+	harness_msg = eb.msg;
+	CHECK(strcmp(ea.msg, eb.msg) == 0);
+	free(bad);
+	manifest_free(&a);
+	container_free(&c);
+	appkg_reader_free(r);
+	appkg_writer_free(w);
+	free(pkg);
+}
+
 TEST(test_unknown_fields_kept_newer_minor_opens)
 {
 	appkg_writer *w = appkg_writer_new();
@@ -490,6 +553,7 @@ int main(void)
 	RUN(test_writer_reader_round_trip);
 	RUN(test_writer_deterministic_across_threads);
 	RUN(test_random_access_reads_one_frame);
+	RUN(test_manifest_paths_shared_with_index);
 	RUN(test_unknown_fields_kept_newer_minor_opens);
 	RUN(test_writer_rejects_bad_input);
 	RUN(test_reader_secrets_and_binding);
