@@ -948,9 +948,12 @@ static json_t *user_entries(json_t *user, struct appkg_err *e)
 	return map;
 }
 
+/* The entry of a member the user's manifest lists (old), with the writer's fields: a shallow
+ * copy of old, whose own values are only shared, never changed (it is made twice, measured
+ * then written). */
 static json_t *build_entry(json_t *old, const struct writer_member *m, struct appkg_err *e)
 {
-	json_t *entry = old ? json_deep_copy(old) : json_object();
+	json_t *entry = old ? json_copy(old) : json_object();
 	char *logical = appkg_name_decode(m->name);
 
 	if (!entry || !logical ||
