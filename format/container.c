@@ -4,7 +4,8 @@
  * boundaries, a member index in a skippable frame, and a seek table in zstd's seekable format
  * at the very end. Everything read here is bounded by format/limits.h before it is allocated.
  */
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader windowSize, ZSTD_c_useRowMatchFinder */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader windowSize, ZSTD_c_useRowMatchFinder,
+				  * ZSTD_c_stableInBuffer */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -342,6 +343,20 @@ int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *o
 		return appkg_fail(e, APPKG_ERR_FRAME, "zstd: %s", ZSTD_getErrorName(r));
 	out->len = r;
 	return 0;
+}
+
+/* One frame of len bytes compressed in parts (frame 0 of a writer, made as it is compressed):
+ * cctx set up as frame_encode would for len bytes, the frame's bytes to sit at fixed addresses
+ * while more of them are given to each ZSTD_compressStream2 (ZSTD_c_stableInBuffer). libzstd
+ * then compresses the same blocks from the same window as ZSTD_compress2 of the whole: the
+ * same bytes (§3.2). */
+int frame_encode_begin(void *cctx, size_t len)
+{
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_useRowMatchFinder,
+			       len > ROW_MATCH_FINDER_FROM ? ZSTD_ps_enable : ZSTD_ps_disable);
+	return ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 1)) ||
+	       ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, len)) ? -1 : 0;
 }
 
 int index_encode(struct buf *out, const struct index_entry *entries, uint32_t n)

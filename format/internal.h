@@ -47,6 +47,7 @@
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
 #define frame_encode appkg__frame_encode
+#define frame_encode_begin appkg__frame_encode_begin
 #define frame_encoder_new appkg__frame_encoder_new
 #define get_le16 appkg__get_le16
 #define get_le32 appkg__get_le32
@@ -81,7 +82,10 @@
 #define json_parse_strict appkg__json_parse_strict
 #define json_validate appkg__json_validate
 #define json_values_are_strings appkg__json_values_are_strings
-#define manifest_build appkg__manifest_build
+#define manifest_text_start appkg__manifest_text_start
+#define manifest_text_next appkg__manifest_text_next
+#define manifest_text_free appkg__manifest_text_free
+#define manifest_text_length appkg__manifest_text_length
 #define manifest_check_placeholders appkg__manifest_check_placeholders
 #define manifest_check_user appkg__manifest_check_user
 #define manifest_free appkg__manifest_free
@@ -288,6 +292,9 @@ void *frame_encoder_new(int level);
 /* Compress src into out as one frame with content size and checksum. */
 int frame_encode(void *cctx, const unsigned char *src, size_t len, struct buf *out,
 		 struct appkg_err *e);
+/* Set up cctx (frame_encoder_new's) for one frame of len bytes given in parts to
+ * ZSTD_compressStream2 from a buffer that stays in place: frame_encode's bytes. 0 or -1. */
+int frame_encode_begin(void *cctx, size_t len);
 /* Serialise the index and the seek table. */
 int index_encode(struct buf *out, const struct index_entry *entries, uint32_t n);
 int seek_table_encode(struct buf *out, const struct frame_info *frames, uint32_t n);
@@ -373,11 +380,30 @@ struct writer_member {
 	json_t *secret_refs; /* its secret references, [name, line, column] each, or NULL */
 	int placeholders;   /* 1 when it holds a placeholder of any kind */
 };
-/* The manifest text (json_canonical's form) appended to out: the top level is built as a
- * tree, the resources array one entry at a time, so that no tree of every entry is made. */
-int manifest_build(json_t *user, const struct writer_member *m, size_t n,
-		   const void *secrets_blob, size_t blob_len, const char *package_id,
-		   struct buf *out, struct appkg_err *e);
+/* The manifest text (json_canonical's form) made piece by piece, so that it is never held
+ * whole: manifest_text_next gives the next piece (valid until the next call) and returns 1,
+ * or 0 after the last, or an error code. The top level is built as a tree, the resources one
+ * entry at a time. With check, every piece is first checked as manifest_load would check the
+ * whole text (the writer's self-check). Made twice from the same input, the text is the same. */
+struct manifest_text {
+	char *top;                  /* the top level, with "resources": [] */
+	size_t top_len, start, end; /* where that [] is */
+	json_t *map;                /* path -> the user's entry */
+	const struct writer_member *m;
+	size_t n, i;                /* entries, and the next to make */
+	int stage;
+	struct buf piece;
+	struct made_check *check;
+};
+int manifest_text_start(struct manifest_text *t, json_t *user, const struct writer_member *m,
+			size_t n, const void *secrets_blob, size_t blob_len, const char *package_id,
+			int check, struct appkg_err *e);
+int manifest_text_next(struct manifest_text *t, const void **piece, size_t *len,
+		       struct appkg_err *e);
+/* Instead of manifest_text_next: the length of the whole text (on a fresh t, without check),
+ * most entries counted without being made. */
+int manifest_text_length(struct manifest_text *t, size_t *len, struct appkg_err *e);
+void manifest_text_free(struct manifest_text *t);
 /* What the user's manifest is checked against before it is built: the members (sorted by
  * path), the sorted paths of resources whose add failed (present, but not packed), and whether
  * entries without a member are dropped. Every problem goes to fn (when set); the first is also

@@ -699,6 +699,15 @@ static long resource_index(const struct manifest *m, const char *path)
 	return r ? r - m->res : -1;
 }
 
+/* Where a path is among the resources a check resolves paths against: the manifest's own
+ * entries when it is loaded, the members it was made from when a writer checks what it made. */
+typedef long (*find_resource_fn)(const void *ctx, const char *path);
+
+static long find_resource(const void *ctx, const char *path)
+{
+	return resource_index(ctx, path);
+}
+
 static int input_schema(struct appkg_err *e, const char *name, const char *problem)
 {
 	return appkg_fail(e, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: inputs: %s: %s", name,
@@ -707,7 +716,7 @@ static int input_schema(struct appkg_err *e, const char *name, const char *probl
 
 /* used_by of one input: sorted, unique paths of resources of the package. */
 static int load_used_by(struct manifest *m, struct manifest_input *in, json_t *arr,
-			struct appkg_err *e)
+			find_resource_fn find, const void *ctx, struct appkg_err *e)
 {
 	json_t *v;
 	size_t j;
@@ -725,7 +734,7 @@ static int load_used_by(struct manifest *m, struct manifest_input *in, json_t *a
 			return input_schema(e, in->name, "used_by entries must be strings");
 		if (j > 0 && strcmp(in->used_by[j - 1], p) >= 0)
 			return input_schema(e, in->name, "used_by must be sorted, no duplicates");
-		if ((k = resource_index(m, p)) < 0)
+		if ((k = find(ctx, p)) < 0)
 			return appkg_fail(e, APPKG_ERR_MANIFEST_SCHEMA, "manifest.json: inputs: %s: "
 					  "used_by \"%s\" is not a resource of the package", in->name, p);
 		in->used_by[in->nused++] = p;
@@ -735,7 +744,7 @@ static int load_used_by(struct manifest *m, struct manifest_input *in, json_t *a
 }
 
 static int load_input(struct manifest *m, struct manifest_input *in, json_t *v,
-		      struct appkg_err *e)
+		      find_resource_fn find, const void *ctx, struct appkg_err *e)
 {
 	json_t *req = json_object_get(v, "required"), *def = json_object_get(v, "default");
 	json_t *desc = json_object_get(v, "description");
@@ -750,7 +759,7 @@ static int load_input(struct manifest *m, struct manifest_input *in, json_t *v,
 	in->description = json_string_value(desc);
 	if (!json_is_boolean(req))
 		return input_schema(e, in->name, "required must be true or false");
-	if (load_used_by(m, in, json_object_get(v, "used_by"), e))
+	if (load_used_by(m, in, json_object_get(v, "used_by"), find, ctx, e))
 		return e->code;
 	in->required = json_is_true(req);
 	if (in->required != (in->nused > 0 && !def))
@@ -762,7 +771,8 @@ static int load_input(struct manifest *m, struct manifest_input *in, json_t *v,
 }
 
 /* Format 2: "inputs" is required, an object; each entry checked (spec §20.3). */
-static int check_inputs(struct manifest *m, struct appkg_err *e)
+static int check_inputs(struct manifest *m, find_resource_fn find, const void *ctx,
+			struct appkg_err *e)
 {
 	json_t *inputs = json_object_get(m->root, "inputs"), *v;
 	const char *name;
@@ -781,7 +791,7 @@ static int check_inputs(struct manifest *m, struct appkg_err *e)
 	json_object_foreach(inputs, name, v) {
 		m->inputs[i].name = name;
 		m->ninputs = ++i;
-		if (load_input(m, &m->inputs[i - 1], v, e))
+		if (load_input(m, &m->inputs[i - 1], v, find, ctx, e))
 			return e->code;
 	}
 	qsort(m->inputs, m->ninputs, sizeof(*m->inputs), input_cmp);
@@ -874,27 +884,11 @@ int manifest_check_placeholders(const struct manifest *m, const char *path, cons
 	return e->code;
 }
 
-int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
-{
-	return manifest_load_indexed(m, data, len, NULL, e);
-}
-
-int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
-			  const struct container *c, struct appkg_err *e)
+/* The top level, parsed (or not) into m->root. */
+static int check_root(struct manifest *m, struct appkg_err *e)
 {
 	const char *name;
-	size_t start = 0, end = 0;
-	int has_resources;
 
-	memset(m, 0, sizeof(*m));
-	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
-		if (e->code != APPKG_ERR_JSON_DEPTH)
-			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
-		return e->code;
-	}
-	has_resources = member_span(data, len, "resources", &start, &end);
-	m->root = has_resources ? parse_top(data, len, start, end, e)
-				: json_parse_strict(data, len, e, MANIFEST_PATH);
 	if (!m->root)
 		return e->code == APPKG_ERR_NO_MEMORY ? e->code : (e->code = APPKG_ERR_MANIFEST_JSON);
 	if (!json_is_object(m->root))
@@ -913,10 +907,35 @@ int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 	if (optional_string(m->root, "description", e) || optional_string(m->root, "version", e) ||
 	    optional_string(m->root, "created_by", e) || optional_string(m->root, "package_id", e))
 		return e->code;
+	return 0;
+}
+
+int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg_err *e)
+{
+	return manifest_load_indexed(m, data, len, NULL, e);
+}
+
+int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
+			  const struct container *c, struct appkg_err *e)
+{
+	size_t start = 0, end = 0;
+	int has_resources;
+
+	memset(m, 0, sizeof(*m));
+	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
+		if (e->code != APPKG_ERR_JSON_DEPTH)
+			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
+		return e->code;
+	}
+	has_resources = member_span(data, len, "resources", &start, &end);
+	m->root = has_resources ? parse_top(data, len, start, end, e)
+				: json_parse_strict(data, len, e, MANIFEST_PATH);
+	if (check_root(m, e))
+		return e->code;
 	if (!has_resources)
 		return schema(e, "resources", "must be an array");
 	return check_resources(m, data, start, end, c, e) || check_secrets(m, e) ||
-	       check_inputs(m, e) ? e->code : 0;
+	       check_inputs(m, find_resource, m, e) ? e->code : 0;
 }
 
 void manifest_free(struct manifest *m)
@@ -970,9 +989,12 @@ static json_t *user_entries(json_t *user, struct appkg_err *e)
 	return map;
 }
 
+/* The entry of a member the user's manifest lists (old), with the writer's fields: a shallow
+ * copy of old, whose own values are only shared, never changed (it is made twice, measured
+ * then written). */
 static json_t *build_entry(json_t *old, const struct writer_member *m, struct appkg_err *e)
 {
-	json_t *entry = old ? json_deep_copy(old) : json_object();
+	json_t *entry = old ? json_copy(old) : json_object();
 	char *logical = appkg_name_decode(m->name);
 
 	if (!entry || !logical ||
@@ -1026,8 +1048,8 @@ static int plain(const char *s)
 /* The entry of a resource the user's manifest does not list, written straight as Jansson
  * would dump build_entry's object inside the array (sorted keys, two-space indent at depth 2):
  * 1 when written, 0 when a string would need escaping (build_entry then does it), -1 when out
- * of memory. */
-static int put_plain_entry(struct buf *out, const struct writer_member *m)
+ * of memory. Without out, its length is added to *count instead. */
+static int put_plain_entry(struct buf *out, size_t *count, const struct writer_member *m)
 {
 	char hex[2 * APPKG_DIGEST_BYTES + 1], size[24], *decoded = NULL;
 	const char *logical = m->name;
@@ -1044,56 +1066,15 @@ static int put_plain_entry(struct buf *out, const struct writer_member *m)
 		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
 		decimal(size, m->size);
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc > 0; i++)
-			if (buf_append(out, parts[i], strlen(parts[i])))
+			if (!out)
+				*count += strlen(parts[i]);
+			else if (buf_append(out, parts[i], strlen(parts[i])))
 				rc = -1;
 	} else {
 		rc = 0;
 	}
 	free(decoded);
 	return rc;
-}
-
-/* The resources array, as json_canonical writes it at depth 1 of the manifest (JSON_INDENT(2),
- * JSON_SORT_KEYS): each entry built, dumped and freed in turn. */
-static int put_resources(struct buf *out, json_t *user, const struct writer_member *m, size_t n,
-			 struct appkg_err *e)
-{
-	json_t *map = user_entries(user, e);
-	struct indented d = {out, 4};
-	int rc = map ? 0 : e->code;
-
-	if (!rc && buf_append(out, n ? "[\n    " : "[]", n ? 6 : 2))
-		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (size_t i = 0; i < n && !rc; i++) {
-		json_t *old = json_object_get(map, m[i].path), *entry = NULL;
-		int direct = old ? 0 : put_plain_entry(out, &m[i]);
-		if (!direct && !(entry = build_entry(old, &m[i], e)))
-			rc = e->code;
-		else if (direct < 0 || (!direct && json_dump_callback(entry, put_indented, &d,
-								      JSON_INDENT(2) | JSON_SORT_KEYS)) ||
-			 buf_append(out, i + 1 < n ? ",\n    " : "\n  ]", i + 1 < n ? 6 : 4))
-			rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-		json_decref(entry);
-	}
-	json_decref(map);
-	return rc;
-}
-
-/* The top level's text with its empty resources array replaced by the entries. */
-static int splice_resources(struct buf *out, const char *top, size_t len, json_t *user,
-			    const struct writer_member *m, size_t n, struct appkg_err *e)
-{
-	size_t start, end;
-
-	if (!json_member_span((const unsigned char *)top, len, "resources", &start, &end))
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "manifest.json: cannot place resources");
-	if (buf_append(out, top, start))
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (put_resources(out, user, m, n, e))
-		return e->code;
-	if (buf_append(out, top + end, len - end))
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	return 0;
 }
 
 static int build_secrets(json_t *root, const void *blob, size_t blob_len, const char *package_id,
@@ -1153,43 +1134,6 @@ static int build_inputs(json_t *root, const struct writer_member *m, size_t n,
 		return 2;
 	json_object_del(root, "inputs");
 	return 1;
-}
-
-int manifest_build(json_t *user, const struct writer_member *m, size_t n,
-		   const void *secrets_blob, size_t blob_len, const char *package_id,
-		   struct buf *out, struct appkg_err *e)
-{
-	json_t *root = json_deep_copy(user);
-	const char *name = json_string_value(json_object_get(user, "name"));
-	char *top = NULL;
-	size_t len;
-	int major = 1;
-
-	if (!root)
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (!name || !*name)
-		schema(e, "name", "must be a non-empty string");
-	else if (json_object_get(user, "format_version"))
-		check_version(user, e);
-	if (!e->code && !json_object_get(root, "created_by"))
-		set_new(root, "created_by", json_string("appkg " APPKG_VERSION), e);
-	if (!e->code && (major = build_inputs(root, m, n, e)) < 0 && !e->code)
-		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
-	    set_new(root, "format_version", json_sprintf("%d.%d", major, APPKG_FORMAT_MINOR), e) ||
-	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
-	    set_new(root, "resources", json_array(), e) ||
-	    build_secrets(root, secrets_blob, blob_len, package_id, e)) {
-		json_decref(root);
-		return e->code;
-	}
-	if (!(top = json_canonical(root, &len)))
-		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	else
-		splice_resources(out, top, len, user, m, n, e);
-	free(top);
-	json_decref(root);
-	return e->code;
 }
 
 /* ---- checking the manifest a user wrote: every problem in one pass ---- */
@@ -1386,4 +1330,285 @@ int manifest_check_user(json_t *user, const struct user_check *c, struct appkg_e
 		check_user_entry(&k, entry, i);
 	json_decref(k.claimed);
 	return e->code;
+}
+
+/* ---- the text of a new manifest, piece by piece ----
+ * A writer never holds the text whole: it measures it (the tar header and the frame need its
+ * size first), then makes it again while it compresses it. The top level is built as a tree
+ * and dumped with "resources": []; the entries are made one at a time in the place of that [].
+ * With check set, each piece is checked as it is made, by the code manifest_load runs on a
+ * stored manifest, before the writer gets it (struct made_check, below). */
+
+struct made_check {
+	struct manifest m; /* the top level, parsed; nres the members' count, no res */
+	const struct writer_member *members;
+	size_t n, count;   /* entries checked */
+	struct buf copy;   /* the entry being checked, inside {"r":[ ... ]} */
+	const char *deps[APPKG_MAX_DEPENDS];
+};
+
+static int made_top(struct manifest_text *t, struct appkg_err *e);
+static int made_entry(struct made_check *c, const char *el, size_t len, struct appkg_err *e);
+static int made_end(struct made_check *c, struct appkg_err *e);
+
+/* The top level of the new manifest, dumped with an empty resources array at [start, end). */
+static int make_top(struct manifest_text *t, json_t *user, size_t n, const void *secrets_blob,
+		    size_t blob_len, const char *package_id, struct appkg_err *e)
+{
+	json_t *root = json_deep_copy(user);
+	const char *name = json_string_value(json_object_get(user, "name"));
+	int major = 1;
+
+	if (!root)
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!name || !*name)
+		schema(e, "name", "must be a non-empty string");
+	else if (json_object_get(user, "format_version"))
+		check_version(user, e);
+	if (!e->code && !json_object_get(root, "created_by"))
+		set_new(root, "created_by", json_string("appkg " APPKG_VERSION), e);
+	if (!e->code && (major = build_inputs(root, t->m, n, e)) < 0 && !e->code)
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (e->code || set_new(root, "format", json_string("appkg"), e) ||
+	    set_new(root, "format_version", json_sprintf("%d.%d", major, APPKG_FORMAT_MINOR), e) ||
+	    set_new(root, "digest_algorithm", json_string("blake2b-256"), e) ||
+	    set_new(root, "resources", json_array(), e) ||
+	    build_secrets(root, secrets_blob, blob_len, package_id, e)) {
+		json_decref(root);
+		return e->code;
+	}
+	if (!(t->top = json_canonical(root, &t->top_len)))
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	else if (!json_member_span((const unsigned char *)t->top, t->top_len, "resources",
+				   &t->start, &t->end))
+		appkg_fail(e, APPKG_ERR_NO_MEMORY, "manifest.json: cannot place resources");
+	json_decref(root);
+	return e->code;
+}
+
+int manifest_text_start(struct manifest_text *t, json_t *user, const struct writer_member *m,
+			size_t n, const void *secrets_blob, size_t blob_len, const char *package_id,
+			int check, struct appkg_err *e)
+{
+	memset(t, 0, sizeof(*t));
+	t->m = m;
+	t->n = n;
+	if (make_top(t, user, n, secrets_blob, blob_len, package_id, e) ||
+	    !(t->map = user_entries(user, e)))
+		return e->code;
+	if (check && !(t->check = calloc(1, sizeof(*t->check))))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	return check ? made_top(t, e) : 0;
+}
+
+/* Entry i of the resources array, as json_canonical writes it at depth 2 of the manifest
+ * (JSON_INDENT(2), JSON_SORT_KEYS), appended to out. */
+static int put_entry_text(struct manifest_text *t, size_t i, struct buf *out, struct appkg_err *e)
+{
+	json_t *old = json_object_get(t->map, t->m[i].path), *entry = NULL;
+	struct indented d = {out, 4};
+	int direct = old ? 0 : put_plain_entry(out, NULL, &t->m[i]), rc = 0;
+
+	if (!direct && !(entry = build_entry(old, &t->m[i], e)))
+		rc = e->code;
+	else if (direct < 0 || (!direct && json_dump_callback(entry, put_indented, &d,
+							      JSON_INDENT(2) | JSON_SORT_KEYS)))
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	json_decref(entry);
+	return rc;
+}
+
+/* Entries from t->i on, each followed by what separates it from the next or ends the array,
+ * until the piece holds some 64 KiB. */
+static int put_entries(struct manifest_text *t, struct appkg_err *e)
+{
+	struct buf *out = &t->piece;
+
+	if (t->i == 0 && buf_append(out, t->n ? "[\n    " : "[]", t->n ? 6 : 2))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	for (; t->i < t->n && out->len < (64u << 10); t->i++) {
+		size_t at = out->len;
+		int last = t->i + 1 == t->n;
+		if (put_entry_text(t, t->i, out, e) ||
+		    (t->check && made_entry(t->check, (const char *)out->data + at, out->len - at, e)))
+			return e->code;
+		if (buf_append(out, last ? "\n  ]" : ",\n    ", last ? 4 : 6))
+			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	return 0;
+}
+
+int manifest_text_next(struct manifest_text *t, const void **piece, size_t *len,
+		       struct appkg_err *e)
+{
+	switch (t->stage) {
+	case 0: /* the top level up to the array */
+		*piece = t->top;
+		*len = t->start;
+		t->stage = 1;
+		return 1;
+	case 1:
+		t->piece.len = 0;
+		if (put_entries(t, e))
+			return e->code;
+		t->stage = t->i == t->n ? 2 : 1;
+		*piece = t->piece.data;
+		*len = t->piece.len;
+		return 1;
+	case 2: /* the rest of the top level */
+		if (t->check && made_end(t->check, e))
+			return e->code;
+		*piece = t->top + t->end;
+		*len = t->top_len - t->end;
+		t->stage = 3;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int manifest_text_length(struct manifest_text *t, size_t *len, struct appkg_err *e)
+{
+	size_t n = t->n;
+
+	*len = t->start + (n ? 6 : 2) + (t->top_len - t->end);
+	for (; t->i < n; t->i++) {
+		int direct = json_object_get(t->map, t->m[t->i].path) ? 0
+			     : put_plain_entry(NULL, len, &t->m[t->i]);
+		if (direct < 0)
+			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+		t->piece.len = 0;
+		if (!direct && put_entry_text(t, t->i, &t->piece, e))
+			return e->code;
+		*len += t->piece.len + (t->i + 1 < n ? 6 : 4);
+	}
+	t->stage = 3;
+	return 0;
+}
+
+void manifest_text_free(struct manifest_text *t)
+{
+	if (t->check) {
+		manifest_free(&t->check->m);
+		buf_free(&t->check->copy);
+		free(t->check);
+	}
+	free(t->top);
+	json_decref(t->map);
+	buf_free(&t->piece);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the writer's check of what it makes ----
+ * What manifest_load checks in a stored manifest, checked piece by piece: the top level as
+ * manifest_load parses it (the text outside the resources array, with [] in its place), and
+ * each entry as one element of that array. The text is those pieces with whitespace and
+ * commas between them, so that together they are the checks of the whole: json_validate of the
+ * top level and of each entry inside {"r":[ ]} (the depth it has in the manifest) is
+ * json_validate of the text. The entries are checked against the members the writer made
+ * them from: entry i must be member i's path, so that the members stand for the entries where
+ * depends_on and used_by are resolved (manifest_load resolves them against the entries). */
+
+static int validate_made(const void *text, size_t len, struct appkg_err *e)
+{
+	if (!json_validate(text, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH))
+		return 0;
+	if (e->code != APPKG_ERR_JSON_DEPTH)
+		e->code = APPKG_ERR_MANIFEST_JSON; /* as manifest_load */
+	return e->code;
+}
+
+static long find_member(const void *ctx, const char *path)
+{
+	const struct made_check *c = ctx;
+	const struct writer_member *w = c->n ? bsearch(path, c->members, c->n, sizeof(*c->members),
+						       member_by_path) : NULL;
+
+	return w ? w - c->members : -1;
+}
+
+static int made_top(struct manifest_text *t, struct appkg_err *e)
+{
+	struct made_check *c = t->check;
+	size_t start = 0, end = 0;
+
+	c->members = t->m;
+	c->n = t->n;
+	if (validate_made(t->top, t->top_len, e))
+		return e->code;
+	if (!member_span((const unsigned char *)t->top, t->top_len, "resources", &start, &end) ||
+	    start != t->start || end != t->end || t->top[start] != '[')
+		return schema(e, "resources", "must be an array");
+	c->m.root = json_parse_strict(t->top, t->top_len, e, MANIFEST_PATH);
+	c->m.nres = t->n;
+	return check_root(&c->m, e) || check_secrets(&c->m, e) ? e->code : 0;
+}
+
+/* keep_entry and check_dependencies for entry c->count. */
+static int made_place(struct made_check *c, const struct entry_view *v,
+		      const struct manifest_resource *r, struct appkg_err *e)
+{
+	size_t i = c->count;
+	char path[APPKG_MAX_PATH_BYTES + 32];
+
+	if (i >= c->n || strcmp(r->path, c->members[i].path) != 0)
+		return schema(e, r->path, "not the path of the member it was made for");
+	if (i > 0 && strcmp(c->members[i - 1].path, r->path) >= 0)
+		return schema(e, r->path, "resources must be sorted by path, no duplicates");
+	if (v->ndeps > APPKG_MAX_DEPENDS)
+		return schema(e, r->path, "too many depends_on entries");
+	for (size_t j = 0; j < v->ndeps; j++)
+		if (!v->deps[j])
+			return schema(e, r->path, "depends_on entries must be strings");
+	for (size_t j = 0; j < v->ndeps; j++) {
+		if (strlen(v->deps[j]) <= APPKG_MAX_PATH_BYTES) {
+			snprintf(path, sizeof(path), "resources/%s.json", v->deps[j]);
+			if (find_member(c, path) >= 0)
+				continue;
+		}
+		return appkg_fail(e, APPKG_ERR_DEPENDENCY, "manifest.json: %s: depends_on \"%s\" "
+				  "names no resource in the package", r->path, v->deps[j]);
+	}
+	c->count++;
+	return 0;
+}
+
+/* load_entry for the entry el, as made. */
+static int made_entry(struct made_check *c, const char *el, size_t len, struct appkg_err *e)
+{
+	struct manifest_resource r;
+	struct entry_view v;
+	json_t *entry = NULL;
+	char where[48];
+	int rc;
+
+	if (c->count >= APPKG_MAX_MEMBERS)
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
+	c->copy.len = 0;
+	if (buf_append(&c->copy, "{\"r\":[", 6) || buf_append(&c->copy, el, len) ||
+	    buf_append(&c->copy, "]}", 2))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (validate_made(c->copy.data, c->copy.len, e))
+		return e->code;
+	entry_where(where, c->count);
+	if (!view_of_bytes((char *)c->copy.data + 6, len, &v, c->deps)) {
+		entry = json_loadb(el, len, JSON_REJECT_DUPLICATES, NULL);
+		if (!entry)
+			return schema(e, where, "not valid JSON");
+		if (!json_is_object(entry)) {
+			json_decref(entry);
+			return schema(e, where, "must be an object");
+		}
+		view_of_json(entry, &v, c->deps);
+	}
+	rc = check_entry(&v, &r, where, e) || made_place(c, &v, &r, e);
+	json_decref(entry);
+	return rc ? e->code : 0;
+}
+
+static int made_end(struct made_check *c, struct appkg_err *e)
+{
+	if (c->count != c->n)
+		return schema(e, "resources", "not one entry per member");
+	return check_inputs(&c->m, find_member, c, e);
 }

@@ -5,11 +5,12 @@
  * digest), then streams the members again in sorted order into frames of whole tar entries,
  * each file read again into its frame and checked against its digest, and ends with the
  * end-of-archive frame, the member index and the seek table. Memory holds two frames per
- * thread plus the index, never the payload. Frames are compressed independently, so threads
- * change speed, not bytes. When resources come in path order (a directory walk), each is
- * framed and its frame compressed as it is added instead, so that each file is read once
- * (the stream section below).
+ * thread plus the index, never the payload, nor the manifest whole (write_frame0). Frames are
+ * compressed independently, so threads change speed, not bytes. When resources come in path
+ * order (a directory walk), each is framed and its frame compressed as it is added instead,
+ * so that each file is read once (the stream section below).
  */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameProgression */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -942,29 +944,24 @@ static void trusted_comment(appkg_writer *w, char *out, size_t cap)
 			*c = '?';
 }
 
-static int put_member(appkg_writer *w, const char *path, const void *data, uint64_t size,
-		      const unsigned char *digest);
-
-/* The signature member: a new signature over the manifest, or the one carried over. */
-static int put_signature(appkg_writer *w, const char *manifest, size_t len)
+/* The signature, decided once the manifest is measured (it rides in frame 0, whose size comes
+ * first): a carried one is kept only when the manifest is the very text it signed (same), a
+ * new one is made over the text. */
+static int sign_manifest(appkg_writer *w, const void *text, size_t len, int same)
 {
-	unsigned char digest[APPKG_DIGEST_BYTES];
 	char comment[256];
 
 	if (!w->has_signature)
 		return 0;
-	if (!w->sign_key && (len != w->user_text.len || memcmp(manifest, w->user_text.data, len))) {
+	if (!w->sign_key && !same) {
 		w->signature_dropped = 1; /* it signed another manifest: it would be stale */
 		return 0;
 	}
-	if (w->sign_key) {
-		trusted_comment(w, comment, sizeof(comment));
-		w->signature.len = 0;
-		if (sig_sign(&w->signature, w->sign_key, manifest, len, comment, &w->err))
-			return w->err.code;
-	}
-	digest_bytes(digest, w->signature.data, w->signature.len);
-	return put_member(w, SIGNATURE_PATH, w->signature.data, w->signature.len, digest);
+	if (!w->sign_key)
+		return 0;
+	trusted_comment(w, comment, sizeof(comment));
+	w->signature.len = 0;
+	return sig_sign(&w->signature, w->sign_key, text, len, comment, &w->err);
 }
 
 /* ---- finish: frames, compression, index ----
@@ -976,8 +973,8 @@ static int put_signature(appkg_writer *w, const char *manifest, size_t len)
  * frames in order. Without threads (-T 1) finish does that work itself. A frame's bytes depend
  * on its members only, so the threads change speed, not output. At most nslots frames are in
  * flight, which bounds the memory. Each thread compresses with a zstd context of its own,
- * which finish's threads take over from the stream's. Frame 0, the manifest, is digested and
- * checked on a thread of its own while it is compressed and written (manifest_check_start). */
+ * which finish's threads take over from the stream's. Frame 0, the manifest, is made, checked,
+ * digested, compressed and written apart (write_frame0), before the pipeline goes on. */
 
 static int pending_add(struct pending_list *l, const struct writer_member *m, size_t offset)
 {
@@ -1145,77 +1142,6 @@ static void slots_free(appkg_writer *w)
 	w->cur_pending = (struct pending_list){0};
 }
 
-/* The manifest text's digest, into its index entry x, and the check of the text by the same
- * code readers use (unless the output is checked when it is opened). */
-static int check_manifest_text(const unsigned char *text, size_t len, struct index_entry *x,
-			       int check, struct appkg_err *e)
-{
-	struct manifest m = {0};
-
-	digest_bytes(x->digest, text, len);
-	if (check)
-		manifest_load(&m, text, len, e);
-	manifest_free(&m);
-	return e->code;
-}
-
-/* With threads, check_manifest_text runs on a thread of its own from the moment frame 0 is
- * queued, while frame 0 is compressed and written and the streamed frames are copied after
- * it; the writer waits for it (manifest_check_end) before it writes the index, so that a
- * text that fails leaves no package (finish_path removes what was written). Frame 0's bytes
- * are handed from its slot to held once written, so that no later frame reuses them. */
-struct manifest_check {
-	pthread_t tid;
-	const unsigned char *text;
-	size_t len;
-	struct index_entry *x;
-	int check;
-	struct appkg_err err;
-	struct buf held;
-};
-
-static void *manifest_check_run(void *arg)
-{
-	struct manifest_check *c = arg;
-
-	check_manifest_text(c->text, c->len, c->x, c->check, &c->err);
-	return NULL;
-}
-
-/* Start the check of text, or do it now when no thread can be had. */
-static int manifest_check_start(appkg_writer *w, const unsigned char *text, size_t len,
-				struct index_entry *x)
-{
-	struct manifest_check *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	*c = (struct manifest_check){.text = text, .len = len, .x = x,
-				     .check = !w->copy.opens_output};
-	if (pthread_create(&c->tid, NULL, manifest_check_run, c) == 0) {
-		w->mcheck = c;
-		return 0;
-	}
-	free(c);
-	return check_manifest_text(text, len, x, !w->copy.opens_output, &w->err);
-}
-
-/* Wait for the check, if one runs; its problem becomes the writer's. */
-static int manifest_check_end(appkg_writer *w)
-{
-	struct manifest_check *c = w->mcheck;
-
-	if (!c)
-		return w->err.code;
-	pthread_join(c->tid, NULL);
-	if (c->err.code && !w->err.code)
-		w->err = c->err;
-	buf_free(&c->held);
-	free(c);
-	w->mcheck = NULL;
-	return w->err.code;
-}
-
 /* Write the oldest frame in flight, once it is ready (made ready here without threads). */
 static int write_next(appkg_writer *w)
 {
@@ -1240,14 +1166,6 @@ static int write_next(appkg_writer *w)
 	f->offset = f == w->frames ? 0 : f[-1].offset + f[-1].csize; /* for writer_copy_verify */
 	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
 		return w->err.code;
-	if (s->in.cap > 4 * APPKG_FRAME_TARGET) /* frame 0 of a large manifest: not kept */
-		buf_free(&s->out);
-	if (f == w->frames && w->mcheck && !w->mcheck->held.data) { /* being checked */
-		w->mcheck->held = s->in;
-		s->in = (struct buf){0};
-	}
-	if (s->in.cap > 4 * APPKG_FRAME_TARGET)
-		buf_free(&s->in);
 	return 0;
 }
 
@@ -1260,6 +1178,21 @@ static int flush_slots(appkg_writer *w)
 	return 0;
 }
 
+/* Room for one more frame in w->frames. */
+static int grow_frames(appkg_writer *w)
+{
+	uint32_t cap = w->frames_cap ? 2 * w->frames_cap : 64;
+	void *p;
+
+	if (w->nframes < w->frames_cap)
+		return 0;
+	if (!(p = realloc(w->frames, cap * sizeof(*w->frames))))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	w->frames = p;
+	w->frames_cap = cap;
+	return 0;
+}
+
 /* End the current frame: queue it, once a slot is free, for a thread to finish. */
 static int cut_frame(appkg_writer *w)
 {
@@ -1269,14 +1202,8 @@ static int cut_frame(appkg_writer *w)
 
 	if (w->cur.len == 0)
 		return 0;
-	if (w->nframes == w->frames_cap) {
-		uint32_t cap = w->frames_cap ? 2 * w->frames_cap : 64;
-		void *p = realloc(w->frames, cap * sizeof(*w->frames));
-		if (!p)
-			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-		w->frames = p;
-		w->frames_cap = cap;
-	}
+	if (grow_frames(w))
+		return w->err.code;
 	while (w->queued - w->written >= w->nslots)
 		if (write_next(w))
 			return w->err.code;
@@ -1589,7 +1516,7 @@ static long stream_splice(appkg_writer *w)
 	pthread_mutex_lock(&w->lock);
 	w->queued = w->taken = w->written = w->nframes;
 	pthread_mutex_unlock(&w->lock);
-	if (stream_copy(w, st) || manifest_check_end(w))
+	if (stream_copy(w, st))
 		return -1;
 	for (size_t i = 0; i < st->n; i++) {
 		struct index_entry *x = &w->index[w->nindex++];
@@ -1695,57 +1622,321 @@ static void drop_unused_inputs(appkg_writer *w)
 	}
 }
 
-/* Room for the manifest made in one piece, a little more than it takes (an entry the writer
- * makes is some 150 bytes and its strings; the user's own go with the manifest given):
- * grown by doubling instead, a large one would be copied along the way, and every copy
- * left behind would count towards the peak. Pages reserved and never written cost nothing. */
-static size_t manifest_estimate(appkg_writer *w)
+/* Pass one of the manifest: its size (the tar header and frame 0's pledged size come first),
+ * and the signature, which rides in frame 0 after it. Without a signature the text is
+ * measured, not made; with one, it is made and let go piece by piece (only a new signature
+ * needs it whole, and holds it for that). */
+static int measure_manifest(appkg_writer *w, size_t *len)
 {
-	size_t n = TAR_BLOCK + 4096 + 2 * w->user_text.len;
+	struct manifest_text t;
+	struct buf whole = {0};
+	int same = w->has_signature && !w->sign_key, rc;
+	const void *piece;
+	size_t k;
 
-	for (size_t i = 0; i < w->n; i++)
-		n += 256 + 2 * strlen(w->members[i].path);
-	return n;
-}
-
-/* The canonical manifest text, built where frame 0 holds it (after room for its tar header,
- * written once its size is known: the text is not copied) and checked by the same code
- * readers use. */
-static int make_manifest(appkg_writer *w, size_t *len)
-{
 	if (w->only)
 		drop_unused_inputs(w);
-	w->cur.len = 0;
-	if (buf_reserve(&w->cur, manifest_estimate(w)) || buf_append_zeros(&w->cur, TAR_BLOCK))
+	*len = 0;
+	rc = manifest_text_start(&t, w->user, w->members, w->n,
+				 w->has_secrets ? w->secrets.data : NULL, w->secrets.len,
+				 w->package_id, 0, &w->err);
+	if (!rc && !w->has_signature)
+		rc = manifest_text_length(&t, len, &w->err);
+	while (!rc && (rc = manifest_text_next(&t, &piece, &k, &w->err)) == 1) {
+		same = same && *len + k <= w->user_text.len &&
+		       !memcmp(w->user_text.data + *len, piece, k);
+		*len += k;
+		rc = w->sign_key && buf_append(&whole, piece, k)
+			     ? appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory") : 0;
+	}
+	manifest_text_free(&t);
+	if (!rc && *len > APPKG_MAX_MANIFEST_SIZE)
+		rc = appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
+	if (!rc)
+		rc = sign_manifest(w, whole.data, *len, same && *len == w->user_text.len);
+	buf_free(&whole);
+	return rc;
+}
+
+/* ---- frame 0: the manifest, compressed as it is made ----
+ * The manifest of a large package is the largest thing a pack would hold (27 MiB for 100,000
+ * resources), so it is never held whole. Once measured, it is made again piece by piece (and
+ * checked as it is made, manifest_text_start) into a mapping that holds frame 0 at fixed
+ * addresses, while a thread of its own (or the maker itself, without threads) digests it,
+ * compresses it with ZSTD_c_stableInBuffer and writes it: libzstd then compresses the same
+ * blocks from the same window as ZSTD_compress2 of the whole frame, so the bytes are the same
+ * (spec §3.2). Each part of the mapping the window has passed is handed back and made
+ * inaccessible, so that a read libzstd made there would fault instead of reading zeros: the
+ * window (8 MiB) and what the making runs ahead are all that is held. */
+
+#define FRAME0_AHEAD (4u << 20)  /* how far the making may run ahead of the compression */
+#define FRAME0_BLOCK (128u << 10) /* libzstd's block: it compresses whole ones until the end */
+
+struct frame0 {
+	unsigned char *map; /* the frame's dsize bytes */
+	size_t map_len, dsize;
+	size_t made;        /* bytes made; under lock with a thread */
+	int ended, failed;  /* all made, or given up; under lock */
+	size_t consumed;    /* bytes libzstd compressed; under lock */
+	size_t compressed;  /* the same, kept by the compressing side */
+	ZSTD_inBuffer in;   /* what libzstd was given */
+	size_t freed;       /* the mapping before this is handed back */
+	size_t text_to, digested; /* the manifest text ends at text_to; digested up to */
+	crypto_generichash_state digest;
+	ZSTD_CCtx *cctx;
+	void *out;
+	size_t out_cap;
+	uint64_t csize;
+	int fd;
+	const char *out_name;
+	struct appkg_err err; /* the compressing side's */
+	int threaded;
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+/* The mapping before libzstd's window (and a block more) is handed back and made inaccessible. */
+static void frame0_let_go(struct frame0 *f)
+{
+	size_t keep = ((size_t)1 << APPKG_MAX_WINDOW_LOG) + FRAME0_BLOCK;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), to;
+
+	f->compressed = ZSTD_getFrameProgression(f->cctx).consumed;
+	if (f->compressed <= keep)
+		return;
+	to = (f->compressed - keep) / page * page;
+	if (to <= f->freed || to > f->digested)
+		return;
+	if (madvise(f->map + f->freed, to - f->freed, MADV_DONTNEED) == 0 &&
+	    mprotect(f->map + f->freed, to - f->freed, PROT_NONE) == 0)
+		f->freed = to;
+}
+
+/* Hand libzstd the frame up to avail (all of it once ended): the text in it digested first,
+ * then compressed and written. ZSTD_e_continue never gets the last byte: it would compress a
+ * whole last block as one that is not last, and end the frame with an empty block that
+ * ZSTD_compress2 does not write. */
+static int frame0_compress(struct frame0 *f, size_t avail, int ended)
+{
+	ZSTD_EndDirective mode = ended ? ZSTD_e_end : ZSTD_e_continue;
+	size_t r, to;
+
+	f->in.size = ended ? f->dsize : avail < f->dsize ? avail : f->dsize - 1;
+	to = f->in.size < f->text_to ? f->in.size : f->text_to;
+	if (to > f->digested) {
+		crypto_generichash_update(&f->digest, f->map + f->digested, to - f->digested);
+		f->digested = to;
+	}
+	do {
+		ZSTD_outBuffer out = {f->out, f->out_cap, 0};
+		r = ZSTD_compressStream2(f->cctx, &out, &f->in, mode);
+		if (ZSTD_isError(r))
+			return appkg_fail(&f->err, APPKG_ERR_FRAME, "zstd: %s", ZSTD_getErrorName(r));
+		if (out.pos && io_write_all(f->fd, f->out, out.pos, f->out_name, &f->err))
+			return f->err.code;
+		f->csize += out.pos;
+	} while (ended ? r != 0 : f->in.pos < f->in.size);
+	if (!ended)
+		frame0_let_go(f);
+	return 0;
+}
+
+static void *frame0_run(void *arg)
+{
+	struct frame0 *f = arg;
+	size_t avail;
+	int ended, rc;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		while (!f->failed && !f->ended && f->made < f->in.size + FRAME0_BLOCK)
+			pthread_cond_wait(&f->cond, &f->lock);
+		if (f->failed)
+			break;
+		avail = f->made;
+		ended = f->ended;
+		pthread_mutex_unlock(&f->lock);
+		rc = frame0_compress(f, avail, ended);
+		pthread_mutex_lock(&f->lock);
+		f->consumed = f->compressed;
+		if (rc)
+			f->failed = 1;
+		pthread_cond_broadcast(&f->cond);
+		if (rc || ended)
+			break;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static int frame0_start(appkg_writer *w, struct frame0 *f, size_t dsize, size_t text_to)
+{
+	*f = (struct frame0){.dsize = dsize, .text_to = text_to, .digested = TAR_BLOCK,
+			     .fd = w->fd, .out_name = w->out_name};
+	f->map_len = dsize ? dsize : 1;
+	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->map == MAP_FAILED) {
+		f->map = NULL;
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	if (manifest_build(w->user, w->members, w->n, w->has_secrets ? w->secrets.data : NULL,
-			   w->secrets.len, w->package_id, &w->cur, &w->err))
-		return w->err.code;
-	*len = w->cur.len - TAR_BLOCK;
-	if (*len > APPKG_MAX_MANIFEST_SIZE)
-		appkg_fail(&w->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "manifest.json: too large");
+	}
+	f->in.src = f->map;
+	f->out_cap = ZSTD_CStreamOutSize();
+	crypto_generichash_init(&f->digest, NULL, 0, APPKG_DIGEST_BYTES);
+	if (!(f->out = malloc(f->out_cap)) || !(f->cctx = frame_encoder_new(w->level)) ||
+	    frame_encode_begin(f->cctx, dsize))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
+	/* -T 1 makes and compresses on one thread; a commit that writes on one thread (few
+	 * changes: nothing else to compress) still compresses beside the making */
+	if (!w->nworkers && !w->copy.opens_output)
+		return 0;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->threaded = pthread_create(&f->tid, NULL, frame0_run, f) == 0;
+	if (!f->threaded) {
+		pthread_cond_destroy(&f->cond);
+		pthread_mutex_destroy(&f->lock);
+	}
+	return 0;
+}
+
+/* The compressing side's problem, on w. */
+static int frame0_failed(appkg_writer *w, struct frame0 *f)
+{
+	if (!w->err.code)
+		w->err = f->err.code ? f->err : (struct appkg_err){APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
 	return w->err.code;
 }
 
-/* The manifest's entry in frame 0, whose text make_manifest left after room for the header. */
-static int put_manifest(appkg_writer *w, size_t len)
+/* Append len bytes to the frame; they go to libzstd as whole blocks are made. */
+static int frame0_put(appkg_writer *w, struct frame0 *f, const void *p, size_t len)
+{
+	int failed;
+
+	if (len > f->dsize - f->made)
+		return appkg_fail(&w->err, APPKG_ERR_FRAME, "manifest.json: longer than measured");
+	memcpy(f->map + f->made, p, len);
+	if (!f->threaded) {
+		f->made += len;
+		if (f->made >= f->in.size + FRAME0_BLOCK && frame0_compress(f, f->made, 0))
+			return frame0_failed(w, f);
+		return 0;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->made += len;
+	pthread_cond_broadcast(&f->cond);
+	while (!f->failed && f->made - f->consumed > FRAME0_AHEAD)
+		pthread_cond_wait(&f->cond, &f->lock);
+	failed = f->failed;
+	pthread_mutex_unlock(&f->lock);
+	return failed ? frame0_failed(w, f) : 0;
+}
+
+/* Every byte made: the frame ended and written, the text's digest into digest. On a failure
+ * of the making (w->err set), the thread is stopped. */
+static int frame0_end(appkg_writer *w, struct frame0 *f, unsigned char *digest)
+{
+	int failed = w->err.code != 0;
+
+	if (!failed && f->made != f->dsize)
+		failed = appkg_fail(&w->err, APPKG_ERR_FRAME, "manifest.json: shorter than measured");
+	if (f->threaded) {
+		pthread_mutex_lock(&f->lock);
+		if (failed)
+			f->failed = 1;
+		f->ended = 1;
+		pthread_cond_broadcast(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+		pthread_join(f->tid, NULL);
+		pthread_cond_destroy(&f->cond);
+		pthread_mutex_destroy(&f->lock);
+		f->threaded = 0;
+		if (!failed && f->failed)
+			return frame0_failed(w, f);
+	} else if (!failed && frame0_compress(f, f->made, 1)) {
+		return frame0_failed(w, f);
+	}
+	if (!failed)
+		crypto_generichash_final(&f->digest, digest, APPKG_DIGEST_BYTES);
+	return w->err.code;
+}
+
+static void frame0_free(struct frame0 *f)
+{
+	if (f->map)
+		munmap(f->map, f->map_len);
+	ZSTD_freeCCtx(f->cctx);
+	free(f->out);
+}
+
+/* The manifest's entry and the signature's, in the index. */
+static void index_frame0(appkg_writer *w, size_t len, const unsigned char *digest)
 {
 	struct index_entry *x = &w->index[w->nindex++];
-	struct buf h = {0};
-	int rc = tar_put_header(&h, MANIFEST_PATH, len, w->mtime) || h.len != TAR_BLOCK;
 
+	*x = (struct index_entry){.path = (char *)MANIFEST_PATH,
+				  .path_len = (uint32_t)strlen(MANIFEST_PATH), .size = len};
+	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
+	if (!w->has_signature || w->signature_dropped)
+		return;
+	x = &w->index[w->nindex++];
+	*x = (struct index_entry){.path = (char *)SIGNATURE_PATH,
+				  .path_len = (uint32_t)strlen(SIGNATURE_PATH),
+				  .offset = (uint32_t)tar_entry_bytes(MANIFEST_PATH, len),
+				  .size = w->signature.len};
+	digest_bytes(x->digest, w->signature.data, w->signature.len);
+}
+
+/* Frame 0's parts after the manifest text: its padding, and the signature's entry. */
+static int frame0_tail(appkg_writer *w, struct buf *h, size_t len)
+{
+	h->len = 0;
+	if (tar_put_padding(h, len) ||
+	    (w->has_signature && !w->signature_dropped &&
+	     (tar_put_header(h, SIGNATURE_PATH, w->signature.len, w->mtime) ||
+	      buf_append(h, w->signature.data, w->signature.len) ||
+	      tar_put_padding(h, w->signature.len))))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
+/* Frame 0: the manifest's entry (its text made again, as measured, its digest into digest)
+ * and the signature's. */
+static int write_frame0(appkg_writer *w, size_t len, unsigned char *digest)
+{
+	size_t dsize = tar_entry_bytes(MANIFEST_PATH, len), k;
+	struct manifest_text t = {0};
+	struct buf h = {0};
+	struct frame0 f;
+	const void *piece;
+	int rc;
+
+	if (w->has_signature && !w->signature_dropped)
+		dsize += tar_entry_bytes(SIGNATURE_PATH, w->signature.len);
+	if (dsize > UINT32_MAX)
+		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "frame 0 too large");
+	rc = frame0_start(w, &f, dsize, TAR_BLOCK + len);
+	if (!rc && (tar_put_header(&h, MANIFEST_PATH, len, w->mtime) || h.len != TAR_BLOCK))
+		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "manifest.json: cannot write its header");
 	if (!rc)
-		memcpy(w->cur.data, h.data, TAR_BLOCK);
+		rc = frame0_put(w, &f, h.data, h.len) ||
+		     manifest_text_start(&t, w->user, w->members, w->n,
+					 w->has_secrets ? w->secrets.data : NULL, w->secrets.len,
+					 w->package_id, !w->copy.opens_output, &w->err);
+	while (!rc && (rc = manifest_text_next(&t, &piece, &k, &w->err)) == 1)
+		rc = frame0_put(w, &f, piece, k);
+	if (!rc)
+		rc = frame0_tail(w, &h, len) || frame0_put(w, &f, h.data, h.len);
+	if (!frame0_end(w, &f, digest) && f.csize > UINT32_MAX)
+		appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
+	if (!w->err.code && !grow_frames(w))
+		w->frames[w->nframes++] = (struct frame_info){.dsize = (uint32_t)dsize,
+							      .csize = (uint32_t)f.csize};
+	frame0_free(&f);
+	manifest_text_free(&t);
 	buf_free(&h);
-	if (rc || tar_put_padding(&w->cur, len))
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "manifest.json: cannot write its header");
-	w->cur_members++;
-	x->path = (char *)MANIFEST_PATH;
-	x->path_len = (uint32_t)strlen(MANIFEST_PATH);
-	x->frame = w->nframes;
-	x->offset = 0;
-	x->size = len;
-	return 0; /* its digest: check_manifest_text */
+	return w->err.code;
 }
 
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
@@ -1781,27 +1972,18 @@ static int write_members(appkg_writer *w, size_t len)
 	long streamed;
 	int rc;
 
-	struct index_entry *x = &w->index[w->nindex];
-	struct slot *s;
-
 	progress_start(w, len);
-	/* the signature is made before its entry is appended, which may move w->cur; a commit
-	 * without threads (only the digest to take: its output is opened and checked) takes the
-	 * digest on a thread while frame 0 is compressed, here (25 ms beside 130 for 100,000
-	 * entries), in the buffer cut_frame hands to frame 0's slot */
-	if (put_manifest(w, len) ||
-	    put_signature(w, (const char *)w->cur.data + TAR_BLOCK, len) ||
-	    (!w->nworkers && w->copy.opens_output &&
-	     manifest_check_start(w, w->cur.data + TAR_BLOCK, len, x)) ||
-	    (!w->nworkers && !w->copy.opens_output &&
-	     check_manifest_text(w->cur.data + TAR_BLOCK, len, x, 1, &w->err)) ||
-	    cut_frame(w))
+	if (write_frame0(w, len, digest))
 		return w->err.code;
-	s = &w->slots[(w->queued - 1) % w->nslots]; /* frame 0, being compressed */
-	if (w->nworkers && manifest_check_start(w, s->in.data + TAR_BLOCK, len, x))
-		return w->err.code;
+	/* the index only now, not beside frame 0's window (6 MiB for 100,000 members) */
+	if (!(w->index = calloc(w->n + 3, sizeof(*w->index))))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	index_frame0(w, len, digest);
+	pthread_mutex_lock(&w->lock); /* frame 0 is written: the pipeline goes on from frame 1 */
+	w->queued = w->taken = w->written = w->nframes;
+	pthread_mutex_unlock(&w->lock);
 	progress_step(w, len);
-	if ((streamed = stream_splice(w)) < 0 || manifest_check_end(w))
+	if ((streamed = stream_splice(w)) < 0)
 		return w->err.code;
 	for (size_t i = 0; i < (size_t)streamed; i++)
 		progress_step(w, w->members[i].size);
@@ -1830,8 +2012,7 @@ static int write_members(appkg_writer *w, size_t len)
 }
 
 /* The memory the adds freed (read-ahead buffers of the threads, the walk's lists), handed
- * back before the manifest, the largest thing a pack holds, is built: with 100,000 resources
- * that is some 20 MiB of a peak otherwise near 100. */
+ * back before frame 0 is made: with 100,000 resources that is some 10 MiB. */
 static void trim_heap(void)
 {
 #ifdef __GLIBC__
@@ -1855,17 +2036,14 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	pool_free(w->pool); /* no file is read ahead from here on */
 	w->pool = NULL;
 	trim_heap();
-	if (make_manifest(w, &len))
+	if (measure_manifest(w, &len))
 		return w->err.code;
 	w->fd = fd;
 	w->out_name = w->out_name ? w->out_name : "output";
-	w->index = calloc(w->n + 3, sizeof(*w->index));
-	if (!w->index || slots_init(w))
+	if (slots_init(w))
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
 		rc = write_members(w, len);
-	if (manifest_check_end(w) && !rc) /* after a failure, still waited for */
-		rc = w->err.code;
 	writer_copy_prehash_end(w);
 	slots_free(w);
 	return rc;

@@ -118,7 +118,6 @@ struct appkg_writer {
 	struct copy_state copy;
 	struct stream *stream; /* resources framed as they are added, or NULL */
 	struct prepare_pool *pool; /* read buffers kept from one directory's job to the next */
-	struct manifest_check *mcheck; /* frame 0's text checked beside the writing, or NULL */
 	/* encoders of threads that ended, at spare_level, for the next threads (under lock) */
 	ZSTD_CCtx *spare_cctx[MAX_THREADS];
 	int nspare, spare_level;

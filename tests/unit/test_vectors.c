@@ -219,6 +219,41 @@ TEST(test_spec_zstd_parameters_levels)
 	}
 }
 
+/* Frame 0 of a package of many resources: a manifest larger than the window, compressed in
+ * parts as it is made (spec §3.2) and given back to libzstd's window as it goes, must be the
+ * bytes ZSTD_compress2 makes of it whole. */
+TEST(test_spec_zstd_parameters_large_manifest)
+{
+	static const int levels[] = {3, 9};
+	char msg[64], name[32], data[32];
+
+	for (size_t l = 0; l < 2; l++) {
+		appkg_writer *w = appkg_writer_new();
+		FILE *f = tmpfile();
+		size_t flen = 0;
+		unsigned char *pkg;
+		snprintf(msg, sizeof(msg), "level %d", levels[l]);
+		harness_msg = msg;
+		CHECK(w && f);
+		CHECK_EQ(appkg_writer_set_level(w, levels[l]), 0);
+		CHECK_EQ(appkg_writer_set_threads(w, l ? 2 : 1), 0);
+		CHECK_EQ(appkg_writer_set_manifest(w, "{\"name\": \"large\"}", 17), 0);
+		for (size_t i = 0; i < 45000; i++) {
+			int n = snprintf(data, sizeof(data), "{\"i\": %zu}", i);
+			snprintf(name, sizeof(name), "r%zu", i * 7919 % 45000);
+			CHECK_EQ(appkg_writer_add_resource(w, i % 3 ? "pages" : "flows", name, data,
+							  (size_t)n), 0);
+		}
+		CHECK_EQ(appkg_writer_finish_fd(w, fileno(f)), 0);
+		appkg_writer_free(w);
+		pkg = slurp(f, &flen);
+		CHECK(pkg != NULL);
+		long n = frames_reproduced(pkg, flen, levels[l]);
+		free(pkg);
+		CHECK(n >= 2);
+	}
+}
+
 static void run_dir(const char *dir, int valid)
 {
 	struct dirent **list;
@@ -249,5 +284,6 @@ int main(void)
 	run_dir("tests/vectors/valid", 1);
 	RUN(test_spec_zstd_parameters_golden);
 	RUN(test_spec_zstd_parameters_levels);
+	RUN(test_spec_zstd_parameters_large_manifest);
 	return harness_total_failed != 0;
 }
