@@ -357,7 +357,8 @@ static int dependency_resolves(const struct manifest *m, const char *dep)
 static int check_dependencies(struct manifest *m, struct appkg_err *e)
 {
 	for (size_t i = 0; i < m->nres; i++) {
-		const char *dep = (const char *)m->pool.data + m->deps[i];
+		/* the pool may be empty (NULL) when every path is the index's */
+		const char *dep = m->ndeps[i] ? (const char *)m->pool.data + m->deps[i] : NULL;
 		for (uint32_t j = 0; j < m->ndeps[i]; j++, dep += strlen(dep) + 1)
 			if (!dependency_resolves(m, dep))
 				return appkg_fail(e, APPKG_ERR_DEPENDENCY, "manifest.json: %s: depends_on "
