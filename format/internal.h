@@ -44,6 +44,10 @@
 #define diff_values appkg__diff_values
 #define digest_bytes appkg__digest_bytes
 #define blake2b_256 appkg__blake2b_256
+#define blake2b_256_many appkg__blake2b_256_many
+#define blake2b_256_many_plain appkg__blake2b_256_many_plain
+#define blake2b_256_many_x8 appkg__blake2b_256_many_x8
+#define blake2b_x8_usable appkg__blake2b_x8_usable
 #define frame_decode appkg__frame_decode
 #define frame_decode_from appkg__frame_decode_from
 #define frame_encode appkg__frame_encode
@@ -200,6 +204,16 @@ int hex_decode(unsigned char *out, size_t n, const char *in);  /* 0 if exactly 2
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n);
 /* BLAKE2b with a 32-byte digest and no key (blake2b.c): crypto_generichash's result. */
 void blake2b_256(unsigned char out[32], const void *data, size_t len);
+/* The same of n messages of any lengths (out[i] of data[i], len[i] bytes), on eight lanes
+ * of AVX-512 where the CPU has it, else one after the other. The two ways by name, for the
+ * tests: blake2b_256_many_x8 returns -1, doing nothing, where it cannot run. */
+void blake2b_256_many(unsigned char (*out)[32], const void *const *data, const size_t *len,
+		      size_t n);
+void blake2b_256_many_plain(unsigned char (*out)[32], const void *const *data,
+			    const size_t *len, size_t n);
+int blake2b_256_many_x8(unsigned char (*out)[32], const void *const *data, const size_t *len,
+			size_t n);
+int blake2b_x8_usable(void);
 
 /* ---- names.c ---- */
 enum member_kind { MEMBER_MANIFEST, MEMBER_SIGNATURE, MEMBER_RESOURCE, MEMBER_SECRETS };

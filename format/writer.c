@@ -451,13 +451,15 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 /* A prepared file's problem when there was no memory to keep it: shared, never freed. */
 static struct appkg_err prepare_no_memory = {APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
 
-/* Read a resource file into p->data, then scan, check and digest its bytes into p: the work
- * of adding it that touches no handle, so any thread may do it. The bytes stay in p->data for
- * the add, which frames them (read once). A problem is kept in p->err, and the bytes dropped. */
-static void prepare_one(struct writer_prepared *p)
+/* Read a resource file into p->data, then scan and check its bytes into p: the work of adding
+ * it that touches no handle, so any thread may do it. The bytes stay in p->data for the add,
+ * which frames them (read once). 1 when they are ready to digest; 0 with the problem kept in
+ * p->err, and the bytes dropped. */
+static int prepare_bytes(struct writer_prepared *p)
 {
 	char subject[2 * 256 + 32]; /* the walk's type and name are file names */
 	struct appkg_err e;
+	int ok = 0;
 
 	e.code = 0;
 	if (!resource_path_in(subject, sizeof(subject), p->type, p->name))
@@ -467,10 +469,10 @@ static void prepare_one(struct writer_prepared *p)
 				  APPKG_MAX_RESOURCE_SIZE, &e) &&
 		 !check_bytes(&e, &p->m, p->data.data, p->data.len, subject)) {
 		p->m.size = p->data.len;
-		digest_bytes(p->m.digest, p->data.data, p->data.len);
+		ok = 1;
 	}
 	if (!e.code)
-		return;
+		return ok;
 	p->data.len = 0;
 	if (p->err != &prepare_no_memory)
 		free(p->err);
@@ -478,22 +480,38 @@ static void prepare_one(struct writer_prepared *p)
 		*p->err = e;
 	else
 		p->err = &prepare_no_memory;
+	return 0;
+}
+
+/* prepare_bytes, then the digest of the bytes. */
+static void prepare_one(struct writer_prepared *p)
+{
+	if (prepare_bytes(p))
+		digest_bytes(p->m.digest, p->data.data, p->data.len);
 }
 
 /* How far the threads may read ahead of the caller: items and bytes held (the item the
  * caller waits for is always taken). */
 #define PREPARE_AHEAD_ITEMS 256
 #define PREPARE_AHEAD_BYTES (8u << 20)
+/* A thread digests the files it reads a batch at a time, on the eight lanes of
+ * blake2b_256_many: up to PREPARE_BATCH items, read one after the other until
+ * PREPARE_BATCH_BYTES are read. The items of a batch count as held once they are seen, so
+ * the bytes held ahead may exceed PREPARE_AHEAD_BYTES by a batch a thread, at most
+ * PREPARE_BATCH_BYTES and one file (a thread read up to one file past it before). */
+#define PREPARE_BATCH 8
+#define PREPARE_BATCH_BYTES (512u << 10)
 /* Buffers kept for reuse, and the largest one kept: reading into memory that is already
  * mapped spares a page fault per page of every file. */
-#define PREPARE_POOL (PREPARE_AHEAD_ITEMS + MAX_THREADS + 2)
+#define PREPARE_POOL (PREPARE_AHEAD_ITEMS + PREPARE_BATCH * MAX_THREADS + 2)
 #define PREPARE_POOL_MAX_CAP (1u << 20)
 
 /* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
  * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
  * both under the lock; the caller, waiting for one, prepares the next untaken item itself.
  * The items before the one the caller waits for are done with: their bytes go back to the
- * pool. With no thread (-T 1) the caller prepares each item as it waits for it. */
+ * pool. With no thread (-T 1) the caller prepares each item as it waits for it. A thread
+ * takes items a batch at a time (prepare_batch), the caller one at a time. */
 struct prepare_job {
 	struct writer_prepared *items;
 	size_t n, next;  /* next: the first item no thread has taken */
@@ -553,52 +571,162 @@ static void pool_put(struct prepare_job *j, struct writer_prepared *p)
 	buf_free(&p->data);
 }
 
-/* Take the next item nobody took and prepare it; 0 when none was left. */
-static int prepare_next(struct prepare_job *j, int own)
+/* Under the lock: take item i, with a buffer from the pool to read it into. */
+static struct writer_prepared *take_item(struct prepare_job *j, size_t i)
 {
-	struct writer_prepared *p;
-	struct stat st;
-	size_t i;
-	int done = 0, stated;
+	struct writer_prepared *p = &j->items[i];
 
-	pthread_mutex_lock(&j->lock);
-	i = take_next(j, own);
-	p = i < j->n ? &j->items[i] : NULL;
-	if (p && !p->skip && !p->data.data && j->pool && j->pool->n)
+	if (!p->skip && !p->data.data && j->pool && j->pool->n)
 		p->data = j->pool->b[--j->pool->n];
-	pthread_mutex_unlock(&j->lock);
-	if (!p)
-		return 0;
+	return p;
+}
+
+/* What a thread found of a taken item, kept until it is seen. */
+struct prepare_found {
+	size_t i;
+	int done, stated, digest; /* digest: read and checked, to digest */
+	mode_t mode;
+};
+
+/* Read and check item f->i if it is a regular file: only a regular file is read ahead (never
+ * a device or a FIFO); anything else, if the walk takes it for a resource after all, is read
+ * when added and refused then. The digest is left to the caller (f->digest). */
+static void prepare_found(struct prepare_job *j, struct prepare_found *f)
+{
+	struct writer_prepared *p = &j->items[f->i];
+	struct stat st;
+
+	f->done = f->stated = f->digest = 0;
+	f->mode = 0;
 	if (p->skip)
-		return 1; /* prepared when added, if it is */
-	/* only a regular file is read ahead (never a device or a FIFO); anything else, if the
-	 * walk takes it for a resource after all, is read when added and refused then */
-	stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
-				: lstat(p->fs_path, &st)) == 0;
-	if (stated && S_ISREG(st.st_mode)) {
-		prepare_one(p);
-		done = 1;
+		return; /* prepared when added, if it is */
+	f->stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
+				   : lstat(p->fs_path, &st)) == 0;
+	if (f->stated)
+		f->mode = st.st_mode;
+	if (f->stated && S_ISREG(st.st_mode)) {
+		f->digest = prepare_bytes(p);
+		f->done = 1;
 	}
-	pthread_mutex_lock(&j->lock);
-	p->done = done;
-	p->stated = stated;
-	p->mode = stated ? st.st_mode : 0;
+}
+
+/* Under the lock: item f->i is seen, its bytes held ahead or, when the caller has passed it,
+ * given back. */
+static void mark_seen(struct prepare_job *j, const struct prepare_found *f)
+{
+	struct writer_prepared *p = &j->items[f->i];
+
+	if (p->skip)
+		return;
+	p->done = f->done;
+	p->stated = f->stated;
+	p->mode = f->mode;
 	p->seen = 1;
-	if (i >= j->waited) {
+	if (f->i >= j->waited) {
 		p->held = p->data.len;
 		j->held += p->held;
 	} else {
 		pool_put(j, p);
 	}
-	if (j->wants == i)
+	if (j->wants == f->i)
 		pthread_cond_signal(&j->seen);
+}
+
+/* The caller: take the next item nobody took and prepare it; 0 when none was left. */
+static int prepare_next(struct prepare_job *j)
+{
+	struct prepare_found f;
+
+	pthread_mutex_lock(&j->lock);
+	f.i = take_next(j, 1);
+	if (f.i < j->n)
+		take_item(j, f.i);
+	pthread_mutex_unlock(&j->lock);
+	if (f.i >= j->n)
+		return 0;
+	prepare_found(j, &f);
+	if (f.digest)
+		digest_bytes(j->items[f.i].m.digest, j->items[f.i].data.data,
+			     j->items[f.i].data.len);
+	pthread_mutex_lock(&j->lock);
+	mark_seen(j, &f);
+	pthread_mutex_unlock(&j->lock);
+	return 1;
+}
+
+/* Under the lock: one more item for the k items of batch, or n. The batch never
+ * waits for room (it holds items the caller may want), and stops growing once the caller
+ * waits for one of its items. */
+static size_t take_more(struct prepare_job *j, const struct prepare_found *batch, size_t k)
+{
+	size_t i = j->next;
+
+	for (size_t b = 0; b < k; b++)
+		if (j->wants == batch[b].i)
+			return j->n;
+	if (j->stop || i >= j->n || i >= j->waited + PREPARE_AHEAD_ITEMS ||
+	    j->held >= PREPARE_AHEAD_BYTES)
+		return j->n;
+	j->next++;
+	return i;
+}
+
+/* Digest the items of a batch that were read and checked, all at once. */
+static void digest_batch(struct prepare_job *j, const struct prepare_found *batch, size_t k)
+{
+	unsigned char out[PREPARE_BATCH][32];
+	const void *data[PREPARE_BATCH];
+	size_t len[PREPARE_BATCH], at[PREPARE_BATCH], n = 0;
+
+	for (size_t b = 0; b < k; b++) {
+		if (!batch[b].digest)
+			continue;
+		data[n] = j->items[batch[b].i].data.data;
+		len[n] = j->items[batch[b].i].data.len;
+		at[n++] = batch[b].i;
+	}
+	blake2b_256_many(out, data, len, n);
+	for (size_t b = 0; b < n; b++)
+		memcpy(j->items[at[b]].m.digest, out[b], 32);
+}
+
+/* A thread: take a batch of items nobody took, prepare them, digest them together, and only
+ * then mark them seen; 0 when none was left. Only the first item is waited for (with no item
+ * held yet), so the caller waiting for an item of a batch waits for reads and a digest, never
+ * for itself. */
+static int prepare_batch(struct prepare_job *j)
+{
+	struct prepare_found batch[PREPARE_BATCH];
+	size_t k = 0, bytes = 0, i;
+
+	pthread_mutex_lock(&j->lock);
+	i = take_next(j, 0);
+	while (i < j->n) {
+		take_item(j, i);
+		pthread_mutex_unlock(&j->lock);
+		batch[k].i = i;
+		prepare_found(j, &batch[k]);
+		bytes += j->items[i].data.len;
+		k++;
+		pthread_mutex_lock(&j->lock);
+		if (k == PREPARE_BATCH || bytes >= PREPARE_BATCH_BYTES)
+			break;
+		i = take_more(j, batch, k);
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (!k)
+		return 0;
+	digest_batch(j, batch, k);
+	pthread_mutex_lock(&j->lock);
+	for (size_t b = 0; b < k; b++)
+		mark_seen(j, &batch[b]);
 	pthread_mutex_unlock(&j->lock);
 	return 1;
 }
 
 static void *prepare_some(void *arg)
 {
-	while (prepare_next(arg, 0))
+	while (prepare_batch(arg))
 		;
 	return NULL;
 }
@@ -650,7 +778,7 @@ void writer_prepare_wait(struct prepare_job *j, size_t i)
 	while (!j->items[i].skip && !j->items[i].seen) {
 		if (j->next <= i) {
 			pthread_mutex_unlock(&j->lock);
-			prepare_next(j, 1);
+			prepare_next(j);
 			pthread_mutex_lock(&j->lock);
 		} else {
 			j->wants = i;

@@ -62,6 +62,70 @@ fail:
 	CHECK(0);
 }
 
+/* blake2b_256_many by each way this CPU has (eight lanes of AVX-512, one after the other, and
+ * the choice between them) against crypto_generichash, on n messages of the lengths given
+ * at the offsets given into b. */
+static int many_same(const unsigned char *b, const size_t *off, const size_t *len, size_t n)
+{
+	unsigned char out[3][16][32], ref[32];
+	const void *data[16];
+	int x8;
+
+	for (size_t i = 0; i < n; i++)
+		data[i] = b + off[i];
+	memset(out, 0xa5, sizeof(out));
+	blake2b_256_many(out[0], data, len, n);
+	blake2b_256_many_plain(out[1], data, len, n);
+	x8 = blake2b_256_many_x8(out[2], data, len, n) == 0;
+	if (!x8 && blake2b_x8_usable())
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		crypto_generichash(ref, 32, b + off[i], len[i], NULL, 0);
+		if (memcmp(out[0][i], ref, 32) || memcmp(out[1][i], ref, 32) ||
+		    (x8 && memcmp(out[2][i], ref, 32)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Batches of 1 to 16 messages of mixed lengths (the block edges, empty, up to 64 KiB) at odd
+ * alignments: the lanes end at different blocks, take new messages, finish in plain C. */
+TEST(test_blake2b_many_matches_libsodium)
+{
+	static const size_t edges[] = {0, 1, 127, 128, 129, 255, 256, 257, 8191, 8192};
+	size_t size = 16 * 65536 + 64, off[16], len[16];
+	unsigned char *b = malloc(size);
+	unsigned seed = 12345;
+	int bad = 0;
+
+	CHECK(b);
+	for (size_t i = 0; i < size; i++)
+		b[i] = (unsigned char)(i * 2654435761u >> 13);
+	/* every edge length in every lane, the other lanes empty or long */
+	for (size_t e = 0; e < 10; e++)
+		for (size_t n = 1; n <= 8; n++) {
+			for (size_t i = 0; i < n; i++) {
+				len[i] = i == n - 1 ? edges[e] : edges[(e + i) % 10] * (i & 1);
+				off[i] = i * 65536 + i;
+			}
+			bad |= !many_same(b, off, len, n);
+		}
+	for (int round = 0; round < 3000 && !bad; round++) {
+		size_t n = 1 + (seed = seed * 1103515245 + 12345) % 16;
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (seed = seed * 1103515245 + 12345) >> 8;
+			unsigned kind = r % 4;
+			len[i] = kind == 0 ? edges[(r >> 2) % 10]
+				 : kind == 3 ? (r >> 2) % 65537
+					     : (r >> 2) % 1500;
+			off[i] = i * 65536 + (r >> 20) % 64;
+		}
+		bad |= !many_same(b, off, len, n);
+	}
+	free(b);
+	CHECK(!bad);
+}
+
 static int check(const char *json, int *marks)
 {
 	struct appkg_err e = {0};
@@ -315,6 +379,7 @@ int main(void)
 		return 1;
 	RUN(test_blake2b_matches_libsodium);
 	RUN(test_blake2b_edges_and_long);
+	RUN(test_blake2b_many_matches_libsodium);
 	RUN(test_json_word_scan_each_offset);
 	RUN(test_json_whitespace_runs);
 	RUN(test_json_error_column_each_offset);
