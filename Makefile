@@ -14,7 +14,9 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 # `=`, not `:=`: pkg-config runs only when a rule needs it, after the dependencies are in.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthread
+# --as-needed: a tool that makes no registry call does not load libcurl (and the two dozen
+# libraries it brings) at start.
+PKG_LIBS = -Wl,--as-needed $(shell pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthread
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3)
 # Test builds only: -DAPPKG_CRASH_HOOK compiles in the crash-point hook of format/io.c. `make`
@@ -28,6 +30,9 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_PIC := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+# The tools' shared code as an archive: a tool links only the parts it uses (appkg-pack
+# does not take the registry client, so with --as-needed it does not load libcurl).
+COMMON_LIB := $(BUILD)/lib/libcommon.a
 # Every folder with a main.c is one tool, appkg-FOLDER; mount/ has more files (its own rule).
 TOOLS := appkg $(patsubst %/main.c,appkg-%,$(wildcard */main.c))
 MOUNT_SRC := $(wildcard mount/*.c)
@@ -75,23 +80,27 @@ $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(SHARED): $(LIB_PIC)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libappkg.so.$(SOVERSION) -Wl,--version-script=format/libappkg.map $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	ln -sf libappkg.so.$(VERSION) $(BUILD)/lib/libappkg.so.$(SOVERSION)
 	ln -sf libappkg.so.$(SOVERSION) $(BUILD)/lib/libappkg.so
 
-$(BUILD)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h $(COMMON_OBJ) $(STATIC)
+$(BUILD)/bin/appkg-mount: $(MOUNT_SRC) mount/mount.h $(COMMON_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) $(FUSE_LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -Icommon $(MOUNT_SRC) $(COMMON_LIB) $(STATIC) $(LDFLAGS) $(PKG_LIBS) $(FUSE_LIBS) -o $@
 
-$(BUILD)/bin/appkg-%: %/main.c $(COMMON_OBJ) $(STATIC)
+$(BUILD)/bin/appkg-%: %/main.c $(COMMON_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_LIB) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
 
-$(BUILD)/bin/appkg: common/front/main.c $(COMMON_OBJ) $(STATIC)
+$(BUILD)/bin/appkg: common/front/main.c $(COMMON_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_OBJ) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) -Icommon $< $(COMMON_LIB) $(STATIC) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 $(BUILD)/appkg.pc: appkg.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
