@@ -499,7 +499,7 @@ static void prepare_one(struct writer_prepared *p)
  * PREPARE_BATCH_BYTES are read. The items of a batch count as held once they are seen, so
  * the bytes held ahead may exceed PREPARE_AHEAD_BYTES by a batch a thread, at most
  * PREPARE_BATCH_BYTES and one file (a thread read up to one file past it before). */
-#define PREPARE_BATCH 8
+#define PREPARE_BATCH 16
 #define PREPARE_BATCH_BYTES (512u << 10)
 /* Buffers kept for reuse, and the largest one kept: reading into memory that is already
  * mapped spares a page fault per page of every file. */
