@@ -66,7 +66,27 @@ static void free_list(char **names, size_t n)
 	free(names);
 }
 
-/* The sorted entries of top/rel ("" for top), without "." and "..". NULL (reported) or a list. */
+/* A name as list_dir keeps it: the entry's d_type in the byte after its terminating NUL. */
+static char *listed_name(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+	char *s = malloc(len + 2);
+
+	if (s) {
+		memcpy(s, de->d_name, len + 1);
+		s[len + 1] = (char)de->d_type;
+	}
+	return s;
+}
+
+/* Did the directory say that listed name is a regular file? (DT_UNKNOWN: it did not say.) */
+static int listed_regular(const char *name)
+{
+	return (unsigned char)name[strlen(name) + 1] == DT_REG;
+}
+
+/* The sorted entries of top/rel ("" for top), without "." and "..". NULL (reported) or a list
+ * of names made by listed_name. */
 static char **list_dir(struct walk *k, const char *path, const char *rel, size_t *count)
 {
 	DIR *d = opendir(path);
@@ -89,7 +109,7 @@ static char **list_dir(struct walk *k, const char *path, const char *rel, size_t
 				break;
 			names = grown;
 		}
-		if (!(names[n] = strdup(de->d_name)))
+		if (!(names[n] = listed_name(de)))
 			break;
 		n++;
 	}
@@ -194,6 +214,7 @@ static struct writer_prepared *prepare_list(const char *type_path, int dirfd, co
 		p[i].fs_path = path;
 		p[i].dirfd = dirfd;
 		p[i].file = files[i];
+		p[i].listed_regular = listed_regular(files[i]);
 		p[i].name = len > 5 ? strndup(files[i], len - 5) : strdup(""); /* without ".json" */
 		p[i].skip = !path || !p[i].name || len <= 5 || strcmp(files[i] + len - 5, ".json");
 	}

@@ -541,9 +541,10 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 /* Copy n bytes of in from offset off to out at its current position. */
 int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
 		  struct appkg_err *e);
-/* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors. */
+/* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors;
+ * *mode (if mode) the fstat mode of what was opened, 0 if nothing was. */
 int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
-		    struct appkg_err *e);
+		    mode_t *mode, struct appkg_err *e);
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e);
 
 

@@ -467,52 +467,60 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 /* O_NONBLOCK: a FIFO given as the file must not block the open; it is refused as not regular. */
 int io_read_file(const char *path, struct buf *out, size_t max, struct appkg_err *e)
 {
-	return io_read_file_at(AT_FDCWD, path, path, out, max, e);
+	return io_read_file_at(AT_FDCWD, path, path, out, max, NULL, e);
+}
+
+/* Read the regular file open as fd, of fstat st, into out. */
+static int read_opened(int fd, const struct stat *st, const char *path, struct buf *out,
+		       size_t max, struct appkg_err *e)
+{
+	ssize_t r;
+	size_t want;
+
+	if (!S_ISREG(st->st_mode))
+		return appkg_fail(e, APPKG_ERR_SOURCE, "%s: not a regular file", path);
+	if ((uint64_t)st->st_size > max)
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE,
+				  "%s: %lld bytes, over the %zu-byte limit", path,
+				  (long long)st->st_size, max);
+	if (buf_reserve(out, (size_t)st->st_size + 1))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	while ((r = read(fd, out->data + out->len, want = out->cap - out->len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_errno(e, "read", path);
+		out->len += (size_t)r;
+		/* a regular file reads short only at its end: when that end is where fstat put
+		 * it, the read that would return 0 is spared (one call per file) */
+		if ((size_t)r < want && out->len == (size_t)st->st_size)
+			break;
+		if (out->len > max)
+			return appkg_fail(e, APPKG_ERR_SOURCE, "%s: grew while being read", path);
+		if (out->len == out->cap && buf_reserve(out, 4096))
+			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
+	return 0;
 }
 
 int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,
-		    struct appkg_err *e)
+		    mode_t *mode, struct appkg_err *e)
 {
 	int fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	int rc = 0;
+	int rc;
 
 	out->len = 0;
+	if (mode)
+		*mode = 0;
 	if (fd < 0)
 		return fail_errno(e, "cannot open", path);
 	if (fstat(fd, &st) != 0) {
 		rc = fail_errno(e, "cannot stat", path);
-	} else if (!S_ISREG(st.st_mode)) {
-		rc = appkg_fail(e, APPKG_ERR_SOURCE, "%s: not a regular file", path);
-	} else if ((uint64_t)st.st_size > max) {
-		rc = appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %lld bytes, over the %zu-byte limit",
-				path, (long long)st.st_size, max);
-	} else if (buf_reserve(out, (size_t)st.st_size + 1)) {
-		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	} else {
-		ssize_t r;
-		size_t want;
-		while ((r = read(fd, out->data + out->len, want = out->cap - out->len)) != 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				rc = fail_errno(e, "read", path);
-				break;
-			}
-			out->len += (size_t)r;
-			/* a regular file reads short only at its end: when that end is where fstat
-			 * put it, the read that would return 0 is spared (one call per file) */
-			if ((size_t)r < want && out->len == (size_t)st.st_size)
-				break;
-			if (out->len > max) {
-				rc = appkg_fail(e, APPKG_ERR_SOURCE, "%s: grew while being read", path);
-				break;
-			}
-			if (out->len == out->cap && buf_reserve(out, 4096)) {
-				rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-				break;
-			}
-		}
+		if (mode)
+			*mode = st.st_mode;
+		rc = read_opened(fd, &st, path, out, max, e);
 	}
 	close(fd);
 	return rc;

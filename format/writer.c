@@ -451,11 +451,20 @@ static int admit(appkg_writer *w, struct writer_member *m, const void *data, siz
 /* A prepared file's problem when there was no memory to keep it: shared, never freed. */
 static struct appkg_err prepare_no_memory = {APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
 
+/* What prepare_bytes found about p, forgotten. */
+static void prepare_forget(struct writer_prepared *p)
+{
+	p->data.len = 0;
+	if (p->err != &prepare_no_memory)
+		free(p->err);
+	p->err = NULL;
+}
+
 /* Read a resource file into p->data, then scan and check its bytes into p: the work of adding
  * it that touches no handle, so any thread may do it. The bytes stay in p->data for the add,
  * which frames them (read once). 1 when they are ready to digest; 0 with the problem kept in
- * p->err, and the bytes dropped. */
-static int prepare_bytes(struct writer_prepared *p)
+ * p->err, and the bytes dropped. *mode (if mode): io_read_file_at's. */
+static int prepare_bytes(struct writer_prepared *p, mode_t *mode)
 {
 	char subject[2 * 256 + 32]; /* the walk's type and name are file names */
 	struct appkg_err e;
@@ -466,16 +475,14 @@ static int prepare_bytes(struct writer_prepared *p)
 		appkg_fail(&e, APPKG_ERR_NAME_LENGTH, "%s: path too long", p->fs_path);
 	else if (!io_read_file_at(p->dirfd >= 0 ? p->dirfd : AT_FDCWD,
 				  p->dirfd >= 0 ? p->file : p->fs_path, p->fs_path, &p->data,
-				  APPKG_MAX_RESOURCE_SIZE, &e) &&
+				  APPKG_MAX_RESOURCE_SIZE, mode, &e) &&
 		 !check_bytes(&e, &p->m, p->data.data, p->data.len, subject)) {
 		p->m.size = p->data.len;
 		ok = 1;
 	}
 	if (!e.code)
 		return ok;
-	p->data.len = 0;
-	if (p->err != &prepare_no_memory)
-		free(p->err);
+	prepare_forget(p);
 	if ((p->err = malloc(sizeof(*p->err))))
 		*p->err = e;
 	else
@@ -486,7 +493,7 @@ static int prepare_bytes(struct writer_prepared *p)
 /* prepare_bytes, then the digest of the bytes. */
 static void prepare_one(struct writer_prepared *p)
 {
-	if (prepare_bytes(p))
+	if (prepare_bytes(p, NULL))
 		digest_bytes(p->m.digest, p->data.data, p->data.len);
 }
 
@@ -590,22 +597,35 @@ struct prepare_found {
 
 /* Read and check item f->i if it is a regular file: only a regular file is read ahead (never
  * a device or a FIFO); anything else, if the walk takes it for a resource after all, is read
- * when added and refused then. The digest is left to the caller (f->digest). */
+ * when added and refused then. The digest is left to the caller (f->digest). A file the
+ * directory listed as regular is opened at once (O_NONBLOCK, no open of a FIFO can block),
+ * and the fstat of what opened tells: one path lookup instead of two. Anything else (or a
+ * file that changed meanwhile, or did not open) is looked at with lstat first. */
 static void prepare_found(struct prepare_job *j, struct prepare_found *f)
 {
 	struct writer_prepared *p = &j->items[f->i];
 	struct stat st;
+	mode_t mode;
 
 	f->done = f->stated = f->digest = 0;
 	f->mode = 0;
 	if (p->skip)
 		return; /* prepared when added, if it is */
+	if (p->listed_regular) {
+		f->digest = prepare_bytes(p, &mode);
+		if (S_ISREG(mode)) {
+			f->done = f->stated = 1;
+			f->mode = mode;
+			return;
+		}
+		prepare_forget(p);
+	}
 	f->stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
 				   : lstat(p->fs_path, &st)) == 0;
 	if (f->stated)
 		f->mode = st.st_mode;
 	if (f->stated && S_ISREG(st.st_mode)) {
-		f->digest = prepare_bytes(p);
+		f->digest = prepare_bytes(p, NULL);
 		f->done = 1;
 	}
 }

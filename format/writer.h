@@ -136,6 +136,7 @@ struct writer_prepared {
 	int dirfd;
 	const char *file;
 	int skip, done, seen; /* done: prepared; seen: a thread is through with it */
+	int listed_regular;   /* its directory entry said a regular file (d_type) */
 	int stated;           /* mode holds its lstat */
 	mode_t mode;
 	struct appkg_err *err;    /* the problem with the file's bytes (malloc'd), or NULL */

@@ -259,24 +259,26 @@ TEST(test_read_file_at)
 	struct appkg_err e = {0};
 	struct buf b = {0};
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	mode_t mode = 0;
 
 	CHECK(dfd >= 0);
 	snprintf(path, sizeof(path), "%s/f.json", dir);
 	write_file(path, "{\"a\": 1}");
-	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, &e) == 0);
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, &mode, &e) == 0 && S_ISREG(mode));
 	CHECK(b.len == 8 && !memcmp(b.data, "{\"a\": 1}", 8));
 	CHECK(io_read_file(path, &b, 100, &e) == 0 && b.len == 8); /* the buffer reused */
 	write_file(path, "");
-	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, &e) == 0 && b.len == 0);
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 100, NULL, &e) == 0 && b.len == 0);
 	write_file(path, "0123456789");
-	CHECK(io_read_file_at(dfd, "f.json", path, &b, 9, &e) == APPKG_ERR_LIMIT_MEMBER_SIZE);
+	CHECK(io_read_file_at(dfd, "f.json", path, &b, 9, NULL, &e) == APPKG_ERR_LIMIT_MEMBER_SIZE);
 	CHECK(strstr(e.msg, path) != NULL); /* named by its whole path */
 	snprintf(fifo, sizeof(fifo), "%s/p.json", dir);
 	CHECK(mkfifo(fifo, 0600) == 0);
 	e = (struct appkg_err){0};
-	CHECK(io_read_file_at(dfd, "p.json", fifo, &b, 100, &e) == APPKG_ERR_SOURCE);
+	CHECK(io_read_file_at(dfd, "p.json", fifo, &b, 100, &mode, &e) == APPKG_ERR_SOURCE);
+	CHECK(S_ISFIFO(mode)); /* opened without blocking, and told apart */
 	e = (struct appkg_err){0};
-	CHECK(io_read_file_at(dfd, "missing.json", path, &b, 100, &e) != 0);
+	CHECK(io_read_file_at(dfd, "missing.json", path, &b, 100, &mode, &e) != 0 && mode == 0);
 	buf_free(&b);
 	unlink(fifo);
 	unlink(path);
