@@ -167,6 +167,13 @@
 #define writer_prepare_start appkg__writer_prepare_start
 #define writer_prepare_wait appkg__writer_prepare_wait
 #define writer_prepared_free appkg__writer_prepared_free
+#define writer_prepare_one appkg__writer_prepare_one
+#define writer_pool_free appkg__writer_pool_free
+#define writer_resource_path appkg__writer_resource_path
+#define writer_check_bytes appkg__writer_check_bytes
+#define writer_grow_frames appkg__writer_grow_frames
+#define writer_frame0 appkg__writer_frame0
+#define writer_index_frame0 appkg__writer_index_frame0
 #define APPKG_MSG_MAX 512
 
 /* ---- errors.c ---- */

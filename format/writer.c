@@ -5,12 +5,11 @@
  * digest), then streams the members again in sorted order into frames of whole tar entries,
  * each file read again into its frame and checked against its digest, and ends with the
  * end-of-archive frame, the member index and the seek table. Memory holds two frames per
- * thread plus the index, never the payload, nor the manifest whole (write_frame0). Frames are
- * compressed independently, so threads change speed, not bytes. When resources come in path
- * order (a directory walk), each is framed and its frame compressed as it is added instead,
- * so that each file is read once (the stream section below).
+ * thread plus the index, never the payload, nor the manifest whole (writer_frame0.c). Frames
+ * are compressed independently, so threads change speed, not bytes. When resources come in
+ * path order (a directory walk), each is framed and its frame compressed as it is added
+ * instead, so that each file is read once (the stream section below).
  */
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameProgression */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +32,6 @@
 static void stream_add(appkg_writer *w, const void *data, size_t len);
 static void stream_stop(appkg_writer *w);
 static void stream_free(appkg_writer *w);
-static void pool_free(struct prepare_pool *pool);
 
 static uint64_t default_mtime(void)
 {
@@ -92,7 +89,7 @@ void appkg_writer_free(appkg_writer *w)
 	free(w->index);
 	buf_free(&w->cur);
 	writer_copy_free(w);
-	pool_free(w->pool);
+	writer_pool_free(w->pool);
 	while (w->nspare)
 		ZSTD_freeCCtx(w->spare_cctx[--w->nspare]);
 	free(w);
@@ -311,7 +308,7 @@ static int member_strings(struct writer_member *m, const char *path, const char 
 
 /* "resources/TYPE/NAME.json" into b, or NULL when it would not fit in cap bytes: what
  * resource_path_make makes, without an allocation and a format for every file. */
-static char *resource_path_in(char *b, size_t cap, const char *type, const char *name)
+char *writer_resource_path(char *b, size_t cap, const char *type, const char *name)
 {
 	size_t tl = strlen(type), nl = strlen(name);
 
@@ -336,7 +333,7 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 
 	if (writable(w))
 		return NULL;
-	if (!(path = resource_path_in(local, sizeof(local), type, name)))
+	if (!(path = writer_resource_path(local, sizeof(local), type, name)))
 		path = made = resource_path_make(type, name);
 	if (!path) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -422,7 +419,7 @@ static int scan(struct appkg_err *e, struct writer_member *m, const void *data, 
 /* The checks of a resource's bytes: its placeholders, then the JSON check. The JSON check runs
  * first and tells whether any string may hold a placeholder: when none may, the scan would
  * find nothing and is left out; when the document is invalid, the scan still reports first. */
-static int check_bytes(struct appkg_err *e, struct writer_member *m, const void *data,
+int writer_check_bytes(struct appkg_err *e, struct writer_member *m, const void *data,
 		       size_t len, const char *subject)
 {
 	struct appkg_err json = {0};
@@ -440,400 +437,12 @@ static int check_bytes(struct appkg_err *e, struct writer_member *m, const void 
 static int admit(appkg_writer *w, struct writer_member *m, const void *data, size_t len,
 		 const char *subject)
 {
-	if (check_bytes(&w->err, m, data, len, subject))
+	if (writer_check_bytes(&w->err, m, data, len, subject))
 		return w->err.code;
 	m->size = len;
 	digest_bytes(m->digest, data, len);
 	w->n++;
 	return 0;
-}
-
-/* A prepared file's problem when there was no memory to keep it: shared, never freed. */
-static struct appkg_err prepare_no_memory = {APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
-
-/* What prepare_bytes found about p, forgotten. */
-static void prepare_forget(struct writer_prepared *p)
-{
-	p->data.len = 0;
-	if (p->err != &prepare_no_memory)
-		free(p->err);
-	p->err = NULL;
-}
-
-/* Read a resource file into p->data, then scan and check its bytes into p: the work of adding
- * it that touches no handle, so any thread may do it. The bytes stay in p->data for the add,
- * which frames them (read once). 1 when they are ready to digest; 0 with the problem kept in
- * p->err, and the bytes dropped. *mode (if mode): io_read_file_at's. */
-static int prepare_bytes(struct writer_prepared *p, mode_t *mode)
-{
-	char subject[2 * 256 + 32]; /* the walk's type and name are file names */
-	struct appkg_err e;
-	int ok = 0;
-
-	e.code = 0;
-	if (!resource_path_in(subject, sizeof(subject), p->type, p->name))
-		appkg_fail(&e, APPKG_ERR_NAME_LENGTH, "%s: path too long", p->fs_path);
-	else if (!io_read_file_at(p->dirfd >= 0 ? p->dirfd : AT_FDCWD,
-				  p->dirfd >= 0 ? p->file : p->fs_path, p->fs_path, &p->data,
-				  APPKG_MAX_RESOURCE_SIZE, mode, &e) &&
-		 !check_bytes(&e, &p->m, p->data.data, p->data.len, subject)) {
-		p->m.size = p->data.len;
-		ok = 1;
-	}
-	if (!e.code)
-		return ok;
-	prepare_forget(p);
-	if ((p->err = malloc(sizeof(*p->err))))
-		*p->err = e;
-	else
-		p->err = &prepare_no_memory;
-	return 0;
-}
-
-/* prepare_bytes, then the digest of the bytes. */
-static void prepare_one(struct writer_prepared *p)
-{
-	if (prepare_bytes(p, NULL))
-		digest_bytes(p->m.digest, p->data.data, p->data.len);
-}
-
-/* How far the threads may read ahead of the caller: items and bytes held (the item the
- * caller waits for is always taken). */
-#define PREPARE_AHEAD_ITEMS 256
-#define PREPARE_AHEAD_BYTES (8u << 20)
-/* A thread digests the files it reads a batch at a time, on the eight lanes of
- * blake2b_256_many: up to PREPARE_BATCH items, read one after the other until
- * PREPARE_BATCH_BYTES are read. The items of a batch count as held once they are seen, so
- * the bytes held ahead may exceed PREPARE_AHEAD_BYTES by a batch a thread, at most
- * PREPARE_BATCH_BYTES and one file (a thread read up to one file past it before). */
-#define PREPARE_BATCH 16
-#define PREPARE_BATCH_BYTES (512u << 10)
-/* Buffers kept for reuse, and the largest one kept: reading into memory that is already
- * mapped spares a page fault per page of every file. */
-#define PREPARE_POOL (PREPARE_AHEAD_ITEMS + PREPARE_BATCH * MAX_THREADS + 2)
-#define PREPARE_POOL_MAX_CAP (1u << 20)
-
-/* Files prepared ahead by threads while the caller walks them in order (writer_prepare_start,
- * _wait, _end): item i is seen once a thread is through with it, done if it was prepared,
- * both under the lock; the caller, waiting for one, prepares the next untaken item itself.
- * The items before the one the caller waits for are done with: their bytes go back to the
- * pool. With no thread (-T 1) the caller prepares each item as it waits for it. A thread
- * takes items a batch at a time (prepare_batch), the caller one at a time. */
-struct prepare_job {
-	struct writer_prepared *items;
-	size_t n, next;  /* next: the first item no thread has taken */
-	size_t waited;   /* the item the caller waits for or adds */
-	size_t held;     /* bytes of prepared items from waited on */
-	int stop;
-	size_t wants;    /* the item the caller sleeps on, or SIZE_MAX */
-	int blocked;     /* threads asleep until the caller moves on */
-	pthread_mutex_t lock;
-	pthread_cond_t seen, room; /* the item the caller wants seen; room to read ahead, or stop */
-	pthread_t tid[MAX_THREADS];
-	int nthreads;
-	struct prepare_pool *pool; /* the writer's */
-};
-
-/* Empty buffers to read into, kept by the writer from one job to the next. */
-struct prepare_pool {
-	struct buf b[PREPARE_POOL];
-	size_t n;
-};
-
-static void pool_free(struct prepare_pool *pool)
-{
-	while (pool && pool->n)
-		buf_free(&pool->b[--pool->n]);
-	free(pool);
-}
-
-/* The next item to take, under the lock: a thread waits while it would run too far ahead, the
- * caller (own) never does. n when none is left. */
-static size_t take_next(struct prepare_job *j, int own)
-{
-	for (;;) {
-		size_t i = j->next;
-		if (j->stop || i >= j->n)
-			return j->n;
-		if (own || i == j->waited ||
-		    (i < j->waited + PREPARE_AHEAD_ITEMS && j->held < PREPARE_AHEAD_BYTES)) {
-			j->next++;
-			return i;
-		}
-		j->blocked++;
-		pthread_cond_wait(&j->room, &j->lock);
-		j->blocked--;
-	}
-}
-
-/* Under the lock: p's bytes back to the pool (or freed). */
-static void pool_put(struct prepare_job *j, struct writer_prepared *p)
-{
-	if (p->data.data && j->pool && j->pool->n < PREPARE_POOL &&
-	    p->data.cap <= PREPARE_POOL_MAX_CAP) {
-		p->data.len = 0;
-		j->pool->b[j->pool->n++] = p->data;
-		p->data = (struct buf){0};
-	}
-	buf_free(&p->data);
-}
-
-/* Under the lock: take item i, with a buffer from the pool to read it into. */
-static struct writer_prepared *take_item(struct prepare_job *j, size_t i)
-{
-	struct writer_prepared *p = &j->items[i];
-
-	if (!p->skip && !p->data.data && j->pool && j->pool->n)
-		p->data = j->pool->b[--j->pool->n];
-	return p;
-}
-
-/* What a thread found of a taken item, kept until it is seen. */
-struct prepare_found {
-	size_t i;
-	int done, stated, digest; /* digest: read and checked, to digest */
-	mode_t mode;
-};
-
-/* Read and check item f->i if it is a regular file: only a regular file is read ahead (never
- * a device or a FIFO); anything else, if the walk takes it for a resource after all, is read
- * when added and refused then. The digest is left to the caller (f->digest). A file the
- * directory listed as regular is opened at once (O_NONBLOCK, no open of a FIFO can block),
- * and the fstat of what opened tells: one path lookup instead of two. Anything else (or a
- * file that changed meanwhile, or did not open) is looked at with lstat first. */
-static void prepare_found(struct prepare_job *j, struct prepare_found *f)
-{
-	struct writer_prepared *p = &j->items[f->i];
-	struct stat st;
-	mode_t mode;
-
-	f->done = f->stated = f->digest = 0;
-	f->mode = 0;
-	if (p->skip)
-		return; /* prepared when added, if it is */
-	if (p->listed_regular) {
-		f->digest = prepare_bytes(p, &mode);
-		if (S_ISREG(mode)) {
-			f->done = f->stated = 1;
-			f->mode = mode;
-			return;
-		}
-		prepare_forget(p);
-	}
-	f->stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
-				   : lstat(p->fs_path, &st)) == 0;
-	if (f->stated)
-		f->mode = st.st_mode;
-	if (f->stated && S_ISREG(st.st_mode)) {
-		f->digest = prepare_bytes(p, NULL);
-		f->done = 1;
-	}
-}
-
-/* Under the lock: item f->i is seen, its bytes held ahead or, when the caller has passed it,
- * given back. */
-static void mark_seen(struct prepare_job *j, const struct prepare_found *f)
-{
-	struct writer_prepared *p = &j->items[f->i];
-
-	if (p->skip)
-		return;
-	p->done = f->done;
-	p->stated = f->stated;
-	p->mode = f->mode;
-	p->seen = 1;
-	if (f->i >= j->waited) {
-		p->held = p->data.len;
-		j->held += p->held;
-	} else {
-		pool_put(j, p);
-	}
-	if (j->wants == f->i)
-		pthread_cond_signal(&j->seen);
-}
-
-/* The caller: take the next item nobody took and prepare it; 0 when none was left. */
-static int prepare_next(struct prepare_job *j)
-{
-	struct prepare_found f;
-
-	pthread_mutex_lock(&j->lock);
-	f.i = take_next(j, 1);
-	if (f.i < j->n)
-		take_item(j, f.i);
-	pthread_mutex_unlock(&j->lock);
-	if (f.i >= j->n)
-		return 0;
-	prepare_found(j, &f);
-	if (f.digest)
-		digest_bytes(j->items[f.i].m.digest, j->items[f.i].data.data,
-			     j->items[f.i].data.len);
-	pthread_mutex_lock(&j->lock);
-	mark_seen(j, &f);
-	pthread_mutex_unlock(&j->lock);
-	return 1;
-}
-
-/* Under the lock: one more item for the k items of batch, or n. The batch never
- * waits for room (it holds items the caller may want), and stops growing once the caller
- * waits for one of its items. */
-static size_t take_more(struct prepare_job *j, const struct prepare_found *batch, size_t k)
-{
-	size_t i = j->next;
-
-	for (size_t b = 0; b < k; b++)
-		if (j->wants == batch[b].i)
-			return j->n;
-	if (j->stop || i >= j->n || i >= j->waited + PREPARE_AHEAD_ITEMS ||
-	    j->held >= PREPARE_AHEAD_BYTES)
-		return j->n;
-	j->next++;
-	return i;
-}
-
-/* Digest the items of a batch that were read and checked, all at once. */
-static void digest_batch(struct prepare_job *j, const struct prepare_found *batch, size_t k)
-{
-	unsigned char out[PREPARE_BATCH][32];
-	const void *data[PREPARE_BATCH];
-	size_t len[PREPARE_BATCH], at[PREPARE_BATCH], n = 0;
-
-	for (size_t b = 0; b < k; b++) {
-		if (!batch[b].digest)
-			continue;
-		data[n] = j->items[batch[b].i].data.data;
-		len[n] = j->items[batch[b].i].data.len;
-		at[n++] = batch[b].i;
-	}
-	blake2b_256_many(out, data, len, n);
-	for (size_t b = 0; b < n; b++)
-		memcpy(j->items[at[b]].m.digest, out[b], 32);
-}
-
-/* A thread: take a batch of items nobody took, prepare them, digest them together, and only
- * then mark them seen; 0 when none was left. Only the first item is waited for (with no item
- * held yet), so the caller waiting for an item of a batch waits for reads and a digest, never
- * for itself. */
-static int prepare_batch(struct prepare_job *j)
-{
-	struct prepare_found batch[PREPARE_BATCH];
-	size_t k = 0, bytes = 0, i;
-
-	pthread_mutex_lock(&j->lock);
-	i = take_next(j, 0);
-	while (i < j->n) {
-		take_item(j, i);
-		pthread_mutex_unlock(&j->lock);
-		batch[k].i = i;
-		prepare_found(j, &batch[k]);
-		bytes += j->items[i].data.len;
-		k++;
-		pthread_mutex_lock(&j->lock);
-		if (k == PREPARE_BATCH || bytes >= PREPARE_BATCH_BYTES)
-			break;
-		i = take_more(j, batch, k);
-	}
-	pthread_mutex_unlock(&j->lock);
-	if (!k)
-		return 0;
-	digest_batch(j, batch, k);
-	pthread_mutex_lock(&j->lock);
-	for (size_t b = 0; b < k; b++)
-		mark_seen(j, &batch[b]);
-	pthread_mutex_unlock(&j->lock);
-	return 1;
-}
-
-static void *prepare_some(void *arg)
-{
-	while (prepare_batch(arg))
-		;
-	return NULL;
-}
-
-struct prepare_job *writer_prepare_start(appkg_writer *w, struct writer_prepared *items, size_t n)
-{
-	struct prepare_job *j;
-
-	if (n < 2 || !(j = calloc(1, sizeof(*j))))
-		return NULL; /* each file is prepared when it is added */
-	if (!w->pool)
-		w->pool = calloc(1, sizeof(*w->pool)); /* NULL: no reuse, no harm */
-	j->pool = w->pool;
-	j->items = items;
-	j->n = n;
-	j->wants = SIZE_MAX;
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->seen, NULL);
-	pthread_cond_init(&j->room, NULL);
-	while (w->threads > 1 && j->nthreads < w->threads &&
-	       pthread_create(&j->tid[j->nthreads], NULL, prepare_some, j) == 0)
-		j->nthreads++;
-	return j;
-}
-
-/* The caller is through with the items before i: their bytes go, the threads may go on. */
-static void move_waited(struct prepare_job *j, size_t i)
-{
-	for (; j->waited < i; j->waited++) {
-		struct writer_prepared *p = &j->items[j->waited];
-		if (!p->seen && !p->skip)
-			continue; /* still being read: its bytes go back when it is seen */
-		j->held -= p->held;
-		p->held = 0;
-		pool_put(j, p);
-	}
-	/* the sleepers are woken once there is room for a good run, not for every item */
-	if (j->blocked && j->next < j->waited + PREPARE_AHEAD_ITEMS / 2 &&
-	    j->held < PREPARE_AHEAD_BYTES / 2)
-		pthread_cond_broadcast(&j->room);
-}
-
-void writer_prepare_wait(struct prepare_job *j, size_t i)
-{
-	if (!j)
-		return;
-	pthread_mutex_lock(&j->lock);
-	move_waited(j, i);
-	while (!j->items[i].skip && !j->items[i].seen) {
-		if (j->next <= i) {
-			pthread_mutex_unlock(&j->lock);
-			prepare_next(j);
-			pthread_mutex_lock(&j->lock);
-		} else {
-			j->wants = i;
-			pthread_cond_wait(&j->seen, &j->lock);
-			j->wants = SIZE_MAX;
-		}
-	}
-	pthread_mutex_unlock(&j->lock);
-}
-
-void writer_prepare_end(struct prepare_job *j)
-{
-	if (!j)
-		return;
-	pthread_mutex_lock(&j->lock);
-	j->stop = 1; /* what is left is not needed */
-	pthread_cond_broadcast(&j->room);
-	pthread_mutex_unlock(&j->lock);
-	for (int i = 0; i < j->nthreads; i++)
-		pthread_join(j->tid[i], NULL);
-	pthread_cond_destroy(&j->seen);
-	pthread_cond_destroy(&j->room);
-	pthread_mutex_destroy(&j->lock);
-	free(j);
-}
-
-void writer_prepared_free(struct writer_prepared *p)
-{
-	buf_free(&p->data);
-	if (p->err != &prepare_no_memory)
-		free(p->err);
-	p->err = NULL;
-	json_decref(p->m.uses);
-	json_decref(p->m.secret_refs);
-	p->m.uses = p->m.secret_refs = NULL;
 }
 
 /* Progress of the adds (appkg_writer_set_progress): totals not known yet. */
@@ -845,8 +454,8 @@ static void progress_added(appkg_writer *w, uint64_t bytes)
 }
 
 /* Add p's file as a member: the name checked first, as if the file had not been read yet,
- * then what prepare_one found (found now, when no thread has). The bytes stay in p->data,
- * for the job to reuse or the caller to free. */
+ * then what writer_prepare_one found (found now, when no thread has). The bytes stay in
+ * p->data, for the job to reuse or the caller to free. */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 {
 	struct writer_member *m = new_member(w, p->type, p->name, p->fs_path);
@@ -855,7 +464,7 @@ int writer_add_prepared(appkg_writer *w, struct writer_prepared *p)
 	if (!m)
 		return rejected(w, p->type, p->name, w->err.code);
 	if (!p->done) {
-		prepare_one(p);
+		writer_prepare_one(p);
 		p->done = 1;
 	}
 	if (p->err) {
@@ -1083,7 +692,8 @@ static void trusted_comment(appkg_writer *w, char *out, size_t cap)
 	const char *name = json_string_value(json_object_get(w->user, "name"));
 	const char *version = json_string_value(json_object_get(w->user, "version"));
 	const char *epoch = getenv("SOURCE_DATE_EPOCH");
-	unsigned long long when = epoch && *epoch ? strtoull(epoch, NULL, 10) : (unsigned long long)time(NULL);
+	unsigned long long when = epoch && *epoch ? strtoull(epoch, NULL, 10)
+						  : (unsigned long long)time(NULL);
 
 	snprintf(out, cap, "appkg package %.100s %.40s, signed %llu", name ? name : "",
 		 version ? version : "(no version)", when);
@@ -1122,7 +732,7 @@ static int sign_manifest(appkg_writer *w, const void *text, size_t len, int same
  * on its members only, so the threads change speed, not output. At most nslots frames are in
  * flight, which bounds the memory. Each thread compresses with a zstd context of its own,
  * which finish's threads take over from the stream's. Frame 0, the manifest, is made, checked,
- * digested, compressed and written apart (write_frame0), before the pipeline goes on. */
+ * digested, compressed and written apart (writer_frame0.c), before the pipeline goes on. */
 
 static int pending_add(struct pending_list *l, const struct writer_member *m, size_t offset)
 {
@@ -1327,7 +937,7 @@ static int flush_slots(appkg_writer *w)
 }
 
 /* Room for one more frame in w->frames. */
-static int grow_frames(appkg_writer *w)
+int writer_grow_frames(appkg_writer *w)
 {
 	uint32_t cap = w->frames_cap ? 2 * w->frames_cap : 64;
 	void *p;
@@ -1350,7 +960,7 @@ static int cut_frame(appkg_writer *w)
 
 	if (w->cur.len == 0)
 		return 0;
-	if (grow_frames(w))
+	if (writer_grow_frames(w))
 		return w->err.code;
 	while (w->queued - w->written >= w->nslots)
 		if (write_next(w))
@@ -1806,287 +1416,6 @@ static int measure_manifest(appkg_writer *w, size_t *len)
 	return rc;
 }
 
-/* ---- frame 0: the manifest, compressed as it is made ----
- * The manifest of a large package is the largest thing a pack would hold (27 MiB for 100,000
- * resources), so it is never held whole. Once measured, it is made again piece by piece (and
- * checked as it is made, manifest_text_start) into a mapping that holds frame 0 at fixed
- * addresses, while a thread of its own (or the maker itself, without threads) digests it,
- * compresses it with ZSTD_c_stableInBuffer and writes it: libzstd then compresses the same
- * blocks from the same window as ZSTD_compress2 of the whole frame, so the bytes are the same
- * (spec §3.2). Each part of the mapping the window has passed is handed back and made
- * inaccessible, so that a read libzstd made there would fault instead of reading zeros: the
- * window (8 MiB) and what the making runs ahead are all that is held. */
-
-#define FRAME0_AHEAD (4u << 20)  /* how far the making may run ahead of the compression */
-#define FRAME0_BLOCK (128u << 10) /* libzstd's block: it compresses whole ones until the end */
-
-struct frame0 {
-	unsigned char *map; /* the frame's dsize bytes */
-	size_t map_len, dsize;
-	size_t made;        /* bytes made; under lock with a thread */
-	int ended, failed;  /* all made, or given up; under lock */
-	size_t consumed;    /* bytes libzstd compressed; under lock */
-	size_t compressed;  /* the same, kept by the compressing side */
-	ZSTD_inBuffer in;   /* what libzstd was given */
-	size_t freed;       /* the mapping before this is handed back */
-	size_t text_to, digested; /* the manifest text ends at text_to; digested up to */
-	crypto_generichash_state digest;
-	ZSTD_CCtx *cctx;
-	void *out;
-	size_t out_cap;
-	uint64_t csize;
-	int fd;
-	const char *out_name;
-	struct appkg_err err; /* the compressing side's */
-	int threaded;
-	pthread_t tid;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-};
-
-/* The mapping before libzstd's window (and a block more) is handed back and made inaccessible. */
-static void frame0_let_go(struct frame0 *f)
-{
-	size_t keep = ((size_t)1 << APPKG_MAX_WINDOW_LOG) + FRAME0_BLOCK;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), to;
-
-	f->compressed = ZSTD_getFrameProgression(f->cctx).consumed;
-	if (f->compressed <= keep)
-		return;
-	to = (f->compressed - keep) / page * page;
-	if (to <= f->freed || to > f->digested)
-		return;
-	if (madvise(f->map + f->freed, to - f->freed, MADV_DONTNEED) == 0 &&
-	    mprotect(f->map + f->freed, to - f->freed, PROT_NONE) == 0)
-		f->freed = to;
-}
-
-/* Hand libzstd the frame up to avail (all of it once ended): the text in it digested first,
- * then compressed and written. ZSTD_e_continue never gets the last byte: it would compress a
- * whole last block as one that is not last, and end the frame with an empty block that
- * ZSTD_compress2 does not write. */
-static int frame0_compress(struct frame0 *f, size_t avail, int ended)
-{
-	ZSTD_EndDirective mode = ended ? ZSTD_e_end : ZSTD_e_continue;
-	size_t r, to;
-
-	f->in.size = ended ? f->dsize : avail < f->dsize ? avail : f->dsize - 1;
-	to = f->in.size < f->text_to ? f->in.size : f->text_to;
-	if (to > f->digested) {
-		crypto_generichash_update(&f->digest, f->map + f->digested, to - f->digested);
-		f->digested = to;
-	}
-	do {
-		ZSTD_outBuffer out = {f->out, f->out_cap, 0};
-		r = ZSTD_compressStream2(f->cctx, &out, &f->in, mode);
-		if (ZSTD_isError(r))
-			return appkg_fail(&f->err, APPKG_ERR_FRAME, "zstd: %s", ZSTD_getErrorName(r));
-		if (out.pos && io_write_all(f->fd, f->out, out.pos, f->out_name, &f->err))
-			return f->err.code;
-		f->csize += out.pos;
-	} while (ended ? r != 0 : f->in.pos < f->in.size);
-	if (!ended)
-		frame0_let_go(f);
-	return 0;
-}
-
-static void *frame0_run(void *arg)
-{
-	struct frame0 *f = arg;
-	size_t avail;
-	int ended, rc;
-
-	pthread_mutex_lock(&f->lock);
-	for (;;) {
-		while (!f->failed && !f->ended && f->made < f->in.size + FRAME0_BLOCK)
-			pthread_cond_wait(&f->cond, &f->lock);
-		if (f->failed)
-			break;
-		avail = f->made;
-		ended = f->ended;
-		pthread_mutex_unlock(&f->lock);
-		rc = frame0_compress(f, avail, ended);
-		pthread_mutex_lock(&f->lock);
-		f->consumed = f->compressed;
-		if (rc)
-			f->failed = 1;
-		pthread_cond_broadcast(&f->cond);
-		if (rc || ended)
-			break;
-	}
-	pthread_mutex_unlock(&f->lock);
-	return NULL;
-}
-
-static int frame0_start(appkg_writer *w, struct frame0 *f, size_t dsize, size_t text_to)
-{
-	*f = (struct frame0){.dsize = dsize, .text_to = text_to, .digested = TAR_BLOCK,
-			     .fd = w->fd, .out_name = w->out_name};
-	f->map_len = dsize ? dsize : 1;
-	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (f->map == MAP_FAILED) {
-		f->map = NULL;
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	}
-	f->in.src = f->map;
-	f->out_cap = ZSTD_CStreamOutSize();
-	crypto_generichash_init(&f->digest, NULL, 0, APPKG_DIGEST_BYTES);
-	if (!(f->out = malloc(f->out_cap)) || !(f->cctx = frame_encoder_new(w->level)) ||
-	    frame_encode_begin(f->cctx, dsize))
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
-	/* -T 1 makes and compresses on one thread; a commit that writes on one thread (few
-	 * changes: nothing else to compress) still compresses beside the making */
-	if (!w->nworkers && !w->copy.opens_output)
-		return 0;
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->cond, NULL);
-	f->threaded = pthread_create(&f->tid, NULL, frame0_run, f) == 0;
-	if (!f->threaded) {
-		pthread_cond_destroy(&f->cond);
-		pthread_mutex_destroy(&f->lock);
-	}
-	return 0;
-}
-
-/* The compressing side's problem, on w. */
-static int frame0_failed(appkg_writer *w, struct frame0 *f)
-{
-	if (!w->err.code)
-		w->err = f->err.code ? f->err : (struct appkg_err){APPKG_ERR_NO_MEMORY, "out of memory", 0, 0};
-	return w->err.code;
-}
-
-/* Append len bytes to the frame; they go to libzstd as whole blocks are made. */
-static int frame0_put(appkg_writer *w, struct frame0 *f, const void *p, size_t len)
-{
-	int failed;
-
-	if (len > f->dsize - f->made)
-		return appkg_fail(&w->err, APPKG_ERR_FRAME, "manifest.json: longer than measured");
-	memcpy(f->map + f->made, p, len);
-	if (!f->threaded) {
-		f->made += len;
-		if (f->made >= f->in.size + FRAME0_BLOCK && frame0_compress(f, f->made, 0))
-			return frame0_failed(w, f);
-		return 0;
-	}
-	pthread_mutex_lock(&f->lock);
-	f->made += len;
-	pthread_cond_broadcast(&f->cond);
-	while (!f->failed && f->made - f->consumed > FRAME0_AHEAD)
-		pthread_cond_wait(&f->cond, &f->lock);
-	failed = f->failed;
-	pthread_mutex_unlock(&f->lock);
-	return failed ? frame0_failed(w, f) : 0;
-}
-
-/* Every byte made: the frame ended and written, the text's digest into digest. On a failure
- * of the making (w->err set), the thread is stopped. */
-static int frame0_end(appkg_writer *w, struct frame0 *f, unsigned char *digest)
-{
-	int failed = w->err.code != 0;
-
-	if (!failed && f->made != f->dsize)
-		failed = appkg_fail(&w->err, APPKG_ERR_FRAME, "manifest.json: shorter than measured");
-	if (f->threaded) {
-		pthread_mutex_lock(&f->lock);
-		if (failed)
-			f->failed = 1;
-		f->ended = 1;
-		pthread_cond_broadcast(&f->cond);
-		pthread_mutex_unlock(&f->lock);
-		pthread_join(f->tid, NULL);
-		pthread_cond_destroy(&f->cond);
-		pthread_mutex_destroy(&f->lock);
-		f->threaded = 0;
-		if (!failed && f->failed)
-			return frame0_failed(w, f);
-	} else if (!failed && frame0_compress(f, f->made, 1)) {
-		return frame0_failed(w, f);
-	}
-	if (!failed)
-		crypto_generichash_final(&f->digest, digest, APPKG_DIGEST_BYTES);
-	return w->err.code;
-}
-
-static void frame0_free(struct frame0 *f)
-{
-	if (f->map)
-		munmap(f->map, f->map_len);
-	ZSTD_freeCCtx(f->cctx);
-	free(f->out);
-}
-
-/* The manifest's entry and the signature's, in the index. */
-static void index_frame0(appkg_writer *w, size_t len, const unsigned char *digest)
-{
-	struct index_entry *x = &w->index[w->nindex++];
-
-	*x = (struct index_entry){.path = (char *)MANIFEST_PATH,
-				  .path_len = (uint32_t)strlen(MANIFEST_PATH), .size = len};
-	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
-	if (!w->has_signature || w->signature_dropped)
-		return;
-	x = &w->index[w->nindex++];
-	*x = (struct index_entry){.path = (char *)SIGNATURE_PATH,
-				  .path_len = (uint32_t)strlen(SIGNATURE_PATH),
-				  .offset = (uint32_t)tar_entry_bytes(MANIFEST_PATH, len),
-				  .size = w->signature.len};
-	digest_bytes(x->digest, w->signature.data, w->signature.len);
-}
-
-/* Frame 0's parts after the manifest text: its padding, and the signature's entry. */
-static int frame0_tail(appkg_writer *w, struct buf *h, size_t len)
-{
-	h->len = 0;
-	if (tar_put_padding(h, len) ||
-	    (w->has_signature && !w->signature_dropped &&
-	     (tar_put_header(h, SIGNATURE_PATH, w->signature.len, w->mtime) ||
-	      buf_append(h, w->signature.data, w->signature.len) ||
-	      tar_put_padding(h, w->signature.len))))
-		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	return 0;
-}
-
-/* Frame 0: the manifest's entry (its text made again, as measured, its digest into digest)
- * and the signature's. */
-static int write_frame0(appkg_writer *w, size_t len, unsigned char *digest)
-{
-	size_t dsize = tar_entry_bytes(MANIFEST_PATH, len), k;
-	struct manifest_text t = {0};
-	struct buf h = {0};
-	struct frame0 f;
-	const void *piece;
-	int rc;
-
-	if (w->has_signature && !w->signature_dropped)
-		dsize += tar_entry_bytes(SIGNATURE_PATH, w->signature.len);
-	if (dsize > UINT32_MAX)
-		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "frame 0 too large");
-	rc = frame0_start(w, &f, dsize, TAR_BLOCK + len);
-	if (!rc && (tar_put_header(&h, MANIFEST_PATH, len, w->mtime) || h.len != TAR_BLOCK))
-		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "manifest.json: cannot write its header");
-	if (!rc)
-		rc = frame0_put(w, &f, h.data, h.len) ||
-		     manifest_text_start(&t, w->user, w->members, w->n,
-					 w->has_secrets ? w->secrets.data : NULL, w->secrets.len,
-					 w->package_id, !w->copy.opens_output, &w->err);
-	while (!rc && (rc = manifest_text_next(&t, &piece, &k, &w->err)) == 1)
-		rc = frame0_put(w, &f, piece, k);
-	if (!rc)
-		rc = frame0_tail(w, &h, len) || frame0_put(w, &f, h.data, h.len);
-	if (!frame0_end(w, &f, digest) && f.csize > UINT32_MAX)
-		appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
-	if (!w->err.code && !grow_frames(w))
-		w->frames[w->nframes++] = (struct frame_info){.dsize = (uint32_t)dsize,
-							      .csize = (uint32_t)f.csize};
-	frame0_free(&f);
-	manifest_text_free(&t);
-	buf_free(&h);
-	return w->err.code;
-}
-
 /* Progress (appkg_writer_set_progress): the manifest, each resource and the secrets count as
  * members with their data sizes; the signature rides with the manifest. */
 static void progress_start(appkg_writer *w, size_t manifest_len)
@@ -2121,12 +1450,12 @@ static int write_members(appkg_writer *w, size_t len)
 	int rc;
 
 	progress_start(w, len);
-	if (write_frame0(w, len, digest))
+	if (writer_frame0(w, len, digest))
 		return w->err.code;
 	/* the index only now, not beside frame 0's window (6 MiB for 100,000 members) */
 	if (!(w->index = calloc(w->n + 3, sizeof(*w->index))))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	index_frame0(w, len, digest);
+	writer_index_frame0(w, len, digest);
 	pthread_mutex_lock(&w->lock); /* frame 0 is written: the pipeline goes on from frame 1 */
 	w->queued = w->taken = w->written = w->nframes;
 	pthread_mutex_unlock(&w->lock);
@@ -2181,7 +1510,7 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 	stream_end(w);
 	if (sort_members(w) || check_manifest(w))
 		return w->err.code;
-	pool_free(w->pool); /* no file is read ahead from here on */
+	writer_pool_free(w->pool); /* no file is read ahead from here on */
 	w->pool = NULL;
 	trim_heap();
 	if (measure_manifest(w, &len))

@@ -156,6 +156,13 @@ void writer_prepare_end(struct prepare_job *job);
 /* appkg_writer_add_file with the work done ahead (or done now when it was not). */
 int writer_add_prepared(appkg_writer *w, struct writer_prepared *p);
 void writer_prepared_free(struct writer_prepared *p);
+/* Read, check and digest p now (what a thread would have done). */
+void writer_prepare_one(struct writer_prepared *p);
+/* The read buffers the jobs kept (w->pool). */
+void writer_pool_free(struct prepare_pool *pool);
+char *writer_resource_path(char *b, size_t cap, const char *type, const char *name);
+int writer_check_bytes(struct appkg_err *e, struct writer_member *m, const void *data,
+		       size_t len, const char *subject);
 /* writer_copy.c, with copy_frames set. A member copied from a package: put where its source
  * frame puts it, its bytes left for writer_copy_cut. */
 int writer_copy_put(appkg_writer *w, const struct writer_member *m);
@@ -176,6 +183,13 @@ void writer_copy_prehash(appkg_writer *w, appkg_reader *src);
 void writer_copy_prehash_end(appkg_writer *w);
 /* put_entry for a member whose bytes come later (writer_copy_put). */
 int writer_put_later(appkg_writer *w, const struct writer_member *m);
+/* Room for one more frame in w->frames. */
+int writer_grow_frames(appkg_writer *w);
+/* writer_frame0.c. Frame 0, the manifest of len bytes (measured) and the signature's entry,
+ * made, checked, digested (into digest), compressed and written; then, once w->index is
+ * allocated, their entries in it. */
+int writer_frame0(appkg_writer *w, size_t len, unsigned char *digest);
+void writer_index_frame0(appkg_writer *w, size_t len, const unsigned char *digest);
 
 /* Keep only the closure of w->only (members and user entries); 0 or an error code. */
 int writer_apply_selection(appkg_writer *w);
