@@ -171,7 +171,7 @@ static void prepare_found(struct prepare_job *j, struct prepare_found *f)
 {
 	struct writer_prepared *p = &j->items[f->i];
 	struct stat st;
-	mode_t mode;
+	mode_t mode = 0; /* stays 0 when no open was tried (a name too long) */
 
 	f->done = f->stated = f->digest = 0;
 	f->mode = 0;
@@ -185,6 +185,7 @@ static void prepare_found(struct prepare_job *j, struct prepare_found *f)
 			return;
 		}
 		prepare_forget(p);
+		f->digest = 0;
 	}
 	f->stated = (p->dirfd >= 0 ? fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW)
 				   : lstat(p->fs_path, &st)) == 0;
