@@ -1060,16 +1060,24 @@ static int put_plain_entry(struct buf *out, size_t *count, const struct writer_m
 	if (strchr(m->name, '%') && !(logical = decoded = appkg_name_decode(m->name)))
 		return -1;
 	if (plain(logical) && plain(m->path) && plain(m->type)) {
-		const char *parts[] = {"{\n      \"depends_on\": [],\n      \"digest\": \"", hex,
-				       "\",\n      \"mode\": \"create\",\n      \"name\": \"", logical,
-				       "\",\n      \"path\": \"", m->path, "\",\n      \"size\": ", size,
-				       ",\n      \"type\": \"", m->type, "\"\n    }"};
+#define PART(s) {s, sizeof(s) - 1}
+		struct { const char *p; size_t len; } parts[] = {
+			PART("{\n      \"depends_on\": [],\n      \"digest\": \""),
+			{hex, 2 * APPKG_DIGEST_BYTES},
+			PART("\",\n      \"mode\": \"create\",\n      \"name\": \""),
+			{logical, strlen(logical)},
+			PART("\",\n      \"path\": \""), {m->path, strlen(m->path)},
+			PART("\",\n      \"size\": "), {size, 0},
+			PART(",\n      \"type\": \""), {m->type, strlen(m->type)},
+			PART("\"\n    }")};
+#undef PART
 		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
 		decimal(size, m->size);
+		parts[7].len = strlen(size);
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc > 0; i++)
 			if (!out)
-				*count += strlen(parts[i]);
-			else if (buf_append(out, parts[i], strlen(parts[i])))
+				*count += parts[i].len;
+			else if (buf_append(out, parts[i].p, parts[i].len))
 				rc = -1;
 	} else {
 		rc = 0;

@@ -51,8 +51,13 @@ static int ascii_as_is(const char *s, size_t len)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || strchr("%/\\:*?\"<>|", c))
+		if (c < 0x20 || c >= 0x7f)
 			return 0;
+		switch (c) { /* not strchr per character: every name of a package passes here */
+		case '%': case '/': case '\\': case ':': case '*': case '?': case '"': case '<':
+		case '>': case '|':
+			return 0;
+		}
 	}
 	return 1;
 }

@@ -266,16 +266,23 @@ static size_t skip_value(const char *s, size_t n, size_t i)
  * *i past it; p NULL when it is not one. */
 static struct span plain_string(const char *s, size_t n, size_t *i)
 {
-	size_t start = *i + 1, j = start;
+	size_t start = *i + 1, len;
+	const char *q;
+	unsigned bad = 0;
 
-	if (*i >= n || s[*i] != '"')
+	if (*i >= n || s[*i] != '"' || !(q = memchr(s + start, '"', n - start)))
 		return (struct span){0};
-	while (j < n && s[j] != '"' && s[j] != '\\' && s[j] >= 0x20 && s[j] < 0x7f)
-		j++;
-	if (j >= n || s[j] != '"')
+	len = (size_t)(q - (s + start));
+	/* no early exit: the compiler can test many bytes at a time (the manifest of 100,000
+	 * resources has 400,000 such strings) */
+	for (size_t j = 0; j < len; j++) {
+		unsigned char c = (unsigned char)s[start + j];
+		bad |= (c < 0x20) | (c >= 0x7f) | (c == '\\');
+	}
+	if (bad)
 		return (struct span){0};
-	*i = j + 1;
-	return (struct span){s + start, j - start};
+	*i = start + len + 1;
+	return (struct span){s + start, len};
 }
 
 static int is(struct span a, const char *s)
@@ -284,16 +291,30 @@ static int is(struct span a, const char *s)
 }
 
 /* One member of a plain entry, its key read: 0 when the entry is not plain. */
+/* Which of the keys of a plain entry key is (path, type, name, digest, size, mode,
+ * depends_on: 0 to 6), 7 for any other: by its length and first byte, then one compare. */
+static size_t plain_key(struct span key)
+{
+	static const char *const keys[] = {"path", "type", "name", "digest", "size", "mode",
+					   "depends_on"};
+	size_t k = 7;
+
+	if (key.len == 4)
+		k = key.p[0] == 'p' ? 0 : key.p[0] == 't' ? 1 : key.p[0] == 'n' ? 2
+		    : key.p[0] == 's' ? 4 : key.p[0] == 'm' ? 5 : 7;
+	else if (key.len == 6)
+		k = 3;
+	else if (key.len == 10)
+		k = 6;
+	return k < 7 && !memcmp(key.p, keys[k], key.len) ? k : 7;
+}
+
 static int plain_member(const char *s, size_t n, size_t *i, struct span key, struct entry *e,
 			unsigned *seen)
 {
-	static const struct span keys[] = {{"path", 4}, {"type", 4}, {"name", 4}, {"digest", 6},
-					   {"size", 4}, {"mode", 4}, {"depends_on", 10}};
-	size_t k = 0, start = *i;
+	size_t k = plain_key(key), start = *i;
 	struct span v;
 
-	while (k < 7 && (key.len != keys[k].len || memcmp(key.p, keys[k].p, key.len)))
-		k++;
 	if (k == 7 || (*seen & (1u << k)))
 		return 0; /* not derived, or given twice (Jansson says which) */
 	*seen |= 1u << k;
@@ -510,6 +531,22 @@ static struct listed *listed(const struct plan *p, struct span path)
 	return NULL;
 }
 
+/* listed, trying the entry after the one found last (*hint) first: the tree's files and a
+ * manifest as packages store it come in the map's order, so this is one compare instead of a
+ * binary search (100,000 entries, two passes: some 20 ms). */
+static struct listed *listed_next(const struct plan *p, struct span path, size_t *hint)
+{
+	struct listed *l;
+
+	if (*hint < p->nmap && p->map[*hint].path.len == path.len &&
+	    !memcmp(p->map[*hint].path.p, path.p, path.len))
+		l = &p->map[*hint];
+	else if (!(l = listed(p, path)))
+		return NULL;
+	*hint = (size_t)(l - p->map) + 1;
+	return l;
+}
+
 /* A copy of an entry to change: its tree, parsed again from its bytes when it was plain. */
 static json_t *entry_copy(const struct entry *e)
 {
@@ -520,6 +557,8 @@ static json_t *entry_copy(const struct entry *e)
 /* The entry for each resource file: its own, or the one of the member it was renamed from. */
 static int carry(struct plan *p)
 {
+	size_t hint = 0;
+
 	for (size_t i = 0; i < p->n; i++) {
 		const char *path = p->v[i].path, *from = p->v[i].node->member;
 		struct listed *l = NULL;
@@ -532,7 +571,7 @@ static int carry(struct plan *p)
 			}
 			l->moved = path;
 			p->changed = 1;
-		} else if (!(l = listed(p, (struct span){path, strlen(path)}))) {
+		} else if (!(l = listed_next(p, (struct span){path, p->v[i].len}, &hint))) {
 			continue;
 		}
 		l->used = 1;
@@ -547,9 +586,10 @@ static void leftovers(struct plan *p)
 {
 	char path[PATH_MAX];
 	struct appkg_member m;
+	size_t hint = 0;
 
 	for (size_t i = 0; i < p->ne; i++) {
-		struct listed *l = p->e[i].path.p ? listed(p, p->e[i].path) : NULL;
+		struct listed *l = p->e[i].path.p ? listed_next(p, p->e[i].path, &hint) : NULL;
 		if (!l || l->first != i || l->used)
 			continue;
 		if (find_span(p, l->path) ||
