@@ -160,6 +160,31 @@ entries['resources/pages/ghost.json']['mode'] = 'create'" || return 1
 	mountpoint -q "$M" && fusermount3 -uz "$M"
 }
 
+# The problems of the manifest's plan are reported before the files' (the plan runs first), and
+# a manifest that is not JSON still leaves every file checked.
+line_of() { grep -n -- "$1" "$W/stderr" | head -1 | cut -d: -f1; }
+problems_in_order() {
+	M=$W/m.problems_in_order
+	corpus "$W/q.src" 10 plain --no-secrets || return 1
+	"$B/appkg-pack" "$W/q.src" -o "$W/q.appkg" || return 1
+	x=$(nth_resource "$W/q.src" 1) y=$(nth_resource "$W/q.src" 8)
+	mount_up "$W/q.appkg" "$M" || return 1
+	echo '{"a": oops}' >"$M/$x"
+	echo 'not json' >"$M/resources/zzz.json"
+	set_entries "$M/manifest.json" "entries['$y']['mode'] = 'bogus'" || return 1
+	run "$B/appkg-mount" -q --commit "$M" && expect_rc 1 || return 1
+	expect_stderr "$y: mode must be one of" && expect_stderr "$x: line 1" &&
+		expect_stderr "resources/zzz.json: not committed" || return 1
+	[ "$(line_of "mode must be one of")" -lt "$(line_of "$x: line 1")" ] &&
+		[ "$(line_of "$x: line 1")" -lt "$(line_of "zzz.json: not committed")" ] ||
+		fail "problems out of order" || return 1
+	echo '{"name": ' >"$M/manifest.json"
+	run "$B/appkg-mount" -q --commit "$M" && expect_rc 1 || return 1
+	expect_stderr "manifest.json" && expect_stderr "$x: line 1" &&
+		expect_stderr "resources/zzz.json: not committed" || return 1
+	fusermount3 -uz "$M"
+}
+
 # Item 13: a mount point that is not empty or already mounted is refused with one line; the
 # default log is announced at mount time and holds a refusal at a plain unmount.
 mount_point_checked_log_found() {
@@ -190,3 +215,4 @@ t mount_damaged_package_named_by_member damaged_package_named
 t mount_side_files_as_pack side_files_as_pack
 t mount_commit_reports_every_problem every_problem_at_once
 t mount_point_checked_and_log_found mount_point_checked_log_found
+t mount_commit_plan_problems_first problems_in_order
