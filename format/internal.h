@@ -32,6 +32,7 @@
  * library exports only what include/appkg/ declares (APPKG_API, -fvisibility=hidden).
  * tests/cli/test_symbols.sh checks both. A new internal function gets a line here.
  */
+#define big_alloc appkg__big_alloc
 #define buf_append appkg__buf_append
 #define buf_append_zeros appkg__buf_append_zeros
 #define buf_free appkg__buf_free
@@ -125,6 +126,7 @@
 #define resources_entry appkg__resources_entry
 #define resources_free appkg__resources_free
 #define reader_read_digest_only appkg__reader_read_digest_only
+#define resource_path_is appkg__resource_path_is
 #define resource_path_make appkg__resource_path_make
 #define resource_path_split appkg__resource_path_split
 #define resource_path_make_dep appkg__resource_path_make_dep
@@ -240,6 +242,8 @@ void resource_path_split(const char *path, const char **type, size_t *type_len,
 			 const char **name, size_t *name_len);
 /* Build "resources/<type>/<name>.json"; malloc'd. Components must already be checked. */
 char *resource_path_make(const char *type, const char *name);
+/* Is path resource_path_make(type, appkg_name_encode(name)), type a valid component? */
+int resource_path_is(const char *path, const char *type, const char *name);
 
 /* ---- tar.c ---- */
 #define TAR_BLOCK 512u
@@ -296,6 +300,9 @@ struct container {
 int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
 		   struct appkg_err *e);
 void container_free(struct container *c);
+/* malloc for one large buffer (a frame 0, the member index), backed by huge pages where the
+ * kernel gives them on request; free() frees it. */
+void *big_alloc(size_t n);
 /* Decompress frame i into out (resized to its dsize), checking window, size and checksum. */
 int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
 		 uint32_t dsize, struct appkg_err *e);

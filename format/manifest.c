@@ -113,33 +113,17 @@ static int get_size(json_t *obj, uint64_t *out, const char *where, struct appkg_
 	return 0;
 }
 
-/* The path a resource entry must have, from its type and logical name; malloc'd or NULL. */
-static char *entry_path(const struct entry_view *v)
+/* indexed: the path is that of a resource in the package's index, which member_path_check
+ * passed when the index was read */
+static int check_entry_indexed(const struct entry_view *v, struct manifest_resource *r,
+			       const char *where, int indexed, struct appkg_err *e)
 {
-	char *enc, *path;
-
-	if (!v->type || !v->name || !(enc = appkg_name_encode(v->name)))
-		return NULL;
-	path = appkg_name_check(v->type, APPKG_MAX_TYPE_BYTES) ? NULL : resource_path_make(v->type, enc);
-	free(enc);
-	return path;
-}
-
-static int check_entry(const struct entry_view *v, struct manifest_resource *r, const char *where,
-		       struct appkg_err *e)
-{
-	char *want;
-	int bad;
-
 	r->path = v->path;
 	if (!r->path)
 		return schema(e, where, "path must be a string");
-	if (member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
+	if (!indexed && member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
 		return e->code ? e->code : schema(e, where, "path is not a resource path");
-	want = entry_path(v);
-	bad = !want || strcmp(want, r->path) != 0;
-	free(want);
-	if (bad)
+	if (!v->type || !v->name || !resource_path_is(r->path, v->type, v->name))
 		return schema(e, r->path, "type and name do not match the path");
 	if (v->id_bad)
 		return schema(e, "id", "must be a string");
@@ -153,6 +137,12 @@ static int check_entry(const struct entry_view *v, struct manifest_resource *r, 
 	if (!v->deps_array)
 		return schema(e, r->path, "depends_on must be an array");
 	return 0;
+}
+
+static int check_entry(const struct entry_view *v, struct manifest_resource *r, const char *where,
+		       struct appkg_err *e)
+{
+	return check_entry_indexed(v, r, where, 0, e);
 }
 
 static void view_of_json(json_t *entry, struct entry_view *v, const char **deps)
@@ -287,27 +277,55 @@ static int plain_size(const char *q, size_t n, size_t *i, struct entry_view *v)
 	return 1;
 }
 
+enum entry_key { KEY_OTHER, KEY_PATH, KEY_TYPE, KEY_NAME, KEY_MODE, KEY_MATCH, KEY_DIGEST,
+		 KEY_ID, KEY_SIZE, KEY_DEPENDS_ON };
+
+/* Which member key is: by its first letter, then one comparison (every key of every entry). */
+static enum entry_key key_of(const char *key)
+{
+	switch (key[0]) {
+	case 'd':
+		return !strcmp(key, "digest") ? KEY_DIGEST
+		       : !strcmp(key, "depends_on") ? KEY_DEPENDS_ON : KEY_OTHER;
+	case 'i': return !strcmp(key, "id") ? KEY_ID : KEY_OTHER;
+	case 'm':
+		return !strcmp(key, "mode") ? KEY_MODE : !strcmp(key, "match") ? KEY_MATCH : KEY_OTHER;
+	case 'n': return !strcmp(key, "name") ? KEY_NAME : KEY_OTHER;
+	case 'p': return !strcmp(key, "path") ? KEY_PATH : KEY_OTHER;
+	case 's': return !strcmp(key, "size") ? KEY_SIZE : KEY_OTHER;
+	case 't': return !strcmp(key, "type") ? KEY_TYPE : KEY_OTHER;
+	default: return KEY_OTHER;
+	}
+}
+
 /* One member's value, its key known: into v, or stepped over. */
 static int plain_member(char *q, size_t n, size_t *i, const char *key, struct entry_view *v)
 {
-	static const char *const names[] = {"path", "type", "name", "mode", "match", "digest"};
-	const char **fields[] = {&v->path, &v->type, &v->name, &v->mode, &v->match, &v->digest};
+	const char **field;
 	int escaped = 0;
 
-	if (!strcmp(key, "depends_on"))
+	switch (key_of(key)) {
+	case KEY_DEPENDS_ON:
 		return q[*i] == '[' ? plain_deps(q, n, i, v) : skip_value(q, n, i);
-	if (!strcmp(key, "size"))
+	case KEY_SIZE:
 		return q[*i] >= '0' && q[*i] <= '9' ? plain_size(q, n, i, v)
 		       : q[*i] != '-' && skip_value(q, n, i);
-	if (!strcmp(key, "id"))
+	case KEY_ID:
 		v->id_bad = q[*i] != '"';
-	if (!strcmp(key, "match"))
+		return skip_value(q, n, i);
+	case KEY_PATH: field = &v->path; break;
+	case KEY_TYPE: field = &v->type; break;
+	case KEY_NAME: field = &v->name; break;
+	case KEY_MODE: field = &v->mode; break;
+	case KEY_MATCH:
 		v->match_given = 1;
-	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (!strcmp(key, names[k]))
-			return q[*i] == '"' ? (*fields[k] = plain_string(q, n, i, &escaped)) != NULL
-					    : skip_value(q, n, i);
-	return skip_value(q, n, i);
+		field = &v->match;
+		break;
+	case KEY_DIGEST: field = &v->digest; break;
+	default: return skip_value(q, n, i);
+	}
+	return q[*i] == '"' ? (*field = plain_string(q, n, i, &escaped)) != NULL
+			    : skip_value(q, n, i);
 }
 
 /* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
@@ -377,6 +395,8 @@ struct loader {
 	struct buf copy;  /* the entry being read, changed in place by view_of_bytes */
 	const struct index_entry *ix; /* the package's index, sorted by path, or NULL */
 	size_t nix, at;   /* its length; the first entry not before the last path kept */
+	const struct index_entry *found; /* the index's entry of the path being read, or NULL */
+	size_t found_at;  /* where the walk for it stopped: at, once the entry is kept */
 	size_t hint;      /* resources the index holds: the arrays' first size */
 	const char *deps[APPKG_MAX_DEPENDS]; /* its depends_on strings */
 };
@@ -422,16 +442,20 @@ static const char *kept_path(const struct loader *l, size_t i)
 					: (const char *)l->m->pool.data + l->path_off[i];
 }
 
-/* The index's copy of path, or NULL. Paths come in ascending order (an entry out of order
- * fails before this), so one walk along the index finds them all: a manifest that lists what
- * the package holds keeps no second copy of the paths. */
-static const char *index_name(struct loader *l, const char *path)
+/* The index's entry of path into l->found (or NULL), before the entry is checked. Paths come
+ * in ascending order, so one walk along the index finds them all: a manifest that lists what
+ * the package holds keeps no second copy of the paths, and they are not checked again. The
+ * walk moves on (l->at) only once the entry is kept: a path out of order, before the last one
+ * kept, stops it at once and fails in keep_entry. */
+static void index_find(struct loader *l, const char *path)
 {
+	size_t i = l->at;
 	int c = 1;
 
-	while (l->at < l->nix && (c = strcmp(l->ix[l->at].path, path)) < 0)
-		l->at++;
-	return c == 0 ? l->ix[l->at].path : NULL;
+	while (i < l->nix && (c = strcmp(l->ix[i].path, path)) < 0)
+		i++;
+	l->found = c == 0 ? &l->ix[i] : NULL;
+	l->found_at = i;
 }
 
 static int keep_entry(struct loader *l, const struct entry_view *v,
@@ -445,7 +469,9 @@ static int keep_entry(struct loader *l, const struct entry_view *v,
 	if (v->ndeps > APPKG_MAX_DEPENDS)
 		return schema(l->e, r->path, "too many depends_on entries");
 	m->res[i] = *r;
-	if ((m->res[i].path = index_name(l, r->path))) {
+	l->at = l->found_at;
+	if (l->found) {
+		m->res[i].path = l->found->path;
 		l->path_off[i] = SHARED;
 	} else {
 		l->path_off[i] = m->pool.len;
@@ -511,7 +537,13 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 		}
 		view_of_json(entry, &v, l->deps);
 	}
-	rc = check_entry(&v, &r, where, l->e) || keep_entry(l, &v, &r);
+	l->found = NULL;
+	l->found_at = l->at;
+	if (v.path)
+		index_find(l, v.path);
+	rc = check_entry_indexed(&v, &r, where, l->found && l->found->kind == MEMBER_RESOURCE,
+				 l->e) ||
+	     keep_entry(l, &v, &r);
 	json_decref(entry);
 	return rc ? l->e->code : 0;
 }
@@ -569,9 +601,55 @@ static size_t span_value(const unsigned char *p, size_t n, size_t i)
 	return i;
 }
 
-/* The value of the top-level member key (matched as written, like json_member_span). */
-static int member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
-		       size_t *end)
+/* The elements of the resources array, found once when the array is looked for: offsets
+ * into the manifest (at most 64 MiB), the array's end coming with them. */
+struct element {
+	uint32_t start, len;
+};
+
+struct elements {
+	struct element *at;
+	size_t n, cap;
+};
+
+static int element_add(struct elements *els, size_t start, size_t end)
+{
+	if (els->n == els->cap) {
+		size_t cap = els->cap ? 2 * els->cap : 1024;
+		void *p = realloc(els->at, cap * sizeof(*els->at));
+		if (!p)
+			return -1;
+		els->at = p;
+		els->cap = cap;
+	}
+	els->at[els->n++] = (struct element){(uint32_t)start, (uint32_t)(end - start)};
+	return 0;
+}
+
+/* Past the array that starts at p[i] (a '['), its elements into els, as span_value would step
+ * over it and array_elements walk it; -1 when out of memory. */
+static int array_span(const unsigned char *p, size_t n, size_t i, size_t *end,
+		      struct elements *els)
+{
+	size_t start;
+
+	for (i = span_ws(p, n, i + 1); i < n && p[i] != ']'; i = span_ws(p, n, i)) {
+		start = i;
+		i = span_value(p, n, i);
+		if (element_add(els, start, i))
+			return -1;
+		i = span_ws(p, n, i);
+		if (i < n && p[i] == ',')
+			i++;
+	}
+	*end = i < n ? i + 1 : n;
+	return 0;
+}
+
+/* The value of the top-level member key (matched as written, like json_member_span); when it
+ * is an array and els is given, its elements into els. 1 found, 0 not, -1 out of memory. */
+static int member_elements(const unsigned char *p, size_t n, const char *key, size_t *start,
+			   size_t *end, struct elements *els)
 {
 	size_t klen = strlen(key), i = span_ws(p, n, 0), k;
 
@@ -583,6 +661,8 @@ static int member_span(const unsigned char *p, size_t n, const char *key, size_t
 		int found = i - 1 - k == klen && !memcmp(p + k, key, klen);
 		i = span_ws(p, n, i) + 1; /* ':' */
 		*start = i = span_ws(p, n, i);
+		if (found && els && i < n && p[i] == '[')
+			return array_span(p, n, i, end, els) ? -1 : 1;
 		*end = i = span_value(p, n, i);
 		if (found)
 			return 1;
@@ -593,31 +673,18 @@ static int member_span(const unsigned char *p, size_t n, const char *key, size_t
 	return 0;
 }
 
-/* fn for each element of the array p[0..n) (a '['), until it returns non-zero. */
-static int array_elements(const unsigned char *p, size_t n,
-			  int (*fn)(void *ctx, const unsigned char *el, size_t len), void *ctx)
+static int member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
+		       size_t *end)
 {
-	size_t i = span_ws(p, n, 0), start;
-	int rc = 0;
-
-	if (i >= n || p[i++] != '[')
-		return -1;
-	for (i = span_ws(p, n, i); !rc && i < n && p[i] != ']'; i = span_ws(p, n, i)) {
-		start = i;
-		i = span_value(p, n, i);
-		rc = fn(ctx, p + start, i - start);
-		i = span_ws(p, n, i);
-		if (i < n && p[i] == ',')
-			i++;
-	}
-	return rc;
+	return member_elements(p, n, key, start, end, NULL);
 }
 
 static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
-			   size_t end, const struct container *c, struct appkg_err *e)
+			   const struct elements *els, const struct container *c,
+			   struct appkg_err *e)
 {
 	static __thread struct loader l; /* 8 KiB of depends_on pointers: not on the stack */
-	int rc;
+	int rc = 0;
 
 	l = (struct loader){.m = m, .e = e};
 	if (c) {
@@ -628,7 +695,8 @@ static int check_resources(struct manifest *m, const unsigned char *data, size_t
 	}
 	if (data[start] != '[')
 		return schema(e, "resources", "must be an array");
-	rc = array_elements(data + start, end - start, load_entry, &l);
+	for (size_t k = 0; !rc && k < els->n; k++)
+		rc = load_entry(&l, data + els->at[k].start, els->at[k].len);
 	for (size_t i = 0; !rc && i < m->nres; i++)
 		if (l.path_off[i] != SHARED)
 			m->res[i].path = (const char *)m->pool.data + l.path_off[i];
@@ -919,6 +987,7 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e)
 {
+	struct elements els = {0};
 	size_t start = 0, end = 0;
 	int has_resources;
 
@@ -928,15 +997,20 @@ int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
 		return e->code;
 	}
-	has_resources = member_span(data, len, "resources", &start, &end);
+	if ((has_resources = member_elements(data, len, "resources", &start, &end, &els)) < 0) {
+		free(els.at);
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	}
 	m->root = has_resources ? parse_top(data, len, start, end, e)
 				: json_parse_strict(data, len, e, MANIFEST_PATH);
-	if (check_root(m, e))
+	if (check_root(m, e) || (!has_resources && schema(e, "resources", "must be an array")) ||
+	    check_resources(m, data, start, &els, c, e) || check_secrets(m, e) ||
+	    check_inputs(m, find_resource, m, e)) {
+		free(els.at);
 		return e->code;
-	if (!has_resources)
-		return schema(e, "resources", "must be an array");
-	return check_resources(m, data, start, end, c, e) || check_secrets(m, e) ||
-	       check_inputs(m, find_resource, m, e) ? e->code : 0;
+	}
+	free(els.at);
+	return 0;
 }
 
 void manifest_free(struct manifest *m)

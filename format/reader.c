@@ -28,7 +28,9 @@ struct appkg_reader {
 	int opened;
 	struct container c;
 	ZSTD_DCtx *dctx;
-	struct buf frame, compressed, manifest_bytes, signature;
+	struct buf frame, compressed, signature;
+	struct buf frame0;         /* frame 0 as decoded, which holds the manifest */
+	struct buf manifest_bytes; /* the manifest inside frame0 (not an allocation of its own) */
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	int64_t tiled_frame; /* the last frame a random read found tiled (step 13), or -1 */
 	int64_t mtime;       /* of the manifest's header, which every header repeats (§5.2), or -1 */
@@ -118,7 +120,7 @@ void appkg_reader_free(appkg_reader *r)
 	ZSTD_freeDCtx(r->dctx);
 	buf_free(&r->frame);
 	buf_free(&r->compressed);
-	buf_free(&r->manifest_bytes);
+	buf_free(&r->frame0);
 	buf_free(&r->signature);
 	manifest_free(&r->m);
 	for (size_t i = 0; i < r->nkeys; i++)
@@ -726,6 +728,11 @@ static int read_frame0(appkg_reader *r)
 	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
 		if (check_placement(r, &r->c.entries[i]))
 			return r->err.code;
+	/* its buffer: exactly its size and a byte for the manifest's NUL, in huge pages */
+	buf_free(&r->frame);
+	if (!(r->frame.data = big_alloc((size_t)r->c.frames[0].dsize + 1)))
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	r->frame.cap = (size_t)r->c.frames[0].dsize + 1;
 	if (load_frame(r, 0) || entry_at(r, &r->c.entries[0], 0, &t))
 		return r->err.code;
 	r->mtime = (int64_t)t.mtime; /* < 2^33: 11 octal digits */
@@ -742,11 +749,11 @@ static int read_frame0(appkg_reader *r)
 	if (pos != r->frame.len || (r->c.nentries > 2 && r->c.entries[2].frame == 0))
 		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame 0 holds the manifest and its "
 				  "signature, and only them");
-	/* keep the manifest in the buffer it was decoded into (its header makes room for a NUL) */
-	memmove(r->frame.data, r->frame.data + man_off, man_len);
-	r->frame.data[man_len] = '\0';
-	r->manifest_bytes = r->frame;
-	r->manifest_bytes.len = man_len;
+	/* keep the manifest where it was decoded, NUL-terminated over its padding or the
+	 * signature's header (copied above, the frame is read no more) or the byte kept free */
+	r->frame.data[man_off + man_len] = '\0';
+	r->frame0 = r->frame;
+	r->manifest_bytes = (struct buf){r->frame.data + man_off, man_len, man_len};
 	r->frame = (struct buf){0};
 	r->frame_no = -1;
 	return drop_window(r);
