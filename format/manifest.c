@@ -280,31 +280,31 @@ static int plain_size(const char *q, size_t n, size_t *i, struct entry_view *v)
 enum entry_key { KEY_OTHER, KEY_PATH, KEY_TYPE, KEY_NAME, KEY_MODE, KEY_MATCH, KEY_DIGEST,
 		 KEY_ID, KEY_SIZE, KEY_DEPENDS_ON };
 
-/* Which member key is: by its first letter, then one comparison (every key of every entry). */
-static enum entry_key key_of(const char *key)
+/* Which member key (len bytes) is: by its length, then one comparison (every key of every
+ * entry). A key holding a NUL ("\u0000") comes through Jansson, never here. */
+static enum entry_key key_of(const char *key, size_t len)
 {
-	switch (key[0]) {
-	case 'd':
-		return !strcmp(key, "digest") ? KEY_DIGEST
-		       : !strcmp(key, "depends_on") ? KEY_DEPENDS_ON : KEY_OTHER;
-	case 'i': return !strcmp(key, "id") ? KEY_ID : KEY_OTHER;
-	case 'm':
-		return !strcmp(key, "mode") ? KEY_MODE : !strcmp(key, "match") ? KEY_MATCH : KEY_OTHER;
-	case 'n': return !strcmp(key, "name") ? KEY_NAME : KEY_OTHER;
-	case 'p': return !strcmp(key, "path") ? KEY_PATH : KEY_OTHER;
-	case 's': return !strcmp(key, "size") ? KEY_SIZE : KEY_OTHER;
-	case 't': return !strcmp(key, "type") ? KEY_TYPE : KEY_OTHER;
+	switch (len) {
+	case 2: return !memcmp(key, "id", 2) ? KEY_ID : KEY_OTHER;
+	case 4:
+		return !memcmp(key, "path", 4) ? KEY_PATH : !memcmp(key, "type", 4) ? KEY_TYPE
+		       : !memcmp(key, "name", 4) ? KEY_NAME : !memcmp(key, "mode", 4) ? KEY_MODE
+		       : !memcmp(key, "size", 4) ? KEY_SIZE : KEY_OTHER;
+	case 5: return !memcmp(key, "match", 5) ? KEY_MATCH : KEY_OTHER;
+	case 6: return !memcmp(key, "digest", 6) ? KEY_DIGEST : KEY_OTHER;
+	case 10: return !memcmp(key, "depends_on", 10) ? KEY_DEPENDS_ON : KEY_OTHER;
 	default: return KEY_OTHER;
 	}
 }
 
 /* One member's value, its key known: into v, or stepped over. */
-static int plain_member(char *q, size_t n, size_t *i, const char *key, struct entry_view *v)
+static int plain_member(char *q, size_t n, size_t *i, const char *key, size_t klen,
+			struct entry_view *v)
 {
 	const char **field;
 	int escaped = 0;
 
-	switch (key_of(key)) {
+	switch (key_of(key, klen)) {
 	case KEY_DEPENDS_ON:
 		return q[*i] == '[' ? plain_deps(q, n, i, v) : skip_value(q, n, i);
 	case KEY_SIZE:
@@ -328,8 +328,9 @@ static int plain_member(char *q, size_t n, size_t *i, const char *key, struct en
 			    : skip_value(q, n, i);
 }
 
-/* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
-static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **deps)
+/* The entry at the start of q (a copy of its bytes, n long or more, changed in place) into v:
+ * the length of the entry (through its closing brace), or 0: go through Jansson. */
+static size_t view_end(char *q, size_t n, struct entry_view *v, const char **deps)
 {
 	size_t i = 0;
 	int escaped = 0;
@@ -340,17 +341,24 @@ static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **d
 		return 0;
 	for (skip_ws_at(q, n, &i); i < n && q[i] != '}'; skip_ws_at(q, n, &i)) {
 		char *key = q[i] == '"' ? plain_string(q, n, &i, &escaped) : NULL;
+		size_t klen = key ? (size_t)(q + i - 1 - key) : 0; /* i is past its NUL */
 		skip_ws_at(q, n, &i);
 		if (!key || i >= n || q[i++] != ':')
 			return 0;
 		skip_ws_at(q, n, &i);
-		if (i >= n || !plain_member(q, n, &i, key, v))
+		if (i >= n || !plain_member(q, n, &i, key, klen, v))
 			return 0;
 		skip_ws_at(q, n, &i);
 		if (i < n && q[i] == ',')
 			i++;
 	}
-	return i < n;
+	return i < n ? i + 1 : 0;
+}
+
+/* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
+static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **deps)
+{
+	return view_end(q, n, v, deps) != 0;
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -398,6 +406,7 @@ struct loader {
 	const struct index_entry *found; /* the index's entry of the path being read, or NULL */
 	size_t found_at;  /* where the walk for it stopped: at, once the entry is kept */
 	size_t hint;      /* resources the index holds: the arrays' first size */
+	size_t last;      /* the length of the entry before */
 	const char *deps[APPKG_MAX_DEPENDS]; /* its depends_on strings */
 };
 
@@ -512,10 +521,23 @@ static void entry_where(char *out, size_t i)
 	strcat(out + 10, "]");
 }
 
+/* Check and keep the entry read into v (from entry, when Jansson read it). */
+static int keep_view(struct loader *l, const struct entry_view *v, const char *where)
+{
+	struct manifest_resource r;
+
+	l->found = NULL;
+	l->found_at = l->at;
+	if (v->path)
+		index_find(l, v->path);
+	return check_entry_indexed(v, &r, where, l->found && l->found->kind == MEMBER_RESOURCE,
+				   l->e) ||
+	       keep_entry(l, v, &r) ? l->e->code : 0;
+}
+
 static int load_entry(void *ctx, const unsigned char *el, size_t len)
 {
 	struct loader *l = ctx;
-	struct manifest_resource r;
 	struct entry_view v;
 	json_t *entry = NULL;
 	char where[48];
@@ -537,15 +559,9 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 		}
 		view_of_json(entry, &v, l->deps);
 	}
-	l->found = NULL;
-	l->found_at = l->at;
-	if (v.path)
-		index_find(l, v.path);
-	rc = check_entry_indexed(&v, &r, where, l->found && l->found->kind == MEMBER_RESOURCE,
-				 l->e) ||
-	     keep_entry(l, &v, &r);
+	rc = keep_view(l, &v, where);
 	json_decref(entry);
-	return rc ? l->e->code : 0;
+	return rc;
 }
 
 /* ---- spans in a manifest json_validate accepted ----
@@ -601,55 +617,9 @@ static size_t span_value(const unsigned char *p, size_t n, size_t i)
 	return i;
 }
 
-/* The elements of the resources array, found once when the array is looked for: offsets
- * into the manifest (at most 64 MiB), the array's end coming with them. */
-struct element {
-	uint32_t start, len;
-};
-
-struct elements {
-	struct element *at;
-	size_t n, cap;
-};
-
-static int element_add(struct elements *els, size_t start, size_t end)
-{
-	if (els->n == els->cap) {
-		size_t cap = els->cap ? 2 * els->cap : 1024;
-		void *p = realloc(els->at, cap * sizeof(*els->at));
-		if (!p)
-			return -1;
-		els->at = p;
-		els->cap = cap;
-	}
-	els->at[els->n++] = (struct element){(uint32_t)start, (uint32_t)(end - start)};
-	return 0;
-}
-
-/* Past the array that starts at p[i] (a '['), its elements into els, as span_value would step
- * over it and array_elements walk it; -1 when out of memory. */
-static int array_span(const unsigned char *p, size_t n, size_t i, size_t *end,
-		      struct elements *els)
-{
-	size_t start;
-
-	for (i = span_ws(p, n, i + 1); i < n && p[i] != ']'; i = span_ws(p, n, i)) {
-		start = i;
-		i = span_value(p, n, i);
-		if (element_add(els, start, i))
-			return -1;
-		i = span_ws(p, n, i);
-		if (i < n && p[i] == ',')
-			i++;
-	}
-	*end = i < n ? i + 1 : n;
-	return 0;
-}
-
-/* The value of the top-level member key (matched as written, like json_member_span); when it
- * is an array and els is given, its elements into els. 1 found, 0 not, -1 out of memory. */
-static int member_elements(const unsigned char *p, size_t n, const char *key, size_t *start,
-			   size_t *end, struct elements *els)
+/* The value of the top-level member key (matched as written, like json_member_span): where it
+ * starts. */
+static int member_value(const unsigned char *p, size_t n, const char *key, size_t *start)
 {
 	size_t klen = strlen(key), i = span_ws(p, n, 0), k;
 
@@ -661,49 +631,111 @@ static int member_elements(const unsigned char *p, size_t n, const char *key, si
 		int found = i - 1 - k == klen && !memcmp(p + k, key, klen);
 		i = span_ws(p, n, i) + 1; /* ':' */
 		*start = i = span_ws(p, n, i);
-		if (found && els && i < n && p[i] == '[')
-			return array_span(p, n, i, end, els) ? -1 : 1;
-		*end = i = span_value(p, n, i);
 		if (found)
 			return 1;
-		i = span_ws(p, n, i);
+		i = span_ws(p, n, span_value(p, n, i));
 		if (i < n && p[i] == ',')
 			i++;
 	}
 	return 0;
 }
 
+/* The same, and where the value ends. */
 static int member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
 		       size_t *end)
 {
-	return member_elements(p, n, key, start, end, NULL);
+	if (!member_value(p, n, key, start))
+		return 0;
+	*end = span_value(p, n, *start);
+	return 1;
 }
 
-static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
-			   const struct elements *els, const struct container *c,
-			   struct appkg_err *e)
+/* ---- the resources array, read in one pass ----
+ * An entry is read from a copy of its bytes (view_of_bytes writes into them), and where it
+ * ends is known only once it is read: the copy takes the length of the entry before and some
+ * more, and view_end, which stops at the entry's closing brace, tells its length. An entry not
+ * read so (longer than the copy, or not plain) is stepped over by span_value and read again on
+ * its own, as every entry was before. */
+#define ENTRY_SLACK 128
+
+/* The entry at the start of p (avail bytes to the end of the manifest); its length in *len. */
+static int load_next(struct loader *l, const unsigned char *p, size_t avail, size_t *len)
+{
+	size_t guess = l->last + ENTRY_SLACK < avail ? l->last + ENTRY_SLACK : avail;
+	struct entry_view v;
+	char where[48];
+
+	l->copy.len = 0;
+	if (buf_append(&l->copy, p, guess))
+		return appkg_fail(l->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!(*len = view_end((char *)l->copy.data, guess, &v, l->deps))) {
+		l->last = *len = span_value(p, avail, 0);
+		return load_entry(l, p, *len);
+	}
+	l->last = *len;
+	if (l->m->nres == l->cap && grow(l))
+		return l->e->code;
+	entry_where(where, l->m->nres);
+	return keep_view(l, &v, where);
+}
+
+/* Each entry of the array at p[i] (a '['), walked as array_elements walks it; where the array
+ * ends (past its ']') into *end. */
+static int load_array(struct loader *l, const unsigned char *p, size_t n, size_t i, size_t *end)
+{
+	size_t len = 0;
+	int rc;
+
+	for (i = span_ws(p, n, i + 1); i < n && p[i] != ']'; i = span_ws(p, n, i)) {
+		if ((rc = load_next(l, p + i, n - i, &len)))
+			return rc;
+		i = span_ws(p, n, i + len);
+		if (i < n && p[i] == ',')
+			i++;
+	}
+	*end = i < n ? i + 1 : n;
+	return 0;
+}
+
+static struct loader *loader_start(struct manifest *m, const struct container *c,
+				   struct appkg_err *e)
 {
 	static __thread struct loader l; /* 8 KiB of depends_on pointers: not on the stack */
-	int rc = 0;
 
-	l = (struct loader){.m = m, .e = e};
+	l = (struct loader){.m = m, .e = e, .last = 256};
 	if (c) {
 		l.ix = c->entries;
 		l.nix = c->nentries;
 		for (size_t i = 0; i < l.nix; i++)
 			l.hint += l.ix[i].kind == MEMBER_RESOURCE;
 	}
+	return &l;
+}
+
+static void loader_end(struct loader *l)
+{
+	free(l->path_off);
+	buf_free(&l->copy);
+}
+
+/* After the top level passed: the outcome of the walk (rc, and its failure on walked), then
+ * the paths kept in the pool made pointers, and the dependencies. */
+static int check_resources(struct loader *l, const unsigned char *data, size_t start, int rc,
+			   const struct appkg_err *walked, struct appkg_err *e)
+{
+	struct manifest *m = l->m;
+
 	if (data[start] != '[')
 		return schema(e, "resources", "must be an array");
-	for (size_t k = 0; !rc && k < els->n; k++)
-		rc = load_entry(&l, data + els->at[k].start, els->at[k].len);
-	for (size_t i = 0; !rc && i < m->nres; i++)
-		if (l.path_off[i] != SHARED)
-			m->res[i].path = (const char *)m->pool.data + l.path_off[i];
-	free(l.path_off);
-	buf_free(&l.copy);
-	if (rc)
-		return e->code ? e->code : schema(e, "resources", "must be an array");
+	if (rc) {
+		if (!walked->code)
+			return schema(e, "resources", "must be an array");
+		*e = *walked;
+		return e->code;
+	}
+	for (size_t i = 0; i < m->nres; i++)
+		if (l->path_off[i] != SHARED)
+			m->res[i].path = (const char *)m->pool.data + l->path_off[i];
 	return check_dependencies(m, e);
 }
 
@@ -984,12 +1016,16 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 	return manifest_load_indexed(m, data, len, NULL, e);
 }
 
+/* The resources array is read before the top level is checked (its end is known once it is
+ * read); a failure in it is told only after the top level passed, as when it was read after. */
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e)
 {
-	struct elements els = {0};
+	const unsigned char *p = data;
+	struct appkg_err walked = {0};
+	struct loader *l;
 	size_t start = 0, end = 0;
-	int has_resources;
+	int has_resources, rc = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
@@ -997,20 +1033,19 @@ int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
 		return e->code;
 	}
-	if ((has_resources = member_elements(data, len, "resources", &start, &end, &els)) < 0) {
-		free(els.at);
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	}
-	m->root = has_resources ? parse_top(data, len, start, end, e)
+	l = loader_start(m, c, &walked);
+	has_resources = member_value(p, len, "resources", &start);
+	if (has_resources && p[start] == '[')
+		rc = load_array(l, p, len, start, &end);
+	if (has_resources && (p[start] != '[' || rc))
+		end = span_value(p, len, start);
+	m->root = has_resources ? parse_top(p, len, start, end, e)
 				: json_parse_strict(data, len, e, MANIFEST_PATH);
-	if (check_root(m, e) || (!has_resources && schema(e, "resources", "must be an array")) ||
-	    check_resources(m, data, start, &els, c, e) || check_secrets(m, e) ||
-	    check_inputs(m, find_resource, m, e)) {
-		free(els.at);
-		return e->code;
-	}
-	free(els.at);
-	return 0;
+	rc = check_root(m, e) || (!has_resources && schema(e, "resources", "must be an array")) ||
+	     check_resources(l, p, start, rc, &walked, e) || check_secrets(m, e) ||
+	     check_inputs(m, find_resource, m, e);
+	loader_end(l);
+	return rc ? e->code : 0;
 }
 
 void manifest_free(struct manifest *m)
