@@ -96,6 +96,8 @@
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
 #define manifest_load_indexed appkg__manifest_load_indexed
+#define manifest_read appkg__manifest_read
+#define manifest_validate appkg__manifest_validate
 #define member_path_check appkg__member_path_check
 #define name_char_control appkg__name_char_control
 #define name_fold_key appkg__name_fold_key
@@ -390,6 +392,11 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
  * of its own. Same checks, same outcome. */
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e);
+/* manifest_load_indexed is manifest_validate (json_validate, with the manifest's codes), then
+ * manifest_read, which is safe on any bytes but whose outcome stands only if they are valid. */
+int manifest_validate(const void *data, size_t len, struct appkg_err *e);
+int manifest_read(struct manifest *m, const void *data, size_t len, const struct container *c,
+		  struct appkg_err *e);
 void manifest_free(struct manifest *m);
 /* Format 2: scan resource path's data for placeholders and check them against "inputs";
  * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */

@@ -630,7 +630,8 @@ static int member_value(const unsigned char *p, size_t n, const char *key, size_
 		i = span_string(p, n, i);
 		int found = i - 1 - k == klen && !memcmp(p + k, key, klen);
 		i = span_ws(p, n, i) + 1; /* ':' */
-		*start = i = span_ws(p, n, i);
+		if ((*start = i = span_ws(p, n, i)) >= n)
+			return 0; /* not JSON (manifest_read): no value */
 		if (found)
 			return 1;
 		i = span_ws(p, n, span_value(p, n, i));
@@ -1016,10 +1017,29 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 	return manifest_load_indexed(m, data, len, NULL, e);
 }
 
-/* The resources array is read before the top level is checked (its end is known once it is
- * read); a failure in it is told only after the top level passed, as when it was read after. */
+int manifest_validate(const void *data, size_t len, struct appkg_err *e)
+{
+	if (!json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH))
+		return 0;
+	if (e->code != APPKG_ERR_JSON_DEPTH)
+		e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
+	return e->code;
+}
+
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e)
+{
+	memset(m, 0, sizeof(*m));
+	return manifest_validate(data, len, e) ? e->code : manifest_read(m, data, len, c, e);
+}
+
+/* The resources array is read before the top level is checked (its end is known once it is
+ * read); a failure in it is told only after the top level passed, as when it was read after.
+ * Nothing here reads past len or takes more than linear time when data is not valid JSON: the
+ * reader runs it while the validation runs on another thread, and throws its outcome away
+ * when that fails. */
+int manifest_read(struct manifest *m, const void *data, size_t len, const struct container *c,
+		  struct appkg_err *e)
 {
 	const unsigned char *p = data;
 	struct appkg_err walked = {0};
@@ -1028,11 +1048,6 @@ int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 	int has_resources, rc = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
-		if (e->code != APPKG_ERR_JSON_DEPTH)
-			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
-		return e->code;
-	}
 	l = loader_start(m, c, &walked);
 	has_resources = member_value(p, len, "resources", &start);
 	if (has_resources && p[start] == '[')

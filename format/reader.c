@@ -54,17 +54,25 @@ struct appkg_reader {
 	int64_t checked_frame; /* the frame in `frame` whose members have all passed, or -1 */
 	struct ahead *ahead;   /* appkg_reader_set_readahead, or NULL */
 	struct stat opened_as; /* the package file when it was opened (reader_file_changed) */
-	struct manifest_digest *digest; /* the manifest's, being taken at open, or NULL */
+	struct manifest_job *manifest_job; /* digest and validation at open, or NULL */
 };
 
-/* At open, the manifest's digest (28 MiB for 100,000 resources, ~20 ms) is taken on a thread
- * of its own while the manifest is read; a mismatch is told as if found first, as it was. */
-struct manifest_digest {
+/* Work of the open done on a second thread (the open is most of what a mount does before it
+ * is ready, and a commit opens the package it wrote): frame 0 is decoded while the index's
+ * names are checked, then the manifest's digest taken and its JSON validated while its entries
+ * are read. Each outcome is told in the order the checks had when they ran one after the
+ * other. */
+struct job {
 	pthread_t thread;
 	int threaded;
+};
+
+struct manifest_job {
+	struct job job;
 	const unsigned char *data;
 	size_t len;
-	unsigned char out[APPKG_DIGEST_BYTES];
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	struct appkg_err err; /* of the validation */
 };
 
 /* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame,
@@ -119,14 +127,14 @@ appkg_reader *appkg_reader_new(void)
 }
 
 static void ahead_stop(appkg_reader *r);
-static int digest_end(appkg_reader *r);
+static int manifest_job_end(appkg_reader *r);
 
 void appkg_reader_free(appkg_reader *r)
 {
 	if (!r)
 		return;
 	ahead_stop(r);
-	digest_end(r);
+	manifest_job_end(r);
 	if (r->own_fd)
 		close(r->fd);
 	container_free(&r->c);
@@ -198,40 +206,45 @@ static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct ap
 
 static int ahead_take(appkg_reader *r, uint32_t f);
 
-static int load_frame(appkg_reader *r, uint32_t f)
+/* Decode frame f into r->frame, a failure told on e. */
+static int decode_frame(appkg_reader *r, uint32_t f, struct appkg_err *e)
 {
 	const struct frame_info *fi = &r->c.frames[f];
 	int rc;
 
+	r->compressed.len = 0;
+	if (r->mem) {
+		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize, e);
+	} else if (fi->csize > FRAME_CHUNK) {
+		rc = frame_decode_from(r->dctx, source_read, r, fi->offset, fi->csize, &r->compressed,
+				       &r->frame, fi->dsize, e);
+		r->compressed.len = 0;
+	} else if (buf_reserve(&r->compressed, fi->csize)) {
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	} else if (source_read(r, r->compressed.data, fi->csize, fi->offset, e)) {
+		return e->code;
+	} else {
+		r->compressed.len = fi->csize;
+		rc = frame_decode(r->dctx, r->compressed.data, fi->csize, &r->frame, fi->dsize, e);
+	}
+	if (rc) {
+		char why[APPKG_MSG_MAX];
+		memcpy(why, e->msg, sizeof(why));
+		snprintf(e->msg, sizeof(e->msg), "frame %u: %.480s", f, why);
+	}
+	return rc;
+}
+
+static int load_frame(appkg_reader *r, uint32_t f)
+{
 	if (r->frame_no == f)
 		return 0;
 	if (ahead_take(r, f))
 		return 0;
 	r->frame_no = -1;
 	r->checked_frame = -1;
-	r->compressed.len = 0;
-	if (r->mem) {
-		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize,
-				  &r->err);
-	} else if (fi->csize > FRAME_CHUNK) {
-		rc = frame_decode_from(r->dctx, source_read, r, fi->offset, fi->csize, &r->compressed,
-				       &r->frame, fi->dsize, &r->err);
-		r->compressed.len = 0;
-	} else if (buf_reserve(&r->compressed, fi->csize)) {
-		rc = appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	} else if (source_read(r, r->compressed.data, fi->csize, fi->offset, &r->err)) {
+	if (decode_frame(r, f, &r->err))
 		return r->err.code;
-	} else {
-		r->compressed.len = fi->csize;
-		rc = frame_decode(r->dctx, r->compressed.data, fi->csize, &r->frame, fi->dsize,
-				  &r->err);
-	}
-	if (rc) {
-		char why[APPKG_MSG_MAX];
-		memcpy(why, r->err.msg, sizeof(why));
-		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %.480s", f, why);
-		return rc;
-	}
 	r->frame_no = f;
 	return 0;
 }
@@ -665,13 +678,13 @@ static int compare_entry(appkg_reader *r, const struct index_entry *x, uint64_t 
 }
 
 /* Limits and frame 0 for one index entry: failures here are final. */
-static int check_placement(appkg_reader *r, const struct index_entry *x)
+static int check_placement(const struct index_entry *x, struct appkg_err *e)
 {
 	if (x->size > kind_limit(x->kind))
-		return appkg_fail(&r->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
 				  x->path, (unsigned long long)x->size);
 	if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) == (x->frame == 0))
-		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
+		return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
 				  "signature, and only them", x->path);
 	return 0;
 }
@@ -686,7 +699,7 @@ static int check_listing(appkg_reader *r)
 	r->listed = 1;
 	for (uint32_t i = 0; i < r->c.nentries; i++) {
 		const struct index_entry *x = &r->c.entries[i];
-		if (check_placement(r, x))
+		if (check_placement(x, &r->err))
 			return r->err.code;
 		if (x->kind == MEMBER_SECRETS) {
 			secrets = 1;
@@ -743,69 +756,126 @@ static int drop_window(appkg_reader *r)
 	return 0;
 }
 
-static void *digest_run(void *arg)
+/* fn(arg) on a thread of its own, or here when there is none. */
+static void job_start(struct job *j, void *(*fn)(void *), void *arg)
 {
-	struct manifest_digest *d = arg;
+	j->threaded = pthread_create(&j->thread, NULL, fn, arg) == 0;
+	if (!j->threaded)
+		fn(arg);
+}
 
-	digest_bytes(d->out, d->data, d->len);
+static void job_wait(struct job *j)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->threaded = 0;
+}
+
+struct frame0_job {
+	struct job job;
+	appkg_reader *r;
+	int rc;
+	struct appkg_err err;
+};
+
+static void *frame0_run(void *arg)
+{
+	struct frame0_job *f = arg;
+
+	f->rc = decode_frame(f->r, 0, &f->err);
 	return NULL;
 }
 
-/* Take the digest of the manifest (len bytes at data, which stay until digest_end). */
-static int digest_start(appkg_reader *r, const unsigned char *data, size_t len)
+/* Frame 0's entries placed by the index, then frame 0 decoded on a thread (into r->frame) while
+ * the caller goes on; the index gives the sizes: a manifest over its limit costs no decoding
+ * (§15 step 6). */
+static void frame0_start(appkg_reader *r, struct frame0_job *f)
 {
-	struct manifest_digest *d = calloc(1, sizeof(*d));
+	size_t cap = (size_t)r->c.frames[0].dsize + 1;
 
-	if (!d)
-		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	d->data = data;
-	d->len = len;
-	d->threaded = pthread_create(&d->thread, NULL, digest_run, d) == 0;
-	if (!d->threaded)
-		digest_run(d);
-	r->digest = d;
+	*f = (struct frame0_job){.r = r};
+	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
+		if ((f->rc = check_placement(&r->c.entries[i], &f->err)))
+			return;
+	/* its buffer: exactly its size and a byte for the manifest's NUL, in huge pages */
+	buf_free(&r->frame);
+	if (!(r->frame.data = big_alloc(cap))) {
+		f->rc = appkg_fail(&f->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return;
+	}
+	r->frame.cap = cap;
+	job_start(&f->job, frame0_run, f);
+}
+
+/* frame0_start's outcome, once the checks before it passed. */
+static int frame0_end(appkg_reader *r, struct frame0_job *f)
+{
+	job_wait(&f->job);
+	if (f->rc) {
+		r->err = f->err;
+		return r->err.code;
+	}
+	r->frame_no = 0;
 	return 0;
 }
 
-/* The manifest's digest taken: a mismatch is the failure of the open, whatever came after it
- * (the rest of frame 0 and the manifest were read meanwhile). */
-static int digest_end(appkg_reader *r)
+static void *manifest_run(void *arg)
 {
-	struct manifest_digest *d = r->digest;
-	const struct index_entry *x;
-	int same;
+	struct manifest_job *j = arg;
 
-	if (!d)
-		return r->err.code;
-	x = &r->c.entries[0];
-	if (d->threaded)
-		pthread_join(d->thread, NULL);
-	same = !memcmp(d->out, x->digest, APPKG_DIGEST_BYTES);
-	free(d);
-	r->digest = NULL;
-	if (same)
-		return r->err.code;
-	r->err = (struct appkg_err){0};
-	return appkg_fail(&r->err, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	digest_bytes(j->digest, j->data, j->len);
+	manifest_validate(j->data, j->len, &j->err);
+	return NULL;
 }
 
+/* The manifest's digest and validation (len bytes at data, which stay until manifest_job_end)
+ * on a thread. */
+static int manifest_job_start(appkg_reader *r, const unsigned char *data, size_t len)
+{
+	struct manifest_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	j->data = data;
+	j->len = len;
+	r->manifest_job = j;
+	job_start(&j->job, manifest_run, j);
+	return 0;
+}
+
+/* The manifest's digest and validation done: a digest mismatch is the failure of the open,
+ * whatever came after it; a manifest that is not valid JSON is, when the rest of frame 0
+ * (failed, read first) passed; else the failure, if any, is reading the manifest's. */
+static int manifest_job_end(appkg_reader *r)
+{
+	struct manifest_job *j = r->manifest_job;
+	const struct index_entry *x;
+	int frame0_ok;
+
+	if (!j)
+		return r->err.code;
+	x = &r->c.entries[0];
+	job_wait(&j->job);
+	frame0_ok = r->manifest_bytes.data != NULL;
+	r->manifest_job = NULL;
+	if (memcmp(j->digest, x->digest, APPKG_DIGEST_BYTES) != 0) {
+		r->err = (struct appkg_err){0};
+		appkg_fail(&r->err, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	} else if (frame0_ok && j->err.code) {
+		r->err = j->err;
+	}
+	free(j);
+	return r->err.code;
+}
+
+/* Frame 0, decoded: the manifest, then perhaps its signature, and nothing else. */
 static int read_frame0(appkg_reader *r)
 {
 	struct tar_entry t;
 	size_t pos, man_off, man_len;
 
-	/* the index gives the sizes: a manifest over its limit costs no decoding (§15 step 6) */
-	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
-		if (check_placement(r, &r->c.entries[i]))
-			return r->err.code;
-	/* its buffer: exactly its size and a byte for the manifest's NUL, in huge pages */
-	buf_free(&r->frame);
-	if (!(r->frame.data = big_alloc((size_t)r->c.frames[0].dsize + 1)))
-		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	r->frame.cap = (size_t)r->c.frames[0].dsize + 1;
-	if (load_frame(r, 0) || entry_head(r, &r->frame, &r->c.entries[0], 0, &t, &r->err))
-		return r->err.code;
-	if (digest_start(r, r->frame.data + t.data_off, (size_t)t.size))
+	if (entry_head(r, &r->frame, &r->c.entries[0], 0, &t, &r->err) ||
+	    manifest_job_start(r, r->frame.data + t.data_off, (size_t)t.size))
 		return r->err.code;
 	r->mtime = (int64_t)t.mtime; /* < 2^33: 11 octal digits */
 	man_off = t.data_off;
@@ -841,15 +911,23 @@ static int check_end(appkg_reader *r)
 
 static int open_common(appkg_reader *r)
 {
+	struct frame0_job f;
+
 	if (r->opened)
 		return appkg_fail(&r->err, APPKG_ERR_STATE, "reader already open");
 	r->opened = 1;
-	if (container_open(&r->c, source_read, r, r->size, &r->err) || check_names(r))
+	if (container_open(&r->c, source_read, r, r->size, &r->err))
 		return r->err.code;
-	if (read_frame0(r) == 0)
-		manifest_load_indexed(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->c,
-				      &r->err);
-	if (digest_end(r) || check_listing(r) || check_end(r))
+	frame0_start(r, &f);
+	if (check_names(r)) {
+		job_wait(&f.job);
+		return r->err.code;
+	}
+	/* the manifest is read while its JSON is validated: manifest_job_end tells which failure
+	 * came first */
+	if (frame0_end(r, &f) == 0 && read_frame0(r) == 0)
+		manifest_read(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->c, &r->err);
+	if (manifest_job_end(r) || check_listing(r) || check_end(r))
 		return r->err.code;
 	return 0;
 }

@@ -6,7 +6,9 @@
  * code, message, line and column of a failure, and everything loaded on success (resources,
  * paths shared with the index or not, dependencies, secrets, version, inputs, the top level).
  * Inputs: every manifest listed, then ROUNDS mutations of each, most of them kept valid JSON
- * (strings, numbers, keys, entries and whitespace changed) so that the schema checks run.
+ * (strings, numbers, keys, entries and whitespace changed) so that the schema checks run. The
+ * new build's manifest_read, which the reader runs before the validation has ended, is also
+ * run on every input, for the sanitizers.
  * Usage: manifestdiff OLD.so NEW.so LIST ROUNDS SEED
  */
 #include <dlfcn.h>
@@ -28,6 +30,7 @@ struct lib {
 
 static struct lib old_lib, new_lib;
 static path_check_fn path_check;
+static load_fn read_unvalidated; /* the new build's manifest_read, when it has one */
 static unsigned long long state, cases, loaded;
 
 static uint64_t rnd(void)
@@ -160,6 +163,12 @@ static void compare(const unsigned char *p, size_t n, const struct container *c)
 	describe(&y, &new_lib, p, n, c);
 	if (x.n != y.n || memcmp(x.s, y.s, x.n))
 		differ(p, n, x.s, y.s);
+	if (read_unvalidated) { /* the reader runs it before the validation ends: any bytes */
+		struct manifest m;
+		struct appkg_err e = {0};
+		read_unvalidated(&m, p, n, c, &e);
+		new_lib.free(&m);
+	}
 	free(x.s);
 	free(y.s);
 	cases++;
@@ -476,6 +485,8 @@ int main(int argc, char **argv)
 	}
 	open_lib(argv[1], &old_lib);
 	open_lib(argv[2], &new_lib);
+	read_unvalidated = (load_fn)dlsym(dlopen(argv[2], RTLD_NOW | RTLD_LOCAL),
+					  "appkg__manifest_read");
 	state = strtoull(argv[5], NULL, 10) * 2654435761u + 1;
 	while (fgets(path, sizeof(path), list)) {
 		path[strcspn(path, "\n")] = '\0';
