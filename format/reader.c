@@ -709,10 +709,11 @@ static int check_listing(appkg_reader *r)
 		}
 		if (x->kind != MEMBER_RESOURCE)
 			continue;
-		while (j < m->nres && strcmp(m->res[j].path, x->path) < 0)
+		/* a path the manifest shares with the index is the same string */
+		while (j < m->nres && m->res[j].path != x->path && strcmp(m->res[j].path, x->path) < 0)
 			if (listing_gap(r, m->res[j++].path, 0))
 				return r->err.code;
-		if (j < m->nres && strcmp(m->res[j].path, x->path) == 0) {
+		if (j < m->nres && (m->res[j].path == x->path || !strcmp(m->res[j].path, x->path))) {
 			if (compare_entry(r, x, m->res[j].size, m->res[j].digest))
 				return r->err.code;
 			j++;
