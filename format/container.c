@@ -8,6 +8,7 @@
 				  * ZSTD_c_stableInBuffer */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -17,6 +18,24 @@
 #define SKIP_HEADER 8u
 #define INDEX_ENTRY_FIXED 50u
 #define ROW_MATCH_FINDER_FROM 16384u /* §3.2: frames larger than this use it */
+
+#define HUGE_PAGE (2u << 20)
+
+/* Touching fresh memory 4 KiB at a time costs a page fault each: on the machines measured
+ * about 3 us a page, 20 ms for the 28 MiB frame 0 of a package of 100,000 resources, against
+ * 2 ms in 2 MiB pages. Where transparent huge pages are given on request (madvise), a buffer
+ * of 2 MiB or more asks for them; elsewhere the advice is ignored. */
+void *big_alloc(size_t n)
+{
+	size_t len = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	void *p;
+
+	if (n < HUGE_PAGE || len < n)
+		return malloc(n ? n : 1);
+	if ((p = aligned_alloc(HUGE_PAGE, len)))
+		madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
 
 void container_free(struct container *c)
 {
@@ -139,8 +158,8 @@ static int parse_index(struct container *c, const unsigned char *p, size_t len, 
 				  "member index lists %u members", n);
 	if ((uint64_t)n * INDEX_ENTRY_FIXED > len - 12)
 		return appkg_fail(e, APPKG_ERR_INDEX, "member index shorter than its count");
-	c->entries = calloc(n, sizeof(*c->entries));
-	c->names = malloc(len); /* names plus NULs fit in the payload size */
+	c->entries = big_alloc((size_t)n * sizeof(*c->entries)); /* each filled below */
+	c->names = big_alloc(len); /* names plus NULs fit in the payload size */
 	if (!c->entries || !c->names)
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
@@ -192,7 +211,7 @@ int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_si
 	if (c->data_end + SKIP_HEADER + len != table_start)
 		return appkg_fail(e, APPKG_ERR_TRAILING_DATA,
 				  "bytes between the member index and the seek table");
-	payload = malloc(len ? len : 1);
+	payload = big_alloc(len);
 	if (!payload)
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	rc = rd(ctx, payload, len, c->data_end + SKIP_HEADER, e);
@@ -272,21 +291,12 @@ static int decode_chunk(void *dctx, const unsigned char *src, size_t n, ZSTD_out
 	return 0;
 }
 
-int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
-		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e)
+static int decode_chunks(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
+			 struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e)
 {
-	ZSTD_outBuffer zo;
+	ZSTD_outBuffer zo = {out->data, dsize, 0};
 	size_t left = 1;
 
-	out->len = 0;
-	in->len = 0;
-	/* a frame larger than a chunk (the manifest's, up to 64 MiB) gets exactly its size, not
-	 * the next power of two */
-	if ((dsize > FRAME_CHUNK ? buf_reserve_exact(out, dsize) : buf_reserve(out, dsize)) ||
-	    buf_reserve(in, FRAME_CHUNK))
-		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
-	zo = (ZSTD_outBuffer){out->data, dsize, 0};
-	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
 	for (uint32_t done = 0; done < csize;) {
 		size_t n = csize - done < FRAME_CHUNK ? csize - done : FRAME_CHUNK;
 		if (rd(ctx, in->data, n, off + done, e) ||
@@ -302,6 +312,38 @@ int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t
 				  dsize);
 	out->len = dsize;
 	return 0;
+}
+
+/* A frame larger than a chunk (the manifest's, up to 64 MiB) is decoded straight into out,
+ * which holds it whole (ZSTD_d_stableOutBuffer): the decoder then keeps no window buffer of
+ * its own (up to 8 MiB, touched afresh) to copy out of. Should that fail in any way, the frame
+ * is decoded again the usual way, so that what is said of a bad frame stays the same. */
+int frame_decode_from(void *dctx, pread_fn rd, void *ctx, uint64_t off, uint32_t csize,
+		      struct buf *in, struct buf *out, uint32_t dsize, struct appkg_err *e)
+{
+	struct appkg_err was = *e;
+	int stable;
+
+	out->len = 0;
+	in->len = 0;
+	/* a frame larger than a chunk gets exactly its size, not the next power of two */
+	if ((dsize > FRAME_CHUNK ? buf_reserve_exact(out, dsize) : buf_reserve(out, dsize)) ||
+	    buf_reserve(in, FRAME_CHUNK))
+		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	stable = dsize > FRAME_CHUNK &&
+		 !ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_stableOutBuffer, 1));
+	if (stable) {
+		int rc = decode_chunks(dctx, rd, ctx, off, csize, in, out, dsize, e);
+		ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+		ZSTD_DCtx_setParameter(dctx, ZSTD_d_stableOutBuffer, 0);
+		if (rc == 0)
+			return 0;
+		*e = was;
+		out->len = 0;
+		in->len = 0;
+	}
+	return decode_chunks(dctx, rd, ctx, off, csize, in, out, dsize, e);
 }
 
 /* The compression parameters of spec §3.2, all set explicitly so that the output does not

@@ -32,6 +32,7 @@
  * library exports only what include/appkg/ declares (APPKG_API, -fvisibility=hidden).
  * tests/cli/test_symbols.sh checks both. A new internal function gets a line here.
  */
+#define big_alloc appkg__big_alloc
 #define buf_append appkg__buf_append
 #define buf_append_zeros appkg__buf_append_zeros
 #define buf_free appkg__buf_free
@@ -95,6 +96,8 @@
 #define manifest_free appkg__manifest_free
 #define manifest_load appkg__manifest_load
 #define manifest_load_indexed appkg__manifest_load_indexed
+#define manifest_read appkg__manifest_read
+#define manifest_validate appkg__manifest_validate
 #define member_path_check appkg__member_path_check
 #define name_char_control appkg__name_char_control
 #define name_fold_key appkg__name_fold_key
@@ -125,6 +128,7 @@
 #define resources_entry appkg__resources_entry
 #define resources_free appkg__resources_free
 #define reader_read_digest_only appkg__reader_read_digest_only
+#define resource_path_is appkg__resource_path_is
 #define resource_path_make appkg__resource_path_make
 #define resource_path_split appkg__resource_path_split
 #define resource_path_make_dep appkg__resource_path_make_dep
@@ -241,6 +245,8 @@ void resource_path_split(const char *path, const char **type, size_t *type_len,
 			 const char **name, size_t *name_len);
 /* Build "resources/<type>/<name>.json"; malloc'd. Components must already be checked. */
 char *resource_path_make(const char *type, const char *name);
+/* Is path resource_path_make(type, appkg_name_encode(name)), type a valid component? */
+int resource_path_is(const char *path, const char *type, const char *name);
 
 /* ---- tar.c ---- */
 #define TAR_BLOCK 512u
@@ -297,6 +303,9 @@ struct container {
 int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
 		   struct appkg_err *e);
 void container_free(struct container *c);
+/* malloc for one large buffer (a frame 0, the member index), backed by huge pages where the
+ * kernel gives them on request; free() frees it. */
+void *big_alloc(size_t n);
 /* Decompress frame i into out (resized to its dsize), checking window, size and checksum. */
 int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
 		 uint32_t dsize, struct appkg_err *e);
@@ -384,6 +393,11 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
  * of its own. Same checks, same outcome. */
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e);
+/* manifest_load_indexed is manifest_validate (json_validate, with the manifest's codes), then
+ * manifest_read, which is safe on any bytes but whose outcome stands only if they are valid. */
+int manifest_validate(const void *data, size_t len, struct appkg_err *e);
+int manifest_read(struct manifest *m, const void *data, size_t len, const struct container *c,
+		  struct appkg_err *e);
 void manifest_free(struct manifest *m);
 /* Format 2: scan resource path's data for placeholders and check them against "inputs";
  * APPKG_ERR_PLACEHOLDER with the message on e when they disagree. 0 for format 1. */

@@ -113,33 +113,17 @@ static int get_size(json_t *obj, uint64_t *out, const char *where, struct appkg_
 	return 0;
 }
 
-/* The path a resource entry must have, from its type and logical name; malloc'd or NULL. */
-static char *entry_path(const struct entry_view *v)
+/* indexed: the path is that of a resource in the package's index, which member_path_check
+ * passed when the index was read */
+static int check_entry_indexed(const struct entry_view *v, struct manifest_resource *r,
+			       const char *where, int indexed, struct appkg_err *e)
 {
-	char *enc, *path;
-
-	if (!v->type || !v->name || !(enc = appkg_name_encode(v->name)))
-		return NULL;
-	path = appkg_name_check(v->type, APPKG_MAX_TYPE_BYTES) ? NULL : resource_path_make(v->type, enc);
-	free(enc);
-	return path;
-}
-
-static int check_entry(const struct entry_view *v, struct manifest_resource *r, const char *where,
-		       struct appkg_err *e)
-{
-	char *want;
-	int bad;
-
 	r->path = v->path;
 	if (!r->path)
 		return schema(e, where, "path must be a string");
-	if (member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
+	if (!indexed && member_path_check(r->path, strlen(r->path), e) != MEMBER_RESOURCE)
 		return e->code ? e->code : schema(e, where, "path is not a resource path");
-	want = entry_path(v);
-	bad = !want || strcmp(want, r->path) != 0;
-	free(want);
-	if (bad)
+	if (!v->type || !v->name || !resource_path_is(r->path, v->type, v->name))
 		return schema(e, r->path, "type and name do not match the path");
 	if (v->id_bad)
 		return schema(e, "id", "must be a string");
@@ -153,6 +137,12 @@ static int check_entry(const struct entry_view *v, struct manifest_resource *r, 
 	if (!v->deps_array)
 		return schema(e, r->path, "depends_on must be an array");
 	return 0;
+}
+
+static int check_entry(const struct entry_view *v, struct manifest_resource *r, const char *where,
+		       struct appkg_err *e)
+{
+	return check_entry_indexed(v, r, where, 0, e);
 }
 
 static void view_of_json(json_t *entry, struct entry_view *v, const char **deps)
@@ -287,31 +277,60 @@ static int plain_size(const char *q, size_t n, size_t *i, struct entry_view *v)
 	return 1;
 }
 
-/* One member's value, its key known: into v, or stepped over. */
-static int plain_member(char *q, size_t n, size_t *i, const char *key, struct entry_view *v)
-{
-	static const char *const names[] = {"path", "type", "name", "mode", "match", "digest"};
-	const char **fields[] = {&v->path, &v->type, &v->name, &v->mode, &v->match, &v->digest};
-	int escaped = 0;
+enum entry_key { KEY_OTHER, KEY_PATH, KEY_TYPE, KEY_NAME, KEY_MODE, KEY_MATCH, KEY_DIGEST,
+		 KEY_ID, KEY_SIZE, KEY_DEPENDS_ON };
 
-	if (!strcmp(key, "depends_on"))
-		return q[*i] == '[' ? plain_deps(q, n, i, v) : skip_value(q, n, i);
-	if (!strcmp(key, "size"))
-		return q[*i] >= '0' && q[*i] <= '9' ? plain_size(q, n, i, v)
-		       : q[*i] != '-' && skip_value(q, n, i);
-	if (!strcmp(key, "id"))
-		v->id_bad = q[*i] != '"';
-	if (!strcmp(key, "match"))
-		v->match_given = 1;
-	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (!strcmp(key, names[k]))
-			return q[*i] == '"' ? (*fields[k] = plain_string(q, n, i, &escaped)) != NULL
-					    : skip_value(q, n, i);
-	return skip_value(q, n, i);
+/* Which member key (len bytes) is: by its length, then one comparison (every key of every
+ * entry). A key holding a NUL ("\u0000") comes through Jansson, never here. */
+static enum entry_key key_of(const char *key, size_t len)
+{
+	switch (len) {
+	case 2: return !memcmp(key, "id", 2) ? KEY_ID : KEY_OTHER;
+	case 4:
+		return !memcmp(key, "path", 4) ? KEY_PATH : !memcmp(key, "type", 4) ? KEY_TYPE
+		       : !memcmp(key, "name", 4) ? KEY_NAME : !memcmp(key, "mode", 4) ? KEY_MODE
+		       : !memcmp(key, "size", 4) ? KEY_SIZE : KEY_OTHER;
+	case 5: return !memcmp(key, "match", 5) ? KEY_MATCH : KEY_OTHER;
+	case 6: return !memcmp(key, "digest", 6) ? KEY_DIGEST : KEY_OTHER;
+	case 10: return !memcmp(key, "depends_on", 10) ? KEY_DEPENDS_ON : KEY_OTHER;
+	default: return KEY_OTHER;
+	}
 }
 
-/* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
-static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **deps)
+/* One member's value, its key known: into v, or stepped over. */
+static int plain_member(char *q, size_t n, size_t *i, const char *key, size_t klen,
+			struct entry_view *v)
+{
+	const char **field;
+	int escaped = 0;
+
+	switch (key_of(key, klen)) {
+	case KEY_DEPENDS_ON:
+		return q[*i] == '[' ? plain_deps(q, n, i, v) : skip_value(q, n, i);
+	case KEY_SIZE:
+		return q[*i] >= '0' && q[*i] <= '9' ? plain_size(q, n, i, v)
+		       : q[*i] != '-' && skip_value(q, n, i);
+	case KEY_ID:
+		v->id_bad = q[*i] != '"';
+		return skip_value(q, n, i);
+	case KEY_PATH: field = &v->path; break;
+	case KEY_TYPE: field = &v->type; break;
+	case KEY_NAME: field = &v->name; break;
+	case KEY_MODE: field = &v->mode; break;
+	case KEY_MATCH:
+		v->match_given = 1;
+		field = &v->match;
+		break;
+	case KEY_DIGEST: field = &v->digest; break;
+	default: return skip_value(q, n, i);
+	}
+	return q[*i] == '"' ? (*field = plain_string(q, n, i, &escaped)) != NULL
+			    : skip_value(q, n, i);
+}
+
+/* The entry at the start of q (a copy of its bytes, n long or more, changed in place) into v:
+ * the length of the entry (through its closing brace), or 0: go through Jansson. */
+static size_t view_end(char *q, size_t n, struct entry_view *v, const char **deps)
 {
 	size_t i = 0;
 	int escaped = 0;
@@ -322,17 +341,24 @@ static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **d
 		return 0;
 	for (skip_ws_at(q, n, &i); i < n && q[i] != '}'; skip_ws_at(q, n, &i)) {
 		char *key = q[i] == '"' ? plain_string(q, n, &i, &escaped) : NULL;
+		size_t klen = key ? (size_t)(q + i - 1 - key) : 0; /* i is past its NUL */
 		skip_ws_at(q, n, &i);
 		if (!key || i >= n || q[i++] != ':')
 			return 0;
 		skip_ws_at(q, n, &i);
-		if (i >= n || !plain_member(q, n, &i, key, v))
+		if (i >= n || !plain_member(q, n, &i, key, klen, v))
 			return 0;
 		skip_ws_at(q, n, &i);
 		if (i < n && q[i] == ',')
 			i++;
 	}
-	return i < n;
+	return i < n ? i + 1 : 0;
+}
+
+/* The entry in q (a copy of its bytes, n long, changed in place) into v; 0: go through Jansson. */
+static int view_of_bytes(char *q, size_t n, struct entry_view *v, const char **deps)
+{
+	return view_end(q, n, v, deps) != 0;
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -377,11 +403,21 @@ struct loader {
 	struct buf copy;  /* the entry being read, changed in place by view_of_bytes */
 	const struct index_entry *ix; /* the package's index, sorted by path, or NULL */
 	size_t nix, at;   /* its length; the first entry not before the last path kept */
+	const struct index_entry *found; /* the index's entry of the path being read, or NULL */
+	size_t found_at;  /* where the walk for it stopped: at, once the entry is kept */
 	size_t hint;      /* resources the index holds: the arrays' first size */
+	size_t last;      /* the length of the entry before */
 	const char *deps[APPKG_MAX_DEPENDS]; /* its depends_on strings */
 };
 
 #define SHARED SIZE_MAX
+
+/* An array of the loader's made or grown: the first of them sized by the index, in huge pages
+ * when large (100,000 resources: 4.8 MiB of entries). */
+static void *grow_array(void *p, size_t bytes)
+{
+	return p ? realloc(p, bytes) : big_alloc(bytes);
+}
 
 static int grow(struct loader *l)
 {
@@ -391,16 +427,16 @@ static int grow(struct loader *l)
 
 	if (m->nres >= APPKG_MAX_MEMBERS)
 		return appkg_fail(l->e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
-	a = realloc(m->res, cap * sizeof(*m->res));
+	a = grow_array(m->res, cap * sizeof(*m->res));
 	if (a)
 		m->res = a;
-	b = realloc(m->deps, cap * sizeof(*m->deps));
+	b = grow_array(m->deps, cap * sizeof(*m->deps));
 	if (b)
 		m->deps = b;
-	c = realloc(m->ndeps, cap * sizeof(*m->ndeps));
+	c = grow_array(m->ndeps, cap * sizeof(*m->ndeps));
 	if (c)
 		m->ndeps = c;
-	d = realloc(l->path_off, cap * sizeof(*l->path_off));
+	d = grow_array(l->path_off, cap * sizeof(*l->path_off));
 	if (d)
 		l->path_off = d;
 	if (!a || !b || !c || !d)
@@ -422,16 +458,20 @@ static const char *kept_path(const struct loader *l, size_t i)
 					: (const char *)l->m->pool.data + l->path_off[i];
 }
 
-/* The index's copy of path, or NULL. Paths come in ascending order (an entry out of order
- * fails before this), so one walk along the index finds them all: a manifest that lists what
- * the package holds keeps no second copy of the paths. */
-static const char *index_name(struct loader *l, const char *path)
+/* The index's entry of path into l->found (or NULL), before the entry is checked. Paths come
+ * in ascending order, so one walk along the index finds them all: a manifest that lists what
+ * the package holds keeps no second copy of the paths, and they are not checked again. The
+ * walk moves on (l->at) only once the entry is kept: a path out of order, before the last one
+ * kept, stops it at once and fails in keep_entry. */
+static void index_find(struct loader *l, const char *path)
 {
+	size_t i = l->at;
 	int c = 1;
 
-	while (l->at < l->nix && (c = strcmp(l->ix[l->at].path, path)) < 0)
-		l->at++;
-	return c == 0 ? l->ix[l->at].path : NULL;
+	while (i < l->nix && (c = strcmp(l->ix[i].path, path)) < 0)
+		i++;
+	l->found = c == 0 ? &l->ix[i] : NULL;
+	l->found_at = i;
 }
 
 static int keep_entry(struct loader *l, const struct entry_view *v,
@@ -445,7 +485,9 @@ static int keep_entry(struct loader *l, const struct entry_view *v,
 	if (v->ndeps > APPKG_MAX_DEPENDS)
 		return schema(l->e, r->path, "too many depends_on entries");
 	m->res[i] = *r;
-	if ((m->res[i].path = index_name(l, r->path))) {
+	l->at = l->found_at;
+	if (l->found) {
+		m->res[i].path = l->found->path;
 		l->path_off[i] = SHARED;
 	} else {
 		l->path_off[i] = m->pool.len;
@@ -486,10 +528,23 @@ static void entry_where(char *out, size_t i)
 	strcat(out + 10, "]");
 }
 
+/* Check and keep the entry read into v (from entry, when Jansson read it). */
+static int keep_view(struct loader *l, const struct entry_view *v, const char *where)
+{
+	struct manifest_resource r;
+
+	l->found = NULL;
+	l->found_at = l->at;
+	if (v->path)
+		index_find(l, v->path);
+	return check_entry_indexed(v, &r, where, l->found && l->found->kind == MEMBER_RESOURCE,
+				   l->e) ||
+	       keep_entry(l, v, &r) ? l->e->code : 0;
+}
+
 static int load_entry(void *ctx, const unsigned char *el, size_t len)
 {
 	struct loader *l = ctx;
-	struct manifest_resource r;
 	struct entry_view v;
 	json_t *entry = NULL;
 	char where[48];
@@ -511,9 +566,9 @@ static int load_entry(void *ctx, const unsigned char *el, size_t len)
 		}
 		view_of_json(entry, &v, l->deps);
 	}
-	rc = check_entry(&v, &r, where, l->e) || keep_entry(l, &v, &r);
+	rc = keep_view(l, &v, where);
 	json_decref(entry);
-	return rc ? l->e->code : 0;
+	return rc;
 }
 
 /* ---- spans in a manifest json_validate accepted ----
@@ -569,9 +624,9 @@ static size_t span_value(const unsigned char *p, size_t n, size_t i)
 	return i;
 }
 
-/* The value of the top-level member key (matched as written, like json_member_span). */
-static int member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
-		       size_t *end)
+/* The value of the top-level member key (matched as written, like json_member_span): where it
+ * starts. */
+static int member_value(const unsigned char *p, size_t n, const char *key, size_t *start)
 {
 	size_t klen = strlen(key), i = span_ws(p, n, 0), k;
 
@@ -582,60 +637,113 @@ static int member_span(const unsigned char *p, size_t n, const char *key, size_t
 		i = span_string(p, n, i);
 		int found = i - 1 - k == klen && !memcmp(p + k, key, klen);
 		i = span_ws(p, n, i) + 1; /* ':' */
-		*start = i = span_ws(p, n, i);
-		*end = i = span_value(p, n, i);
+		if ((*start = i = span_ws(p, n, i)) >= n)
+			return 0; /* not JSON (manifest_read): no value */
 		if (found)
 			return 1;
-		i = span_ws(p, n, i);
+		i = span_ws(p, n, span_value(p, n, i));
 		if (i < n && p[i] == ',')
 			i++;
 	}
 	return 0;
 }
 
-/* fn for each element of the array p[0..n) (a '['), until it returns non-zero. */
-static int array_elements(const unsigned char *p, size_t n,
-			  int (*fn)(void *ctx, const unsigned char *el, size_t len), void *ctx)
+/* The same, and where the value ends. */
+static int member_span(const unsigned char *p, size_t n, const char *key, size_t *start,
+		       size_t *end)
 {
-	size_t i = span_ws(p, n, 0), start;
-	int rc = 0;
+	if (!member_value(p, n, key, start))
+		return 0;
+	*end = span_value(p, n, *start);
+	return 1;
+}
 
-	if (i >= n || p[i++] != '[')
-		return -1;
-	for (i = span_ws(p, n, i); !rc && i < n && p[i] != ']'; i = span_ws(p, n, i)) {
-		start = i;
-		i = span_value(p, n, i);
-		rc = fn(ctx, p + start, i - start);
-		i = span_ws(p, n, i);
+/* ---- the resources array, read in one pass ----
+ * An entry is read from a copy of its bytes (view_of_bytes writes into them), and where it
+ * ends is known only once it is read: the copy takes the length of the entry before and some
+ * more, and view_end, which stops at the entry's closing brace, tells its length. An entry not
+ * read so (longer than the copy, or not plain) is stepped over by span_value and read again on
+ * its own, as every entry was before. */
+#define ENTRY_SLACK 128
+
+/* The entry at the start of p (avail bytes to the end of the manifest); its length in *len. */
+static int load_next(struct loader *l, const unsigned char *p, size_t avail, size_t *len)
+{
+	size_t guess = l->last + ENTRY_SLACK < avail ? l->last + ENTRY_SLACK : avail;
+	struct entry_view v;
+	char where[48];
+
+	l->copy.len = 0;
+	if (buf_append(&l->copy, p, guess))
+		return appkg_fail(l->e, APPKG_ERR_NO_MEMORY, "out of memory");
+	if (!(*len = view_end((char *)l->copy.data, guess, &v, l->deps))) {
+		l->last = *len = span_value(p, avail, 0);
+		return load_entry(l, p, *len);
+	}
+	l->last = *len;
+	if (l->m->nres == l->cap && grow(l))
+		return l->e->code;
+	entry_where(where, l->m->nres);
+	return keep_view(l, &v, where);
+}
+
+/* Each entry of the array at p[i] (a '['), walked as array_elements walks it; where the array
+ * ends (past its ']') into *end. */
+static int load_array(struct loader *l, const unsigned char *p, size_t n, size_t i, size_t *end)
+{
+	size_t len = 0;
+	int rc;
+
+	for (i = span_ws(p, n, i + 1); i < n && p[i] != ']'; i = span_ws(p, n, i)) {
+		if ((rc = load_next(l, p + i, n - i, &len)))
+			return rc;
+		i = span_ws(p, n, i + len);
 		if (i < n && p[i] == ',')
 			i++;
 	}
-	return rc;
+	*end = i < n ? i + 1 : n;
+	return 0;
 }
 
-static int check_resources(struct manifest *m, const unsigned char *data, size_t start,
-			   size_t end, const struct container *c, struct appkg_err *e)
+static struct loader *loader_start(struct manifest *m, const struct container *c,
+				   struct appkg_err *e)
 {
 	static __thread struct loader l; /* 8 KiB of depends_on pointers: not on the stack */
-	int rc;
 
-	l = (struct loader){.m = m, .e = e};
+	l = (struct loader){.m = m, .e = e, .last = 256};
 	if (c) {
 		l.ix = c->entries;
 		l.nix = c->nentries;
 		for (size_t i = 0; i < l.nix; i++)
 			l.hint += l.ix[i].kind == MEMBER_RESOURCE;
 	}
+	return &l;
+}
+
+static void loader_end(struct loader *l)
+{
+	free(l->path_off);
+	buf_free(&l->copy);
+}
+
+/* After the top level passed: the outcome of the walk (rc, and its failure on walked), then
+ * the paths kept in the pool made pointers, and the dependencies. */
+static int check_resources(struct loader *l, const unsigned char *data, size_t start, int rc,
+			   const struct appkg_err *walked, struct appkg_err *e)
+{
+	struct manifest *m = l->m;
+
 	if (data[start] != '[')
 		return schema(e, "resources", "must be an array");
-	rc = array_elements(data + start, end - start, load_entry, &l);
-	for (size_t i = 0; !rc && i < m->nres; i++)
-		if (l.path_off[i] != SHARED)
-			m->res[i].path = (const char *)m->pool.data + l.path_off[i];
-	free(l.path_off);
-	buf_free(&l.copy);
-	if (rc)
-		return e->code ? e->code : schema(e, "resources", "must be an array");
+	if (rc) {
+		if (!walked->code)
+			return schema(e, "resources", "must be an array");
+		*e = *walked;
+		return e->code;
+	}
+	for (size_t i = 0; i < m->nres; i++)
+		if (l->path_off[i] != SHARED)
+			m->res[i].path = (const char *)m->pool.data + l->path_off[i];
 	return check_dependencies(m, e);
 }
 
@@ -916,27 +1024,50 @@ int manifest_load(struct manifest *m, const void *data, size_t len, struct appkg
 	return manifest_load_indexed(m, data, len, NULL, e);
 }
 
+int manifest_validate(const void *data, size_t len, struct appkg_err *e)
+{
+	if (!json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH))
+		return 0;
+	if (e->code != APPKG_ERR_JSON_DEPTH)
+		e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
+	return e->code;
+}
+
 int manifest_load_indexed(struct manifest *m, const void *data, size_t len,
 			  const struct container *c, struct appkg_err *e)
 {
+	memset(m, 0, sizeof(*m));
+	return manifest_validate(data, len, e) ? e->code : manifest_read(m, data, len, c, e);
+}
+
+/* The resources array is read before the top level is checked (its end is known once it is
+ * read); a failure in it is told only after the top level passed, as when it was read after.
+ * Nothing here reads past len or takes more than linear time when data is not valid JSON: the
+ * reader runs it while the validation runs on another thread, and throws its outcome away
+ * when that fails. */
+int manifest_read(struct manifest *m, const void *data, size_t len, const struct container *c,
+		  struct appkg_err *e)
+{
+	const unsigned char *p = data;
+	struct appkg_err walked = {0};
+	struct loader *l;
 	size_t start = 0, end = 0;
-	int has_resources;
+	int has_resources, rc = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (json_validate(data, len, APPKG_MAX_MANIFEST_SIZE, e, MANIFEST_PATH)) {
-		if (e->code != APPKG_ERR_JSON_DEPTH)
-			e->code = APPKG_ERR_MANIFEST_JSON; /* keep the scanner's message */
-		return e->code;
-	}
-	has_resources = member_span(data, len, "resources", &start, &end);
-	m->root = has_resources ? parse_top(data, len, start, end, e)
+	l = loader_start(m, c, &walked);
+	has_resources = member_value(p, len, "resources", &start);
+	if (has_resources && p[start] == '[')
+		rc = load_array(l, p, len, start, &end);
+	if (has_resources && (p[start] != '[' || rc))
+		end = span_value(p, len, start);
+	m->root = has_resources ? parse_top(p, len, start, end, e)
 				: json_parse_strict(data, len, e, MANIFEST_PATH);
-	if (check_root(m, e))
-		return e->code;
-	if (!has_resources)
-		return schema(e, "resources", "must be an array");
-	return check_resources(m, data, start, end, c, e) || check_secrets(m, e) ||
-	       check_inputs(m, find_resource, m, e) ? e->code : 0;
+	rc = check_root(m, e) || (!has_resources && schema(e, "resources", "must be an array")) ||
+	     check_resources(l, p, start, rc, &walked, e) || check_secrets(m, e) ||
+	     check_inputs(m, find_resource, m, e);
+	loader_end(l);
+	return rc ? e->code : 0;
 }
 
 void manifest_free(struct manifest *m)

@@ -42,6 +42,18 @@ static int append_escaped(struct buf *b, const uint8_t *p, int n)
 	return 0;
 }
 
+/* A printable ASCII character that is never escaped (must_escape's ASCII side). */
+static int ascii_plain(unsigned char c)
+{
+	switch (c) {
+	case '%': case '/': case '\\': case ':': case '*': case '?': case '"': case '<': case '>':
+	case '|':
+		return 0;
+	default:
+		return c >= 0x20 && c < 0x7f;
+	}
+}
+
 /* An ASCII component that encodes to itself: no character escaped anywhere, no '.' first,
  * no '.' or ' ' last. Such a name (nearly every name) is checked and encoded without
  * libunistring or an allocation per character. */
@@ -49,16 +61,9 @@ static int ascii_as_is(const char *s, size_t len)
 {
 	if (len == 0 || s[0] == '.' || s[len - 1] == '.' || s[len - 1] == ' ')
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f)
+	for (size_t i = 0; i < len; i++)
+		if (!ascii_plain((unsigned char)s[i]))
 			return 0;
-		switch (c) { /* not strchr per character: every name of a package passes here */
-		case '%': case '/': case '\\': case ':': case '*': case '?': case '"': case '<':
-		case '>': case '|':
-			return 0;
-		}
-	}
 	return 1;
 }
 
@@ -305,6 +310,28 @@ char *resource_path_make(const char *type, const char *name)
 	return p;
 }
 
+/* A manifest entry's path against its type and name, for every entry of a manifest loaded: a
+ * name that encodes to itself is compared in place, without making the path. */
+int resource_path_is(const char *path, const char *type, const char *name)
+{
+	size_t tl = strlen(type), nl = strlen(name);
+	char *enc, *want;
+	int same;
+
+	if (appkg_name_check(type, APPKG_MAX_TYPE_BYTES))
+		return 0;
+	if (ascii_as_is(name, nl)) /* strncmp: path may end anywhere */
+		return !strncmp(path, "resources/", 10) && !strncmp(path + 10, type, tl) &&
+		       path[10 + tl] == '/' && !strncmp(path + 11 + tl, name, nl) &&
+		       !strcmp(path + 11 + tl + nl, ".json");
+	enc = appkg_name_encode(name);
+	want = enc ? resource_path_make(type, enc) : NULL;
+	same = want && !strcmp(want, path);
+	free(enc);
+	free(want);
+	return same;
+}
+
 /* ASCII folds byte by byte (A-Z to a-z) into out, which has room for len + 1 bytes. */
 static void fold_ascii(const char *path, size_t len, char *out)
 {
@@ -369,14 +396,43 @@ static int fold_keys(const char *const *paths, size_t n, struct fold *f, char **
 	return 0;
 }
 
+static unsigned char fold_byte(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Is the fold key of a before that of b, both ASCII (compared as fold_cmp compares them)? */
+static int folded_before(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+	while (*x && fold_byte(*x) == fold_byte(*y))
+		x++, y++;
+	return fold_byte(*x) < fold_byte(*y);
+}
+
+/* Paths all ASCII whose fold keys ascend strictly in the order given (a package's index is
+ * sorted by bytes, and names in one case keep that order when folded): no two collide, and
+ * no key needs making or sorting. */
+static int folds_ascend(const char *const *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_ascii(paths[i], strlen(paths[i])) ||
+		    (i > 0 && !folded_before(paths[i - 1], paths[i])))
+			return 0;
+	return 1;
+}
+
 int names_check_collisions(const char *const *paths, size_t n, struct appkg_err *e)
 {
-	struct fold *f = calloc(n ? n : 1, sizeof(*f));
+	struct fold *f;
 	char *block = NULL;
 	size_t i;
 	int rc = 0;
 
-	if (!f || fold_keys(paths, n, f, &block)) {
+	if (folds_ascend(paths, n))
+		return 0;
+	if (!(f = calloc(n ? n : 1, sizeof(*f))) || fold_keys(paths, n, f, &block)) {
 		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}

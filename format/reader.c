@@ -28,7 +28,9 @@ struct appkg_reader {
 	int opened;
 	struct container c;
 	ZSTD_DCtx *dctx;
-	struct buf frame, compressed, manifest_bytes, signature;
+	struct buf frame, compressed, signature;
+	struct buf frame0;         /* frame 0 as decoded, which holds the manifest */
+	struct buf manifest_bytes; /* the manifest inside frame0 (not an allocation of its own) */
 	int64_t frame_no; /* frame held in `frame`, or -1 */
 	int64_t tiled_frame; /* the last frame a random read found tiled (step 13), or -1 */
 	int64_t mtime;       /* of the manifest's header, which every header repeats (§5.2), or -1 */
@@ -54,6 +56,25 @@ struct appkg_reader {
 	struct buf checked_offs; /* where each member's data begins in it (uint32_t each) */
 	struct ahead *ahead;   /* appkg_reader_set_readahead, or NULL */
 	struct stat opened_as; /* the package file when it was opened (reader_file_changed) */
+	struct manifest_job *manifest_job; /* digest and validation at open, or NULL */
+};
+
+/* Work of the open done on a second thread (the open is most of what a mount does before it
+ * is ready, and a commit opens the package it wrote): frame 0 is decoded while the index's
+ * names are checked, then the manifest's digest taken and its JSON validated while its entries
+ * are read. Each outcome is told in the order the checks had when they ran one after the
+ * other. */
+struct job {
+	pthread_t thread;
+	int threaded;
+};
+
+struct manifest_job {
+	struct job job;
+	const unsigned char *data;
+	size_t len;
+	unsigned char digest[APPKG_DIGEST_BYTES];
+	struct appkg_err err; /* of the validation */
 };
 
 /* Read-ahead (appkg_reader_set_readahead): while the caller uses the members of one frame,
@@ -110,19 +131,21 @@ appkg_reader *appkg_reader_new(void)
 }
 
 static void ahead_stop(appkg_reader *r);
+static int manifest_job_end(appkg_reader *r);
 
 void appkg_reader_free(appkg_reader *r)
 {
 	if (!r)
 		return;
 	ahead_stop(r);
+	manifest_job_end(r);
 	if (r->own_fd)
 		close(r->fd);
 	container_free(&r->c);
 	ZSTD_freeDCtx(r->dctx);
 	buf_free(&r->frame);
 	buf_free(&r->compressed);
-	buf_free(&r->manifest_bytes);
+	buf_free(&r->frame0);
 	buf_free(&r->signature);
 	buf_free(&r->checked_offs);
 	manifest_free(&r->m);
@@ -188,40 +211,45 @@ static int source_read(void *ctx, void *buf, size_t len, uint64_t off, struct ap
 
 static int ahead_take(appkg_reader *r, uint32_t f);
 
-static int load_frame(appkg_reader *r, uint32_t f)
+/* Decode frame f into r->frame, a failure told on e. */
+static int decode_frame(appkg_reader *r, uint32_t f, struct appkg_err *e)
 {
 	const struct frame_info *fi = &r->c.frames[f];
 	int rc;
 
+	r->compressed.len = 0;
+	if (r->mem) {
+		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize, e);
+	} else if (fi->csize > FRAME_CHUNK) {
+		rc = frame_decode_from(r->dctx, source_read, r, fi->offset, fi->csize, &r->compressed,
+				       &r->frame, fi->dsize, e);
+		r->compressed.len = 0;
+	} else if (buf_reserve(&r->compressed, fi->csize)) {
+		rc = appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
+	} else if (source_read(r, r->compressed.data, fi->csize, fi->offset, e)) {
+		return e->code;
+	} else {
+		r->compressed.len = fi->csize;
+		rc = frame_decode(r->dctx, r->compressed.data, fi->csize, &r->frame, fi->dsize, e);
+	}
+	if (rc) {
+		char why[APPKG_MSG_MAX];
+		memcpy(why, e->msg, sizeof(why));
+		snprintf(e->msg, sizeof(e->msg), "frame %u: %.480s", f, why);
+	}
+	return rc;
+}
+
+static int load_frame(appkg_reader *r, uint32_t f)
+{
 	if (r->frame_no == f)
 		return 0;
 	if (ahead_take(r, f))
 		return 0;
 	r->frame_no = -1;
 	r->checked_frame = -1;
-	r->compressed.len = 0;
-	if (r->mem) {
-		rc = frame_decode(r->dctx, r->mem + fi->offset, fi->csize, &r->frame, fi->dsize,
-				  &r->err);
-	} else if (fi->csize > FRAME_CHUNK) {
-		rc = frame_decode_from(r->dctx, source_read, r, fi->offset, fi->csize, &r->compressed,
-				       &r->frame, fi->dsize, &r->err);
-		r->compressed.len = 0;
-	} else if (buf_reserve(&r->compressed, fi->csize)) {
-		rc = appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
-	} else if (source_read(r, r->compressed.data, fi->csize, fi->offset, &r->err)) {
+	if (decode_frame(r, f, &r->err))
 		return r->err.code;
-	} else {
-		r->compressed.len = fi->csize;
-		rc = frame_decode(r->dctx, r->compressed.data, fi->csize, &r->frame, fi->dsize,
-				  &r->err);
-	}
-	if (rc) {
-		char why[APPKG_MSG_MAX];
-		memcpy(why, r->err.msg, sizeof(why));
-		snprintf(r->err.msg, sizeof(r->err.msg), "frame %u: %.480s", f, why);
-		return rc;
-	}
 	r->frame_no = f;
 	return 0;
 }
@@ -250,14 +278,10 @@ static int check_secrets_header(appkg_reader *r, const void *blob, size_t len)
 	return 0;
 }
 
-/* Check the parsed entry t, its data at data, against the index entry x; known is the digest
- * of the data when the caller has it already (the read-ahead's batches), or NULL. */
-static int member_check(const appkg_reader *r, const struct index_entry *x,
-			const struct tar_entry *t, const unsigned char *data, int skip_json,
-			const unsigned char *known, struct appkg_err *e)
+/* Check the parsed headers t against the index entry x. */
+static int head_check(const appkg_reader *r, const struct index_entry *x,
+		      const struct tar_entry *t, struct appkg_err *e)
 {
-	unsigned char digest[APPKG_DIGEST_BYTES];
-
 	if (r->mtime >= 0 && t->mtime != (uint64_t)r->mtime)
 		return appkg_fail(e, APPKG_ERR_TAR_HEADER, "%s: tar mtime %llu differs from "
 				  "manifest.json's %llu", t->path, (unsigned long long)t->mtime,
@@ -268,6 +292,19 @@ static int member_check(const appkg_reader *r, const struct index_entry *x,
 	if (t->size != x->size)
 		return appkg_fail(e, APPKG_ERR_SIZE_MISMATCH, "%s: size %llu, index says %llu", x->path,
 				  (unsigned long long)t->size, (unsigned long long)x->size);
+	return 0;
+}
+
+/* Check the parsed entry t, its data at data, against the index entry x; known is the digest
+ * of the data when the caller has it already (the read-ahead's batches), or NULL. */
+static int member_check(const appkg_reader *r, const struct index_entry *x,
+			const struct tar_entry *t, const unsigned char *data, int skip_json,
+			const unsigned char *known, struct appkg_err *e)
+{
+	unsigned char digest[APPKG_DIGEST_BYTES];
+
+	if (head_check(r, x, t, e))
+		return e->code;
 	if (!known)
 		digest_bytes(digest, data, t->size);
 	if (memcmp(known ? known : digest, x->digest, sizeof(digest)) != 0)
@@ -278,16 +315,34 @@ static int member_check(const appkg_reader *r, const struct index_entry *x,
 	return 0;
 }
 
-/* Parse the entry at pos of a decoded frame and check it against the index entry x. */
-static int entry_check(const appkg_reader *r, const struct buf *frame,
-		       const struct index_entry *x, uint64_t pos, struct tar_entry *t,
-		       int skip_json, struct appkg_err *e)
+/* Parse the headers of the entry at pos of a decoded frame. */
+static int entry_parse(const struct buf *frame, uint64_t pos, struct tar_entry *t,
+		       struct appkg_err *e)
 {
 	t->total = 0; /* stays 0 when the headers do not parse: the entry's length is unknown */
 	if (tar_parse_entry(frame->data + pos, frame->len - pos, t, e)) {
 		t->total = 0;
 		return e->code;
 	}
+	return 0;
+}
+
+/* Parse the headers of the entry at pos of a decoded frame and check them against the index
+ * entry x. */
+static int entry_head(const appkg_reader *r, const struct buf *frame,
+		      const struct index_entry *x, uint64_t pos, struct tar_entry *t,
+		      struct appkg_err *e)
+{
+	return entry_parse(frame, pos, t, e) || head_check(r, x, t, e) ? e->code : 0;
+}
+
+/* Parse the entry at pos of a decoded frame and check it against the index entry x. */
+static int entry_check(const appkg_reader *r, const struct buf *frame,
+		       const struct index_entry *x, uint64_t pos, struct tar_entry *t,
+		       int skip_json, struct appkg_err *e)
+{
+	if (entry_parse(frame, pos, t, e))
+		return e->code;
 	return member_check(r, x, t, frame->data + pos + t->data_off, skip_json, NULL, e);
 }
 
@@ -703,13 +758,13 @@ static int compare_entry(appkg_reader *r, const struct index_entry *x, uint64_t 
 }
 
 /* Limits and frame 0 for one index entry: failures here are final. */
-static int check_placement(appkg_reader *r, const struct index_entry *x)
+static int check_placement(const struct index_entry *x, struct appkg_err *e)
 {
 	if (x->size > kind_limit(x->kind))
-		return appkg_fail(&r->err, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
+		return appkg_fail(e, APPKG_ERR_LIMIT_MEMBER_SIZE, "%s: %llu bytes, over the limit",
 				  x->path, (unsigned long long)x->size);
 	if ((x->kind == MEMBER_RESOURCE || x->kind == MEMBER_SECRETS) == (x->frame == 0))
-		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
+		return appkg_fail(e, APPKG_ERR_TAR_LAYOUT, "%s: frame 0 holds the manifest and its "
 				  "signature, and only them", x->path);
 	return 0;
 }
@@ -724,7 +779,7 @@ static int check_listing(appkg_reader *r)
 	r->listed = 1;
 	for (uint32_t i = 0; i < r->c.nentries; i++) {
 		const struct index_entry *x = &r->c.entries[i];
-		if (check_placement(r, x))
+		if (check_placement(x, &r->err))
 			return r->err.code;
 		if (x->kind == MEMBER_SECRETS) {
 			secrets = 1;
@@ -734,10 +789,11 @@ static int check_listing(appkg_reader *r)
 		}
 		if (x->kind != MEMBER_RESOURCE)
 			continue;
-		while (j < m->nres && strcmp(m->res[j].path, x->path) < 0)
+		/* a path the manifest shares with the index is the same string */
+		while (j < m->nres && m->res[j].path != x->path && strcmp(m->res[j].path, x->path) < 0)
 			if (listing_gap(r, m->res[j++].path, 0))
 				return r->err.code;
-		if (j < m->nres && strcmp(m->res[j].path, x->path) == 0) {
+		if (j < m->nres && (m->res[j].path == x->path || !strcmp(m->res[j].path, x->path))) {
 			if (compare_entry(r, x, m->res[j].size, m->res[j].digest))
 				return r->err.code;
 			j++;
@@ -781,16 +837,126 @@ static int drop_window(appkg_reader *r)
 	return 0;
 }
 
+/* fn(arg) on a thread of its own, or here when there is none. */
+static void job_start(struct job *j, void *(*fn)(void *), void *arg)
+{
+	j->threaded = pthread_create(&j->thread, NULL, fn, arg) == 0;
+	if (!j->threaded)
+		fn(arg);
+}
+
+static void job_wait(struct job *j)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->threaded = 0;
+}
+
+struct frame0_job {
+	struct job job;
+	appkg_reader *r;
+	int rc;
+	struct appkg_err err;
+};
+
+static void *frame0_run(void *arg)
+{
+	struct frame0_job *f = arg;
+
+	f->rc = decode_frame(f->r, 0, &f->err);
+	return NULL;
+}
+
+/* Frame 0's entries placed by the index, then frame 0 decoded on a thread (into r->frame) while
+ * the caller goes on; the index gives the sizes: a manifest over its limit costs no decoding
+ * (§15 step 6). */
+static void frame0_start(appkg_reader *r, struct frame0_job *f)
+{
+	size_t cap = (size_t)r->c.frames[0].dsize + 1;
+
+	*f = (struct frame0_job){.r = r};
+	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
+		if ((f->rc = check_placement(&r->c.entries[i], &f->err)))
+			return;
+	/* its buffer: exactly its size and a byte for the manifest's NUL, in huge pages */
+	buf_free(&r->frame);
+	if (!(r->frame.data = big_alloc(cap))) {
+		f->rc = appkg_fail(&f->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		return;
+	}
+	r->frame.cap = cap;
+	job_start(&f->job, frame0_run, f);
+}
+
+/* frame0_start's outcome, once the checks before it passed. */
+static int frame0_end(appkg_reader *r, struct frame0_job *f)
+{
+	job_wait(&f->job);
+	if (f->rc) {
+		r->err = f->err;
+		return r->err.code;
+	}
+	r->frame_no = 0;
+	return 0;
+}
+
+static void *manifest_run(void *arg)
+{
+	struct manifest_job *j = arg;
+
+	digest_bytes(j->digest, j->data, j->len);
+	manifest_validate(j->data, j->len, &j->err);
+	return NULL;
+}
+
+/* The manifest's digest and validation (len bytes at data, which stay until manifest_job_end)
+ * on a thread. */
+static int manifest_job_start(appkg_reader *r, const unsigned char *data, size_t len)
+{
+	struct manifest_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return appkg_fail(&r->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	j->data = data;
+	j->len = len;
+	r->manifest_job = j;
+	job_start(&j->job, manifest_run, j);
+	return 0;
+}
+
+/* The manifest's digest and validation done: a digest mismatch is the failure of the open,
+ * whatever came after it; a manifest that is not valid JSON is, when the rest of frame 0
+ * (failed, read first) passed; else the failure, if any, is reading the manifest's. */
+static int manifest_job_end(appkg_reader *r)
+{
+	struct manifest_job *j = r->manifest_job;
+	const struct index_entry *x;
+	int frame0_ok;
+
+	if (!j)
+		return r->err.code;
+	x = &r->c.entries[0];
+	job_wait(&j->job);
+	frame0_ok = r->manifest_bytes.data != NULL;
+	r->manifest_job = NULL;
+	if (memcmp(j->digest, x->digest, APPKG_DIGEST_BYTES) != 0) {
+		r->err = (struct appkg_err){0};
+		appkg_fail(&r->err, APPKG_ERR_DIGEST_MISMATCH, "%s: digest mismatch", x->path);
+	} else if (frame0_ok && j->err.code) {
+		r->err = j->err;
+	}
+	free(j);
+	return r->err.code;
+}
+
+/* Frame 0, decoded: the manifest, then perhaps its signature, and nothing else. */
 static int read_frame0(appkg_reader *r)
 {
 	struct tar_entry t;
 	size_t pos, man_off, man_len;
 
-	/* the index gives the sizes: a manifest over its limit costs no decoding (§15 step 6) */
-	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
-		if (check_placement(r, &r->c.entries[i]))
-			return r->err.code;
-	if (load_frame(r, 0) || entry_at(r, &r->c.entries[0], 0, &t))
+	if (entry_head(r, &r->frame, &r->c.entries[0], 0, &t, &r->err) ||
+	    manifest_job_start(r, r->frame.data + t.data_off, (size_t)t.size))
 		return r->err.code;
 	r->mtime = (int64_t)t.mtime; /* < 2^33: 11 octal digits */
 	man_off = t.data_off;
@@ -806,11 +972,11 @@ static int read_frame0(appkg_reader *r)
 	if (pos != r->frame.len || (r->c.nentries > 2 && r->c.entries[2].frame == 0))
 		return appkg_fail(&r->err, APPKG_ERR_TAR_LAYOUT, "frame 0 holds the manifest and its "
 				  "signature, and only them");
-	/* keep the manifest in the buffer it was decoded into (its header makes room for a NUL) */
-	memmove(r->frame.data, r->frame.data + man_off, man_len);
-	r->frame.data[man_len] = '\0';
-	r->manifest_bytes = r->frame;
-	r->manifest_bytes.len = man_len;
+	/* keep the manifest where it was decoded, NUL-terminated over its padding or the
+	 * signature's header (copied above, the frame is read no more) or the byte kept free */
+	r->frame.data[man_off + man_len] = '\0';
+	r->frame0 = r->frame;
+	r->manifest_bytes = (struct buf){r->frame.data + man_off, man_len, man_len};
 	r->frame = (struct buf){0};
 	r->frame_no = -1;
 	return drop_window(r);
@@ -826,15 +992,23 @@ static int check_end(appkg_reader *r)
 
 static int open_common(appkg_reader *r)
 {
+	struct frame0_job f;
+
 	if (r->opened)
 		return appkg_fail(&r->err, APPKG_ERR_STATE, "reader already open");
 	r->opened = 1;
-	if (container_open(&r->c, source_read, r, r->size, &r->err) || check_names(r) ||
-	    read_frame0(r))
+	if (container_open(&r->c, source_read, r, r->size, &r->err))
 		return r->err.code;
-	if (manifest_load_indexed(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->c,
-				  &r->err) ||
-	    check_listing(r) || check_end(r))
+	frame0_start(r, &f);
+	if (check_names(r)) {
+		job_wait(&f.job);
+		return r->err.code;
+	}
+	/* the manifest is read while its JSON is validated: manifest_job_end tells which failure
+	 * came first */
+	if (frame0_end(r, &f) == 0 && read_frame0(r) == 0)
+		manifest_read(&r->m, r->manifest_bytes.data, r->manifest_bytes.len, &r->c, &r->err);
+	if (manifest_job_end(r) || check_listing(r) || check_end(r))
 		return r->err.code;
 	return 0;
 }

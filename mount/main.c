@@ -509,16 +509,18 @@ static int build_tree(void)
 {
 	struct appkg_member m;
 	size_t count = appkg_reader_member_count(fs.reader);
+	struct tree_load t;
 	struct node *n;
 
 	if (!(fs.root = node_new("", 0, S_IFDIR | 0755)))
 		return APPKG_ERR_NO_MEMORY;
+	tree_load_begin(&t);
 	for (size_t i = 0; i < count; i++) {
 		if (appkg_reader_member(fs.reader, i, &m))
 			return APPKG_ERR_STATE;
 		if (!strcmp(m.path, SECRETS_BLOB) && fs.password)
 			continue;
-		if (tree_add_member(m.path, m.size))
+		if (tree_load_member(&t, m.path, m.size))
 			return APPKG_ERR_NO_MEMORY;
 		fs.empty_members += m.size == 0;
 	}

@@ -101,6 +101,15 @@ void dir_remove(struct node *n);
 struct node *tree_lookup(const char *path);
 struct node *tree_parent(const char *path, const char **leaf);
 int tree_add_member(const char *path, uint64_t size);
+/* tree_add_member for the package's members in their order, at mount. */
+struct tree_load {
+	struct timespec now;
+	struct node *dir;     /* where the member before went */
+	const char *dir_path; /* its path ("resources/pages/"), in that member's path */
+	size_t dir_len;
+};
+void tree_load_begin(struct tree_load *t);
+int tree_load_member(struct tree_load *t, const char *path, uint64_t size);
 char *node_path(const struct node *n);
 int node_reserve(struct node *n, size_t len);
 int node_grow(struct node *n, size_t len);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: manifest.json validation (the reader's entry-by-entry loader). */
+/* libFuzzer target: manifest.json validation (the reader's entry-by-entry loader), and that
+ * loader without the validation, as the reader runs it while the validation runs beside. */
 #include <stdint.h>
 
 #include "../../format/internal.h"
@@ -12,6 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct appkg_err e = {0};
 
 	manifest_load(&m, data, size, &e);
+	manifest_free(&m);
+	e = (struct appkg_err){0};
+	manifest_read(&m, data, size, NULL, &e);
 	manifest_free(&m);
 	return 0;
 }
