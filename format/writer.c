@@ -286,13 +286,13 @@ static int grow_members(appkg_writer *w)
  * members): fs_path (when given), type, name and path, in that order, so that the block
  * starts at fs_path when there is one and at type otherwise (writer_member_free). A source
  * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
- * is then that tail of fs_path, not a copy. 0, or -1 when out of memory. */
-static int member_strings(struct writer_member *m, const char *path, const char *type,
-			  const char *name, const char *fs_path)
+ * is then that tail of fs_path, not a copy. pl, tl and nl count each string's NUL. 0, or -1
+ * when out of memory. */
+static int member_strings(struct writer_member *m, const char *path, size_t pl, const char *type,
+			  size_t tl, const char *name, size_t nl, const char *fs_path)
 {
-	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
 	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
-	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !strcmp(fs_path + fl - pl, path);
+	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !memcmp(fs_path + fl - pl, path, pl);
 	char *b = malloc(fl + tl + nl + (tail ? 0 : pl));
 
 	if (!b)
@@ -329,17 +329,26 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 {
 	struct writer_member *m;
 	char local[2 * 256 + 32], *path, *made = NULL;
+	size_t tl = strlen(type), nl = strlen(name), pl;
 	int rc;
 
 	if (writable(w))
 		return NULL;
-	if (!(path = writer_resource_path(local, sizeof(local), type, name)))
-		path = made = resource_path_make(type, name);
-	if (!path) {
+	if (tl + nl + sizeof("resources//.json") <= sizeof(local)) { /* writer_resource_path */
+		path = local;
+		memcpy(path, "resources/", 10);
+		memcpy(path + 10, type, tl);
+		path[10 + tl] = '/';
+		memcpy(path + 11 + tl, name, nl);
+		memcpy(path + 11 + tl + nl, ".json", 6);
+		pl = tl + nl + sizeof("resources//.json") - 1;
+	} else if ((path = made = resource_path_make(type, name))) {
+		pl = strlen(path);
+	} else {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	if ((rc = member_path_check(path, strlen(path), &w->err)) != MEMBER_RESOURCE) {
+	if ((rc = member_path_check(path, pl, &w->err)) != MEMBER_RESOURCE) {
 		/* e.g. "resources/x/y.json" is fine, "secrets.enc" given as a type is not */
 		if (rc >= 0)
 			appkg_fail(&w->err, APPKG_ERR_TAR_MEMBER, "%s: not a resource path", path);
@@ -358,7 +367,7 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	rc = member_strings(m, path, type, name, fs_path);
+	rc = member_strings(m, path, pl + 1, type, tl + 1, name, nl + 1, fs_path);
 	free(made);
 	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
