@@ -148,56 +148,6 @@ static int list_dir(struct walk *k, const char *path, const char *rel, struct li
 	return report_listing(k, path, rel, list_names(path, l));
 }
 
-/* A type directory listed ahead, on a thread of its own, while the walk adds the files of the
- * one before: listing (getdents and sorting 17,000 names, some 15 ms) was a stretch in which
- * the walk kept the read-ahead threads, then the compressing ones, waiting. What is listed
- * ahead is only names, and only reported (or dropped) once the walk comes to it, in order. */
-struct ahead {
-	pthread_t tid;
-	int running;
-	const char *path;
-	struct listing l;
-	int rc;
-};
-
-static void *list_ahead(void *arg)
-{
-	struct ahead *a = arg;
-
-	a->rc = list_names(a->path, &a->l);
-	return NULL;
-}
-
-/* List path ahead; without a thread, it is listed when taken. */
-static void ahead_start(struct ahead *a, const char *path)
-{
-	a->path = path;
-	a->rc = 0;
-	a->l = (struct listing){0};
-	a->running = pthread_create(&a->tid, NULL, list_ahead, a) == 0;
-}
-
-/* The listing of a->path, as list_names gives it. */
-static int ahead_take(struct ahead *a, struct listing *l)
-{
-	if (!a->running)
-		return list_names(a->path, l);
-	pthread_join(a->tid, NULL);
-	a->running = 0;
-	*l = a->l;
-	return a->rc;
-}
-
-/* A listing not taken (what it lists turned out not to be a type directory). */
-static void ahead_drop(struct ahead *a)
-{
-	if (a->running) {
-		pthread_join(a->tid, NULL);
-		a->running = 0;
-		free_list(&a->l);
-	}
-}
-
 /* What top/rel is by the layout rule, or a negative code (reported). *is_link tells a
  * symbolic link, which no member may be. mode, when not 0, is the lstat of path already
  * taken (writer_prepared), else it is taken here. */
@@ -324,41 +274,117 @@ static void rel_path(char *rel, size_t cap, const char *prefix, size_t plen, con
 	rel[plen + nl] = '\0';
 }
 
+/* A type directory listed, its directory open and its files made a list for
+ * writer_prepare_start; nothing reported yet (add_type reports). */
+struct type_list {
+	struct listing files;
+	int rc;                 /* list_names' */
+	int dirfd;
+	struct writer_prepared *p; /* NULL when listed but out of memory */
+	char *strings;
+};
+
+static void list_type(const char *type_path, const char *type, struct type_list *t)
+{
+	t->strings = NULL;
+	t->p = NULL;
+	t->rc = list_names(type_path, &t->files);
+	t->dirfd = t->files.n ? open(type_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (!t->rc)
+		t->p = prepare_list(type_path, t->dirfd, type, &t->files, &t->strings);
+}
+
+static void type_list_free(struct type_list *t)
+{
+	for (size_t i = 0; t->p && i < t->files.n; i++)
+		writer_prepared_free(&t->p[i]);
+	free(t->p);
+	free(t->strings);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	free_list(&t->files);
+}
+
+/* A type directory listed ahead, on a thread of its own, while the walk adds the files of the
+ * one before: listing it (getdents and the sort of its names, then the list of its files, some
+ * 15 ms for the 17,000 of a type of L) was a stretch in which the walk kept the read-ahead
+ * threads, then the compressing ones, waiting. What is made ahead is names and an open
+ * directory only: reported, or dropped when the entry turns out not to be a type directory,
+ * once the walk comes to it, in order. */
+struct ahead {
+	pthread_t tid;
+	int running;
+	const char *path, *type;
+	struct type_list t;
+};
+
+static void *list_ahead(void *arg)
+{
+	struct ahead *a = arg;
+
+	list_type(a->path, a->type, &a->t);
+	return NULL;
+}
+
+/* List path ahead; without a thread, it is listed when taken. */
+static void ahead_start(struct ahead *a, const char *path, const char *type)
+{
+	a->path = path;
+	a->type = type;
+	a->running = pthread_create(&a->tid, NULL, list_ahead, a) == 0;
+	if (!a->running)
+		a->path = NULL; /* add_type lists it */
+}
+
+/* The listing of a->path into t. */
+static void ahead_take(struct ahead *a, struct type_list *t)
+{
+	pthread_join(a->tid, NULL);
+	a->running = 0;
+	*t = a->t;
+}
+
+/* A listing not taken (what it lists turned out not to be a type directory). */
+static void ahead_drop(struct ahead *a)
+{
+	if (a->running) {
+		pthread_join(a->tid, NULL);
+		a->running = 0;
+		type_list_free(&a->t);
+	}
+}
+
 /* The resources of one type: read, checked and digested on the writer's threads while this
  * walk classifies and adds them in name order, so that problems come out in that order. A
  * file is classified once it has been read ahead (or found not to be a regular file), from
- * the lstat taken then. */
+ * the lstat taken then. ahead, when not NULL, is its listing made ahead. */
 static void add_type(struct walk *k, const char *type_path, const char *type,
 		     struct ahead *ahead)
 {
-	struct listing files;
-	char rel[APPKG_MAX_PATH_BYTES + 64], prefix[APPKG_MAX_PATH_BYTES + 64], *strings = NULL;
-	int listed = !(ahead ? report_listing(k, type_path, type, ahead_take(ahead, &files))
-			     : list_dir(k, type_path, type, &files));
-	int dirfd = files.n ? open(type_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	struct writer_prepared *p = listed ? prepare_list(type_path, dirfd, type, &files, &strings)
-					   : NULL;
-	struct prepare_job *job = p ? writer_prepare_start(k->w, p, files.n) : NULL;
+	struct type_list t;
+	char rel[APPKG_MAX_PATH_BYTES + 64], prefix[APPKG_MAX_PATH_BYTES + 64];
 	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "resources/%s/", type);
+	struct writer_prepared *p;
+	struct prepare_job *job;
 	int is_link, is_reg;
 
-	if (listed && !p)
+	if (ahead)
+		ahead_take(ahead, &t);
+	else
+		list_type(type_path, type, &t);
+	p = t.p;
+	if (!report_listing(k, type_path, type, t.rc) && !p)
 		problem(k, APPKG_ERR_NO_MEMORY, "out of memory");
-	for (size_t i = 0; p && i < files.n; i++) {
-		rel_path(rel, sizeof(rel), prefix, plen, files.names[i]);
+	job = p ? writer_prepare_start(k->w, p, t.files.n) : NULL;
+	for (size_t i = 0; p && i < t.files.n; i++) {
+		rel_path(rel, sizeof(rel), prefix, plen, t.files.names[i]);
 		writer_prepare_wait(job, i);
 		if (classify_mode(k, p[i].fs_path, rel, p[i].stated ? p[i].mode : 0, &is_link,
 				  &is_reg) == APPKG_PATH_RESOURCE)
 			failed(k, writer_add_prepared(k->w, &p[i]));
 	}
 	writer_prepare_end(job);
-	for (size_t i = 0; p && i < files.n; i++)
-		writer_prepared_free(&p[i]);
-	free(p);
-	free(strings);
-	if (dirfd >= 0)
-		close(dirfd);
-	free_list(&files);
+	type_list_free(&t);
 }
 
 /* The type directories, each listed ahead while the walk adds the files of the one before. */
@@ -383,7 +409,7 @@ static void add_resources(struct walk *k, const char *resources)
 		}
 		kind = classify(k, paths[i], rel, &is_link, &is_reg);
 		if (k->w->threads > 1 && i + 1 < types.n && paths[i + 1]) /* -T 1: one thread */
-			ahead_start(&ahead[(i + 1) % 2], paths[i + 1]);
+			ahead_start(&ahead[(i + 1) % 2], paths[i + 1], types.names[i + 1]);
 		if (kind == APPKG_PATH_DIRECTORY)
 			add_type(k, paths[i], types.names[i], cur && cur->path == paths[i] ? cur : NULL);
 		if (cur)
