@@ -1118,6 +1118,8 @@ struct stream {
 	uint32_t nframes;
 	struct buf cur;
 	int cur_members;
+	pthread_t closer;   /* closing tmp once copied (stream_let_go) */
+	int closing;
 };
 
 static void stream_free(appkg_writer *w)
@@ -1133,6 +1135,8 @@ static void stream_free(appkg_writer *w)
 		w->cur.len = 0;
 		w->cur_members = 0;
 	}
+	if (st->closing)
+		pthread_join(st->closer, NULL);
 	if (st->tmp)
 		fclose(st->tmp);
 	free(st->at);
@@ -1256,6 +1260,23 @@ static int stream_copy(appkg_writer *w, struct stream *st)
 	return io_copy_range(fileno(st->tmp), 0, total, w->fd, w->out_name, &w->err);
 }
 
+static void *close_file(void *f)
+{
+	fclose(f);
+	return NULL;
+}
+
+/* The temporary file, once copied: its last close frees every page of it (30 ms for the 75 MB
+ * of 100,000 resources), on a thread of its own while finish writes the rest and syncs it.
+ * stream_free waits for it. With -T 1, or no thread, stream_free closes it. */
+static void stream_let_go(appkg_writer *w, struct stream *st)
+{
+	if (w->threads > 1 && pthread_create(&st->closer, NULL, close_file, st->tmp) == 0) {
+		st->closing = 1;
+		st->tmp = NULL;
+	}
+}
+
 /* After frame 0: the streamed frames follow it, their members go into the index, and the
  * open frame becomes the current one. Returns how many members are in, or -1. */
 static long stream_splice(appkg_writer *w)
@@ -1285,6 +1306,7 @@ static long stream_splice(appkg_writer *w)
 	pthread_mutex_unlock(&w->lock);
 	if (stream_copy(w, st))
 		return -1;
+	stream_let_go(w, st);
 	for (size_t i = 0; i < st->n; i++) {
 		struct index_entry *x = &w->index[w->nindex++];
 		const struct writer_member *m = &w->members[i];
