@@ -1000,7 +1000,9 @@ static int cut_frame(appkg_writer *w)
 	}
 	pthread_mutex_lock(&w->lock);
 	w->queued++;
-	pthread_cond_broadcast(&w->cond);
+	/* one frame for one thread: only threads wait here now (finish is this caller), and
+	 * waking them all would send all but one back to sleep */
+	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
