@@ -56,7 +56,11 @@ static void make_header(unsigned char h[TAR_BLOCK], const char *name, size_t nam
 	memcpy(h + 329, "0000000", 8);
 	memcpy(h + 337, "0000000", 8);
 	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < TAR_BLOCK; i++)
+	/* the sum of every byte: past the type (157) only the magic, version, owner and group
+	 * (257 to 345) are not zero */
+	for (size_t i = 0; i < 157; i++)
+		sum += h[i];
+	for (size_t i = 257; i < 345; i++)
 		sum += h[i];
 	octal(h + 148, 7, sum);
 	h[155] = ' ';

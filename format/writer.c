@@ -286,13 +286,13 @@ static int grow_members(appkg_writer *w)
  * members): fs_path (when given), type, name and path, in that order, so that the block
  * starts at fs_path when there is one and at type otherwise (writer_member_free). A source
  * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
- * is then that tail of fs_path, not a copy. 0, or -1 when out of memory. */
-static int member_strings(struct writer_member *m, const char *path, const char *type,
-			  const char *name, const char *fs_path)
+ * is then that tail of fs_path, not a copy. pl, tl and nl count each string's NUL. 0, or -1
+ * when out of memory. */
+static int member_strings(struct writer_member *m, const char *path, size_t pl, const char *type,
+			  size_t tl, const char *name, size_t nl, const char *fs_path)
 {
-	size_t pl = strlen(path) + 1, tl = strlen(type) + 1, nl = strlen(name) + 1;
 	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
-	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !strcmp(fs_path + fl - pl, path);
+	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !memcmp(fs_path + fl - pl, path, pl);
 	char *b = malloc(fl + tl + nl + (tail ? 0 : pl));
 
 	if (!b)
@@ -329,17 +329,26 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 {
 	struct writer_member *m;
 	char local[2 * 256 + 32], *path, *made = NULL;
+	size_t tl = strlen(type), nl = strlen(name), pl;
 	int rc;
 
 	if (writable(w))
 		return NULL;
-	if (!(path = writer_resource_path(local, sizeof(local), type, name)))
-		path = made = resource_path_make(type, name);
-	if (!path) {
+	if (tl + nl + sizeof("resources//.json") <= sizeof(local)) { /* writer_resource_path */
+		path = local;
+		memcpy(path, "resources/", 10);
+		memcpy(path + 10, type, tl);
+		path[10 + tl] = '/';
+		memcpy(path + 11 + tl, name, nl);
+		memcpy(path + 11 + tl + nl, ".json", 6);
+		pl = tl + nl + sizeof("resources//.json") - 1;
+	} else if ((path = made = resource_path_make(type, name))) {
+		pl = strlen(path);
+	} else {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	if ((rc = member_path_check(path, strlen(path), &w->err)) != MEMBER_RESOURCE) {
+	if ((rc = member_path_check(path, pl, &w->err)) != MEMBER_RESOURCE) {
 		/* e.g. "resources/x/y.json" is fine, "secrets.enc" given as a type is not */
 		if (rc >= 0)
 			appkg_fail(&w->err, APPKG_ERR_TAR_MEMBER, "%s: not a resource path", path);
@@ -358,7 +367,7 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	rc = member_strings(m, path, type, name, fs_path);
+	rc = member_strings(m, path, pl + 1, type, tl + 1, name, nl + 1, fs_path);
 	free(made);
 	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -991,7 +1000,9 @@ static int cut_frame(appkg_writer *w)
 	}
 	pthread_mutex_lock(&w->lock);
 	w->queued++;
-	pthread_cond_broadcast(&w->cond);
+	/* one frame for one thread: only threads wait here now (finish is this caller), and
+	 * waking them all would send all but one back to sleep */
+	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -1109,6 +1120,8 @@ struct stream {
 	uint32_t nframes;
 	struct buf cur;
 	int cur_members;
+	pthread_t closer;   /* closing tmp once copied (stream_let_go) */
+	int closing;
 };
 
 static void stream_free(appkg_writer *w)
@@ -1124,6 +1137,8 @@ static void stream_free(appkg_writer *w)
 		w->cur.len = 0;
 		w->cur_members = 0;
 	}
+	if (st->closing)
+		pthread_join(st->closer, NULL);
 	if (st->tmp)
 		fclose(st->tmp);
 	free(st->at);
@@ -1247,6 +1262,23 @@ static int stream_copy(appkg_writer *w, struct stream *st)
 	return io_copy_range(fileno(st->tmp), 0, total, w->fd, w->out_name, &w->err);
 }
 
+static void *close_file(void *f)
+{
+	fclose(f);
+	return NULL;
+}
+
+/* The temporary file, once copied: its last close frees every page of it (30 ms for the 75 MB
+ * of 100,000 resources), on a thread of its own while finish writes the rest and syncs it.
+ * stream_free waits for it. With -T 1, or no thread, stream_free closes it. */
+static void stream_let_go(appkg_writer *w, struct stream *st)
+{
+	if (w->threads > 1 && pthread_create(&st->closer, NULL, close_file, st->tmp) == 0) {
+		st->closing = 1;
+		st->tmp = NULL;
+	}
+}
+
 /* After frame 0: the streamed frames follow it, their members go into the index, and the
  * open frame becomes the current one. Returns how many members are in, or -1. */
 static long stream_splice(appkg_writer *w)
@@ -1276,6 +1308,7 @@ static long stream_splice(appkg_writer *w)
 	pthread_mutex_unlock(&w->lock);
 	if (stream_copy(w, st))
 		return -1;
+	stream_let_go(w, st);
 	for (size_t i = 0; i < st->n; i++) {
 		struct index_entry *x = &w->index[w->nindex++];
 		const struct writer_member *m = &w->members[i];
