@@ -210,8 +210,8 @@ static int short_number(const char *q, size_t n, size_t *i)
 	return *i - start <= 15;
 }
 
-/* Step over any value; 0 when it holds a string with an escape it cannot step over plainly
- * (never) or a number that is not short. */
+/* Step over any value; 0 when it holds a number that is not short, or when the bytes are not a
+ * value (manifest_read runs before the validation is known). */
 static int skip_value(char *q, size_t n, size_t *i)
 {
 	int depth = 0, escaped = 0;
@@ -226,15 +226,20 @@ static int skip_value(char *q, size_t n, size_t *i)
 		} else if (q[*i] == '{' || q[*i] == '[') {
 			depth++, (*i)++;
 		} else if (q[*i] == '}' || q[*i] == ']') {
-			depth--, (*i)++;
+			if (--depth < 0) /* not a value: bytes not validated yet */
+				return 0;
+			(*i)++;
 		} else if (q[*i] == ',' || q[*i] == ':') {
 			(*i)++;
 		} else if (q[*i] == '-' || (q[*i] >= '0' && q[*i] <= '9')) {
 			if (!short_number(q, n, i))
 				return 0;
 		} else {
+			size_t from = *i;
 			while (*i < n && q[*i] >= 'a' && q[*i] <= 'z')
 				(*i)++; /* true, false, null */
+			if (*i == from) /* no token: stepping on would never end */
+				return 0;
 		}
 	} while (depth > 0);
 	return 1;
