@@ -10,44 +10,8 @@
 #include <string.h>
 
 #include "../../format/internal.h"
+#include "difftool.h"
 #include "jsondiff.h"
-
-static uint64_t state = 88172645463325252ull;
-
-static uint64_t rnd(void)
-{
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
-
-static size_t below(size_t n)
-{
-	return n ? (size_t)(rnd() % n) : 0;
-}
-
-struct acc {
-	char *s;
-	size_t n, cap;
-};
-
-static void put(struct acc *a, const void *p, size_t n)
-{
-	if (a->n + n + 1 > a->cap) {
-		a->cap = (a->n + n + 1) * 2;
-		if (!(a->s = realloc(a->s, a->cap)))
-			abort();
-	}
-	memcpy(a->s + a->n, p, n);
-	a->n += n;
-	a->s[a->n] = '\0';
-}
-
-static int same(const struct acc *a, const struct acc *b)
-{
-	return a->n == b->n && (!a->n || !memcmp(a->s, b->s, a->n));
-}
 
 static int key_cb(void *ctx, const char *key)
 {
@@ -303,22 +267,6 @@ static void edges(void)
 	}
 }
 
-static unsigned char *load(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p;
-	long l;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (l = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(p = malloc(l ? (size_t)l : 1)) || fread(p, 1, (size_t)l, f) != (size_t)l)
-		abort();
-	fclose(f);
-	*n = (size_t)l;
-	return p;
-}
-
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -330,7 +278,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: jsondiff LIST ROUNDS SEED\n");
 		return 2;
 	}
-	state = strtoull(argv[3], NULL, 10) * 2654435761u + 1;
+	seed(argv[3]);
 	edges();
 	while (fgets(path, sizeof(path), list)) {
 		path[strcspn(path, "\n")] = '\0';

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../format/internal.h"
+#include "difftool.h"
 
 typedef int (*load_fn)(struct manifest *, const void *, size_t, const struct container *,
 		       struct appkg_err *);
@@ -31,20 +32,7 @@ struct lib {
 static struct lib old_lib, new_lib;
 static path_check_fn path_check;
 static load_fn read_unvalidated; /* the new build's manifest_read, when it has one */
-static unsigned long long state, cases, loaded;
-
-static uint64_t rnd(void)
-{
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
-
-static size_t below(size_t n)
-{
-	return n ? (size_t)(rnd() % n) : 0;
-}
+static unsigned long long cases, loaded;
 
 static void open_lib(const char *path, struct lib *l)
 {
@@ -64,38 +52,10 @@ static void open_lib(const char *path, struct lib *l)
 	}
 }
 
-/* What a load gave, as text. */
-struct acc {
-	char *s;
-	size_t n, cap;
-};
-
-static void put(struct acc *a, const char *fmt, ...)
-{
-	va_list ap;
-	char tmp[8192];
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		abort();
-	if ((size_t)k >= sizeof(tmp))
-		k = sizeof(tmp) - 1;
-	if (a->n + (size_t)k + 1 > a->cap) {
-		a->cap = (a->n + (size_t)k + 1) * 2;
-		if (!(a->s = realloc(a->s, a->cap)))
-			abort();
-	}
-	memcpy(a->s + a->n, tmp, (size_t)k + 1);
-	a->n += (size_t)k;
-}
-
 static void hex(struct acc *a, const unsigned char *d)
 {
 	for (int i = 0; i < APPKG_DIGEST_BYTES; i++)
-		put(a, "%02x", d[i]);
+		putf(a, "%02x", d[i]);
 }
 
 static int in_index(const struct container *c, const char *p)
@@ -113,29 +73,29 @@ static void describe(struct acc *a, const struct lib *l, const unsigned char *p,
 	struct appkg_err e = {0};
 	int rc = l->load(&m, p, n, c, &e);
 
-	put(a, "rc %d code %d line %u column %u msg %s\n", rc, e.code, e.line, e.column, e.msg);
+	putf(a, "rc %d code %d line %u column %u msg %s\n", rc, e.code, e.line, e.column, e.msg);
 	if (rc == 0) {
 		char *top = json_dumps(m.root, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-		put(a, "top %s\nmajor %d nres %zu secrets %d %llu ", top ? top : "?", m.major, m.nres,
+		putf(a, "top %s\nmajor %d nres %zu secrets %d %llu ", top ? top : "?", m.major, m.nres,
 		    m.has_secrets, (unsigned long long)m.secrets_size);
 		free(top);
 		hex(a, m.secrets_digest);
 		for (size_t i = 0; i < m.nres; i++) {
 			const char *d = m.ndeps[i] ? (const char *)m.pool.data + m.deps[i] : "";
-			put(a, "\n%s %d %llu ", m.res[i].path, in_index(c, m.res[i].path),
+			putf(a, "\n%s %d %llu ", m.res[i].path, in_index(c, m.res[i].path),
 			    (unsigned long long)m.res[i].size);
 			hex(a, m.res[i].digest);
 			for (uint32_t j = 0; j < m.ndeps[i]; j++, d += strlen(d) + 1)
-				put(a, " dep %s", d);
+				putf(a, " dep %s", d);
 			if (m.res_inputs)
-				put(a, " inputs %u", m.res_inputs[i]);
+				putf(a, " inputs %u", m.res_inputs[i]);
 		}
 		for (size_t i = 0; i < m.ninputs; i++) {
 			const struct manifest_input *in = &m.inputs[i];
-			put(a, "\ninput %s %s %d %s", in->name, in->description ? in->description : "-",
+			putf(a, "\ninput %s %s %d %s", in->name, in->description ? in->description : "-",
 			    in->required, in->default_json ? in->default_json : "-");
 			for (size_t j = 0; j < in->nused; j++)
-				put(a, " %s", in->used_by[j]);
+				putf(a, " %s", in->used_by[j]);
 		}
 		loaded++;
 	}
@@ -456,22 +416,6 @@ static void mutations(const unsigned char *src, size_t n, int rounds)
 	free(b);
 }
 
-static unsigned char *load(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p;
-	long l;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (l = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(p = malloc(l ? (size_t)l : 1)) || fread(p, 1, (size_t)l, f) != (size_t)l)
-		abort();
-	fclose(f);
-	*n = (size_t)l;
-	return p;
-}
-
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -487,7 +431,7 @@ int main(int argc, char **argv)
 	open_lib(argv[2], &new_lib);
 	read_unvalidated = (load_fn)dlsym(dlopen(argv[2], RTLD_NOW | RTLD_LOCAL),
 					  "appkg__manifest_read");
-	state = strtoull(argv[5], NULL, 10) * 2654435761u + 1;
+	seed(argv[5]);
 	while (fgets(path, sizeof(path), list)) {
 		path[strcspn(path, "\n")] = '\0';
 		if (!(p = load(path, &n)))

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "appkg/appkg.h"
+#include "difftool.h"
 
 struct lib {
 	appkg_reader *(*new)(void);
@@ -31,20 +32,7 @@ struct lib {
 };
 
 static struct lib libs[2];
-static unsigned long long state, cases, opened;
-
-static uint64_t rnd(void)
-{
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
-}
-
-static size_t below(size_t n)
-{
-	return n ? (size_t)(rnd() % n) : 0;
-}
+static unsigned long long cases, opened;
 
 static void *sym(void *h, const char *name)
 {
@@ -78,35 +66,6 @@ static void open_lib(const char *path, struct lib *l)
 									    "appkg_reader_manifest");
 	l->read = (int (*)(appkg_reader *, const char *, const void **, size_t *))sym(
 		h, "appkg_reader_read");
-}
-
-struct acc {
-	char *s;
-	size_t n, cap;
-};
-
-static void put(struct acc *a, const void *p, size_t n)
-{
-	if (a->n + n + 1 > a->cap) {
-		a->cap = (a->n + n + 1) * 2;
-		if (!(a->s = realloc(a->s, a->cap)))
-			abort();
-	}
-	memcpy(a->s + a->n, p, n);
-	a->n += n;
-	a->s[a->n] = '\0';
-}
-
-static void putf(struct acc *a, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	put(a, tmp, k < 0 ? 0 : (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
 }
 
 /* What an open of p gave (from a file when fd >= 0, else from memory). */
@@ -203,22 +162,6 @@ static void damage(unsigned char *b, size_t *m, size_t frame0)
 	}
 }
 
-static unsigned char *load(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p;
-	long l;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (l = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(p = malloc(l ? (size_t)l : 1)) || fread(p, 1, (size_t)l, f) != (size_t)l)
-		abort();
-	fclose(f);
-	*n = (size_t)l;
-	return p;
-}
-
 /* The compressed size of frame 0, from the seek table at the end (§3.3), or n. */
 static size_t frame0_size(const unsigned char *p, size_t n)
 {
@@ -244,7 +187,7 @@ int main(int argc, char **argv)
 	open_lib(argv[1], &libs[0]);
 	open_lib(argv[2], &libs[1]);
 	rounds = atoi(argv[3]);
-	state = strtoull(argv[4], NULL, 10) * 2654435761u + 1;
+	seed(argv[4]);
 	for (int k = 5; k < argc; k++) {
 		size_t n, m;
 		unsigned char *p = load(argv[k], &n), *b;

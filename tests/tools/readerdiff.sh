@@ -12,18 +12,8 @@ ROUNDS=${2:-200}
 SEED=${3:-1}
 out=$(mktemp -d /tmp/readerdiff.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-mkdir "$out/old"
-for f in $(git ls-tree --name-only "$REV" format/); do
-	git show "$REV:$f" >"$out/old/$(basename "$f")"
-done
-flags="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -fPIC -shared -Wl,-Bsymbolic
-	-DFRAME_CHUNK=64 -fsanitize=address,undefined -fno-sanitize-recover=all
-	-fno-omit-frame-pointer -Iinclude"
-libs="$(pkg-config --libs libzstd jansson libsodium libcurl) -lunistring -lpthread"
-# shellcheck disable=SC2086
-gcc $flags -I"$out/old" "$out"/old/*.c $libs -o "$out/old.so"
-# shellcheck disable=SC2086
-gcc $flags -Iformat format/*.c $libs -o "$out/new.so"
+. tests/tools/difflib.sh
+build_old_and_new "-DFRAME_CHUNK=64"
 gcc -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Iinclude tests/tools/readerdiff.c -ldl -o "$out/readerdiff"
 if [ $# -ge 4 ]; then
