@@ -8,7 +8,6 @@
 				  * ZSTD_c_stableInBuffer */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -18,24 +17,6 @@
 #define SKIP_HEADER 8u
 #define INDEX_ENTRY_FIXED 50u
 #define ROW_MATCH_FINDER_FROM 16384u /* §3.2: frames larger than this use it */
-
-#define HUGE_PAGE (2u << 20)
-
-/* Touching fresh memory 4 KiB at a time costs a page fault each: on the machines measured
- * about 3 us a page, 20 ms for the 28 MiB frame 0 of a package of 100,000 resources, against
- * 2 ms in 2 MiB pages. Where transparent huge pages are given on request (madvise), a buffer
- * of 2 MiB or more asks for them; elsewhere the advice is ignored. */
-void *big_alloc(size_t n)
-{
-	size_t len = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	void *p;
-
-	if (n < HUGE_PAGE || len < n)
-		return malloc(n ? n : 1);
-	if ((p = aligned_alloc(HUGE_PAGE, len)))
-		madvise(p, len, MADV_HUGEPAGE);
-	return p;
-}
 
 void container_free(struct container *c)
 {
@@ -158,8 +139,8 @@ static int parse_index(struct container *c, const unsigned char *p, size_t len, 
 				  "member index lists %u members", n);
 	if ((uint64_t)n * INDEX_ENTRY_FIXED > len - 12)
 		return appkg_fail(e, APPKG_ERR_INDEX, "member index shorter than its count");
-	c->entries = big_alloc((size_t)n * sizeof(*c->entries)); /* each filled below */
-	c->names = big_alloc(len); /* names plus NULs fit in the payload size */
+	c->entries = malloc((size_t)n * sizeof(*c->entries)); /* each filled below */
+	c->names = malloc(len); /* names plus NULs fit in the payload size */
 	if (!c->entries || !c->names)
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
@@ -211,7 +192,7 @@ int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_si
 	if (c->data_end + SKIP_HEADER + len != table_start)
 		return appkg_fail(e, APPKG_ERR_TRAILING_DATA,
 				  "bytes between the member index and the seek table");
-	payload = big_alloc(len);
+	payload = malloc(len ? len : 1);
 	if (!payload)
 		return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 	rc = rd(ctx, payload, len, c->data_end + SKIP_HEADER, e);

@@ -32,7 +32,6 @@
  * library exports only what include/appkg/ declares (APPKG_API, -fvisibility=hidden).
  * tests/cli/test_symbols.sh checks both. A new internal function gets a line here.
  */
-#define big_alloc appkg__big_alloc
 #define buf_append appkg__buf_append
 #define buf_append_zeros appkg__buf_append_zeros
 #define buf_free appkg__buf_free
@@ -303,9 +302,6 @@ struct container {
 int container_open(struct container *c, pread_fn rd, void *ctx, uint64_t file_size,
 		   struct appkg_err *e);
 void container_free(struct container *c);
-/* malloc for one large buffer (a frame 0, the member index), backed by huge pages where the
- * kernel gives them on request; free() frees it. */
-void *big_alloc(size_t n);
 /* Decompress frame i into out (resized to its dsize), checking window, size and checksum. */
 int frame_decode(void *dctx, const unsigned char *src, size_t csize, struct buf *out,
 		 uint32_t dsize, struct appkg_err *e);

@@ -417,13 +417,6 @@ struct loader {
 
 #define SHARED SIZE_MAX
 
-/* An array of the loader's made or grown: the first of them sized by the index, in huge pages
- * when large (100,000 resources: 4.8 MiB of entries). */
-static void *grow_array(void *p, size_t bytes)
-{
-	return p ? realloc(p, bytes) : big_alloc(bytes);
-}
-
 static int grow(struct loader *l)
 {
 	struct manifest *m = l->m;
@@ -432,16 +425,16 @@ static int grow(struct loader *l)
 
 	if (m->nres >= APPKG_MAX_MEMBERS)
 		return appkg_fail(l->e, APPKG_ERR_LIMIT_MEMBERS, "manifest.json: too many resources");
-	a = grow_array(m->res, cap * sizeof(*m->res));
+	a = realloc(m->res, cap * sizeof(*m->res));
 	if (a)
 		m->res = a;
-	b = grow_array(m->deps, cap * sizeof(*m->deps));
+	b = realloc(m->deps, cap * sizeof(*m->deps));
 	if (b)
 		m->deps = b;
-	c = grow_array(m->ndeps, cap * sizeof(*m->ndeps));
+	c = realloc(m->ndeps, cap * sizeof(*m->ndeps));
 	if (c)
 		m->ndeps = c;
-	d = grow_array(l->path_off, cap * sizeof(*l->path_off));
+	d = realloc(l->path_off, cap * sizeof(*l->path_off));
 	if (d)
 		l->path_off = d;
 	if (!a || !b || !c || !d)

@@ -878,9 +878,9 @@ static void frame0_start(appkg_reader *r, struct frame0_job *f)
 	for (uint32_t i = 0; i < r->c.nentries && r->c.entries[i].frame == 0; i++)
 		if ((f->rc = check_placement(&r->c.entries[i], &f->err)))
 			return;
-	/* its buffer: exactly its size and a byte for the manifest's NUL, in huge pages */
+	/* its buffer: exactly its size and a byte for the manifest's NUL */
 	buf_free(&r->frame);
-	if (!(r->frame.data = big_alloc(cap))) {
+	if (!(r->frame.data = malloc(cap))) {
 		f->rc = appkg_fail(&f->err, APPKG_ERR_NO_MEMORY, "out of memory");
 		return;
 	}
