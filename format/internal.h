@@ -137,7 +137,6 @@
 #define writer_copy_prehash appkg__writer_copy_prehash
 #define writer_copy_prehash_end appkg__writer_copy_prehash_end
 #define writer_copy_put appkg__writer_copy_put
-#define writer_copy_find appkg__writer_copy_find
 #define writer_copy_starts_frame appkg__writer_copy_starts_frame
 #define writer_copy_verify appkg__writer_copy_verify
 #define writer_copy_free appkg__writer_copy_free

@@ -551,7 +551,7 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 	stream_stop(w); /* its frames may be copied whole at finish */
 	if (!(m = new_member(w, type, name, NULL)))
 		return rejected(w, type, name, w->err.code);
-	rc = writer_copy_find(r, &w->copy.add_hint, m->path, &from);
+	rc = appkg_reader_find(r, m->path, &from);
 	if (rc) {
 		appkg_fail(&w->err, rc, "%s: not in the source package", m->path);
 		writer_member_free(m);

@@ -68,7 +68,6 @@ struct copy_state {
 	int opens_output;        /* finish_path will open the output: the manifest is checked then */
 	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
 	struct prehash *pre;     /* or NULL */
-	size_t add_hint, put_hint; /* writer_copy_find's, for the adds and for the puts */
 };
 
 struct appkg_writer {
@@ -167,8 +166,6 @@ int writer_check_bytes(struct appkg_err *e, struct writer_member *m, const void 
 /* writer_copy.c, with copy_frames set. A member copied from a package: put where its source
  * frame puts it, its bytes left for writer_copy_cut. */
 int writer_copy_put(appkg_writer *w, const struct writer_member *m);
-/* appkg_reader_find, trying the index entry after the one found last (*hint) first. */
-int writer_copy_find(appkg_reader *r, size_t *hint, const char *path, struct appkg_member *out);
 /* Does the member of path and size start a new frame (instead of the size rule)? */
 int writer_copy_starts_frame(appkg_writer *w, const char *path, uint64_t size);
 /* The member x was just put into the current frame. */

@@ -493,40 +493,13 @@ static void damaged_file(struct commit *c, struct node *n, const char *path, enu
 /* ---- after a commit: serve the new package ---- */
 
 static appkg_reader *next_reader;
-static size_t next_hint; /* the index entry after the one relink_file found last */
 static struct node *dropped_signature;
-
-/* appkg_reader_find in next_reader, trying next_hint first: the walk goes through the tree in
- * nearly the index's order (by path), so this is one strcmp instead of a binary search with
- * its strlen per file; any other is searched for as before. */
-static int find_next(const char *path, struct appkg_member *m)
-{
-	size_t lo = 0, hi = appkg_reader_member_count(next_reader);
-
-	if (!appkg_reader_member(next_reader, next_hint, m) && !strcmp(m->path, path)) {
-		next_hint++;
-		return 0;
-	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = appkg_reader_member(next_reader, mid, m) ? 1 : strcmp(m->path, path);
-		if (cmp == 0) {
-			next_hint = mid + 1;
-			return 0;
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return appkg_reader_find(next_reader, path, m);
-}
 
 static void relink_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
 	struct appkg_member m;
 
-	if (k != SIDE_FILE && k != MISPLACED && k != SECRETS_JSON && !find_next(path, &m)) {
+	if (k != SIDE_FILE && k != MISPLACED && k != SECRETS_JSON && !appkg_reader_find(next_reader, path, &m)) {
 		n->member = m.path;
 		n->changed = 0;
 		if (n->opens == 0)
@@ -574,7 +547,6 @@ static int switch_package(struct commit *c, appkg_reader *checked)
 	}
 relink:
 	dropped_signature = NULL;
-	next_hint = 0;
 	walk_tree(c, relink_file);
 	if (dropped_signature) { /* gone from the mount as well (the walk is over the kids) */
 		if (dropped_signature->member)
