@@ -118,6 +118,7 @@
 #define reader_frame_copy appkg__reader_frame_copy
 #define reader_frame_read appkg__reader_frame_read
 #define reader_file_changed appkg__reader_file_changed
+#define reader_source_fd appkg__reader_source_fd
 #define reader_file_renamed appkg__reader_file_renamed
 #define reader_tar_mtime appkg__reader_tar_mtime
 #define reader_manifest_view appkg__reader_manifest_view
@@ -134,12 +135,12 @@
 #define select_closure appkg__select_closure
 #define writer_copy_cut appkg__writer_copy_cut
 #define writer_copy_note appkg__writer_copy_note
-#define writer_copy_prehash appkg__writer_copy_prehash
-#define writer_copy_prehash_end appkg__writer_copy_prehash_end
 #define writer_copy_put appkg__writer_copy_put
 #define writer_copy_starts_frame appkg__writer_copy_starts_frame
 #define writer_copy_verify appkg__writer_copy_verify
 #define writer_copy_free appkg__writer_copy_free
+#define writer_copy_flush appkg__writer_copy_flush
+#define writer_copy_whole appkg__writer_copy_whole
 #define writer_err appkg__writer_err
 #define writer_put_later appkg__writer_put_later
 #define secrets_check_json appkg__secrets_check_json
@@ -467,6 +468,8 @@ int reader_frame_read(appkg_reader *r, uint32_t f, struct buf *out, struct appkg
 /* 1 when the file r was opened from is no longer as it was then (another inode, size,
  * modification or change time), or cannot be looked at; 0 for a package in memory. */
 int reader_file_changed(appkg_reader *r);
+/* The file descriptor r reads its package from, or -1 for a package in memory or not open. */
+int reader_source_fd(const appkg_reader *r);
 /* The file r reads was renamed by the writer that checked it (its change time moved): take
  * its state now as the state it was opened in. */
 void reader_file_renamed(appkg_reader *r);

@@ -1311,6 +1311,11 @@ int reader_frame_read(appkg_reader *r, uint32_t f, struct buf *out, struct appkg
 	return 0;
 }
 
+int reader_source_fd(const appkg_reader *r)
+{
+	return r->opened && !r->mem ? r->fd : -1;
+}
+
 int reader_file_changed(appkg_reader *r)
 {
 	const struct stat *a = &r->opened_as;

@@ -558,8 +558,6 @@ int appkg_writer_add_copy(appkg_writer *w, const char *type, const char *name, a
 		return rejected(w, type, name, rc);
 	}
 	m->src = r;
-	if (w->copy_frames)
-		writer_copy_prehash(w, r);
 	m->size = from.size;
 	memcpy(m->digest, from.digest, APPKG_DIGEST_BYTES);
 	if (scan_copy(w, m, r)) {
@@ -929,9 +927,11 @@ static int write_next(appkg_writer *w)
 		return appkg_fail(&w->err, s->err.code, "%s", s->err.msg);
 	if (s->out.len > UINT32_MAX)
 		return appkg_fail(&w->err, APPKG_ERR_FRAME_SIZE, "compressed frame too large");
-	f->csize = (uint32_t)s->out.len;
+	f->csize = (uint32_t)(s->whole.len ? s->whole.len : s->out.len);
 	f->offset = f == w->frames ? 0 : f[-1].offset + f[-1].csize; /* for writer_copy_verify */
-	if (io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
+	if (s->whole.len)
+		return writer_copy_whole(w, s);
+	if (writer_copy_flush(w) || io_write_all(w->fd, s->out.data, s->out.len, w->out_name, &w->err))
 		return w->err.code;
 	return 0;
 }
@@ -942,7 +942,7 @@ static int flush_slots(appkg_writer *w)
 	while (w->written < w->queued)
 		if (write_next(w))
 			return w->err.code;
-	return 0;
+	return writer_copy_flush(w);
 }
 
 /* Room for one more frame in w->frames. */
@@ -979,7 +979,7 @@ static int cut_frame(appkg_writer *w)
 	memset(&s->err, 0, sizeof(s->err));
 	/* a frame made of the same members as one of the source package: take its bytes */
 	if (w->copy_frames) {
-		if ((s->copied = writer_copy_cut(w, &s->out)) < 0)
+		if ((s->copied = writer_copy_cut(w, s)) < 0)
 			return w->err.code;
 	} else {
 		s->copied = w->cur_src && reader_frame_copy(w->cur_src, w->cur.data, w->cur.len, &s->out);
@@ -1554,7 +1554,6 @@ int appkg_writer_finish_fd(appkg_writer *w, int fd)
 		rc = appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
 	else
 		rc = write_members(w, len);
-	writer_copy_prehash_end(w);
 	slots_free(w);
 	return rc;
 }

@@ -24,6 +24,12 @@ struct pending_list {
 	size_t n, cap;
 };
 
+/* Bytes of an open file, copied as they are (a source frame copied whole). */
+struct file_range {
+	int fd;
+	uint64_t offset, len;
+};
+
 /* One frame on its way out: queued by finish, filled and compressed by a thread, written in
  * frame order by finish. */
 struct slot {
@@ -32,15 +38,15 @@ struct slot {
 	struct pending_list pending;
 	int copied; /* out already holds the frame, copied from the source package */
 	int done;   /* filled and compressed: ready to write */
+	struct file_range whole; /* or, with len > 0, the frame is this range of a source file */
 	struct appkg_err err;
 };
 
 /* A frame of the output that is a source frame copied whole (appkg_writer_set_copy_frames):
- * the digest of its compressed bytes as they were read, checked again once written. */
+ * once written, it is read back and compared with the source frame's bytes. */
 struct copied_frame {
-	uint32_t frame;
+	uint32_t frame, src_frame;
 	appkg_reader *src;
-	unsigned char digest[APPKG_DIGEST_BYTES];
 };
 
 /* Where the member being put sits in its source package (writer_copy_put), valid or not. */
@@ -49,12 +55,6 @@ struct copy_source {
 	appkg_reader *src;
 	uint32_t frame, offset, dsize;
 };
-
-/* Digests of a source package's compressed frames, taken ahead on a thread of their own from
- * the first member copied from it (writer_copy.c): frame 0's compression (130 ms for a
- * manifest of 100,000 entries) and the rest of finish need not wait for the hashing of the
- * frames copied whole. */
-struct prehash;
 
 /* What writer_copy.c keeps about the frame being laid out. */
 struct copy_state {
@@ -67,7 +67,7 @@ struct copy_state {
 	size_t ncopied, copied_cap;
 	int opens_output;        /* finish_path will open the output: the manifest is checked then */
 	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
-	struct prehash *pre;     /* or NULL */
+	struct file_range run;   /* source frames copied whole, not yet written (len 0: none) */
 };
 
 struct appkg_writer {
@@ -170,17 +170,18 @@ int writer_copy_put(appkg_writer *w, const struct writer_member *m);
 int writer_copy_starts_frame(appkg_writer *w, const char *path, uint64_t size);
 /* The member x was just put into the current frame. */
 void writer_copy_note(appkg_writer *w, const struct index_entry *x);
-/* The current frame is cut as output frame w->nframes - 1: 1 with out holding a source frame
- * copied whole, 0 with the copied members' bytes filled in (to compress), or an error. */
-int writer_copy_cut(appkg_writer *w, struct buf *out);
+/* The current frame is cut as output frame w->nframes - 1 into slot s: 1 with the slot
+ * holding a source frame copied whole (its bytes in s->out, or its range in s->whole), 0 with
+ * the copied members' bytes filled in (to compress), or an error. */
+int writer_copy_cut(appkg_writer *w, struct slot *s);
+/* Write the slot's frame copied whole: its range joins those not yet written when it follows
+ * them in the same file, else they are written first. */
+int writer_copy_whole(appkg_writer *w, const struct slot *s);
+/* Write the source ranges not yet written, before any other bytes. */
+int writer_copy_flush(appkg_writer *w);
 /* verify for copy_frames: the written file fd (tmp) read back; 0 or an error on w. */
 int writer_copy_verify(appkg_writer *w, int fd, const char *tmp);
 void writer_copy_free(appkg_writer *w);
-/* Start hashing the frames of src ahead, if nothing is hashed ahead yet (best effort: without
- * memory or a thread, the frames are hashed when they are copied). */
-void writer_copy_prehash(appkg_writer *w, appkg_reader *src);
-/* Stop hashing ahead (the frames are laid out) and wait for the thread. */
-void writer_copy_prehash_end(appkg_writer *w);
 /* put_entry for a member whose bytes come later (writer_copy_put). */
 int writer_put_later(appkg_writer *w, const struct writer_member *m);
 /* Room for one more frame in w->frames. */

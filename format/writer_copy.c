@@ -5,12 +5,12 @@
  * source frame started and after a member that ended one, and only a frame holding something
  * else (a new or changed member, or a gap where a member was removed) follows the size rule.
  * A frame that is exactly one source frame, with the same tar mtime, is not decoded: its
- * compressed bytes are read from the source, digested (ahead, on a thread, from the first
- * copy on), and written as they are; any other frame has its copied members decoded from the
- * source (digest checked) and is compressed anew. The written file is then fsynced and read
- * back, the three at once: every frame that was compressed anew is decoded and each of its
- * members read in full, with every check a reader makes, and each frame copied whole is read
- * as stored and its digest compared with the one taken when it was read from the source.
+ * compressed bytes are copied as they are, file to file by the kernel (copy_file_range), a
+ * run of consecutive source frames at once; any other frame has its copied members decoded
+ * from the source (digest checked) and is compressed anew. The written file is then fsynced
+ * and read back, the three at once: every frame that was compressed anew is decoded and each
+ * of its members read in full, with every check a reader makes, and each frame copied whole is
+ * read as stored and compared byte for byte with the source frame, read again.
  * A source file that changed on disk since it was opened is not copied from whole (its frames
  * are decoded and checked instead), and one that changed while the package was written fails
  * the check. The manifest is checked when the output is opened (not before, twice), and the
@@ -85,123 +85,8 @@ static int whole_source_frame(appkg_writer *w)
 	       !reader_file_changed(c->src);
 }
 
-/* ---- hashing ahead ----
- * A thread reads and hashes the source's frames in order (all but frame 0, the manifest's, and
- * the end marker: the frames that can be copied whole), from the first copy on; when a frame is
- * copied whole, its digest is taken from there, or the frame is hashed then if the thread has
- * not come to it. The digest is still that of the compressed bytes as read from the package:
- * the bytes written are read again, and the check of the output compares them with it, so
- * a package that changed in between fails the commit as before. */
-enum { PRE_FREE, PRE_TAKEN, PRE_DONE, PRE_FAILED };
-
-struct prehash {
-	appkg_reader *src;
-	uint32_t nframes, next; /* the next frame the thread looks at */
-	struct prehashed {
-		unsigned char digest[APPKG_DIGEST_BYTES];
-		int state;
-	} *f;
-	int stop;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t done; /* a frame's state left PRE_TAKEN */
-};
-
-static void *prehash_run(void *arg)
-{
-	struct prehash *p = arg;
-	struct buf bytes = {0};
-	struct appkg_err e;
-
-	pthread_mutex_lock(&p->lock);
-	while (!p->stop && p->next + 1 < p->nframes) {
-		struct prehashed *f = &p->f[p->next++];
-		int ok;
-		if (f->state != PRE_FREE)
-			continue;
-		f->state = PRE_TAKEN;
-		pthread_mutex_unlock(&p->lock);
-		e = (struct appkg_err){0};
-		ok = !reader_frame_read(p->src, (uint32_t)(f - p->f), &bytes, &e);
-		if (ok)
-			digest_bytes(f->digest, bytes.data, bytes.len);
-		pthread_mutex_lock(&p->lock);
-		f->state = ok ? PRE_DONE : PRE_FAILED; /* a failed read is made again, and said */
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->lock);
-	buf_free(&bytes);
-	return NULL;
-}
-
-void writer_copy_prehash(appkg_writer *w, appkg_reader *src)
-{
-	struct prehash *p;
-	struct frame_info fi;
-	uint32_t n = 0;
-
-	if (w->copy.pre)
-		return;
-	while (!reader_frame_bytes(src, n, &fi, NULL))
-		n++;
-	if (n < 3 || !(p = calloc(1, sizeof(*p))))
-		return;
-	*p = (struct prehash){.src = src, .nframes = n, .next = 1};
-	if (!(p->f = calloc(n, sizeof(*p->f)))) {
-		free(p);
-		return;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->done, NULL);
-	if (pthread_create(&p->thread, NULL, prehash_run, p) != 0) {
-		pthread_mutex_destroy(&p->lock);
-		pthread_cond_destroy(&p->done);
-		free(p->f);
-		free(p);
-		return;
-	}
-	w->copy.pre = p;
-}
-
-void writer_copy_prehash_end(appkg_writer *w)
-{
-	struct prehash *p = w->copy.pre;
-
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stop = 1;
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->done);
-	free(p->f);
-	free(p);
-	w->copy.pre = NULL;
-}
-
-/* The digest of frame f of src hashed ahead into digest: 1, or 0 when it is to be hashed now. */
-static int prehashed(appkg_writer *w, appkg_reader *src, uint32_t f, unsigned char *digest)
-{
-	struct prehash *p = w->copy.pre;
-	int ok;
-
-	if (!p || p->src != src || f >= p->nframes)
-		return 0;
-	pthread_mutex_lock(&p->lock);
-	if (p->f[f].state == PRE_FREE)
-		p->f[f].state = PRE_FAILED; /* hashed here: the thread leaves it */
-	while (p->f[f].state == PRE_TAKEN)
-		pthread_cond_wait(&p->done, &p->lock);
-	ok = p->f[f].state == PRE_DONE;
-	if (ok)
-		memcpy(digest, p->f[f].digest, APPKG_DIGEST_BYTES);
-	pthread_mutex_unlock(&p->lock);
-	return ok;
-}
-
-static int keep_digest(appkg_writer *w, appkg_reader *src, uint32_t from,
-		       const struct buf *bytes)
+/* The frame just cut is copied whole from frame `from` of src: noted for the check. */
+static int note_copied(appkg_writer *w, appkg_reader *src, uint32_t from)
 {
 	struct copy_state *c = &w->copy;
 
@@ -213,11 +98,8 @@ static int keep_digest(appkg_writer *w, appkg_reader *src, uint32_t from,
 		c->copied = p;
 		c->copied_cap = cap;
 	}
-	c->copied[c->ncopied].frame = w->nframes - 1;
-	c->copied[c->ncopied].src = src;
-	if (!prehashed(w, src, from, c->copied[c->ncopied].digest))
-		digest_bytes(c->copied[c->ncopied].digest, bytes->data, bytes->len);
-	c->ncopied++;
+	c->copied[c->ncopied++] = (struct copied_frame){.frame = w->nframes - 1, .src_frame = from,
+							 .src = src};
 	return 0;
 }
 
@@ -237,22 +119,27 @@ static int fill_copy(appkg_writer *w, const struct pending *p)
 	return 0;
 }
 
-int writer_copy_cut(appkg_writer *w, struct buf *out)
+int writer_copy_cut(appkg_writer *w, struct slot *s)
 {
 	struct pending_list *l = &w->cur_pending;
-	int whole = whole_source_frame(w), rc;
+	int whole = whole_source_frame(w), fd, rc;
 	appkg_reader *src = w->copy.src;
 	struct frame_info fi;
 	size_t kept = 0;
 
 	w->copy.clean = w->copy.ended = 0;
+	s->whole.len = 0;
 	if (whole) {
-		if ((rc = reader_frame_bytes(src, w->copy.frame, &fi, out))) {
+		fd = reader_source_fd(src);
+		rc = reader_frame_bytes(src, w->copy.frame, &fi, fd < 0 ? &s->out : NULL);
+		if (rc) {
 			appkg_fail(&w->err, rc, "%s", appkg_reader_error(src));
 			return -1;
 		}
+		if (fd >= 0) /* copied file to file by the kernel when written */
+			s->whole = (struct file_range){.fd = fd, .offset = fi.offset, .len = fi.csize};
 		l->n = 0; /* every member of the frame is in those bytes */
-		return keep_digest(w, src, w->copy.frame, out) ? -1 : 1;
+		return note_copied(w, src, w->copy.frame) ? -1 : 1;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->p[i].m->src)
@@ -264,26 +151,51 @@ int writer_copy_cut(appkg_writer *w, struct buf *out)
 	return 0;
 }
 
-/* The frames copied whole, read back from the written file and hashed, on a thread of their
- * own while the output is opened (13 MB for M, 76 MB for L: as long as the open of L's
- * manifest, and the two use different data). The thread reads each frame with pread where the
- * writer put it and touches nothing another thread writes; once the open has read the output's
- * seek table, each copied frame must be where the writer put it, so that what was hashed is
- * what the table names. The first failure in frame order is the one reported. */
+int writer_copy_flush(appkg_writer *w)
+{
+	struct file_range *run = &w->copy.run;
+	int rc;
+
+	if (run->len == 0)
+		return 0;
+	rc = io_copy_range(run->fd, run->offset, run->len, w->fd, w->out_name, &w->err);
+	run->len = 0;
+	return rc;
+}
+
+int writer_copy_whole(appkg_writer *w, const struct slot *s)
+{
+	struct file_range *run = &w->copy.run;
+
+	if (run->len && (run->fd != s->whole.fd || run->offset + run->len != s->whole.offset) &&
+	    writer_copy_flush(w))
+		return w->err.code;
+	if (run->len)
+		run->len += s->whole.len;
+	else
+		*run = s->whole;
+	return 0;
+}
+
+/* The frames copied whole, read back from the written file and compared with the source's
+ * frames, on a thread of their own while the output is opened (13 MB for M, 76 MB for L). The
+ * thread reads each frame with pread where the writer put it, and the source frame as the open
+ * of the source found it, and touches nothing another thread writes; once the open has read the
+ * output's seek table, each copied frame must be where the writer put it, so that what was
+ * compared is what the table names. The first failure in frame order is the one reported. */
 struct copied_check {
 	const struct copied_frame *from, *to;
 	const struct frame_info *frames; /* the writer's, by output frame */
 	int fd;
 	const struct copied_frame *bad; /* the first that failed, and how */
-	enum { CHECKED, UNREADABLE, DIFFERS, SOURCE_CHANGED, NO_MEMORY } what;
+	enum { CHECKED, UNREADABLE, SOURCE_UNREADABLE, DIFFERS, SOURCE_CHANGED, NO_MEMORY } what;
 	struct appkg_err err; /* why it could not be read */
 };
 
 static void *check_copied_run(void *arg)
 {
 	struct copied_check *h = arg;
-	unsigned char digest[APPKG_DIGEST_BYTES];
-	struct buf bytes = {0};
+	struct buf bytes = {0}, source = {0};
 
 	for (const struct copied_frame *f = h->from; f < h->to && h->what == CHECKED; f++) {
 		const struct frame_info *fi = &h->frames[f->frame];
@@ -291,14 +203,16 @@ static void *check_copied_run(void *arg)
 			h->what = NO_MEMORY;
 		else if (io_pread_all(h->fd, bytes.data, fi->csize, fi->offset, &h->err))
 			h->what = UNREADABLE;
-		else if (digest_bytes(digest, bytes.data, fi->csize),
-			 memcmp(digest, f->digest, sizeof(digest)))
+		else if (reader_frame_read(f->src, f->src_frame, &source, &h->err))
+			h->what = SOURCE_UNREADABLE;
+		else if (source.len != fi->csize || memcmp(source.data, bytes.data, fi->csize))
 			h->what = DIFFERS;
 		else if (reader_file_changed(f->src))
 			h->what = SOURCE_CHANGED;
 		h->bad = f;
 	}
 	buf_free(&bytes);
+	buf_free(&source);
 	return NULL;
 }
 
@@ -308,9 +222,12 @@ static int copied_failed(appkg_writer *w, const struct copied_check *h, const ch
 	case UNREADABLE:
 		return appkg_fail(&w->err, h->err.code, "%s: written package does not verify: frame "
 				  "%u: %s", tmp, h->bad->frame, h->err.msg);
+	case SOURCE_UNREADABLE:
+		return appkg_fail(&w->err, h->err.code, "the source package cannot be read again: "
+				  "%s", h->err.msg);
 	case DIFFERS:
-		return appkg_fail(&w->err, APPKG_ERR_IO, "%s: frame %u differs from the bytes copied "
-				  "into it", tmp, h->bad->frame);
+		return appkg_fail(&w->err, APPKG_ERR_IO, "%s: frame %u differs from the source frame "
+				  "copied into it", tmp, h->bad->frame);
 	case SOURCE_CHANGED:
 		return appkg_fail(&w->err, APPKG_ERR_SOURCE, "the source package changed on disk "
 				  "while it was copied from");
@@ -342,7 +259,7 @@ static int copied_in_place(appkg_writer *w, appkg_reader *r, const char *tmp)
 }
 
 /* Every member of the frames compressed anew, read in full: 0 or the reader's code. Frame 0
- * and the end frame are checked by the open, the frames copied whole by their digests. */
+ * and the end frame are checked by the open, the frames copied whole by their bytes. */
 static int read_anew(const appkg_writer *w, appkg_reader *r)
 {
 	const struct copied_frame *f = w->copy.copied, *end = f + w->copy.ncopied;
@@ -444,7 +361,6 @@ appkg_reader *appkg_writer_take_reader(appkg_writer *w)
 
 void writer_copy_free(appkg_writer *w)
 {
-	writer_copy_prehash_end(w);
 	free(w->copy.copied);
 	appkg_reader_free(w->copy.output);
 	w->copy = (struct copy_state){0};
