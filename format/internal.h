@@ -139,6 +139,7 @@
 #define writer_copy_starts_frame appkg__writer_copy_starts_frame
 #define writer_copy_verify appkg__writer_copy_verify
 #define writer_copy_free appkg__writer_copy_free
+#define writer_copy_frame0_level appkg__writer_copy_frame0_level
 #define writer_copy_flush appkg__writer_copy_flush
 #define writer_copy_whole appkg__writer_copy_whole
 #define writer_err appkg__writer_err

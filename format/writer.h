@@ -166,6 +166,8 @@ int writer_check_bytes(struct appkg_err *e, struct writer_member *m, const void 
 /* writer_copy.c, with copy_frames set. A member copied from a package: put where its source
  * frame puts it, its bytes left for writer_copy_cut. */
 int writer_copy_put(appkg_writer *w, const struct writer_member *m);
+/* The compression level of frame 0 (a commit's differs from the writer's level). */
+int writer_copy_frame0_level(const appkg_writer *w);
 /* Does the member of path and size start a new frame (instead of the size rule)? */
 int writer_copy_starts_frame(appkg_writer *w, const char *path, uint64_t size);
 /* The member x was just put into the current frame. */

@@ -141,8 +141,8 @@ static int frame0_start(appkg_writer *w, struct frame0 *f, size_t dsize, size_t 
 	f->in.src = f->map;
 	f->out_cap = ZSTD_CStreamOutSize();
 	crypto_generichash_init(&f->digest, NULL, 0, APPKG_DIGEST_BYTES);
-	if (!(f->out = malloc(f->out_cap)) || !(f->cctx = frame_encoder_new(w->level)) ||
-	    frame_encode_begin(f->cctx, dsize))
+	f->cctx = frame_encoder_new(writer_copy_frame0_level(w));
+	if (!(f->out = malloc(f->out_cap)) || !f->cctx || frame_encode_begin(f->cctx, dsize))
 		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "zstd: cannot set up compression");
 	/* -T 1 makes and compresses on one thread; a commit that writes on one thread (few
 	 * changes: nothing else to compress) still compresses beside the making */

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <sodium.h>
+#include <zstd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,6 +286,51 @@ TEST(test_copy_frames_checked_on_two_threads)
 	count = N;
 }
 
+/* Frame 0 of r, decoded and compressed again at level: the same bytes? */
+static int frame0_at_level(appkg_reader *r, int level)
+{
+	struct buf packed = {0}, text = {0}, again = {0};
+	struct appkg_err e = {0};
+	struct frame_info fi;
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	ZSTD_CCtx *c = frame_encoder_new(level);
+	int same = d && c && !reader_frame_bytes(r, 0, &fi, &packed) &&
+		   !frame_decode(d, packed.data, packed.len, &text, fi.dsize, &e) &&
+		   !frame_encode(c, text.data, text.len, &again, &e) && again.len == packed.len &&
+		   !memcmp(again.data, packed.data, packed.len);
+
+	ZSTD_freeDCtx(d);
+	ZSTD_freeCCtx(c);
+	buf_free(&packed);
+	buf_free(&text);
+	buf_free(&again);
+	return same;
+}
+
+/* A commit makes the manifest's frame at level 1 where the writer's level is the default 3
+ * (a pack keeps 3 for it), and keeps a higher level as asked. */
+TEST(test_copy_frames_manifest_frame_level)
+{
+	appkg_reader *r, *out;
+	appkg_writer *w;
+
+	CHECK_EQ(make_source(), 0);
+	CHECK((r = open_path(src_path)) != NULL);
+	CHECK(frame0_at_level(r, 3));
+	for (int level = 3; level <= 5; level += 2) {
+		w = commit_writer(r);
+		appkg_writer_set_level(w, level);
+		unlink(out_path);
+		CHECK_EQ(appkg_writer_finish_path(w, out_path), 0);
+		appkg_writer_free(w);
+		CHECK((out = open_path(out_path)) != NULL);
+		CHECK(frame0_at_level(out, level == 3 ? 1 : level));
+		CHECK(!frame0_at_level(out, level == 3 ? 3 : 1));
+		appkg_reader_free(out);
+	}
+	appkg_reader_free(r);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(dir))
@@ -295,6 +341,7 @@ int main(void)
 	RUN(test_copy_frames_source_damaged_after_open);
 	RUN(test_copy_frames_output_checked);
 	RUN(test_copy_frames_checked_on_two_threads);
+	RUN(test_copy_frames_manifest_frame_level);
 	unlink(src_path);
 	unlink(out_path);
 	rmdir(dir);
