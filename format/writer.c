@@ -1017,13 +1017,12 @@ static int starts_frame(appkg_writer *w, const char *path, uint64_t size)
 	       w->cur.len + tar_entry_bytes(path, size) > APPKG_FRAME_TARGET;
 }
 
-/* Append one member entry to the current frame, cutting the frame first when it is full. The
- * data is given, or, with from, left for the frame's thread to read from from's file. */
-static int put_entry(appkg_writer *w, const char *path, const void *data, uint64_t size,
-		     const unsigned char *digest, const struct writer_member *from)
+/* The index entry of a member about to go into the current frame, which is cut first when the
+ * member starts a new one. */
+static int start_entry(appkg_writer *w, const char *path, uint64_t size,
+		       const unsigned char *digest)
 {
 	struct index_entry *x = &w->index[w->nindex++];
-	int rc;
 
 	if (starts_frame(w, path, size) && cut_frame(w))
 		return w->err.code;
@@ -1036,6 +1035,18 @@ static int put_entry(appkg_writer *w, const char *path, const void *data, uint64
 	memcpy(x->digest, digest, APPKG_DIGEST_BYTES);
 	if (w->copy_frames)
 		writer_copy_note(w, x);
+	return 0;
+}
+
+/* Append one member entry to the current frame. The data is given, or, with from, left for the
+ * frame's thread to read from from's file. */
+static int put_entry(appkg_writer *w, const char *path, const void *data, uint64_t size,
+		     const unsigned char *digest, const struct writer_member *from)
+{
+	int rc;
+
+	if (start_entry(w, path, size, digest))
+		return w->err.code;
 	rc = tar_put_header(&w->cur, path, size, w->mtime);
 	if (!rc && from) {
 		rc = pending_add(&w->cur_pending, from, w->cur.len) || buf_reserve(&w->cur, size);
@@ -1089,7 +1100,14 @@ static int put_resource(appkg_writer *w, const struct writer_member *m)
 
 int writer_put_later(appkg_writer *w, const struct writer_member *m)
 {
-	return put_entry(w, m->path, NULL, m->size, m->digest, m);
+	uint64_t n = tar_entry_bytes(m->path, m->size);
+
+	if (start_entry(w, m->path, m->size, m->digest))
+		return w->err.code;
+	if (pending_add(&w->cur_pending, m, w->cur.len) || buf_reserve(&w->cur, n))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	w->cur.len += n;
+	return 0;
 }
 
 /* ---- the stream: resources framed as they are added ----

@@ -68,6 +68,7 @@ struct copy_state {
 	int opens_output;        /* finish_path will open the output: the manifest is checked then */
 	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
 	struct file_range run;   /* source frames copied whole, not yet written (len 0: none) */
+	struct buf header;       /* a copied member's tar header, made when its frame is not */
 };
 
 struct appkg_writer {
@@ -184,7 +185,8 @@ int writer_copy_flush(appkg_writer *w);
 /* verify for copy_frames: the written file fd (tmp) read back; 0 or an error on w. */
 int writer_copy_verify(appkg_writer *w, int fd, const char *tmp);
 void writer_copy_free(appkg_writer *w);
-/* put_entry for a member whose bytes come later (writer_copy_put). */
+/* The index entry of a member copied from a package (writer_copy_put) and room for its tar
+ * entry in the frame: made at the cut (writer_copy_cut) only if the frame is not copied whole. */
 int writer_put_later(appkg_writer *w, const struct writer_member *m);
 /* Room for one more frame in w->frames. */
 int writer_grow_frames(appkg_writer *w);

@@ -112,9 +112,12 @@ static int note_copied(appkg_writer *w, appkg_reader *src, uint32_t from)
 	return 0;
 }
 
-/* The bytes of a copied member, decoded from its source (size and digest checked). */
+/* The tar entry of a copied member (header, bytes decoded from its source with size and
+ * digest checked, padding) where writer_put_later left room for it. */
 static int fill_copy(appkg_writer *w, const struct pending *p)
 {
+	struct buf *h = &w->copy.header;
+	unsigned char *at = w->cur.data + p->offset;
 	const void *data;
 	size_t len;
 	int rc = reader_read_digest_only(p->m->src, p->m->path, &data, &len);
@@ -124,7 +127,12 @@ static int fill_copy(appkg_writer *w, const struct pending *p)
 	if (len != p->m->size)
 		return appkg_fail(&w->err, APPKG_ERR_SIZE_MISMATCH, "%s: size differs from the index",
 				  p->m->path);
-	memcpy(w->cur.data + p->offset, data, len);
+	h->len = 0;
+	if (tar_put_header(h, p->m->path, len, w->mtime))
+		return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+	memcpy(at, h->data, h->len);
+	memcpy(at + h->len, data, len);
+	memset(at + h->len + len, 0, tar_entry_bytes(p->m->path, len) - h->len - len);
 	return 0;
 }
 
@@ -371,6 +379,7 @@ appkg_reader *appkg_writer_take_reader(appkg_writer *w)
 void writer_copy_free(appkg_writer *w)
 {
 	free(w->copy.copied);
+	buf_free(&w->copy.header);
 	appkg_reader_free(w->copy.output);
 	w->copy = (struct copy_state){0};
 }
