@@ -64,6 +64,7 @@
 #define index_encode appkg__index_encode
 #define io_commit appkg__io_commit
 #define io_copy_range appkg__io_copy_range
+#define io_copy_range_at appkg__io_copy_range_at
 #define io_pread_all appkg__io_pread_all
 #define io_read_file appkg__io_read_file
 #define io_read_file_at appkg__io_read_file_at
@@ -562,6 +563,9 @@ int io_spool(int fd, uint64_t max, const void *magic, size_t magic_len, struct a
 /* Copy n bytes of in from offset off to out at its current position. */
 int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
 		  struct appkg_err *e);
+/* The same to offset at of out, its position left as it is (threads may write other parts). */
+int io_copy_range_at(int in, uint64_t off, uint64_t n, int out, uint64_t at, const char *subject,
+		     struct appkg_err *e);
 /* io_read_file of file in directory dirfd (AT_FDCWD: the current one), named path in errors;
  * *mode (if mode) the fstat mode of what was opened, 0 if nothing was. */
 int io_read_file_at(int dirfd, const char *file, const char *path, struct buf *out, size_t max,

@@ -84,11 +84,28 @@ int io_write_all(int fd, const void *p, size_t n, const char *subject, struct ap
 	return 0;
 }
 
-/* n bytes of in from offset off to out at its position, in the kernel where it can
- * (copy_file_range: no trip through this process's memory), else read and written; each
- * chunk of 1 MiB counts as a write (crash points). */
-int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
-		  struct appkg_err *e)
+static int pwrite_all(int fd, const unsigned char *p, size_t n, uint64_t at, const char *subject,
+		      struct appkg_err *e)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail_errno(e, "write", subject);
+		p += w;
+		n -= (size_t)w;
+		at += (uint64_t)w;
+	}
+	crash_point("write");
+	return 0;
+}
+
+/* n bytes of in from offset off to out at *at (moved on), or at its position when at is NULL,
+ * in the kernel where it can (copy_file_range: no trip through this process's memory), else
+ * read and written; each chunk of 1 MiB counts as a write (crash points). */
+static int copy_range(int in, uint64_t off, uint64_t n, int out, loff_t *at, const char *subject,
+		      struct appkg_err *e)
 {
 	const size_t chunk = 1u << 20;
 	unsigned char *b = NULL;
@@ -98,7 +115,7 @@ int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject
 		size_t want = n < chunk ? (size_t)n : chunk, done = 0;
 		while (kernel && done < want) {
 			loff_t from = (loff_t)(off + done);
-			ssize_t r = copy_file_range(in, &from, out, NULL, want - done, 0);
+			ssize_t r = copy_file_range(in, &from, out, at, want - done, 0);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
@@ -110,14 +127,31 @@ int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject
 		if (done < want && !b && !(b = malloc(chunk)))
 			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 		if (done < want && !(rc = io_pread_all(in, b, want - done, off + done, e)))
-			rc = io_write_all(out, b, want - done, subject, e);
+			rc = at ? pwrite_all(out, b, want - done, (uint64_t)*at, subject, e)
+				: io_write_all(out, b, want - done, subject, e);
 		else if (!rc)
 			crash_point("write");
+		if (at && done < want)
+			*at += (loff_t)(want - done);
 		off += want;
 		n -= want;
 	}
 	free(b);
 	return rc;
+}
+
+int io_copy_range(int in, uint64_t off, uint64_t n, int out, const char *subject,
+		  struct appkg_err *e)
+{
+	return copy_range(in, off, n, out, NULL, subject, e);
+}
+
+int io_copy_range_at(int in, uint64_t off, uint64_t n, int out, uint64_t at, const char *subject,
+		     struct appkg_err *e)
+{
+	loff_t to = (loff_t)at;
+
+	return copy_range(in, off, n, out, &to, subject, e);
 }
 
 int io_pread_all(int fd, void *p, size_t n, uint64_t off, struct appkg_err *e)

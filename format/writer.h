@@ -68,6 +68,11 @@ struct copy_state {
 	int opens_output;        /* finish_path will open the output: the manifest is checked then */
 	appkg_reader *output;    /* the reader that checked the output (appkg_writer_take_reader) */
 	struct file_range run;   /* source frames copied whole, not yet written (len 0: none) */
+	struct copy_run {        /* runs left for the check to copy (opens_output) and where */
+		struct file_range from;
+		uint64_t at;
+	} *later;
+	size_t nlater, later_cap;
 	struct buf header;       /* a copied member's tar header, made when its frame is not */
 };
 
@@ -180,7 +185,8 @@ int writer_copy_cut(appkg_writer *w, struct slot *s);
 /* Write the slot's frame copied whole: its range joins those not yet written when it follows
  * them in the same file, else they are written first. */
 int writer_copy_whole(appkg_writer *w, const struct slot *s);
-/* Write the source ranges not yet written, before any other bytes. */
+/* Write the source ranges not yet written, before any other bytes: or, when the output is to
+ * be opened (finish_path), leave room for them, for writer_copy_verify to copy beside the open. */
 int writer_copy_flush(appkg_writer *w);
 /* verify for copy_frames: the written file fd (tmp) read back; 0 or an error on w. */
 int writer_copy_verify(appkg_writer *w, int fd, const char *tmp);

@@ -7,8 +7,10 @@
  * A frame that is exactly one source frame, with the same tar mtime, is not decoded: its
  * compressed bytes are copied as they are, file to file by the kernel (copy_file_range), a
  * run of consecutive source frames at once; any other frame has its copied members decoded
- * from the source (digest checked) and is compressed anew. The written file is then fsynced
- * and read back, the three at once: every frame that was compressed anew is decoded and each
+ * from the source (digest checked) and is compressed anew. When the output is to be opened
+ * (finish_path), the runs are left as holes and copied on a thread beside that open, which
+ * needs only frame 0 and the end. The written file is then fsynced and read back, the three
+ * at once: every frame that was compressed anew is decoded and each
  * of its members read in full, with every check a reader makes, and each frame copied whole is
  * read as stored and compared byte for byte with the source frame, read again.
  * A source file that changed on disk since it was opened is not copied from whole (its frames
@@ -168,6 +170,26 @@ int writer_copy_cut(appkg_writer *w, struct slot *s)
 	return 0;
 }
 
+/* The run is copied later, where the output is now: a hole is left for it. */
+static int leave_for_later(appkg_writer *w, const struct file_range *run)
+{
+	struct copy_state *c = &w->copy;
+	off_t at = lseek(w->fd, 0, SEEK_CUR);
+
+	if (c->nlater == c->later_cap) {
+		size_t cap = c->later_cap ? 2 * c->later_cap : 16;
+		void *p = realloc(c->later, cap * sizeof(*c->later));
+		if (!p)
+			return appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
+		c->later = p;
+		c->later_cap = cap;
+	}
+	if (at < 0 || lseek(w->fd, (off_t)run->len, SEEK_CUR) < 0)
+		return appkg_fail(&w->err, APPKG_ERR_IO, "%s: seek: %s", w->out_name, strerror(errno));
+	c->later[c->nlater++] = (struct copy_run){.from = *run, .at = (uint64_t)at};
+	return 0;
+}
+
 int writer_copy_flush(appkg_writer *w)
 {
 	struct file_range *run = &w->copy.run;
@@ -175,7 +197,10 @@ int writer_copy_flush(appkg_writer *w)
 
 	if (run->len == 0)
 		return 0;
-	rc = io_copy_range(run->fd, run->offset, run->len, w->fd, w->out_name, &w->err);
+	if (w->copy.opens_output)
+		rc = leave_for_later(w, run);
+	else
+		rc = io_copy_range(run->fd, run->offset, run->len, w->fd, w->out_name, &w->err);
 	run->len = 0;
 	return rc;
 }
@@ -194,6 +219,45 @@ int writer_copy_whole(appkg_writer *w, const struct slot *s)
 	return 0;
 }
 
+/* The runs left for later copied into the output, then its fsync, on a thread: the disk is
+ * waited for while the CPUs check. The check of the copied frames waits for the copies. */
+struct output_sync {
+	int fd, err; /* errno of a failed fsync, or 0 */
+	const struct copy_run *runs;
+	size_t nruns;
+	const char *name;
+	struct appkg_err copy_err; /* a copy that failed */
+	int copied;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* copied */
+};
+
+static void *sync_run(void *arg)
+{
+	struct output_sync *s = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->nruns && !rc; i++)
+		rc = io_copy_range_at(s->runs[i].from.fd, s->runs[i].from.offset, s->runs[i].from.len,
+				      s->fd, s->runs[i].at, s->name, &s->copy_err);
+	pthread_mutex_lock(&s->lock);
+	s->copied = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	s->err = !rc && fsync(s->fd) ? errno : 0;
+	return NULL;
+}
+
+/* 1 once the runs are in the output, 0 if they could not be. */
+static int wait_copied(struct output_sync *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (!s->copied)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	return !s->copy_err.code;
+}
+
 /* The frames copied whole, read back from the written file and compared with the source's
  * frames, on a thread of their own while the output is opened (13 MB for M, 76 MB for L). The
  * thread reads each frame with pread where the writer put it, and the source frame as the open
@@ -201,6 +265,7 @@ int writer_copy_whole(appkg_writer *w, const struct slot *s)
  * output's seek table, each copied frame must be where the writer put it, so that what was
  * compared is what the table names. The first failure in frame order is the one reported. */
 struct copied_check {
+	struct output_sync *sync; /* the frames are there once it copied them */
 	const struct copied_frame *from, *to;
 	const struct frame_info *frames; /* the writer's, by output frame */
 	int fd;
@@ -214,6 +279,8 @@ static void *check_copied_run(void *arg)
 	struct copied_check *h = arg;
 	struct buf bytes = {0}, source = {0};
 
+	if (!wait_copied(h->sync))
+		return NULL; /* the copy's failure is the one said */
 	for (const struct copied_frame *f = h->from; f < h->to && h->what == CHECKED; f++) {
 		const struct frame_info *fi = &h->frames[f->frame];
 		if (buf_reserve(&bytes, fi->csize))
@@ -311,31 +378,22 @@ static void drop_members(appkg_writer *w)
 	w->nindex = 0;
 }
 
-/* fsync of the output, on a thread: the disk is waited for while the CPUs check. */
-struct output_sync {
-	int fd, err; /* errno of a failed fsync, or 0 */
-};
-
-static void *sync_run(void *arg)
-{
-	struct output_sync *s = arg;
-
-	s->err = fsync(s->fd) ? errno : 0;
-	return NULL;
-}
-
-/* The output is fsynced, opened (every check of an open), its frames compressed anew read in
- * full and its frames copied whole hashed, the three at once; a failure is reported in that
- * order, as if they had run one after the other. */
+/* The frames copied whole put into the output and the output fsynced, the output opened (every
+ * check of an open), its frames compressed anew read in full and its frames copied whole
+ * compared with the source's, the three at once; a failure is reported in that order, as if
+ * they had run one after the other. */
 int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
 {
-	struct copied_check h = {.from = w->copy.copied, .to = w->copy.copied + w->copy.ncopied,
-				 .frames = w->frames, .fd = fd};
-	struct output_sync s = {.fd = fd};
+	struct output_sync s = {.fd = fd, .runs = w->copy.later, .nruns = w->copy.nlater,
+				.name = tmp};
+	struct copied_check h = {.sync = &s, .from = w->copy.copied,
+				 .to = w->copy.copied + w->copy.ncopied, .frames = w->frames, .fd = fd};
 	appkg_reader *r = appkg_reader_new();
 	pthread_t syncer, hasher;
 	int synced, hashed, rc = APPKG_ERR_NO_MEMORY;
 
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.cond, NULL);
 	synced = pthread_create(&syncer, NULL, sync_run, &s) == 0;
 	hashed = r && h.from < h.to && pthread_create(&hasher, NULL, check_copied_run, &h) == 0;
 	drop_members(w);
@@ -349,7 +407,12 @@ int writer_copy_verify(appkg_writer *w, int fd, const char *tmp)
 		pthread_join(hasher, NULL);
 	else if (r && !rc)
 		check_copied_run(&h);
-	if (s.err)
+	pthread_cond_destroy(&s.cond);
+	pthread_mutex_destroy(&s.lock);
+	w->copy.nlater = 0; /* copied: a check made again does not copy again */
+	if (s.copy_err.code)
+		rc = appkg_fail(&w->err, s.copy_err.code, "%s", s.copy_err.msg);
+	else if (s.err)
 		rc = appkg_fail(&w->err, s.err == ENOSPC ? APPKG_ERR_NO_SPACE : APPKG_ERR_IO,
 				"%s: fsync: %s", tmp, strerror(s.err));
 	else if (!r)
@@ -379,6 +442,7 @@ appkg_reader *appkg_writer_take_reader(appkg_writer *w)
 void writer_copy_free(appkg_writer *w)
 {
 	free(w->copy.copied);
+	free(w->copy.later);
 	buf_free(&w->copy.header);
 	appkg_reader_free(w->copy.output);
 	w->copy = (struct copy_state){0};
