@@ -164,6 +164,47 @@ void blake2b_256(unsigned char out[32], const void *data, size_t len)
 	finish(out, h, data, len, 0);
 }
 
+/* The same digest of a message given in pieces. The last block of a message is compressed
+ * apart (its flag), so a full block is kept back until more comes or the message ends. */
+void blake2b_256_init(struct blake2b_state *s)
+{
+	init(s->h);
+	s->t = 0;
+	s->n = 0;
+}
+
+void blake2b_256_update(struct blake2b_state *s, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t k;
+
+	if (!len)
+		return;
+	if (s->n) {
+		k = len < 128 - s->n ? len : 128 - s->n;
+		memcpy(s->buf + s->n, p, k);
+		s->n += k;
+		p += k;
+		len -= k;
+		if (!len)
+			return;
+		s->t += 128;
+		compress(s->h, s->buf, s->t, 0);
+		s->n = 0;
+	}
+	for (; len > 128; p += 128, len -= 128) {
+		s->t += 128;
+		compress(s->h, p, s->t, 0);
+	}
+	memcpy(s->buf, p, len);
+	s->n = len;
+}
+
+void blake2b_256_final(struct blake2b_state *s, unsigned char out[32])
+{
+	finish(out, s->h, s->buf, s->n, s->t);
+}
+
 void blake2b_256_many_plain(unsigned char (*out)[32], const void *const *data,
 			    const size_t *len, size_t n)
 {

@@ -45,6 +45,9 @@
 #define digest_bytes appkg__digest_bytes
 #define blake2b_256 appkg__blake2b_256
 #define blake2b_256_many appkg__blake2b_256_many
+#define blake2b_256_init appkg__blake2b_256_init
+#define blake2b_256_update appkg__blake2b_256_update
+#define blake2b_256_final appkg__blake2b_256_final
 #define blake2b_256_many_plain appkg__blake2b_256_many_plain
 #define blake2b_256_many_x8 appkg__blake2b_256_many_x8
 #define blake2b_x8_usable appkg__blake2b_x8_usable
@@ -217,6 +220,15 @@ int hex_decode(unsigned char *out, size_t n, const char *in);  /* 0 if exactly 2
 void digest_bytes(unsigned char out[APPKG_DIGEST_BYTES], const void *p, size_t n);
 /* BLAKE2b with a 32-byte digest and no key (blake2b.c): crypto_generichash's result. */
 void blake2b_256(unsigned char out[32], const void *data, size_t len);
+/* The same of a message given in pieces: init, update for each piece, final. */
+struct blake2b_state {
+	uint64_t h[8], t; /* t: the bytes compressed so far */
+	unsigned char buf[128];
+	size_t n;        /* bytes held in buf, not yet compressed: 1 to 128 once any came */
+};
+void blake2b_256_init(struct blake2b_state *s);
+void blake2b_256_update(struct blake2b_state *s, const void *data, size_t len);
+void blake2b_256_final(struct blake2b_state *s, unsigned char out[32]);
 /* The same of n messages of any lengths (out[i] of data[i], len[i] bytes), on eight lanes
  * of AVX-512 where the CPU has it, else one after the other. The two ways by name, for the
  * tests: blake2b_256_many_x8 returns -1, doing nothing, where it cannot run. */

@@ -62,6 +62,34 @@ fail:
 	CHECK(0);
 }
 
+/* blake2b_256_update in pieces of every size around the block, from every length: the digest
+ * of the whole (the writer digests frame 0's manifest as it is made). */
+TEST(test_blake2b_in_pieces)
+{
+	static const size_t pieces[] = {0, 1, 7, 127, 128, 129, 256, 300, 1000};
+	static unsigned char b[4 * 128 + 9];
+	unsigned char ours[32], theirs[32];
+
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (unsigned char)(i * 97 + 3);
+	for (size_t n = 0; n <= sizeof(b); n++) {
+		crypto_generichash(theirs, 32, b, n, NULL, 0);
+		for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+			struct blake2b_state st;
+			size_t at = 0, step = pieces[k];
+			blake2b_256_init(&st);
+			for (size_t j = 0; at < n; j++) {
+				size_t len = step ? step : j % 5 == 0 ? 0 : j % 200; /* 0: any */
+				len = len < n - at ? len : n - at;
+				blake2b_256_update(&st, b + at, len);
+				at += len;
+			}
+			blake2b_256_final(&st, ours);
+			CHECK(memcmp(ours, theirs, 32) == 0);
+		}
+	}
+}
+
 /* blake2b_256_many by each way this CPU has (eight lanes of AVX-512, one after the other, and
  * the choice between them) against crypto_generichash, on n messages of the lengths given
  * at the offsets given into b. */
@@ -381,6 +409,7 @@ int main(void)
 		return 1;
 	RUN(test_blake2b_matches_libsodium);
 	RUN(test_blake2b_edges_and_long);
+	RUN(test_blake2b_in_pieces);
 	RUN(test_blake2b_many_matches_libsodium);
 	RUN(test_json_word_scan_each_offset);
 	RUN(test_json_whitespace_runs);
