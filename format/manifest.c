@@ -1200,7 +1200,8 @@ static int put_plain_entry(struct buf *out, size_t *count, const struct writer_m
 			PART(",\n      \"type\": \""), {m->type, strlen(m->type)},
 			PART("\"\n    }")};
 #undef PART
-		hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
+		if (out) /* counted, it is 64 digits */
+			hex_encode(hex, m->digest, APPKG_DIGEST_BYTES);
 		decimal(size, m->size);
 		parts[7].len = strlen(size);
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc > 0; i++)
@@ -1539,11 +1540,19 @@ int manifest_text_start(struct manifest_text *t, json_t *user, const struct writ
 	return check ? made_top(t, e) : 0;
 }
 
+/* The user's entry of path, or NULL. Most manifests a commit or a pack gets list no
+ * resources (the writer derives their entries), and an empty object is not looked into: a
+ * lookup hashes the path all the same. */
+static json_t *user_entry(const struct manifest_text *t, const char *path)
+{
+	return json_object_size(t->map) ? json_object_get(t->map, path) : NULL;
+}
+
 /* Entry i of the resources array, as json_canonical writes it at depth 2 of the manifest
  * (JSON_INDENT(2), JSON_SORT_KEYS), appended to out. */
 static int put_entry_text(struct manifest_text *t, size_t i, struct buf *out, struct appkg_err *e)
 {
-	json_t *old = json_object_get(t->map, t->m[i].path), *entry = NULL;
+	json_t *old = user_entry(t, t->m[i].path), *entry = NULL;
 	struct indented d = {out, 4};
 	int direct = old ? 0 : put_plain_entry(out, NULL, &t->m[i]), rc = 0;
 
@@ -1611,7 +1620,7 @@ int manifest_text_length(struct manifest_text *t, size_t *len, struct appkg_err 
 
 	*len = t->start + (n ? 6 : 2) + (t->top_len - t->end);
 	for (; t->i < n; t->i++) {
-		int direct = json_object_get(t->map, t->m[t->i].path) ? 0
+		int direct = user_entry(t, t->m[t->i].path) ? 0
 			     : put_plain_entry(NULL, len, &t->m[t->i]);
 		if (direct < 0)
 			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
