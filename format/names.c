@@ -133,14 +133,26 @@ char *appkg_name_decode(const char *component)
 	return out;
 }
 
+static uint64_t load8(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 /* ASCII text is valid UTF-8, already NFC, and case-folds byte by byte: the common case skips
- * libunistring. */
+ * libunistring. Eight bytes at a time (a commit checks 100,000 paths at least twice). */
 static int is_ascii(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 0;
-	return 1;
+	uint64_t any = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		any |= load8(s + i);
+	for (; i < len; i++)
+		any |= (unsigned char)s[i];
+	return !(any & 0x8080808080808080ull);
 }
 
 static int check_nfc(const uint8_t *s, size_t len)
@@ -243,6 +255,8 @@ static int component_check(const char *p, size_t n, size_t max, const char *path
 
 	if (n == 0 || n > max)
 		return fail_name(e, APPKG_ERR_NAME_LENGTH, path, len);
+	if (ascii_as_is(p, n)) /* appkg_name_check's first test, without the copy */
+		return 0;
 	memcpy(tmp, p, n);
 	tmp[n] = '\0';
 	rc = appkg_name_check(tmp, max);
@@ -401,14 +415,19 @@ static unsigned char fold_byte(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* Is the fold key of a before that of b, both ASCII (compared as fold_cmp compares them)? */
-static int folded_before(const char *a, const char *b)
+/* Is the fold key of a (la bytes) before that of b (lb bytes), both ASCII (compared as
+ * fold_cmp compares them)? What they share is stepped over eight bytes at a time first: equal
+ * bytes fold alike, and paths in order share most of their bytes with the one before. */
+static int folded_before(const char *a, size_t la, const char *b, size_t lb)
 {
-	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t n = la < lb ? la : lb, i = 0;
 
-	while (*x && fold_byte(*x) == fold_byte(*y))
-		x++, y++;
-	return fold_byte(*x) < fold_byte(*y);
+	while (i + 8 <= n && load8(a + i) == load8(b + i))
+		i += 8;
+	for (; i < n; i++)
+		if (fold_byte((unsigned char)a[i]) != fold_byte((unsigned char)b[i]))
+			return fold_byte((unsigned char)a[i]) < fold_byte((unsigned char)b[i]);
+	return la < lb;
 }
 
 /* Paths all ASCII whose fold keys ascend strictly in the order given (a package's index is
@@ -416,10 +435,15 @@ static int folded_before(const char *a, const char *b)
  * no key needs making or sorting. */
 static int folds_ascend(const char *const *paths, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!is_ascii(paths[i], strlen(paths[i])) ||
-		    (i > 0 && !folded_before(paths[i - 1], paths[i])))
+	size_t len = 0, prev;
+
+	for (size_t i = 0; i < n; i++) {
+		prev = len;
+		len = strlen(paths[i]);
+		if (!is_ascii(paths[i], len) ||
+		    (i > 0 && !folded_before(paths[i - 1], prev, paths[i], len)))
 			return 0;
+	}
 	return 1;
 }
 

@@ -58,9 +58,63 @@ appkg_writer *appkg_writer_new(void)
 	return w;
 }
 
+/* The strings of members come from blocks of STRINGS_BLOCK bytes, not an allocation each: a
+ * commit of 100,000 members made as many mallocs, and as many frees when the members were
+ * dropped, whose fastbin chunks free then merged one by one. Each member's strings start
+ * after a pointer to their block, which counts them and goes with the last (a member larger
+ * than a quarter of a block has one of its own). The writer holds a count on the block it
+ * fills. */
+#define STRINGS_BLOCK 65536
+
+struct strings_block {
+	size_t used, cap; /* bytes of data handed out, and its size */
+	size_t refs;      /* members whose strings are here, and the writer while it fills it */
+	_Alignas(struct strings_block *) char data[];
+};
+
+static void strings_put(struct strings_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+/* Room for len bytes of strings, after the pointer to their block; NULL when out of memory. */
+static char *strings_take(appkg_writer *w, size_t len)
+{
+	const size_t ptr = sizeof(struct strings_block *);
+	size_t need = (ptr + len + ptr - 1) / ptr * ptr; /* the next one stays aligned */
+	int own = need > STRINGS_BLOCK / 4;
+	struct strings_block *b = w->strings;
+
+	if (own || !b || b->cap - b->used < need) {
+		size_t cap = own ? need : STRINGS_BLOCK - sizeof(*b);
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		*b = (struct strings_block){.cap = cap, .refs = !own};
+		if (!own) {
+			strings_put(w->strings);
+			w->strings = b;
+		}
+	}
+	memcpy(b->data + b->used, &b, ptr);
+	b->refs++;
+	b->used += need;
+	return b->data + b->used - need + ptr;
+}
+
+static void strings_free(char *s)
+{
+	struct strings_block *b;
+
+	if (s) {
+		memcpy(&b, s - sizeof(b), sizeof(b));
+		strings_put(b);
+	}
+}
+
 void writer_member_free(struct writer_member *m)
 {
-	free(m->fs_path ? m->fs_path : m->type); /* the block of all four (member_strings) */
+	strings_free(m->fs_path ? m->fs_path : m->type); /* all four (member_strings) */
 	free(m->mem);
 	json_decref(m->uses);
 	json_decref(m->secret_refs);
@@ -74,6 +128,7 @@ void appkg_writer_free(appkg_writer *w)
 	for (size_t i = 0; i < w->n; i++)
 		writer_member_free(&w->members[i]);
 	free(w->members);
+	strings_put(w->strings);
 	json_decref(w->user);
 	buf_free(&w->user_text);
 	for (size_t i = 0; i < w->nrejected; i++)
@@ -282,18 +337,19 @@ static int grow_members(appkg_writer *w)
 	return 0;
 }
 
-/* The strings of a member in one block, not four allocations (a package may have 100,000
- * members): fs_path (when given), type, name and path, in that order, so that the block
- * starts at fs_path when there is one and at type otherwise (writer_member_free). A source
- * file DIR/resources/TYPE/NAME.json, as a directory walk gives, ends with the path: the path
- * is then that tail of fs_path, not a copy. pl, tl and nl count each string's NUL. 0, or -1
- * when out of memory. */
-static int member_strings(struct writer_member *m, const char *path, size_t pl, const char *type,
-			  size_t tl, const char *name, size_t nl, const char *fs_path)
+/* The strings of a member in one piece of a strings block, not four allocations (a package
+ * may have 100,000 members): fs_path (when given), type, name and path, in that order, so
+ * that the piece starts at fs_path when there is one and at type otherwise
+ * (writer_member_free). A source file DIR/resources/TYPE/NAME.json, as a directory walk
+ * gives, ends with the path: the path is then that tail of fs_path, not a copy. pl, tl and nl
+ * count each string's NUL. 0, or -1 when out of memory. */
+static int member_strings(appkg_writer *w, struct writer_member *m, const char *path, size_t pl,
+			  const char *type, size_t tl, const char *name, size_t nl,
+			  const char *fs_path)
 {
 	size_t fl = fs_path ? strlen(fs_path) + 1 : 0;
 	int tail = fl > pl && fs_path[fl - pl - 1] == '/' && !memcmp(fs_path + fl - pl, path, pl);
-	char *b = malloc(fl + tl + nl + (tail ? 0 : pl));
+	char *b = strings_take(w, fl + tl + nl + (tail ? 0 : pl));
 
 	if (!b)
 		return -1;
@@ -367,7 +423,7 @@ static struct writer_member *new_member(appkg_writer *w, const char *type, const
 	}
 	m = &w->members[w->n];
 	memset(m, 0, sizeof(*m));
-	rc = member_strings(m, path, pl + 1, type, tl + 1, name, nl + 1, fs_path);
+	rc = member_strings(w, m, path, pl + 1, type, tl + 1, name, nl + 1, fs_path);
 	free(made);
 	if (rc) {
 		appkg_fail(&w->err, APPKG_ERR_NO_MEMORY, "out of memory");
@@ -1169,6 +1225,8 @@ static void stream_free(appkg_writer *w)
 /* No stream for this writer from now on: finish lays every frame out. */
 static void stream_stop(appkg_writer *w)
 {
+	if (w->stream && w->stream->stopped)
+		return; /* stopped already (each of 100,000 copies stops it) */
 	stream_free(w);
 	w->stream = calloc(1, sizeof(*w->stream)); /* NULL: tried again, stopped again */
 	if (w->stream)

@@ -83,6 +83,7 @@ struct appkg_writer {
 	json_t *user;
 	struct writer_member *members;
 	size_t n, cap;
+	struct strings_block *strings; /* where the next member's strings go (writer.c) */
 	struct buf secrets;
 	int has_secrets;
 	char package_id[129];

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -494,6 +493,16 @@ static void damaged_file(struct commit *c, struct node *n, const char *path, enu
 
 static appkg_reader *next_reader;
 static struct node *dropped_signature;
+/* The reader of the package the last commit replaced, for commit_replaced. */
+static appkg_reader *replaced;
+
+appkg_reader *commit_replaced(void)
+{
+	appkg_reader *r = replaced;
+
+	replaced = NULL;
+	return r;
+}
 
 static void relink_file(struct commit *c, struct node *n, const char *path, enum kind k)
 {
@@ -556,7 +565,8 @@ relink:
 		if (dropped_signature->opens == 0)
 			node_free(dropped_signature);
 	}
-	appkg_reader_free(fs.reader);
+	appkg_reader_free(replaced); /* one not taken (none is: the caller takes each) */
+	replaced = fs.reader;
 	fs.reader = next_reader;
 	if (fs.sign_key && !dir_find(fs.root, SIGNATURE_FILE, strlen(SIGNATURE_FILE)) &&
 	    !appkg_reader_find(fs.reader, SIGNATURE_FILE, &m)) /* signed for the first time */
@@ -785,6 +795,5 @@ int commit_run(int at_unmount)
 	if (c.status && at_unmount)
 		recover(&c);
 	free(c.manifest);
-	malloc_trim(0); /* the manifest's trees are gone: give their pages back */
 	return c.status;
 }

@@ -27,12 +27,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "mount.h"
 
 struct resource {
-	const char *path; /* resources/<type>/<name>.json, in struct plan's names */
-	size_t len;
+	const char *path; /* resources/<type>/<name>.json: the member the file comes from, or
+			   * in struct plan's names (at, NULL until the names stop moving) */
+	size_t len, at;
 	const struct node *node;
 };
 
@@ -97,22 +101,28 @@ static void *grow(void *v, size_t *cap, size_t need, size_t size)
 	return p;
 }
 
-static int push(struct plan *p, const char *path, const struct node *n)
+/* The file n at path (len bytes). A file that is still the member of its path (nearly every
+ * one) names it with the reader's string, which lives as long as the commit: no copy. */
+static int push(struct plan *p, const char *path, size_t len, const struct node *n)
 {
-	size_t l = strlen(path) + 1;
+	struct resource *r;
 	void *v;
 
 	if (!(v = grow(p->v, &p->cap, p->n + 1, sizeof(*p->v))))
 		return -1;
 	p->v = v;
-	if (!(v = grow(p->names, &p->names_cap, p->names_len + l, 1)))
+	r = &p->v[p->n++];
+	*r = (struct resource){.len = len, .node = n};
+	if (n->member && !strcmp(n->member, path)) {
+		r->path = n->member;
+		return 0;
+	}
+	if (!(v = grow(p->names, &p->names_cap, p->names_len + len + 1, 1)))
 		return -1;
 	p->names = v;
-	memcpy(p->names + p->names_len, path, l);
-	p->v[p->n].path = (const char *)p->names_len; /* an offset until the names stop moving */
-	p->v[p->n].len = l - 1;
-	p->v[p->n++].node = n;
-	p->names_len += l;
+	memcpy(p->names + p->names_len, path, len + 1);
+	r->at = p->names_len;
+	p->names_len += len + 1;
 	return 0;
 }
 
@@ -129,7 +139,8 @@ static int collect(struct plan *p, const struct node *dir, char *path, size_t le
 			memcpy(path + len + l, "/", 2);
 			if (collect(p, n, path, len + l + 1))
 				return -1;
-		} else if (appkg_path_classify(path, 0) == APPKG_PATH_RESOURCE && push(p, path, n)) {
+		} else if (appkg_path_classify(path, 0) == APPKG_PATH_RESOURCE &&
+			   push(p, path, len + l, n)) {
 			return -1;
 		}
 	}
@@ -154,23 +165,19 @@ static int in_order(const void *v, size_t n, size_t size, int (*cmp)(const void 
 static int collect_tree(struct plan *p)
 {
 	char path[PATH_MAX] = "";
+	size_t members = appkg_reader_member_count(fs.reader);
 
+	/* room for the package's members at once, rather than growing by copies */
+	if (members && !(p->v = grow(NULL, &p->cap, members, sizeof(*p->v))))
+		return -1;
 	if (collect(p, fs.root, path, 0))
 		return -1;
 	for (size_t i = 0; i < p->n; i++)
-		p->v[i].path = p->names + (size_t)p->v[i].path;
+		if (!p->v[i].path)
+			p->v[i].path = p->names + p->v[i].at;
 	if (!in_order(p->v, p->n, sizeof(*p->v), by_path))
 		qsort(p->v, p->n, sizeof(*p->v), by_path);
 	return 0;
-}
-
-/* strcmp's order for a span and a C string. */
-static int span_cmp(struct span a, const char *s)
-{
-	size_t l = strlen(s);
-	int c = memcmp(a.p, s, a.len < l ? a.len : l);
-
-	return c ? c : (a.len > l) - (a.len < l);
 }
 
 static int spans_cmp(struct span a, struct span b)
@@ -262,53 +269,72 @@ static size_t skip_value(const char *s, size_t n, size_t i)
 	return i;
 }
 
-/* The string at s[*i] without escapes, in printable ASCII: its bytes (between the quotes),
- * *i past it; p NULL when it is not one. */
-static struct span plain_string(const char *s, size_t n, size_t *i)
+#ifdef __SSE2__
+/* The bytes of the sixteen at p that end plain string content: '"', '\\', a control character
+ * or DEL, and every byte >= 0x80 (negative in a signed compare with 0x20). Bit k stands for
+ * byte k. SSE2 is part of x86-64: no runtime check. */
+static unsigned string_stops16(const char *p)
 {
-	size_t start = *i + 1, len;
-	const char *q;
-	unsigned bad = 0;
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+					      _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
+				 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 
-	if (*i >= n || s[*i] != '"' || !(q = memchr(s + start, '"', n - start)))
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The string at s[*i] without escapes, in printable ASCII: its bytes (between the quotes),
+ * *i past it; p NULL when it is not one. The first byte that is not printable ASCII other
+ * than a backslash must be the closing quote. The manifest of 100,000 resources has over a
+ * million such strings, most of them keys: sixteen bytes are looked at a time, and inline. */
+static inline __attribute__((always_inline)) struct span plain_string(const char *s, size_t n,
+								      size_t *i)
+{
+	size_t start = *i + 1, j = start;
+	unsigned char c;
+
+	if (*i >= n || s[*i] != '"')
 		return (struct span){0};
-	len = (size_t)(q - (s + start));
-	/* no early exit: the compiler can test many bytes at a time (the manifest of 100,000
-	 * resources has 400,000 such strings) */
-	for (size_t j = 0; j < len; j++) {
-		unsigned char c = (unsigned char)s[start + j];
-		bad |= (c < 0x20) | (c >= 0x7f) | (c == '\\');
-	}
-	if (bad)
+#ifdef __SSE2__
+	for (unsigned m; j + 16 <= n; j += 16)
+		if ((m = string_stops16(s + j))) {
+			j += (size_t)__builtin_ctz(m);
+			goto stop;
+		}
+#endif
+	while (j < n && (c = (unsigned char)s[j]) >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+		j++;
+stop:
+	if (j >= n || s[j] != '"')
 		return (struct span){0};
-	*i = start + len + 1;
-	return (struct span){s + start, len};
+	*i = j + 1;
+	return (struct span){s + start, j - start};
 }
 
-static int is(struct span a, const char *s)
+/* Which of the keys of a plain entry key is (path, type, name, digest, size, mode,
+ * depends_on: 0 to 6), 7 for any other: by its length, then compares of a fixed size, which
+ * the compiler makes inline. */
+static size_t plain_key(struct span key)
 {
-	return a.p && span_cmp(a, s) == 0;
+	const char *k = key.p;
+
+	switch (key.len) {
+	case 4:
+		return !memcmp(k, "path", 4) ? 0 : !memcmp(k, "type", 4) ? 1
+		       : !memcmp(k, "name", 4) ? 2 : !memcmp(k, "size", 4) ? 4
+		       : !memcmp(k, "mode", 4) ? 5 : 7;
+	case 6:
+		return !memcmp(k, "digest", 6) ? 3 : 7;
+	case 10:
+		return !memcmp(k, "depends_on", 10) ? 6 : 7;
+	default:
+		return 7;
+	}
 }
 
 /* One member of a plain entry, its key read: 0 when the entry is not plain. */
-/* Which of the keys of a plain entry key is (path, type, name, digest, size, mode,
- * depends_on: 0 to 6), 7 for any other: by its length and first byte, then one compare. */
-static size_t plain_key(struct span key)
-{
-	static const char *const keys[] = {"path", "type", "name", "digest", "size", "mode",
-					   "depends_on"};
-	size_t k = 7;
-
-	if (key.len == 4)
-		k = key.p[0] == 'p' ? 0 : key.p[0] == 't' ? 1 : key.p[0] == 'n' ? 2
-		    : key.p[0] == 's' ? 4 : key.p[0] == 'm' ? 5 : 7;
-	else if (key.len == 6)
-		k = 3;
-	else if (key.len == 10)
-		k = 6;
-	return k < 7 && !memcmp(key.p, keys[k], key.len) ? k : 7;
-}
-
 static int plain_member(const char *s, size_t n, size_t *i, struct span key, struct entry *e,
 			unsigned *seen)
 {
@@ -332,7 +358,7 @@ static int plain_member(const char *s, size_t n, size_t *i, struct span key, str
 	v = plain_string(s, n, i);
 	if (k == 0)
 		e->path = v;
-	return v.p && (k != 5 || is(v, "create"));
+	return v.p && (k != 5 || (v.len == 6 && !memcmp(v.p, "create", 6)));
 }
 
 /* The entry at s[*i] read as a plain one, *i past it; 0 when it is not one. */
@@ -393,11 +419,15 @@ static size_t read_entry(const char *s, size_t n, size_t i, struct entry *e)
  * JSON. */
 static size_t read_entries(struct plan *p, const char *s, size_t n, size_t i)
 {
+	size_t members = appkg_reader_member_count(fs.reader);
 	void *v;
 
 	i = skip_ws(s, n, i + 1);
 	if (i < n && s[i] == ']')
 		return i + 1;
+	/* room for an entry per member of the package at once, rather than growing by copies */
+	if (members && !(p->e = grow(NULL, &p->ecap, members, sizeof(*p->e))))
+		return 0;
 	for (;;) {
 		if (!(v = grow(p->e, &p->ecap, p->ne + 1, sizeof(*p->e))))
 			return 0;
@@ -492,24 +522,48 @@ static int by_listed(const void *a, const void *b)
 	return c ? c : (x->first > y->first) - (x->first < y->first);
 }
 
-/* path -> the user's entry, as pack matches them (objects with a string "path" only; the
- * last of the entries listing a path wins). */
-static int user_map(struct plan *p)
+/* The user's entries that are objects with a string "path", into the map in their order. */
+static size_t fill_map(struct plan *p)
 {
 	size_t k = 0;
 
-	if (!(p->map = malloc((p->ne ? p->ne : 1) * sizeof(*p->map))))
-		return -1;
 	for (size_t i = 0; i < p->ne; i++)
 		if (p->e[i].path.p)
 			p->map[k++] = (struct listed){.path = p->e[i].path, .first = i, .last = i};
-	if (!in_order(p->map, k, sizeof(*p->map), by_listed))
-		qsort(p->map, k, sizeof(*p->map), by_listed);
+	return k;
+}
+
+/* The k paths of the map made one each, the last entry listing a path winning; -1, the map
+ * left half done, when they are not in order. One compare of each with the one before both
+ * checks the order and finds the paths listed twice. */
+static int merge_map(struct plan *p, size_t k)
+{
+	p->nmap = 0;
 	for (size_t i = 0; i < k; i++) {
-		if (p->nmap && !spans_cmp(p->map[p->nmap - 1].path, p->map[i].path))
+		int c = p->nmap ? spans_cmp(p->map[p->nmap - 1].path, p->map[i].path) : -1;
+		if (c > 0)
+			return -1;
+		if (c == 0)
 			p->map[p->nmap - 1].last = p->map[i].first;
 		else
 			p->map[p->nmap++] = p->map[i];
+	}
+	return 0;
+}
+
+/* path -> the user's entry, as pack matches them (objects with a string "path" only; the
+ * last of the entries listing a path wins). A manifest as packages store it is in order
+ * already; any other is sorted. */
+static int user_map(struct plan *p)
+{
+	size_t k;
+
+	if (!(p->map = malloc((p->ne ? p->ne : 1) * sizeof(*p->map))))
+		return -1;
+	if (merge_map(p, fill_map(p))) {
+		k = fill_map(p);
+		qsort(p->map, k, sizeof(*p->map), by_listed);
+		merge_map(p, k);
 	}
 	return 0;
 }
@@ -533,13 +587,14 @@ static struct listed *listed(const struct plan *p, struct span path)
 
 /* listed, trying the entry after the one found last (*hint) first: the tree's files and a
  * manifest as packages store it come in the map's order, so this is one compare instead of a
- * binary search (100,000 entries, two passes: some 20 ms). */
+ * binary search (100,000 entries, two passes: some 20 ms), and none when path is the very
+ * span the map holds (the user's entries looked up again). */
 static struct listed *listed_next(const struct plan *p, struct span path, size_t *hint)
 {
 	struct listed *l;
 
 	if (*hint < p->nmap && p->map[*hint].path.len == path.len &&
-	    !memcmp(p->map[*hint].path.p, path.p, path.len))
+	    (p->map[*hint].path.p == path.p || !memcmp(p->map[*hint].path.p, path.p, path.len)))
 		l = &p->map[*hint];
 	else if (!(l = listed(p, path)))
 		return NULL;

@@ -620,6 +620,7 @@ static int serve(struct options *o)
 	pthread_mutex_lock(&fs.lock);
 	fs.unmounted = 1; /* no more requests: what the kernel knew may go */
 	rc = rc < 0 ? APPKG_EXIT_ENVIRONMENT : commit_run(1);
+	appkg_reader_free(commit_replaced());
 	pthread_mutex_unlock(&fs.lock);
 	fuse_session_destroy(se);
 	fs.se = NULL;

@@ -130,6 +130,11 @@ int node_load(struct node *n);
 /* commit.c: run with fs.lock held. Returns the exit status (0, 1 refused, 4 I/O) and fills
  * fs.report; at_unmount, a refused commit writes the edits to PKG.edits/ instead. */
 int commit_run(int at_unmount);
+/* The reader of the package a commit replaced, or NULL, taken by the caller (with fs.lock
+ * held) to free once the commit is answered, without the lock: closing the replaced file
+ * (whose cached pages the kernel then drops) and unmapping the reader's memory took some 10 ms
+ * of a commit of 100,000 resources. */
+appkg_reader *commit_replaced(void);
 void commit_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A member that failed its checks when read: logged once, and reported by the next commit. */
 void commit_bad_read(const char *member, const char *message);

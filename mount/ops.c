@@ -15,6 +15,7 @@
  * at open, for the kernel never reads it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1199,6 +1200,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 			size_t size, int flags)
 {
 	fuse_ino_t manifest, signature;
+	appkg_reader *replaced;
 
 	if (ino != FUSE_ROOT_ID || strcmp(name, XATTR_COMMIT) != 0) {
 		fuse_reply_err(req, ENOTSUP);
@@ -1209,9 +1211,14 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	manifest = known_ino(MANIFEST_FILE);
 	signature = known_ino(SIGNATURE_FILE);
 	commit_run(0);
+	replaced = commit_replaced();
 	unlock();
 	fuse_reply_err(req, 0);
 	forget_rewritten(manifest, signature);
+	/* the commit is answered: what it let go goes now (commit_replaced), and the pages of
+	 * its trees go back */
+	appkg_reader_free(replaced);
+	malloc_trim(0);
 }
 
 static void reply_text(fuse_req_t req, const char *text, size_t size)
