@@ -135,7 +135,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if ((fs.threads = (int)fe_parse_int(optarg, 1, 64)) < 0)
 				fe_usage_error("--threads: expected 1..64, not '%s'", optarg);
 			break;
-		case 's': o->single_thread = 1; break;
+		case 's': o->single_thread = fs.single_thread = 1; break;
 		case 'd': o->debug = o->foreground = 1; break;
 		case 'q': o->progress = FE_PROGRESS_NEVER; break;
 		case 'G': o->progress = FE_PROGRESS_ALWAYS; break;

@@ -85,6 +85,7 @@ struct mount_state {
 	int unmounted;           /* the kernel is gone: node_free frees what it knew too */
 	int pusher_stuck;        /* a page store never returned: leave the tree to exit() */
 	struct fuse_session *se; /* for telling the kernel what a commit rewrote */
+	int single_thread;       /* -s: one thread serves every request */
 	char report[REPORT_BYTES]; /* "STATUS EDITS\n" then one line per problem */
 	char bad_reads[4096];      /* members that failed their checks when read, one per line */
 };

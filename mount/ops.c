@@ -1185,12 +1185,16 @@ static fuse_ino_t known_ino(const char *name)
  * renamed resources) and a new signature or none: the kernel forgets their pages, attributes
  * and entries (kept with keep_cache and the timeouts). Done without fs.lock, for the kernel may
  * wait on a read of those files that waits on the lock. */
-static void forget_rewritten(fuse_ino_t manifest, fuse_ino_t signature)
+static void forget_pages(fuse_ino_t manifest, fuse_ino_t signature)
 {
 	if (manifest)
 		fuse_lowlevel_notify_inval_inode(fs.se, manifest, 0, 0);
 	if (signature)
 		fuse_lowlevel_notify_inval_inode(fs.se, signature, 0, 0);
+}
+
+static void forget_entries(void)
+{
 	fuse_lowlevel_notify_inval_entry(fs.se, FUSE_ROOT_ID, SIGNATURE_FILE,
 					 strlen(SIGNATURE_FILE));
 	fuse_lowlevel_notify_inval_entry(fs.se, FUSE_ROOT_ID, MANIFEST_FILE, strlen(MANIFEST_FILE));
@@ -1213,8 +1217,17 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	commit_run(0);
 	replaced = commit_replaced();
 	unlock();
+	/* The pages go before the answer: else a read made as soon as the commit returns may get
+	 * the old manifest from the kernel's cache. The entries go after it, for the kernel holds
+	 * the root directory's lock through this call and an entry's invalidation waits on it.
+	 * With one thread, a read of those files waiting for it holds a page the invalidation
+	 * would wait on: there the pages go after the answer as well. */
+	if (!fs.single_thread)
+		forget_pages(manifest, signature);
 	fuse_reply_err(req, 0);
-	forget_rewritten(manifest, signature);
+	if (fs.single_thread)
+		forget_pages(manifest, signature);
+	forget_entries();
 	/* the commit is answered: what it let go goes now (commit_replaced), and the pages of
 	 * its trees go back */
 	appkg_reader_free(replaced);
