@@ -67,38 +67,30 @@ static int fail_errno(struct appkg_err *e, const char *what, const char *subject
 	return appkg_fail(e, appkg_errno_code(err), "%s: %s: %s", subject, what, strerror(err));
 }
 
-int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e)
+/* n bytes at p to fd at *at (moved on), or at its position when at is NULL. */
+static int write_to(int fd, const void *p, size_t n, loff_t *at, const char *subject,
+		    struct appkg_err *e)
 {
 	const char *c = p;
 
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
+		ssize_t w = at ? pwrite(fd, c, n, (off_t)*at) : write(fd, c, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return fail_errno(e, "write", subject);
 		c += w;
 		n -= (size_t)w;
+		if (at)
+			*at += w;
 	}
 	crash_point("write");
 	return 0;
 }
 
-static int pwrite_all(int fd, const unsigned char *p, size_t n, uint64_t at, const char *subject,
-		      struct appkg_err *e)
+int io_write_all(int fd, const void *p, size_t n, const char *subject, struct appkg_err *e)
 {
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail_errno(e, "write", subject);
-		p += w;
-		n -= (size_t)w;
-		at += (uint64_t)w;
-	}
-	crash_point("write");
-	return 0;
+	return write_to(fd, p, n, NULL, subject, e);
 }
 
 /* n bytes of in from offset off to out at *at (moved on), or at its position when at is NULL,
@@ -127,12 +119,9 @@ static int copy_range(int in, uint64_t off, uint64_t n, int out, loff_t *at, con
 		if (done < want && !b && !(b = malloc(chunk)))
 			return appkg_fail(e, APPKG_ERR_NO_MEMORY, "out of memory");
 		if (done < want && !(rc = io_pread_all(in, b, want - done, off + done, e)))
-			rc = at ? pwrite_all(out, b, want - done, (uint64_t)*at, subject, e)
-				: io_write_all(out, b, want - done, subject, e);
+			rc = write_to(out, b, want - done, at, subject, e);
 		else if (!rc)
 			crash_point("write");
-		if (at && done < want)
-			*at += (loff_t)(want - done);
 		off += want;
 		n -= want;
 	}
